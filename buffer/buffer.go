@@ -1,0 +1,130 @@
+// Package buffer is the gateway's durable queue: every sample and event is
+// appended here before anything is published, and stays until the broker has
+// acknowledged it. It is the single source of truth for what still has to
+// reach the provider.
+//
+// Records get a sequence number (seq) that is unique per gateway, increases
+// in append order across all classes, survives restarts and never repeats.
+// Readers take records from an in-memory cursor (events before telemetry,
+// each class in seq order), publish them and acknowledge them by seq; Rewind
+// moves the cursor back to the oldest unacknowledged record after a lost
+// connection, so delivery is at-least-once.
+package buffer
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+)
+
+// Class decides read priority and eviction order.
+type Class uint8
+
+const (
+	// Telemetry is read after events and evicted first.
+	Telemetry Class = 1
+	// Event (events and alarms) is read first and evicted last.
+	Event Class = 2
+)
+
+func (c Class) String() string {
+	switch c {
+	case Telemetry:
+		return "telemetry"
+	case Event:
+		return "event"
+	}
+	return "unknown"
+}
+
+// Record is one queued message.
+type Record struct {
+	// Seq is assigned by Append.
+	Seq uint64
+	// Class is Telemetry or Event.
+	Class Class
+	// Created is set by Append (the buffer's clock) and drives MaxAge.
+	Created time.Time
+	// Topic is the MQTT topic below the gateway's root, e.g.
+	// "telemetry/kuehlschrank-impf".
+	Topic string
+	// Payload is the message body; the uplink adds seq when publishing.
+	Payload []byte
+}
+
+// Queue is the contract every implementation keeps (the badger-backed DB
+// and the in-memory Memory used by unit tests).
+//
+// All methods are safe for concurrent use. Append is called by many device
+// goroutines at once; Next, Ack and Rewind by the one uplink.
+type Queue interface {
+	// Append assigns Seq and Created to each record, in order, and returns
+	// once all of them are durable (group-committed and fsynced together
+	// with other appenders' records). Records are acknowledged to the caller
+	// only by a nil error.
+	Append(ctx context.Context, recs []Record) error
+	// Next returns up to max records after the cursor and advances it:
+	// events first, then telemetry, each in seq order. It blocks until at
+	// least one record is available or ctx ends.
+	Next(ctx context.Context, max int) ([]Record, error)
+	// Ack deletes records that reached the broker. Unknown or already
+	// deleted seqs are ignored. Acks are batched and need not be fsynced:
+	// losing one in a crash only means that record is sent again.
+	Ack(seqs ...uint64) error
+	// Rewind moves the cursor back so Next returns every unacknowledged
+	// record again, oldest first.
+	Rewind()
+	// Stats reports depth, size, age and eviction counters.
+	Stats() Stats
+	// Close flushes pending acks and closes the store.
+	Close() error
+}
+
+// Options bound and tune a queue. Zero values mean the defaults.
+type Options struct {
+	// MaxBytes bounds the stored records (keys and values); beyond it the
+	// oldest telemetry is evicted, and events only when no telemetry is
+	// left. Default 2 GiB.
+	MaxBytes int64
+	// MaxAge evicts records older than this. Default 30 days.
+	MaxAge time.Duration
+	// CommitWindow is how long an append waits for others to share its
+	// fsync. Default 5 ms; at most 10 ms is sensible.
+	CommitWindow time.Duration
+	// GCInterval is how often value-log GC and age eviction run.
+	// Default 5 minutes.
+	GCInterval time.Duration
+	// Logger receives the store's own logs. Default slog.Default().
+	Logger *slog.Logger
+	// Now is the clock for Created and MaxAge. Default time.Now.
+	Now func() time.Time
+}
+
+// Stats is a snapshot of the queue.
+type Stats struct {
+	// Records and Bytes count what is stored, per class and in total.
+	Records, Bytes           int64
+	EventRecords, EventBytes int64
+	// Oldest is the Created time of the oldest stored record (zero when
+	// empty).
+	Oldest time.Time
+	// Evicted counts records dropped by MaxBytes or MaxAge since the
+	// buffer was created (persisted), per class.
+	EvictedTelemetry, EvictedEvents int64
+	// Appended and Acked count records since this process opened the
+	// queue.
+	Appended, Acked int64
+	// LastSeq is the highest seq ever assigned.
+	LastSeq uint64
+	// DiskBytes is the size of the store's files on disk (0 for Memory).
+	DiskBytes int64
+}
+
+// ErrCorrupt wraps errors from Open when the directory exists but cannot be
+// opened as a buffer; the caller may move it aside with MoveAside and start
+// empty rather than crash-loop.
+var ErrCorrupt = errors.New("buffer corrupt or unreadable")
+
+// ErrClosed is returned by calls on a closed queue.
+var ErrClosed = errors.New("buffer closed")

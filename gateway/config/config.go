@@ -1,0 +1,162 @@
+// Package config loads the gateway's one YAML file strictly: unknown keys,
+// wrong types, missing required fields and bad values are all collected and
+// reported at once, each with its path and line, so a technician fixes a
+// file in one round instead of one error per restart.
+package config
+
+import (
+	"time"
+
+	"github.com/praxisgate/praxisgate/drivers"
+)
+
+// Config is the whole file. docs/config.md is the reference for every key.
+type Config struct {
+	// Site is the practice's slug, part of every MQTT topic. Required.
+	Site string `yaml:"site"`
+	// Gateway is this box's slug within the site. Required.
+	Gateway string `yaml:"gateway"`
+	// StateDir holds the buffer, inventories and alarm state.
+	// Default /var/lib/praxisgate.
+	StateDir string `yaml:"state_dir"`
+	Log      Log    `yaml:"log"`
+	Uplink   Uplink `yaml:"uplink"`
+	Buffer   Buffer `yaml:"buffer"`
+	// Defaults apply to every device that does not set the key itself.
+	Defaults DeviceDefaults `yaml:"defaults"`
+	Devices  []Device       `yaml:"devices"`
+	Alarms   []AlarmRule    `yaml:"alarms"`
+	Self     Self           `yaml:"self"`
+
+	// Path is the file the config was loaded from (not a YAML key).
+	Path string `yaml:"-"`
+}
+
+// Log configures the daemon's own logging.
+type Log struct {
+	// Level is debug, info, warn or error. Default info.
+	Level string `yaml:"level"`
+	// Format is text or json. Default text.
+	Format string `yaml:"format"`
+}
+
+// Uplink is the connection to the provider's MQTT broker.
+type Uplink struct {
+	// Broker is the URL: tls:// (or mqtts://, ssl://) for TLS, tcp:// (or
+	// mqtt://) for plain. Required.
+	Broker string `yaml:"broker"`
+	// Prefix is the topic root before site and gateway. Default
+	// praxisgate/v1.
+	Prefix string `yaml:"prefix"`
+	// ClientID defaults to praxisgate-<site>-<gateway>.
+	ClientID string `yaml:"client_id"`
+	// CAFile verifies the broker's certificate; empty means the system
+	// roots.
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile enable a client certificate (mTLS); both or
+	// neither.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ServerName overrides the name checked in the broker's certificate.
+	ServerName string `yaml:"server_name"`
+	// InsecureSkipVerify turns certificate verification off. Only for a
+	// lab; the daemon warns at every start.
+	InsecureSkipVerify bool           `yaml:"insecure_skip_verify"`
+	Username           string         `yaml:"username"`
+	Password           drivers.Secret `yaml:"password"`
+	// KeepAlive is the MQTT keep-alive. Default 30s.
+	KeepAlive time.Duration `yaml:"keepalive"`
+	// ConnectTimeout bounds TCP+TLS+CONNECT. Default 10s.
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	// WriteTimeout bounds one network write. Default 10s.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// BackoffMin and BackoffMax bound the reconnect delay, which doubles
+	// per failure with full jitter. Defaults 1s and 2m.
+	BackoffMin time.Duration `yaml:"backoff_min"`
+	BackoffMax time.Duration `yaml:"backoff_max"`
+	// MaxInflight is how many QoS 1 publishes may await PUBACK. Default 256.
+	MaxInflight int `yaml:"max_inflight"`
+}
+
+// Buffer bounds the durable queue.
+type Buffer struct {
+	// Dir defaults to <state_dir>/buffer.
+	Dir string `yaml:"dir"`
+	// MaxBytes accepts sizes like 512MiB or 2GiB. Default 2GiB.
+	MaxBytes ByteSize `yaml:"max_bytes"`
+	// MaxAge accepts durations like 720h or 30d. Default 30d.
+	MaxAge time.Duration `yaml:"max_age"`
+	// CommitWindow is the group-commit window. Default 5ms, at most 100ms.
+	CommitWindow time.Duration `yaml:"commit_window"`
+}
+
+// DeviceDefaults are inherited by devices.
+type DeviceDefaults struct {
+	// Interval between polls. Default 30s, at least 1s.
+	Interval time.Duration `yaml:"interval"`
+	// Timeout of one poll. Default: the interval, at most 30s.
+	Timeout time.Duration `yaml:"timeout"`
+	// Jitter spreads polls: each wait is interval ± up to this. Default
+	// 10% of the interval.
+	Jitter *time.Duration `yaml:"jitter"`
+	// UnreachableAfter consecutive failed polls raise device.unreachable.
+	// Default 3.
+	UnreachableAfter int `yaml:"unreachable_after"`
+}
+
+// Device is one monitored device.
+type Device struct {
+	// ID is a stable slug (a-z, 0-9, '-', at most 64), unique. Required.
+	ID string `yaml:"id"`
+	// Driver names a registered driver. Required.
+	Driver string `yaml:"driver"`
+	// Kind overrides the driver's default kind (fridge, ups, printer...).
+	Kind string `yaml:"kind"`
+	// Name is a human label for the web page.
+	Name string `yaml:"name"`
+	// Disabled keeps the device in the file without polling it.
+	Disabled bool `yaml:"disabled"`
+	// PoweredBy names the UPS device this device hangs on (for alarm
+	// correlation).
+	PoweredBy        string         `yaml:"powered_by"`
+	Interval         time.Duration  `yaml:"interval"`
+	Timeout          time.Duration  `yaml:"timeout"`
+	Jitter           *time.Duration `yaml:"jitter"`
+	UnreachableAfter int            `yaml:"unreachable_after"`
+
+	// DriverConfig is the decoded section named after the driver (a pointer
+	// to the driver's Config type), filled in by Load.
+	DriverConfig any `yaml:"-"`
+	// Line is where the device starts in the file, for later messages.
+	Line int `yaml:"-"`
+}
+
+// AlarmRule is a threshold on one metric of one device.
+type AlarmRule struct {
+	// Device is a device id, or "*" for every device with the metric.
+	Device string `yaml:"device"`
+	// Metric is the metric name, e.g. temperature.
+	Metric string `yaml:"metric"`
+	// Above and Below are the thresholds; at least one is required.
+	Above *float64 `yaml:"above"`
+	Below *float64 `yaml:"below"`
+	// For is how long the threshold must be crossed before the alarm is
+	// raised. Default 0.
+	For time.Duration `yaml:"for"`
+	// Hysteresis is how far back inside the band a value must come before
+	// the alarm clears. Default 0.
+	Hysteresis float64 `yaml:"hysteresis"`
+	// Severity is critical, major or minor. Default major.
+	Severity drivers.Severity `yaml:"severity"`
+	// Message overrides the generated alarm text.
+	Message string `yaml:"message"`
+}
+
+// Self configures the gateway's telemetry about itself (device "gateway").
+type Self struct {
+	// Interval of self-telemetry. Default 60s.
+	Interval time.Duration `yaml:"interval"`
+}
+
+// ByteSize is a size in bytes written as 1048576, 512MiB, 2GiB, 100MB...
+type ByteSize int64

@@ -1,0 +1,3 @@
+module github.com/praxisgate/praxisgate
+
+go 1.26.8
