@@ -1,0 +1,198 @@
+package schedule
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/praxisgate/praxisgate/drivers"
+)
+
+type funcDriver func(ctx context.Context) (drivers.Sample, error)
+
+func (f funcDriver) Poll(ctx context.Context) (drivers.Sample, error) { return f(ctx) }
+
+type collector struct {
+	mu  sync.Mutex
+	res map[string][]Result
+	ch  chan struct{}
+}
+
+func newCollector() *collector {
+	return &collector{res: map[string][]Result{}, ch: make(chan struct{}, 1000)}
+}
+
+func (c *collector) handle(r Result) {
+	c.mu.Lock()
+	c.res[r.Sample.Device] = append(c.res[r.Sample.Device], r)
+	c.mu.Unlock()
+	select {
+	case c.ch <- struct{}{}:
+	default:
+	}
+}
+
+func (c *collector) get(dev string) []Result {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Result(nil), c.res[dev]...)
+}
+
+// waitFor waits (bounded) until cond holds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func ok(ctx context.Context) (drivers.Sample, error) {
+	return drivers.Sample{Metrics: []drivers.Metric{drivers.Num("temperature", 5, "°C")}}, nil
+}
+
+func TestHangingDeviceDoesNotDelayOthers(t *testing.T) {
+	c := newCollector()
+	s := New(c.handle, nil, nil)
+	release := make(chan struct{})
+	var hangCalls atomic.Int32
+	s.Add(Job{Device: "hang", Interval: 20 * time.Millisecond, Timeout: 10 * time.Millisecond, Driver: funcDriver(func(ctx context.Context) (drivers.Sample, error) {
+		hangCalls.Add(1)
+		<-release // ignores ctx on purpose
+		return drivers.Sample{}, nil
+	})})
+	s.Add(Job{Device: "fast", Interval: 10 * time.Millisecond, Driver: funcDriver(ok)})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+
+	waitFor(t, "20 polls of the fast device", func() bool { return len(c.get("fast")) >= 20 })
+	waitFor(t, "the hung poll to be reported", func() bool { return len(c.get("hang")) >= 1 })
+	if n := hangCalls.Load(); n != 1 {
+		t.Fatalf("hung device polled %d times while its first poll was still running", n)
+	}
+	r := c.get("hang")[0]
+	if !errors.Is(r.Err, drivers.ErrUnreachable) {
+		t.Fatalf("hung poll: err %v, want ErrUnreachable", r.Err)
+	}
+	close(release)
+	waitFor(t, "the hung device to be polled again", func() bool { return hangCalls.Load() >= 2 })
+	cancel()
+	<-done
+}
+
+func TestNeverTwoPollsAtOnce(t *testing.T) {
+	c := newCollector()
+	s := New(c.handle, nil, nil)
+	var inPoll, maxIn atomic.Int32
+	slow := funcDriver(func(ctx context.Context) (drivers.Sample, error) {
+		n := inPoll.Add(1)
+		for {
+			m := maxIn.Load()
+			if n <= m || maxIn.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		time.Sleep(3 * time.Millisecond)
+		inPoll.Add(-1)
+		return ok(ctx)
+	})
+	s.Add(Job{Device: "d", Interval: time.Millisecond, Driver: slow})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	// On-demand polls race with the schedule.
+	for i := 0; i < 10; i++ {
+		if _, err := s.PollNow(ctx, "d"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "30 polls", func() bool { return len(c.get("d")) >= 30 })
+	cancel()
+	<-done
+	if m := maxIn.Load(); m != 1 {
+		t.Fatalf("%d polls of one device ran at once", m)
+	}
+}
+
+func TestUnreachableAndReachableEvents(t *testing.T) {
+	c := newCollector()
+	s := New(c.handle, nil, nil)
+	var calls atomic.Int32
+	// Fails polls 2..5, then recovers.
+	flaky := funcDriver(func(ctx context.Context) (drivers.Sample, error) {
+		n := calls.Add(1)
+		if n >= 2 && n <= 5 {
+			return drivers.Sample{}, errors.New("connection refused")
+		}
+		if n == 7 {
+			panic("driver bug")
+		}
+		return ok(ctx)
+	})
+	s.Add(Job{Device: "f", Kind: "fridge", Interval: time.Millisecond, UnreachableAfter: 3, Driver: flaky})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	waitFor(t, "8 polls", func() bool { return len(c.get("f")) >= 8 })
+	cancel()
+	<-done
+	res := c.get("f")
+	var events []string
+	for i, r := range res[:8] {
+		for _, e := range r.Sample.Events {
+			events = append(events, e.Type)
+			if e.Device != "f" || e.Time.IsZero() {
+				t.Errorf("poll %d: event without device or time: %+v", i+1, e)
+			}
+		}
+		reach := -1.0
+		for _, m := range r.Sample.Metrics {
+			if m.Name == "device.reachable" {
+				reach, _ = m.Float()
+			}
+		}
+		wantFail := (i >= 1 && i <= 4) || i == 6
+		if (r.Err != nil) != wantFail || (reach == 0) != wantFail {
+			t.Errorf("poll %d: err=%v reachable=%v, want failure=%v", i+1, r.Err, reach, wantFail)
+		}
+		if r.Sample.Kind != "fridge" || r.Sample.Device != "f" || r.Sample.Time.IsZero() {
+			t.Errorf("poll %d: sample not filled in: %+v", i+1, r.Sample)
+		}
+	}
+	want := []string{"device.unreachable", "device.reachable"}
+	if len(events) != 2 || events[0] != want[0] || events[1] != want[1] {
+		t.Fatalf("events %v, want %v", events, want)
+	}
+	if res[3].Failures != 3 || res[3].Sample.Events[0].Severity != drivers.Major {
+		t.Errorf("4th poll: failures %d, want 3 with a major event", res[3].Failures)
+	}
+}
+
+func TestInvalidSampleIsAnError(t *testing.T) {
+	c := newCollector()
+	s := New(c.handle, nil, nil)
+	bad := funcDriver(func(ctx context.Context) (drivers.Sample, error) {
+		return drivers.Sample{Metrics: []drivers.Metric{{Name: "x", Value: []int{1}}}}, nil
+	})
+	s.Add(Job{Device: "b", Interval: time.Hour, Driver: bad})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Run(ctx)
+	r, err := s.PollNow(ctx, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Err == nil {
+		t.Fatal("a sample with an unsupported value type was accepted")
+	}
+	if _, err := s.PollNow(ctx, "nope"); !errors.Is(err, ErrUnknownDevice) {
+		t.Fatalf("PollNow of unknown device: %v", err)
+	}
+}
