@@ -1,0 +1,555 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/praxisgate/praxisgate/drivers"
+)
+
+// DecodeOptions tune Decode.
+type DecodeOptions struct {
+	// Path prefixes every problem's path, e.g. "devices[2].sim" when a
+	// driver's section is decoded on its own.
+	Path string
+	// Dir is the directory relative x_file secret paths are resolved
+	// against: the config file's directory. Empty means the working
+	// directory.
+	Dir string
+}
+
+// Decode walks a YAML node into out, a non-nil pointer to a struct (or any
+// supported type), and returns every problem it found instead of stopping at
+// the first. Keys are matched against `yaml:"name"` tags; fields without a
+// tag use their lower-cased Go name, `yaml:"-"` fields are skipped and
+// `yaml:",inline"` embeds a struct's keys. Keys the file leaves out, and keys
+// set to null, keep the value out already holds, so callers pre-fill
+// defaults. It is exported because driver packages define their own Config
+// structs and the gateway decodes their sections with the same strictness.
+//
+// Supported: string, bool, ints, uints, float64, time.Duration (Go syntax
+// plus a "d" day unit), ByteSize, drivers.Severity, drivers.Secret (also as
+// key_file: path), pointers, slices, maps with string keys, structs.
+func Decode(node *yaml.Node, out any, opt DecodeOptions) []Problem {
+	v := reflect.ValueOf(out)
+	if !v.IsValid() || v.Kind() != reflect.Pointer || v.IsNil() {
+		panic(fmt.Sprintf("config.Decode: out must be a non-nil pointer, got %T", out))
+	}
+	d := newDecoder(opt.Dir)
+	d.value(node, v.Elem(), opt.Path)
+	return d.finish()
+}
+
+// maxProblems caps the list: past a hundred mistakes the file is not a
+// config, and a hostile file must not make us build an unbounded report.
+const maxProblems = 100
+
+// nodeBudget caps how many nodes one decode visits, so alias bombs
+// ("billion laughs") cost a bounded amount of work.
+const nodeBudget = 200_000
+
+type position struct{ line, col int }
+
+// decoder holds the state of one decode: collected problems, the position
+// of every key seen (for problems found later, in validation) and the
+// guards against alias loops and bombs.
+type decoder struct {
+	dir       string
+	probs     []Problem
+	truncated bool
+	pos       map[string]position
+	budget    int
+	active    map[*yaml.Node]bool
+	hooks     map[reflect.Type]func(n *yaml.Node, v reflect.Value, path string)
+}
+
+func newDecoder(dir string) *decoder {
+	return &decoder{
+		dir:    dir,
+		pos:    map[string]position{},
+		budget: nodeBudget,
+		active: map[*yaml.Node]bool{},
+		hooks:  map[reflect.Type]func(*yaml.Node, reflect.Value, string){},
+	}
+}
+
+// finish returns the problems sorted by position.
+func (d *decoder) finish() []Problem {
+	sortProblems(d.probs)
+	if d.truncated {
+		d.probs = append(d.probs, Problem{Msg: fmt.Sprintf("more than %d problems; fix these first", maxProblems)})
+	}
+	return d.probs
+}
+
+// at records a problem at an explicit position.
+func (d *decoder) at(p position, path, format string, args ...any) {
+	if len(d.probs) >= maxProblems {
+		d.truncated = true
+		return
+	}
+	d.probs = append(d.probs, Problem{Path: path, Line: p.line, Column: p.col, Msg: fmt.Sprintf(format, args...)})
+}
+
+// addf records a problem at node n.
+func (d *decoder) addf(n *yaml.Node, path, format string, args ...any) {
+	d.at(position{n.Line, n.Column}, path, format, args...)
+}
+
+func (d *decoder) record(path string, n *yaml.Node) {
+	if _, ok := d.pos[path]; !ok {
+		d.pos[path] = position{n.Line, n.Column}
+	}
+}
+
+// posOf returns where path, or the nearest enclosing key that exists,
+// starts in the file: a missing required key is reported at its parent.
+func (d *decoder) posOf(path string) position {
+	for {
+		if p, ok := d.pos[path]; ok {
+			return p
+		}
+		if path == "" {
+			return position{1, 1}
+		}
+		path = parentPath(path)
+	}
+}
+
+// parentPath strips the last ".key" or "[i]" from a path.
+func parentPath(path string) string {
+	i := strings.LastIndexAny(path, ".[")
+	if i < 0 {
+		return ""
+	}
+	return path[:i]
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func indexPath(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
+
+var (
+	durationType = reflect.TypeFor[time.Duration]()
+	byteSizeType = reflect.TypeFor[ByteSize]()
+	severityType = reflect.TypeFor[drivers.Severity]()
+	secretType   = reflect.TypeFor[drivers.Secret]()
+)
+
+// value decodes n into v, the heart of the walk.
+func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
+	if d.budget <= 0 {
+		return
+	}
+	d.budget--
+	if d.budget == 0 {
+		d.addf(n, path, "document too large (too many nodes or aliases)")
+		return
+	}
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) > 0 {
+			d.value(n.Content[0], v, path)
+		}
+		return
+	case yaml.AliasNode:
+		if n.Alias == nil || d.active[n.Alias] {
+			d.addf(n, path, "alias refers to itself")
+			return
+		}
+		d.value(n.Alias, v, path)
+		return
+	}
+	if n.Anchor != "" {
+		// Anchored nodes are marked while they are decoded so that an
+		// alias inside them back to themselves is caught, not followed
+		// until the budget runs out.
+		if d.active[n] {
+			d.addf(n, path, "alias refers to itself")
+			return
+		}
+		d.active[n] = true
+		defer delete(d.active, n)
+	}
+	if isNull(n) {
+		return
+	}
+	if h := d.hooks[v.Type()]; h != nil {
+		h(n, v, path)
+		return
+	}
+	switch v.Type() {
+	case durationType:
+		d.duration(n, v, path)
+		return
+	case byteSizeType:
+		d.byteSize(n, v, path)
+		return
+	case severityType:
+		if !d.scalar(n, path, "a severity") {
+			return
+		}
+		s, err := drivers.ParseSeverity(n.Value)
+		if err != nil {
+			d.addf(n, path, "want info, minor, major or critical, got %s", shown(n.Value))
+			return
+		}
+		v.SetString(string(s))
+		return
+	case secretType:
+		// Any scalar is a valid secret; a wrong kind of node is reported
+		// without its content.
+		if n.Kind != yaml.ScalarNode {
+			d.addf(n, path, "want a string, got %s", kindName(n))
+			return
+		}
+		v.SetString(n.Value)
+		return
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		d.value(n, v.Elem(), path)
+	case reflect.Struct:
+		d.structure(n, v, path, nil)
+	case reflect.Slice:
+		d.slice(n, v, path)
+	case reflect.Map:
+		d.mapping(n, v, path)
+	case reflect.String:
+		if d.scalar(n, path, "a string") {
+			v.SetString(n.Value)
+		}
+	case reflect.Bool:
+		var b bool
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {
+			d.typeErr(n, path, "true or false")
+			return
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		var i int64
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
+			d.typeErr(n, path, "an integer")
+			return
+		}
+		if n.Decode(&i) != nil || v.OverflowInt(i) {
+			d.addf(n, path, "%s is out of range", shown(n.Value))
+			return
+		}
+		v.SetInt(i)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		var u uint64
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
+			d.typeErr(n, path, "a whole number")
+			return
+		}
+		if n.Decode(&u) != nil || v.OverflowUint(u) {
+			d.addf(n, path, "%s is out of range (want a whole number ≥ 0)", shown(n.Value))
+			return
+		}
+		v.SetUint(u)
+	case reflect.Float32, reflect.Float64:
+		var f float64
+		tag := n.ShortTag()
+		if n.Kind != yaml.ScalarNode || (tag != "!!int" && tag != "!!float") || n.Decode(&f) != nil {
+			d.typeErr(n, path, "a number")
+			return
+		}
+		if math.IsNaN(f) || math.IsInf(f, 0) || v.OverflowFloat(f) {
+			d.addf(n, path, "want a finite number, got %s", shown(n.Value))
+			return
+		}
+		v.SetFloat(f)
+	default:
+		// A programming error in a Config struct, reported rather than
+		// panicking so check-config still lists the file's own mistakes.
+		d.addf(n, path, "internal: cannot decode into Go type %s", v.Type())
+	}
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
+}
+
+// scalar reports a type problem unless n is a scalar.
+func (d *decoder) scalar(n *yaml.Node, path, want string) bool {
+	if n.Kind != yaml.ScalarNode {
+		d.typeErr(n, path, want)
+		return false
+	}
+	return true
+}
+
+func (d *decoder) typeErr(n *yaml.Node, path, want string) {
+	d.addf(n, path, "want %s, got %s", want, kindName(n))
+}
+
+// kindName describes a node for "got ..." in messages: a scalar's text, or
+// the kind of collection.
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return shown(n.Value)
+	}
+	return "something else"
+}
+
+func (d *decoder) duration(n *yaml.Node, v reflect.Value, path string) {
+	if !d.scalar(n, path, "a duration like 30s") {
+		return
+	}
+	dur, err := parseDuration(n.Value)
+	if err != nil {
+		d.addf(n, path, "want a duration like 30s, got %s", shown(n.Value))
+		return
+	}
+	v.SetInt(int64(dur))
+}
+
+func (d *decoder) byteSize(n *yaml.Node, v reflect.Value, path string) {
+	if !d.scalar(n, path, "a size like 512MiB") {
+		return
+	}
+	b, err := parseByteSize(n.Value)
+	if err != nil {
+		d.addf(n, path, "want a size like 512MiB, got %s", shown(n.Value))
+		return
+	}
+	v.SetInt(int64(b))
+}
+
+func (d *decoder) slice(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.SequenceNode {
+		d.typeErr(n, path, "a list")
+		return
+	}
+	// A list in the file replaces a default list as a whole.
+	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	for i, item := range n.Content {
+		p := indexPath(path, i)
+		d.record(p, item)
+		d.value(item, s.Index(i), p)
+	}
+	v.Set(s)
+}
+
+func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
+	t := v.Type()
+	if t.Key().Kind() != reflect.String {
+		d.addf(n, path, "internal: cannot decode into Go type %s", t)
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		d.typeErr(n, path, "a mapping")
+		return
+	}
+	if v.IsNil() {
+		v.Set(reflect.MakeMap(t))
+	}
+	for _, p := range d.pairs(n, path) {
+		kp := joinPath(path, p.key.Value)
+		d.record(kp, p.key)
+		k := reflect.ValueOf(p.key.Value).Convert(t.Key())
+		elem := reflect.New(t.Elem()).Elem()
+		if old := v.MapIndex(k); old.IsValid() {
+			elem.Set(old)
+		}
+		d.value(p.val, elem, kp)
+		v.SetMapIndex(k, elem)
+	}
+}
+
+// pair is one key and its value in a mapping.
+type pair struct{ key, val *yaml.Node }
+
+// pairs lists a mapping's entries with YAML merge keys (<<: *base) applied:
+// explicit keys win over merged ones, earlier merges over later ones.
+// Duplicate explicit keys are reported, since YAML parsers disagree on which
+// one wins and the technician surely meant only one.
+func (d *decoder) pairs(n *yaml.Node, path string) []pair {
+	var out []pair
+	seen := map[string]*yaml.Node{}
+	var merges []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.Value == "<<" && k.ShortTag() == "!!merge" {
+			merges = append(merges, val)
+			continue
+		}
+		if k.Kind != yaml.ScalarNode {
+			d.addf(k, path, "keys must be plain words, got %s", kindName(k))
+			continue
+		}
+		if first, dup := seen[k.Value]; dup {
+			d.addf(k, joinPath(path, k.Value), "duplicate key (first at line %d)", first.Line)
+			continue
+		}
+		seen[k.Value] = k
+		out = append(out, pair{k, val})
+	}
+	for _, m := range merges {
+		for _, src := range d.mergeSources(m, path) {
+			if d.active[src] {
+				d.addf(m, path, "alias refers to itself")
+				continue
+			}
+			d.active[src] = true
+			for _, p := range d.pairs(src, path) {
+				if _, ok := seen[p.key.Value]; !ok {
+					seen[p.key.Value] = p.key
+					out = append(out, p)
+				}
+			}
+			delete(d.active, src)
+		}
+	}
+	return out
+}
+
+// mergeSources resolves the value of a merge key to the mappings it names.
+func (d *decoder) mergeSources(n *yaml.Node, path string) []*yaml.Node {
+	deref := func(n *yaml.Node) *yaml.Node {
+		if n.Kind == yaml.AliasNode && n.Alias != nil {
+			return n.Alias
+		}
+		return n
+	}
+	n = deref(n)
+	switch n.Kind {
+	case yaml.MappingNode:
+		return []*yaml.Node{n}
+	case yaml.SequenceNode:
+		var out []*yaml.Node
+		for _, c := range n.Content {
+			if c = deref(c); c.Kind == yaml.MappingNode {
+				out = append(out, c)
+			} else {
+				d.addf(c, path, "<< merges mappings only, got %s", kindName(c))
+			}
+		}
+		return out
+	}
+	d.addf(n, path, "<< merges mappings only, got %s", kindName(n))
+	return nil
+}
+
+// field is one decodable struct field.
+type field struct {
+	name   string
+	index  []int
+	secret bool
+}
+
+// structInfo is the cached key table of a struct type.
+type structInfo struct {
+	byName map[string]field
+	names  []string // sorted, for hints and listings
+}
+
+var structCache sync.Map // reflect.Type -> *structInfo
+
+func structOf(t reflect.Type) *structInfo {
+	if si, ok := structCache.Load(t); ok {
+		return si.(*structInfo)
+	}
+	si := &structInfo{byName: map[string]field{}}
+	collectFields(t, nil, si)
+	sort.Strings(si.names)
+	structCache.Store(t, si)
+	return si
+}
+
+func collectFields(t reflect.Type, index []int, si *structInfo) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("yaml")
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "-" {
+			continue
+		}
+		idx := append(append([]int(nil), index...), i)
+		if strings.Contains(","+opts+",", ",inline,") && f.Type.Kind() == reflect.Struct {
+			collectFields(f.Type, idx, si)
+			continue
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		si.byName[name] = field{name: name, index: idx, secret: f.Type == secretType}
+		si.names = append(si.names, name)
+	}
+}
+
+// structure decodes a mapping into a struct. extra, when set, may claim a
+// key the struct does not know (a device's driver section); it returns
+// false to let the key be reported as unknown.
+func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string, extra func(p pair) bool) {
+	if n.Kind != yaml.MappingNode {
+		d.typeErr(n, path, "a mapping")
+		return
+	}
+	si := structOf(v.Type())
+	set := map[string]bool{}
+	var files []pair
+	for _, p := range d.pairs(n, path) {
+		key := p.key.Value
+		kp := joinPath(path, key)
+		if f, ok := si.byName[key]; ok {
+			d.record(kp, p.key)
+			set[key] = true
+			d.value(p.val, v.FieldByIndex(f.index), kp)
+			continue
+		}
+		if base, ok := strings.CutSuffix(key, "_file"); ok && si.byName[base].secret {
+			d.record(kp, p.key)
+			files = append(files, p)
+			continue
+		}
+		if extra != nil && extra(p) {
+			continue
+		}
+		d.unknown(p.key, kp, si.names)
+	}
+	for _, p := range files {
+		base := strings.TrimSuffix(p.key.Value, "_file")
+		kp := joinPath(path, p.key.Value)
+		if set[base] {
+			d.addf(p.key, kp, "give either %s or %s, not both", base, p.key.Value)
+			continue
+		}
+		d.secretFile(p, v.FieldByIndex(si.byName[base].index), kp)
+	}
+}
+
+// unknown reports a key the struct does not have, with the closest known
+// key as a hint, or the list of known keys when nothing is close.
+func (d *decoder) unknown(key *yaml.Node, path string, known []string) {
+	if s := suggest(key.Value, known); s != "" {
+		d.addf(key, path, "unknown key (did you mean %q?)", s)
+		return
+	}
+	d.addf(key, path, "unknown key (known keys: %s)", strings.Join(known, ", "))
+}
