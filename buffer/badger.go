@@ -1,0 +1,272 @@
+package buffer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+
+	badger "github.com/dgraph-io/badger/v4"
+)
+
+// DB is the durable Queue on badger. Create it with Open.
+//
+// One committer goroutine is the only writer of queue records: it assigns
+// seqs, group-commits appends, applies acks and evictions, and fsyncs. Next
+// reads through badger snapshots and never blocks the committer.
+type DB struct {
+	db   *badger.DB
+	dir  string
+	opts Options
+	log  *slog.Logger
+
+	// life guards d.db against use after Close: readers hold it shared.
+	life   sync.RWMutex
+	dbGone bool
+
+	// qmu guards the inbox the committer drains each cycle.
+	qmu      sync.Mutex
+	closed   bool
+	inAppend []*appendReq
+	inAcks   []uint64
+	inFlush  []chan struct{}
+	wake     chan struct{}
+
+	stop          chan struct{}
+	committerDone chan struct{}
+	maint         chan chan error
+	gcDone        chan struct{}
+
+	// mu guards the published state below.
+	mu sync.Mutex
+	st meta
+	// durable is the highest seq known to be fsynced; Next never returns
+	// a record above it, so nothing is published that a crash could take
+	// back and whose seq could then be given to another record.
+	durable  uint64
+	notify   chan struct{}
+	appended int64
+	acked    int64
+
+	// rmu guards the read cursor (seq to continue from, per class).
+	rmu    sync.Mutex
+	cursor [2]uint64
+
+	// Owned by the committer goroutine.
+	work        meta
+	wal         *walSyncer
+	lastCallers int
+	sinceDrain  int64
+}
+
+// appendReq is one Append call waiting for its group commit.
+type appendReq struct {
+	recs []Record
+	done chan error
+}
+
+var _ Queue = (*DB)(nil)
+
+// Open opens or creates the buffer in dir. A directory that exists but
+// cannot be opened as a buffer gives an error wrapping ErrCorrupt.
+func Open(dir string, opts Options) (*DB, error) {
+	opts = opts.withDefaults()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("buffer: create %s: %w", dir, err)
+	}
+	bdb, err := openBadger(dir, opts)
+	if err != nil {
+		return nil, err
+	}
+	d := &DB{
+		db:            bdb,
+		dir:           dir,
+		opts:          opts,
+		log:           opts.Logger,
+		wake:          make(chan struct{}, 1),
+		stop:          make(chan struct{}),
+		committerDone: make(chan struct{}),
+		maint:         make(chan chan error),
+		gcDone:        make(chan struct{}),
+		notify:        make(chan struct{}),
+		wal:           newWALSyncer(dir),
+	}
+	st, err := loadMeta(bdb, opts.Logger)
+	if err != nil {
+		_ = bdb.Close()
+		return nil, fmt.Errorf("buffer: open %s: %w: %w", dir, ErrCorrupt, err)
+	}
+	d.st, d.work, d.durable = st, st, st.lastSeq
+	for _, c := range classes {
+		d.cursor[classIndex(c)] = st.class(c).head
+	}
+	go d.commitLoop()
+	go d.gcLoop()
+	d.log.Debug("buffer opened", "dir", dir, "last_seq", st.lastSeq,
+		"events", st.class(Event).count, "telemetry", st.class(Telemetry).count)
+	return d, nil
+}
+
+// Append implements Queue. The records are copied; on success their Seq and
+// Created fields are set in recs. If ctx ends first the records may still
+// be stored (delivery is at-least-once).
+func (d *DB) Append(ctx context.Context, recs []Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	for _, r := range recs {
+		if err := checkRecord(r, d.opts.MaxBytes); err != nil {
+			return err
+		}
+	}
+	req := &appendReq{recs: append([]Record(nil), recs...), done: make(chan error, 1)}
+	d.qmu.Lock()
+	if d.closed {
+		d.qmu.Unlock()
+		return ErrClosed
+	}
+	d.inAppend = append(d.inAppend, req)
+	d.qmu.Unlock()
+	d.poke()
+	select {
+	case err := <-req.done:
+		if err != nil {
+			return err
+		}
+		for i := range recs {
+			recs[i].Seq, recs[i].Created = req.recs[i].Seq, req.recs[i].Created
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("buffer: append: %w", ctx.Err())
+	}
+}
+
+// Ack implements Queue. It hands the seqs to the committer and returns at
+// once; Stats and Rewind wait until acks given before them are applied.
+func (d *DB) Ack(seqs ...uint64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	d.qmu.Lock()
+	if d.closed {
+		d.qmu.Unlock()
+		return ErrClosed
+	}
+	d.inAcks = append(d.inAcks, seqs...)
+	d.qmu.Unlock()
+	d.poke()
+	return nil
+}
+
+// poke wakes the committer without blocking.
+func (d *DB) poke() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// flush waits until everything handed to the committer before the call has
+// been applied. It returns false when the queue is closed.
+func (d *DB) flush() bool {
+	ch := make(chan struct{})
+	d.qmu.Lock()
+	if d.closed {
+		d.qmu.Unlock()
+		return false
+	}
+	d.inFlush = append(d.inFlush, ch)
+	d.qmu.Unlock()
+	d.poke()
+	select {
+	case <-ch:
+		return true
+	case <-d.committerDone:
+		return false
+	}
+}
+
+// Rewind implements Queue. Pending acks are applied first so records the
+// uplink already acknowledged are not sent again.
+func (d *DB) Rewind() {
+	d.flush()
+	d.mu.Lock()
+	st := d.st
+	d.mu.Unlock()
+	d.rmu.Lock()
+	for _, c := range classes {
+		d.cursor[classIndex(c)] = st.class(c).head
+	}
+	d.rmu.Unlock()
+}
+
+// Stats implements Queue. It first waits for pending acks so the counters
+// reflect every Ack that returned before the call.
+func (d *DB) Stats() Stats {
+	d.flush()
+	d.mu.Lock()
+	st, appended, acked := d.st, d.appended, d.acked
+	d.mu.Unlock()
+	s := statsOf(st)
+	s.Appended, s.Acked = appended, acked
+	s.DiskBytes = dirSize(d.dir)
+	return s
+}
+
+// statsOf converts the bookkeeping into the public snapshot.
+func statsOf(st meta) Stats {
+	ev, tel := st.class(Event), st.class(Telemetry)
+	return Stats{
+		Records:          ev.count + tel.count,
+		Bytes:            ev.bytes + tel.bytes,
+		EventRecords:     ev.count,
+		EventBytes:       ev.bytes,
+		Oldest:           st.oldest(),
+		EvictedTelemetry: tel.evicted,
+		EvictedEvents:    ev.evicted,
+		LastSeq:          st.lastSeq,
+	}
+}
+
+// Close implements Queue: it lets the committer finish what was handed to
+// it (pending appends and acks), stops the GC loop and closes badger.
+func (d *DB) Close() error {
+	d.qmu.Lock()
+	if d.closed {
+		d.qmu.Unlock()
+		return ErrClosed
+	}
+	d.closed = true
+	d.qmu.Unlock()
+	close(d.stop)
+	<-d.committerDone
+	<-d.gcDone
+	d.life.Lock()
+	defer d.life.Unlock()
+	d.dbGone = true
+	if err := d.db.Close(); err != nil {
+		return fmt.Errorf("buffer: close badger: %w", err)
+	}
+	return nil
+}
+
+// isClosing reports whether Close has begun.
+func (d *DB) isClosing() bool {
+	select {
+	case <-d.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// errIfGone is used by readers holding d.life.
+func (d *DB) errIfGone() error {
+	if d.dbGone {
+		return ErrClosed
+	}
+	return nil
+}
+

@@ -1,0 +1,107 @@
+package buffer
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+)
+
+// reclaimAfter is how many records must have been deleted since the last
+// reclaim before an empty queue triggers one. Below it the tombstones cost
+// little and compaction removes them anyway.
+const reclaimAfter = 10_000
+
+// maxVlogGCRounds bounds one GC tick's value-log rewrites.
+const maxVlogGCRounds = 16
+
+// gcLoop runs maintenance every GCInterval until Close: age eviction and
+// reclaim (inside the committer, the only writer) and value-log GC.
+func (d *DB) gcLoop() {
+	defer close(d.gcDone)
+	t := time.NewTicker(d.opts.GCInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.stop:
+			return
+		case <-t.C:
+		}
+		reply := make(chan error, 1)
+		select {
+		case d.maint <- reply:
+		case <-d.stop:
+			return
+		}
+		if err := <-reply; err != nil {
+			d.log.Warn("buffer: maintenance", "err", err)
+		}
+		if err := d.vlogGC(); err != nil {
+			d.log.Warn("buffer: value log GC", "err", err)
+		}
+	}
+}
+
+// maintain runs in the committer: age eviction without a triggering
+// append, then reclaim if the queue drained.
+func (d *DB) maintain() error {
+	w := newTxnWriter(d.db, d.work)
+	if err := d.evict(w, d.opts.Now()); err != nil {
+		w.discard()
+		d.reload()
+		return err
+	}
+	if err := w.commit(); err != nil {
+		w.discard()
+		d.reload()
+		return err
+	}
+	d.work = w.st
+	d.mu.Lock()
+	d.st = w.st
+	d.mu.Unlock()
+	if d.sinceDrain > 0 && w.st.cls[0].count == 0 && w.st.cls[1].count == 0 {
+		return d.reclaim()
+	}
+	return nil
+}
+
+// vlogGC rewrites value-log files until badger finds nothing worth it.
+// With the value threshold used here only oversized records reach the
+// value log, so this is usually a single no-op call.
+func (d *DB) vlogGC() error {
+	for range maxVlogGCRounds {
+		if d.isClosing() {
+			return nil
+		}
+		err := d.db.RunValueLogGC(0.5)
+		if errors.Is(err, badger.ErrNoRewrite) || errors.Is(err, badger.ErrRejected) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reclaim gives disk space back after a drained backlog (badger issue
+// #1995: deleted keys keep their tables, and tombstones their space, until
+// compaction reaches the bottom level, which a queue's steady trickle may
+// never cause). Only the committer calls it and only when the queue is
+// empty, so dropping the whole record prefix cannot remove a live record.
+func (d *DB) reclaim() error {
+	start := time.Now()
+	before := dirSize(d.dir)
+	if err := d.db.DropPrefix(queuePrefix); err != nil {
+		return fmt.Errorf("drop drained record prefix: %w", err)
+	}
+	if err := d.vlogGC(); err != nil {
+		return err
+	}
+	d.sinceDrain = 0
+	d.log.Info("buffer: reclaimed disk space after drain", "before", before, "after", dirSize(d.dir),
+		"took", time.Since(start).Round(time.Millisecond))
+	return nil
+}

@@ -1,0 +1,61 @@
+package buffer
+
+import "encoding/binary"
+
+// Key layout. Every record key is the queue prefix, the class and the
+// big-endian seq, so that badger's byte order is seq order within a class
+// and a reader can seek straight to a cursor instead of walking from the
+// start of the prefix over tombstones (badger issues #496, #768).
+const (
+	queuePrefixByte = 'q'
+	// recordKeyLen is the length of every record key: prefix, class, seq.
+	recordKeyLen = 1 + 1 + 8
+)
+
+// metaKey holds the buffer's bookkeeping (last seq, per-class counters,
+// head hints). It is rewritten in every transaction that changes records,
+// so counters and records can never disagree after a crash.
+var metaKey = []byte("!meta")
+
+// queuePrefix covers the records of every class; DropPrefix on it reclaims
+// disk space once the queue is empty.
+var queuePrefix = []byte{queuePrefixByte}
+
+// classPrefix is the prefix of all record keys of one class.
+func classPrefix(c Class) []byte {
+	return []byte{queuePrefixByte, byte(c)}
+}
+
+// recordKey builds the key of record seq in class c.
+func recordKey(c Class, seq uint64) []byte {
+	k := make([]byte, recordKeyLen)
+	k[0] = queuePrefixByte
+	k[1] = byte(c)
+	binary.BigEndian.PutUint64(k[2:], seq)
+	return k
+}
+
+// parseRecordKey splits a record key; ok is false for anything else.
+func parseRecordKey(k []byte) (c Class, seq uint64, ok bool) {
+	if len(k) != recordKeyLen || k[0] != queuePrefixByte {
+		return 0, 0, false
+	}
+	c = Class(k[1])
+	if c != Telemetry && c != Event {
+		return 0, 0, false
+	}
+	return c, binary.BigEndian.Uint64(k[2:]), true
+}
+
+// classes lists the classes in read order: events first.
+var classes = [...]Class{Event, Telemetry}
+
+// classIndex maps a class to a slot in per-class arrays.
+func classIndex(c Class) int {
+	if c == Event {
+		return 0
+	}
+	return 1
+}
+
+func validClass(c Class) bool { return c == Telemetry || c == Event }

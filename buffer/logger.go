@@ -1,0 +1,30 @@
+package buffer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+)
+
+// badgerLogger routes badger's own log lines into the injected slog logger
+// so they land in the same sink (journal, web page ring) as everything else.
+// Badger logs every compaction and table flush at info level; on an
+// appliance that is chatter, so those go to debug and only badger's warnings
+// and errors are visible at the default level.
+type badgerLogger struct {
+	log *slog.Logger
+}
+
+func (l badgerLogger) emit(level slog.Level, format string, args ...any) {
+	ctx := context.Background()
+	if !l.log.Enabled(ctx, level) {
+		return
+	}
+	l.log.Log(ctx, level, strings.TrimSpace(fmt.Sprintf(format, args...)), "component", "badger")
+}
+
+func (l badgerLogger) Errorf(f string, a ...any)   { l.emit(slog.LevelError, f, a...) }
+func (l badgerLogger) Warningf(f string, a ...any) { l.emit(slog.LevelWarn, f, a...) }
+func (l badgerLogger) Infof(f string, a ...any)    { l.emit(slog.LevelDebug, f, a...) }
+func (l badgerLogger) Debugf(f string, a ...any)   { l.emit(slog.LevelDebug-4, f, a...) }
