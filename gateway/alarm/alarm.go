@@ -1,0 +1,321 @@
+// Package alarm is the alarm engine. It runs on the box, so a warm vaccine
+// fridge raises its alarm while the practice's internet is down too; the
+// alarm events wait in the buffer like everything else.
+//
+// Two sources raise alarms: threshold rules from the config (a metric above
+// or below a limit for a minimum duration, cleared with hysteresis), and the
+// conditions drivers report (a UPS on battery, toner empty). The active set
+// is persisted, so a restart neither loses an active alarm nor raises it
+// twice.
+package alarm
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/renameio/v2"
+
+	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/gateway/config"
+	"github.com/praxisgate/praxisgate/gateway/contract"
+)
+
+// Event types the engine emits.
+const (
+	Raised  = "alarm.raised"
+	Cleared = "alarm.cleared"
+	Acked   = "alarm.acked"
+)
+
+// Alarm is an active alarm.
+type Alarm struct {
+	ID       string           `json:"id"`
+	Device   string           `json:"device"`
+	Severity drivers.Severity `json:"severity"`
+	Message  string           `json:"message"`
+	Metric   string           `json:"metric,omitempty"`
+	Value    *float64         `json:"value,omitempty"`
+	Since    time.Time        `json:"since"`
+	Acked    bool             `json:"acked"`
+	AckedBy  string           `json:"acked_by,omitempty"`
+	// Condition is set for alarms raised from a driver's condition.
+	Condition bool `json:"condition,omitempty"`
+}
+
+// Engine evaluates samples. It is safe for concurrent use by the device
+// goroutines.
+type Engine struct {
+	rules []config.AlarmRule
+	file  string
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	active  map[string]*Alarm
+	pending map[string]time.Time // threshold crossed since, not yet raised
+	version uint64
+}
+
+// New loads the persisted active alarms from stateFile (empty: no
+// persistence).
+func New(rules []config.AlarmRule, stateFile string, log *slog.Logger) (*Engine, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	e := &Engine{rules: rules, file: stateFile, log: log, active: map[string]*Alarm{}, pending: map[string]time.Time{}}
+	if stateFile == "" {
+		return e, nil
+	}
+	b, err := os.ReadFile(stateFile)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return e, nil
+	case err != nil:
+		return nil, fmt.Errorf("alarm: read state %s: %w", stateFile, err)
+	}
+	var list []*Alarm
+	if err := json.Unmarshal(b, &list); err != nil {
+		// A damaged state file must not keep the daemon down; alarms
+		// still active will be raised again by the next readings.
+		log.Error("alarm: state file unreadable, starting with no active alarms", "file", stateFile, "err", err)
+		return e, nil
+	}
+	for _, a := range list {
+		if a != nil && a.ID != "" {
+			e.active[a.ID] = a
+		}
+	}
+	return e, nil
+}
+
+// Observe evaluates one poll result and returns the alarm events it caused.
+// failed means the poll failed: thresholds and conditions are then left as
+// they are, since nothing new is known.
+func (e *Engine) Observe(s drivers.Sample, failed bool) []drivers.Event {
+	if failed {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []drivers.Event
+	for ri := range e.rules {
+		r := &e.rules[ri]
+		if r.Device != "*" && r.Device != s.Device {
+			continue
+		}
+		for _, m := range s.Metrics {
+			if m.Name != r.Metric {
+				continue
+			}
+			v, ok := m.Float()
+			if !ok {
+				continue
+			}
+			if r.Above != nil {
+				out = e.threshold(out, s, r, m, v, true)
+			}
+			if r.Below != nil {
+				out = e.threshold(out, s, r, m, v, false)
+			}
+		}
+	}
+	out = e.conditions(out, s)
+	if len(out) > 0 {
+		e.version++
+		e.save()
+	}
+	return out
+}
+
+func ruleID(device string, r *config.AlarmRule, above bool) string {
+	dir := "below"
+	if above {
+		dir = "above"
+	}
+	return device + "/" + r.Metric + "." + dir
+}
+
+func (e *Engine) threshold(out []drivers.Event, s drivers.Sample, r *config.AlarmRule, m drivers.Metric, v float64, above bool) []drivers.Event {
+	id := ruleID(s.Device, r, above)
+	var limit float64
+	var crossed, back bool
+	if above {
+		limit = *r.Above
+		crossed = v > limit
+		back = v <= limit-r.Hysteresis
+	} else {
+		limit = *r.Below
+		crossed = v < limit
+		back = v >= limit+r.Hysteresis
+	}
+	sev := r.Severity
+	if sev == "" {
+		sev = drivers.Major
+	}
+	if a, ok := e.active[id]; ok {
+		val := v
+		a.Value = &val
+		if back {
+			delete(e.active, id)
+			out = append(out, drivers.Event{Device: s.Device, Time: s.Time, Type: Cleared, Severity: drivers.Info,
+				Message: fmt.Sprintf("cleared: %s %s is %s again (limit %s)", s.Device, m.Name, fmtVal(v, m.Unit), fmtVal(limit, m.Unit)),
+				Attrs:   map[string]any{"alarm": id, "metric": m.Name, "value": v, "limit": limit, "since": contract.FormatTime(a.Since), "severity": string(a.Severity)}})
+		}
+		return out
+	}
+	if !crossed {
+		delete(e.pending, id)
+		return out
+	}
+	since, ok := e.pending[id]
+	if !ok {
+		since = s.Time
+		e.pending[id] = since
+	}
+	if s.Time.Sub(since) < r.For {
+		return out
+	}
+	delete(e.pending, id)
+	msg := r.Message
+	if msg == "" {
+		word := "below"
+		if above {
+			word = "above"
+		}
+		msg = fmt.Sprintf("%s %s is %s, %s the limit of %s", s.Device, m.Name, fmtVal(v, m.Unit), word, fmtVal(limit, m.Unit))
+		if r.For > 0 {
+			msg += fmt.Sprintf(" for %s", r.For)
+		}
+	}
+	val := v
+	e.active[id] = &Alarm{ID: id, Device: s.Device, Severity: sev, Message: msg, Metric: m.Name, Value: &val, Since: since}
+	return append(out, drivers.Event{Device: s.Device, Time: s.Time, Type: Raised, Severity: sev, Message: msg,
+		Attrs: map[string]any{"alarm": id, "metric": m.Name, "value": v, "limit": limit, "since": contract.FormatTime(since)}})
+}
+
+func (e *Engine) conditions(out []drivers.Event, s drivers.Sample) []drivers.Event {
+	now := map[string]drivers.Condition{}
+	for _, c := range s.Conditions {
+		now[s.Device+"/"+c.Name] = c
+	}
+	// Raise new ones in the driver's order.
+	for _, c := range s.Conditions {
+		id := s.Device + "/" + c.Name
+		if a, ok := e.active[id]; ok {
+			if a.Severity != c.Severity || a.Message != c.Message {
+				a.Severity, a.Message = c.Severity, c.Message
+			}
+			continue
+		}
+		e.active[id] = &Alarm{ID: id, Device: s.Device, Severity: c.Severity, Message: c.Message, Since: s.Time, Condition: true}
+		out = append(out, drivers.Event{Device: s.Device, Time: s.Time, Type: Raised, Severity: c.Severity, Message: c.Message,
+			Attrs: map[string]any{"alarm": id, "condition": c.Name}})
+	}
+	ids := make([]string, 0)
+	for id, a := range e.active {
+		if a.Condition && a.Device == s.Device {
+			if _, still := now[id]; !still {
+				ids = append(ids, id)
+			}
+		}
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		a := e.active[id]
+		delete(e.active, id)
+		out = append(out, drivers.Event{Device: s.Device, Time: s.Time, Type: Cleared, Severity: drivers.Info,
+			Message: "cleared: " + a.Message,
+			Attrs:   map[string]any{"alarm": id, "condition": strings.TrimPrefix(id, s.Device+"/"), "since": contract.FormatTime(a.Since), "severity": string(a.Severity)}})
+	}
+	return out
+}
+
+// ErrNoAlarm is returned by Ack for an id that is not active.
+var ErrNoAlarm = errors.New("no such active alarm")
+
+// Ack marks an active alarm as acknowledged by someone; it stays active
+// until its cause is gone.
+func (e *Engine) Ack(id, by string, at time.Time) (drivers.Event, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a, ok := e.active[id]
+	if !ok {
+		return drivers.Event{}, fmt.Errorf("ack %q: %w", id, ErrNoAlarm)
+	}
+	a.Acked, a.AckedBy = true, by
+	e.version++
+	e.save()
+	return drivers.Event{Device: a.Device, Time: at, Type: Acked, Severity: drivers.Info,
+		Message: fmt.Sprintf("acknowledged by %s: %s", by, a.Message), Attrs: map[string]any{"alarm": id, "by": by}}, nil
+}
+
+// Active returns the active alarms, most severe first, then oldest first.
+func (e *Engine) Active() []Alarm {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]Alarm, 0, len(e.active))
+	for _, a := range e.active {
+		out = append(out, *a)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if ri, rj := out[i].Severity.Rank(), out[j].Severity.Rank(); ri != rj {
+			return ri > rj
+		}
+		if !out[i].Since.Equal(out[j].Since) {
+			return out[i].Since.Before(out[j].Since)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// Version increases with every change of the active set, so publishers can
+// tell whether to send the retained alarms topic again.
+func (e *Engine) Version() uint64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.version
+}
+
+// Contract renders the active set for the retained alarms topic.
+func Contract(active []Alarm) []contract.Alarm {
+	out := make([]contract.Alarm, len(active))
+	for i, a := range active {
+		out[i] = contract.Alarm{ID: a.ID, Device: a.Device, Severity: string(a.Severity), Message: a.Message, Metric: a.Metric, Value: a.Value, Since: contract.FormatTime(a.Since), Acked: a.Acked}
+	}
+	return out
+}
+
+// save writes the active set atomically; called with mu held.
+func (e *Engine) save() {
+	if e.file == "" {
+		return
+	}
+	list := make([]*Alarm, 0, len(e.active))
+	for _, a := range e.active {
+		list = append(list, a)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
+	b, err := json.MarshalIndent(list, "", "  ")
+	if err == nil {
+		err = renameio.WriteFile(e.file, b, 0o640)
+	}
+	if err != nil {
+		e.log.Error("alarm: persist active alarms", "file", e.file, "err", err)
+	}
+}
+
+func fmtVal(v float64, unit string) string {
+	s := fmt.Sprintf("%.2f", v)
+	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	if unit != "" {
+		return s + " " + unit
+	}
+	return s
+}
