@@ -1,0 +1,242 @@
+package discover
+
+import (
+	"fmt"
+	"maps"
+	"net"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/drivers/discover/oui"
+)
+
+// observation is what one sweep saw of one MAC.
+type observation struct {
+	MAC   string
+	IPs   []string
+	Iface string
+}
+
+// enrichment is what DNS, SNMP and the port probe found for one host. A
+// zero value still counts: the host was asked and said nothing.
+type enrichment struct {
+	DNSName   string
+	SNMP      *SNMPIdentity
+	OpenPorts []int
+}
+
+// inventory is the set of hosts ever seen (until forgotten), keyed by MAC.
+// It is pure state: merge turns one sweep into events without I/O, which is
+// what the unit tests drive.
+type inventory struct {
+	hosts map[string]*Host
+	// fresh is true until the first sweep has been merged into an
+	// inventory that did not exist on disk.
+	fresh bool
+}
+
+// sweepStats are the summary metrics of one sweep.
+type sweepStats struct {
+	present, fresh, unknown, randomized, gone, conflicts int
+}
+
+// due returns the observations whose host needs DNS, SNMP and the port
+// probe: new hosts, hosts back after a departure, hosts with another IP,
+// and hosts not enriched for every.
+func (inv *inventory) due(obs []observation, now time.Time, every time.Duration) []observation {
+	var out []observation
+	for _, o := range obs {
+		h := inv.hosts[o.MAC]
+		if h == nil || !h.Present || h.EnrichedAt.IsZero() || !slices.Equal(h.IPs, o.IPs) ||
+			(every > 0 && now.Sub(h.EnrichedAt) >= every) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// merge applies one sweep: obs are all MACs that answered, enr the
+// enrichment of those that were due. It returns the events in a stable
+// order (by MAC) so the provider sees the same sequence on a replay.
+func (inv *inventory) merge(now time.Time, obs []observation, enr map[string]enrichment, p policy) ([]drivers.Event, sweepStats) {
+	var events []drivers.Event
+	var st sweepStats
+	ev := func(typ string, sev drivers.Severity, msg string, attrs map[string]any) {
+		events = append(events, drivers.Event{Time: now, Type: typ, Severity: sev, Message: msg, Attrs: attrs})
+	}
+
+	// Who held each IP at the end of the previous sweep.
+	holder := map[string]string{}
+	for mac, h := range inv.hosts {
+		if h.Present && h.Missed == 0 {
+			for _, ip := range h.IPs {
+				holder[ip] = mac
+			}
+		}
+	}
+	seen := map[string]bool{}
+	byIP := map[string][]string{}
+	for _, o := range obs {
+		seen[o.MAC] = true
+		for _, ip := range o.IPs {
+			byIP[ip] = append(byIP[ip], o.MAC)
+		}
+	}
+	slices.SortFunc(obs, func(a, b observation) int { return strings.Compare(a.MAC, b.MAC) })
+
+	conflicts := map[string][]string{} // ip -> MACs involved, previous holder first
+	var randomNew []string
+	for _, o := range obs {
+		h := inv.hosts[o.MAC]
+		isNew := h == nil
+		back := !isNew && !h.Present
+		if isNew {
+			hw, _ := net.ParseMAC(o.MAC)
+			h = &Host{MAC: o.MAC, FirstSeen: now, Vendor: oui.Lookup(hw), Randomized: isRandomized(hw)}
+			inv.hosts[o.MAC] = h
+			if inv.fresh && p.learnFirst {
+				h.Learned = true
+			}
+		}
+		for _, ip := range o.IPs {
+			if len(byIP[ip]) > 1 {
+				conflicts[ip] = byIP[ip]
+			} else if old, ok := holder[ip]; ok && old != o.MAC && !seen[old] {
+				// The previous holder answered last sweep and is silent
+				// now, while a new MAC answers for its address: a
+				// takeover, or ARP spoofing of a host that was cut off.
+				conflicts[ip] = []string{old, o.MAC}
+			}
+		}
+		h.IPs = slices.Clone(o.IPs)
+		sortIPs(h.IPs)
+		h.Interface = o.Iface
+		h.LastSeen = now
+		h.Missed = 0
+		h.Present = true
+		h.Adopted = p.adopted[o.MAC]
+		h.Known = h.Learned || h.Adopted != "" || p.knownMACs[o.MAC] || p.knownOUIs[o.MAC[:8]]
+
+		oldName, oldKind, wasEnriched := h.Name, h.Kind, !h.EnrichedAt.IsZero()
+		if e, ok := enr[o.MAC]; ok {
+			h.DNSName, h.SNMP, h.OpenPorts = e.DNSName, e.SNMP, slices.Clone(e.OpenPorts)
+			h.EnrichedAt = now
+		}
+		h.Name = h.DNSName
+		if h.SNMP != nil && h.SNMP.SysName != "" {
+			h.Name = h.SNMP.SysName
+		}
+		h.Kind, h.KindReason = classify(h)
+		if wasEnriched && !isNew && (h.Name != oldName || h.Kind != oldKind) {
+			ev("device.changed", drivers.Info,
+				fmt.Sprintf("%s changed: name %q -> %q, kind %s -> %s", describe(h), oldName, h.Name, oldKind, h.Kind),
+				map[string]any{"mac": h.MAC, "old_name": oldName, "name": h.Name, "old_kind": oldKind, "kind": h.Kind})
+		}
+
+		if !isNew && !back {
+			continue
+		}
+		st.fresh++
+		if h.Randomized {
+			if !h.Known {
+				randomNew = append(randomNew, h.MAC)
+			}
+			continue
+		}
+		verb := "appeared"
+		if back {
+			verb = "is back"
+		}
+		ev("device.appeared", drivers.Info, fmt.Sprintf("%s %s", describe(h), verb), hostAttrs(h))
+		if !h.Known {
+			ev("device.unknown", p.unknownSev,
+				fmt.Sprintf("unknown device on the network: %s", describe(h)), hostAttrs(h))
+		}
+	}
+	if len(randomNew) > 0 {
+		ev("device.unknown", p.randomSev,
+			fmt.Sprintf("%d device(s) with randomised MAC addresses joined (phones or laptops with private addresses)", len(randomNew)),
+			map[string]any{"randomized": true, "count": len(randomNew), "macs": randomNew})
+	}
+
+	for _, mac := range slices.Sorted(maps.Keys(inv.hosts)) {
+		h := inv.hosts[mac]
+		if seen[mac] {
+			continue
+		}
+		if h.Present {
+			h.Missed++
+			if h.Missed >= p.missed {
+				h.Present = false
+				st.gone++
+				if h.Randomized {
+					// Rotating addresses would grow the inventory
+					// without bound and mean nothing once gone.
+					delete(inv.hosts, mac)
+					continue
+				}
+				sev := drivers.Info
+				if h.Adopted != "" {
+					sev = drivers.Minor
+				}
+				ev("device.disappeared", sev,
+					fmt.Sprintf("%s disappeared (no answer to %d sweeps)", describe(h), h.Missed), hostAttrs(h))
+			}
+		}
+		if !h.Present && now.Sub(h.LastSeen) > p.forget {
+			delete(inv.hosts, mac)
+		}
+	}
+
+	for _, ip := range slices.Sorted(maps.Keys(conflicts)) {
+		macs := conflicts[ip]
+		ev("network.ip_conflict", p.conflictSev,
+			fmt.Sprintf("IP %s answered by %s (possible ARP spoofing or a duplicate address)", ip, strings.Join(macs, " and ")),
+			map[string]any{"ip": ip, "macs": macs})
+	}
+	st.conflicts = len(conflicts)
+
+	for _, h := range inv.hosts {
+		if !h.Present {
+			continue
+		}
+		st.present++
+		if h.Randomized {
+			st.randomized++
+		} else if !h.Known {
+			st.unknown++
+		}
+	}
+	inv.fresh = false
+	return events, st
+}
+
+// describe names a host for a message: "printer drucker-1 (00:16:3e:..,
+// Brother Industries, 10.0.0.5)".
+func describe(h *Host) string {
+	var b strings.Builder
+	if h.Kind != "" && h.Kind != "unknown" {
+		b.WriteString(h.Kind + " ")
+	}
+	if h.Name != "" {
+		fmt.Fprintf(&b, "%q ", h.Name)
+	}
+	b.WriteString("(" + h.MAC)
+	if h.Vendor != "" {
+		b.WriteString(", " + h.Vendor)
+	}
+	if len(h.IPs) > 0 {
+		b.WriteString(", " + strings.Join(h.IPs, " "))
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+func hostAttrs(h *Host) map[string]any {
+	return map[string]any{
+		"mac": h.MAC, "ips": slices.Clone(h.IPs), "vendor": h.Vendor, "name": h.Name,
+		"kind": h.Kind, "interface": h.Interface, "known": h.Known,
+	}
+}
