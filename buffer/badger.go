@@ -269,4 +269,3 @@ func (d *DB) errIfGone() error {
 	}
 	return nil
 }
-

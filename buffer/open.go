@@ -24,22 +24,22 @@ func badgerOptions(dir string, opts Options) badger.Options {
 		// 8 MiB memtables, at most 3 in memory: ~24 MiB worst case. A
 		// transaction may then carry ~1.2 MiB (15%), which the committer's
 		// txnWriter respects.
-		WithMemTableSize(8<<20).
+		WithMemTableSize(8 << 20).
 		WithNumMemtables(3).
 		WithNumLevelZeroTables(4).
 		WithNumLevelZeroTablesStall(8).
-		WithBaseTableSize(4<<20).
-		WithBaseLevelSize(16<<20).
+		WithBaseTableSize(4 << 20).
+		WithBaseLevelSize(16 << 20).
 		// Records are a few hundred bytes and live in the LSM tree, where
 		// deleting them frees space by compaction. Only unusually large
 		// values go to the value log. Must stay below MaxBatchSize.
-		WithValueThreshold(64<<10).
+		WithValueThreshold(64 << 10).
 		// Small value-log files: mmapped at twice their size, so 1 GiB files
 		// would not fit a 32-bit address space; small files also let vlog
 		// GC return space sooner.
-		WithValueLogFileSize(32<<20).
-		WithBlockCacheSize(8<<20).
-		WithIndexCacheSize(4<<20).
+		WithValueLogFileSize(32 << 20).
+		WithBlockCacheSize(8 << 20).
+		WithIndexCacheSize(4 << 20).
 		// Two compactors keep level 0 from stalling writes; badger rejects 1.
 		WithNumCompactors(2).
 		WithCompression(options.Snappy).
