@@ -29,6 +29,10 @@ type Config struct {
 	// Episodes are the scenario's story: a fridge door left open, a mains
 	// failure of the UPS, a hot day in the server room.
 	Episodes []Episode `yaml:"episodes"`
+	// Speed runs scenario time faster than real time (the demo shows a
+	// 20-minute fridge excursion in under a minute). Failures and episodes
+	// are given in scenario time. Default 1.
+	Speed float64 `yaml:"speed"`
 }
 
 // Failure is a window in which every poll fails.
@@ -73,7 +77,7 @@ func init() {
 		Kind: "sim",
 		Doc:  "synthetic fridge, room climate or UPS with scripted failures, for the demo and tests",
 		Defaults: func() Config {
-			return Config{Scenario: "fridge"}
+			return Config{Scenario: "fridge", Speed: 1}
 		},
 		New: func(dev drivers.Device, cfg Config, log *slog.Logger) (drivers.Driver, error) {
 			return New(dev, cfg, time.Now)
@@ -89,6 +93,7 @@ type Sim struct {
 	modes    []string
 	episodes []window
 	now      func() time.Time
+	speed    float64
 
 	mu      sync.Mutex
 	start   time.Time
@@ -108,7 +113,13 @@ func New(dev drivers.Device, cfg Config, now func() time.Time) (*Sim, error) {
 	default:
 		errs = append(errs, drivers.Fieldf("scenario", "must be fridge, room or ups, not %q", cfg.Scenario))
 	}
-	s := &Sim{dev: dev, scenario: cfg.Scenario, now: now, charge: 100}
+	if cfg.Speed == 0 {
+		cfg.Speed = 1
+	}
+	if cfg.Speed < 0 || cfg.Speed > 10000 {
+		errs = append(errs, drivers.Fieldf("speed", "must be between 0 and 10000, not %v", cfg.Speed))
+	}
+	s := &Sim{dev: dev, scenario: cfg.Scenario, now: now, charge: 100, speed: cfg.Speed}
 	for i, f := range cfg.Failures {
 		if f.For <= 0 {
 			errs = append(errs, drivers.Fieldf(fmt.Sprintf("failures[%d].for", i), "must be > 0"))
@@ -153,7 +164,7 @@ func (s *Sim) Poll(ctx context.Context) (drivers.Sample, error) {
 	if !s.hasPoll {
 		s.start, s.hasPoll = now, true
 	}
-	t := now.Sub(s.start)
+	t := time.Duration(float64(now.Sub(s.start)) * s.speed)
 	for i, f := range s.failures {
 		if on, _ := f.active(t); on {
 			mode := s.modes[i]

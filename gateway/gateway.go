@@ -1,0 +1,406 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/praxisgate/praxisgate/buffer"
+	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/gateway/alarm"
+	"github.com/praxisgate/praxisgate/gateway/clock"
+	"github.com/praxisgate/praxisgate/gateway/config"
+	"github.com/praxisgate/praxisgate/gateway/contract"
+	"github.com/praxisgate/praxisgate/gateway/schedule"
+	"github.com/praxisgate/praxisgate/gateway/selfmon"
+	"github.com/praxisgate/praxisgate/gateway/uplink"
+)
+
+// SelfDevice is the device id under which the box reports on itself.
+const SelfDevice = "gateway"
+
+// Options are the parts of a gateway that do not come from the config file.
+type Options struct {
+	// Version is reported in status and self-telemetry.
+	Version string
+	Logger  *slog.Logger
+	// Clock overrides the gateway clock (tests).
+	Clock *clock.Clock
+}
+
+// Gateway is one running daemon.
+type Gateway struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	version string
+	started time.Time
+	clock   *clock.Clock
+	origin  contract.Origin
+
+	buf     *buffer.DB
+	up      *uplink.Uplink
+	sched   *schedule.Scheduler
+	alarms  *alarm.Engine
+	devices []Device
+	self    *selfmon.Monitor
+
+	// startEvents are appended once Run starts (buffer reset, start).
+	startEvents []drivers.Event
+
+	mu            sync.Mutex
+	latest        map[string]Latest
+	alarmsVersion uint64
+	appendErrors  atomic.Int64
+}
+
+// Device is a configured device with its driver built.
+type Device struct {
+	Config config.Device
+	Driver drivers.Driver
+}
+
+// Latest is the most recent result of a device, for the web page and the
+// poll command.
+type Latest struct {
+	Sample drivers.Sample
+	Err    string
+	At     time.Time
+}
+
+// New builds the gateway from a loaded config: opens the buffer (moving a
+// corrupt one aside), loads alarm state and builds every driver. No device
+// I/O and no network happen before Run.
+func New(cfg *config.Config, opts Options) (*Gateway, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	g := &Gateway{cfg: cfg, log: log, version: opts.Version, latest: map[string]Latest{}}
+	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
+		return nil, fmt.Errorf("gateway: create state dir: %w", err)
+	}
+	g.clock = opts.Clock
+	if g.clock == nil {
+		g.clock = clock.New(clock.Options{StateFile: filepath.Join(cfg.StateDir, "clock"), Logger: log})
+	}
+	g.started = g.clock.Now().Time
+	g.origin = contract.Origin{Gateway: cfg.Gateway, Boot: newBootID()}
+
+	if err := g.openBuffer(); err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			g.closeAll()
+		}
+	}()
+
+	var err error
+	g.alarms, err = alarm.New(cfg.Alarms, filepath.Join(cfg.StateDir, "alarms.json"), log)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	g.devices, err = BuildDrivers(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	g.up, err = uplink.New(uplink.Options{
+		Config: cfg.Uplink, Site: cfg.Site, Gateway: cfg.Gateway, Origin: g.origin,
+		Version: opts.Version, Started: g.started, Now: g.clock.Now, Logger: log.With("part", "uplink"),
+	}, g.buf)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	g.self = selfmon.New(selfmon.Sources{
+		Buffer: g.buf.Stats,
+		Uplink: func() selfmon.UplinkState {
+			s := g.up.Stats()
+			return selfmon.UplinkState{Connected: s.Connected, Reconnects: s.Reconnects, Published: s.Published, PublishRate: s.PublishRate, Inflight: s.Inflight}
+		},
+		ClockSynced: g.clock.Synced,
+		Version:     opts.Version,
+		StateDir:    cfg.StateDir,
+	})
+	g.sched = schedule.New(g.handle, func() time.Time { return g.clock.Now().Time }, log.With("part", "schedule"))
+	for _, d := range g.devices {
+		jitter := d.Config.Interval / 10
+		if d.Config.Jitter != nil {
+			jitter = *d.Config.Jitter
+		}
+		g.sched.Add(schedule.Job{Device: d.Config.ID, Kind: d.Config.Kind, Driver: d.Driver, Interval: d.Config.Interval,
+			Timeout: d.Config.Timeout, Jitter: jitter, UnreachableAfter: d.Config.UnreachableAfter})
+	}
+	g.sched.Add(schedule.Job{Device: SelfDevice, Kind: "gateway", Driver: g.self, Interval: cfg.Self.Interval,
+		Timeout: 10 * time.Second, Jitter: cfg.Self.Interval / 20, UnreachableAfter: 1})
+	ok = true
+	return g, nil
+}
+
+// openBuffer opens the durable queue. A buffer that cannot be opened is
+// moved aside and replaced by an empty one, with an error event, rather than
+// letting the daemon crash-loop and lose every new reading too.
+func (g *Gateway) openBuffer() error {
+	opts := buffer.Options{MaxBytes: int64(g.cfg.Buffer.MaxBytes), MaxAge: g.cfg.Buffer.MaxAge,
+		CommitWindow: g.cfg.Buffer.CommitWindow, Logger: g.log.With("part", "buffer")}
+	db, err := buffer.Open(g.cfg.Buffer.Dir, opts)
+	if err == nil {
+		g.buf = db
+		return nil
+	}
+	if !errors.Is(err, buffer.ErrCorrupt) {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	moved, merr := buffer.MoveAside(g.cfg.Buffer.Dir, time.Now())
+	if merr != nil {
+		return fmt.Errorf("gateway: %w (and moving it aside failed: %v)", err, merr)
+	}
+	g.log.Error("buffer unreadable: moved aside, starting with an empty buffer", "err", err, "moved_to", moved)
+	db, err = buffer.Open(g.cfg.Buffer.Dir, opts)
+	if err != nil {
+		return fmt.Errorf("gateway: open fresh buffer after moving the corrupt one aside: %w", err)
+	}
+	g.buf = db
+	g.startEvents = append(g.startEvents, drivers.Event{Device: SelfDevice, Type: "buffer.reset", Severity: drivers.Major,
+		Message: "the buffer directory could not be opened; it was moved aside and an empty buffer started: unsent readings may be lost",
+		Attrs:   map[string]any{"error": err.Error(), "moved_to": moved}})
+	return nil
+}
+
+// BuildDrivers constructs the driver of every enabled device. Each device
+// gets its own state directory below state_dir/devices.
+func BuildDrivers(cfg *config.Config, log *slog.Logger) ([]Device, error) {
+	var out []Device
+	for _, dc := range cfg.Devices {
+		if dc.Disabled {
+			continue
+		}
+		f, ok := drivers.Lookup(dc.Driver)
+		if !ok {
+			closeDrivers(out)
+			return nil, fmt.Errorf("gateway: device %s: unknown driver %q", dc.ID, dc.Driver)
+		}
+		dir := filepath.Join(cfg.StateDir, "devices", dc.ID)
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			closeDrivers(out)
+			return nil, fmt.Errorf("gateway: device %s: %w", dc.ID, err)
+		}
+		dcfg := dc.DriverConfig
+		if dcfg == nil {
+			dcfg = f.NewConfig()
+		}
+		d, err := f.New(drivers.Device{ID: dc.ID, Kind: dc.Kind, StateDir: dir}, dcfg, log.With("device", dc.ID, "driver", dc.Driver))
+		if err != nil {
+			closeDrivers(out)
+			return nil, fmt.Errorf("gateway: device %s: %w", dc.ID, err)
+		}
+		if dc.Kind == "" {
+			dc.Kind = f.Kind
+		}
+		out = append(out, Device{Config: dc, Driver: d})
+	}
+	return out, nil
+}
+
+func closeDrivers(ds []Device) {
+	for _, d := range ds {
+		if c, ok := d.Driver.(io.Closer); ok {
+			c.Close()
+		}
+	}
+}
+
+func newBootID() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Run runs the gateway until ctx ends, then shuts down in order.
+func (g *Gateway) Run(ctx context.Context) error {
+	g.log.Info("gateway starting", "site", g.cfg.Site, "gateway", g.cfg.Gateway, "version", g.version,
+		"devices", len(g.devices), "broker", g.cfg.Uplink.Broker, "boot", g.origin.Boot)
+	if !g.clock.Synced() {
+		g.log.Warn("system clock not synchronised: timestamps are estimates and marked clock=unsynced until it is")
+	}
+	upCtx, upCancel := context.WithCancel(context.Background())
+	upDone := make(chan error, 1)
+	go func() { upDone <- g.up.Run(upCtx) }()
+
+	start := drivers.Event{Device: SelfDevice, Type: "gateway.started", Severity: drivers.Info,
+		Message: fmt.Sprintf("praxisgate %s started", g.version), Attrs: map[string]any{"version": g.version, "devices": len(g.devices)}}
+	g.appendEvents(ctx, append(g.startEvents, start))
+	g.publishAlarms(true)
+
+	var wg sync.WaitGroup
+	for _, d := range g.devices {
+		w, ok := d.Driver.(drivers.Watcher)
+		if !ok {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := w.Watch(ctx, func(e drivers.Event) {
+				if e.Device == "" {
+					e.Device = d.Config.ID
+				}
+				g.appendEvents(context.Background(), []drivers.Event{e})
+			})
+			if err != nil && ctx.Err() == nil {
+				g.log.Error("watch ended", "device", d.Config.ID, "err", err)
+			}
+		}()
+	}
+	g.sched.Run(ctx) // returns when ctx ends and polls have returned
+	wg.Wait()
+
+	// Give the uplink a moment to publish what the last polls produced.
+	deadline := time.Now().Add(2 * time.Second)
+	for g.up.Connected() && g.buf.Stats().Records > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	upCancel()
+	uerr := <-upDone
+	g.closeAll()
+	g.log.Info("gateway stopped")
+	if uerr != nil && !errors.Is(uerr, context.Canceled) {
+		return fmt.Errorf("gateway: uplink: %w", uerr)
+	}
+	return nil
+}
+
+func (g *Gateway) closeAll() {
+	closeDrivers(g.devices)
+	if g.buf != nil {
+		if err := g.buf.Close(); err != nil {
+			g.log.Error("close buffer", "err", err)
+		}
+	}
+}
+
+// handle takes one poll result through the pipeline. It runs on the
+// device's own goroutine.
+func (g *Gateway) handle(r schedule.Result) {
+	s := r.Sample
+	l := Latest{Sample: s, At: s.Time}
+	if r.Err != nil {
+		l.Err = r.Err.Error()
+		g.mu.Lock()
+		if prev, ok := g.latest[s.Device]; ok {
+			// Keep the last good readings visible, with the error.
+			l.Sample = prev.Sample
+		}
+		g.mu.Unlock()
+	}
+	g.mu.Lock()
+	g.latest[s.Device] = l
+	g.mu.Unlock()
+
+	alarmEvents := g.alarms.Observe(s, r.Err != nil)
+	st := contract.Stamp{Time: s.Time, Synced: g.clock.Synced()}
+	recs := make([]buffer.Record, 0, 1+len(s.Events)+len(alarmEvents))
+	body, err := g.origin.EncodeTelemetry(s, st)
+	if err != nil {
+		g.log.Error("encode telemetry", "device", s.Device, "err", err)
+	} else {
+		recs = append(recs, buffer.Record{Class: buffer.Telemetry, Topic: contract.TelemetryTopic(s.Device), Payload: body})
+	}
+	recs = g.eventRecords(recs, append(s.Events, alarmEvents...))
+	g.appendRecords(context.Background(), recs)
+	if len(alarmEvents) > 0 {
+		g.publishAlarms(false)
+	}
+}
+
+func (g *Gateway) eventRecords(recs []buffer.Record, evs []drivers.Event) []buffer.Record {
+	for _, e := range evs {
+		if e.Time.IsZero() {
+			e.Time = g.clock.Now().Time
+		}
+		body, err := g.origin.EncodeEvent(e, contract.Stamp{Time: e.Time, Synced: g.clock.Synced()})
+		if err != nil {
+			g.log.Error("encode event", "device", e.Device, "type", e.Type, "err", err)
+			continue
+		}
+		recs = append(recs, buffer.Record{Class: buffer.Event, Topic: contract.EventTopic(e.Device), Payload: body})
+	}
+	return recs
+}
+
+func (g *Gateway) appendEvents(ctx context.Context, evs []drivers.Event) {
+	g.appendRecords(ctx, g.eventRecords(nil, evs))
+}
+
+func (g *Gateway) appendRecords(ctx context.Context, recs []buffer.Record) {
+	if len(recs) == 0 {
+		return
+	}
+	if err := g.buf.Append(ctx, recs); err != nil {
+		n := g.appendErrors.Add(1)
+		g.log.Error("buffer append failed: readings lost", "records", len(recs), "failures", n, "err", err)
+	}
+}
+
+// publishAlarms sends the retained active alarm set when it changed.
+func (g *Gateway) publishAlarms(force bool) {
+	v := g.alarms.Version()
+	g.mu.Lock()
+	if !force && v == g.alarmsVersion {
+		g.mu.Unlock()
+		return
+	}
+	g.alarmsVersion = v
+	g.mu.Unlock()
+	g.up.SetRetained(contract.TopicAlarms, g.origin.EncodeAlarms(alarm.Contract(g.alarms.Active()), g.clock.Now()))
+}
+
+// Latest returns the most recent result of every device, sorted by id.
+func (g *Gateway) Latest() []Latest {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]Latest, 0, len(g.latest))
+	for _, l := range g.latest {
+		out = append(out, l)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Sample.Device < out[j].Sample.Device })
+	return out
+}
+
+// PollNow polls one device out of schedule.
+func (g *Gateway) PollNow(ctx context.Context, device string) (schedule.Result, error) {
+	return g.sched.PollNow(ctx, device)
+}
+
+// AckAlarm acknowledges an active alarm and records who did it.
+func (g *Gateway) AckAlarm(ctx context.Context, id, by string) error {
+	e, err := g.alarms.Ack(id, by, g.clock.Now().Time)
+	if err != nil {
+		return err
+	}
+	g.appendEvents(ctx, []drivers.Event{e})
+	g.publishAlarms(false)
+	return nil
+}
+
+// Alarms returns the active alarms.
+func (g *Gateway) Alarms() []alarm.Alarm { return g.alarms.Active() }
+
+// BufferStats reports the durable queue.
+func (g *Gateway) BufferStats() buffer.Stats { return g.buf.Stats() }
+
+// UplinkStats reports the broker connection.
+func (g *Gateway) UplinkStats() uplink.Stats { return g.up.Stats() }
+
+// Boot is the id of this daemon start.
+func (g *Gateway) Boot() string { return g.origin.Boot }
