@@ -87,6 +87,9 @@ func (d *decoder) finish() []Problem {
 	if d.truncated {
 		d.probs = append(d.probs, Problem{Msg: fmt.Sprintf("more than %d problems; fix these first", maxProblems)})
 	}
+	if d.budget <= 0 {
+		d.probs = append(d.probs, Problem{Msg: fmt.Sprintf("document too large: more than %d values after expanding aliases", nodeBudget)})
+	}
 	return d.probs
 }
 
@@ -151,12 +154,13 @@ var (
 
 // value decodes n into v, the heart of the walk.
 func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
-	if d.budget <= 0 {
+	// Past the problem cap or the node budget the result is an error
+	// anyway; walking on would only burn time on a hostile file.
+	if d.truncated || d.budget <= 0 {
 		return
 	}
 	d.budget--
 	if d.budget == 0 {
-		d.addf(n, path, "document too large (too many nodes or aliases)")
 		return
 	}
 	switch n.Kind {
@@ -186,6 +190,14 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 	}
 	if isNull(n) {
 		return
+	}
+	// Pointers are followed here, not by recursion, so an anchored node
+	// is not seen twice (which would look like an alias loop).
+	for v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		v = v.Elem()
 	}
 	if h := d.hooks[v.Type()]; h != nil {
 		h(n, v, path)
@@ -220,11 +232,6 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	switch v.Kind() {
-	case reflect.Pointer:
-		if v.IsNil() {
-			v.Set(reflect.New(v.Type().Elem()))
-		}
-		d.value(n, v.Elem(), path)
 	case reflect.Struct:
 		d.structure(n, v, path, nil)
 	case reflect.Slice:
