@@ -35,6 +35,11 @@ type MosquittoOptions struct {
 	// password file (via mosquitto_passwd) with these user → password
 	// pairs.
 	Users map[string]string
+	// Persistence saves sessions, queued messages and retained messages in
+	// the broker's temp dir when it stops, so a test client with a
+	// persistent session misses nothing across Stop/Restart. Kill (SIGKILL)
+	// loses what was not saved, as a real crash would.
+	Persistence bool
 	// Extra lines are appended to mosquitto.conf verbatim.
 	Extra []string
 }
@@ -114,7 +119,13 @@ func (m *Mosquitto) config(opts MosquittoOptions, passwd string) string {
 	var b strings.Builder
 	line := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
 	line("per_listener_settings false")
-	line("persistence false")
+	if opts.Persistence {
+		line("persistence true")
+		line("persistence_location %s/", m.dir)
+		line("autosave_interval 3600")
+	} else {
+		line("persistence false")
+	}
 	line("log_dest file %s", m.logPath)
 	line("log_type error")
 	line("log_type warning")

@@ -1,0 +1,208 @@
+package uplink
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/praxisgate/praxisgate/gateway/contract"
+)
+
+// ackBatch bounds how many seqs are collected before Source.Ack; the
+// buffer batches deletes anyway, this only bounds latency of the counter.
+const ackBatch = 512
+
+// fetchBatch bounds one Source.Next call, so an event appended during a
+// drain waits behind at most this many telemetry records.
+const fetchBatch = 128
+
+// pump moves records from the Source to one connection: a sender keeps up
+// to MaxInflight QoS 1 publishes outstanding, and one acker walks their
+// tokens in publish order (the broker acknowledges in that order), so no
+// goroutine per message is needed.
+type pump struct {
+	u *Uplink
+	c *conn
+	// slots is the in-flight semaphore: a send takes a slot, the acker
+	// returns it once the token is settled.
+	slots chan struct{}
+	fifo  chan inflight
+	// outstanding counts publishes awaiting settlement, for Stats.
+	outstanding atomic.Int64
+}
+
+type inflight struct {
+	tok mqtt.Token
+	seq uint64
+}
+
+func newPump(u *Uplink, c *conn) *pump {
+	return &pump{
+		u:     u,
+		c:     c,
+		slots: make(chan struct{}, u.cfg.MaxInflight),
+		fifo:  make(chan inflight, u.cfg.MaxInflight),
+	}
+}
+
+func (p *pump) inflight() int { return int(p.outstanding.Load()) }
+
+func (p *pump) release(n int) {
+	for range n {
+		<-p.slots
+	}
+}
+
+// send publishes until ctx ends or the connection is lost. A Source error
+// ends the generation (the caller decides whether that is fatal).
+func (p *pump) send(ctx context.Context) error {
+	defer close(p.fifo)
+	for {
+		select {
+		case p.slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil
+		case <-p.c.lost:
+			return nil
+		}
+		n := 1
+	grab:
+		for n < fetchBatch {
+			select {
+			case p.slots <- struct{}{}:
+				n++
+			default:
+				break grab
+			}
+		}
+		recs, err := p.u.src.Next(ctx, n)
+		if err != nil {
+			p.release(n)
+			if ctx.Err() != nil {
+				return nil
+			}
+			err = fmt.Errorf("read buffer: %w", err)
+			p.c.markLost(err)
+			return err
+		}
+		p.release(n - len(recs))
+		for i, r := range recs {
+			if p.c.isLost() || ctx.Err() != nil {
+				// Not published: the rewind after this generation sends
+				// them again.
+				p.release(len(recs) - i)
+				return nil
+			}
+			if err := checkTopic(r.Topic); err != nil {
+				// A broker disconnects a client that publishes to an invalid
+				// topic; resending would block the queue forever. Drop the
+				// record loudly instead.
+				p.u.log.Error("uplink: dropping record with invalid topic", "seq", r.Seq, "topic", fmt.Sprintf("%q", r.Topic), "error", err)
+				if err := p.u.src.Ack(r.Seq); err != nil {
+					p.u.log.Warn("uplink: ack of dropped record", "seq", r.Seq, "error", err)
+				}
+				p.release(1)
+				continue
+			}
+			tok := p.c.client.Publish(p.u.root+"/"+r.Topic, 1, false, contract.WithSeq(r.Payload, r.Seq))
+			p.outstanding.Add(1)
+			p.fifo <- inflight{tok: tok, seq: r.Seq}
+		}
+	}
+}
+
+// ack settles tokens in publish order until the sender closed the FIFO.
+// Records are acknowledged to the Source only for tokens that completed
+// without error while this generation was alive (see doc.go).
+func (p *pump) ack() {
+	pending := make([]uint64, 0, ackBatch)
+	flush := func() {
+		if len(pending) == 0 {
+			return
+		}
+		if err := p.u.src.Ack(pending...); err != nil {
+			p.u.log.Warn("uplink: acknowledge to buffer failed; records will be sent again", "records", len(pending), "error", err)
+		}
+		p.u.published(len(pending))
+		pending = pending[:0]
+	}
+	var abandonBy <-chan time.Time
+	for {
+		var e inflight
+		var ok bool
+		select {
+		case e, ok = <-p.fifo:
+		default:
+			// The FIFO is empty: hand over what is confirmed before
+			// blocking, so an idle pipeline acknowledges at once.
+			flush()
+			e, ok = <-p.fifo
+		}
+		if !ok {
+			break
+		}
+		if abandonBy == nil {
+			select {
+			case <-e.tok.Done():
+			default:
+				// Nothing more is ready: hand over what is, then block.
+				flush()
+				select {
+				case <-e.tok.Done():
+				case <-p.c.lost:
+				}
+			}
+			done := isDone(e.tok)
+			switch {
+			case done && e.tok.Error() != nil:
+				p.c.markLost(fmt.Errorf("publish seq %d: %w", e.seq, e.tok.Error()))
+			case done && !p.c.isLost():
+				pending = append(pending, e.seq)
+				if len(pending) >= ackBatch {
+					flush()
+				}
+			}
+			if p.c.isLost() {
+				abandonBy = time.After(p.u.cfg.WriteTimeout)
+			}
+		}
+		if abandonBy != nil {
+			// Let paho settle the token (its cleanUp errors them all) but
+			// never acknowledge it; give up waiting after WriteTimeout.
+			select {
+			case <-e.tok.Done():
+			case <-abandonBy:
+			}
+		}
+		p.outstanding.Add(-1)
+		p.release(1)
+	}
+	flush()
+}
+
+func isDone(t mqtt.Token) bool {
+	select {
+	case <-t.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+// checkTopic refuses what a broker would answer with a disconnect.
+func checkTopic(s string) error {
+	switch {
+	case s == "":
+		return fmt.Errorf("empty topic")
+	case strings.ContainsAny(s, "+#\x00"):
+		return fmt.Errorf("wildcard or NUL in topic")
+	case !utf8.ValidString(s):
+		return fmt.Errorf("topic is not UTF-8")
+	}
+	return nil
+}
