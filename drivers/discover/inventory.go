@@ -96,7 +96,9 @@ func (inv *inventory) merge(now time.Time, obs []observation, enr map[string]enr
 			hw, _ := net.ParseMAC(o.MAC)
 			h = &Host{MAC: o.MAC, FirstSeen: now, Vendor: oui.Lookup(hw), Randomized: isRandomized(hw)}
 			inv.hosts[o.MAC] = h
-			if inv.fresh && p.learnFirst {
+			// Randomised MACs are never learned: they rotate, so a
+			// learned one says nothing about the next.
+			if inv.fresh && p.learnFirst && !h.Randomized {
 				h.Learned = true
 			}
 		}
