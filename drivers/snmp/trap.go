@@ -1,0 +1,310 @@
+package snmp
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gosnmp/gosnmp"
+
+	"github.com/praxisgate/praxisgate/drivers"
+)
+
+// Traps arrive on one UDP port for the whole box, but belong to devices. A
+// TrapReceiver owns the socket and routes each trap by its source address to
+// the device subscribed for that address; traps from anyone else are
+// counted and dropped (issue 5), never published, so a stray agent in the
+// practice network cannot fill the provider's event stream.
+
+// TrapStats counts what a receiver saw.
+type TrapStats struct {
+	Received uint64 // datagrams read
+	Routed   uint64 // traps handed to a device
+	Unknown  uint64 // from a source no device is configured for
+	Rejected uint64 // wrong community or undecodable
+}
+
+// TrapReceiver listens for SNMPv1/v2c traps and informs on one UDP address.
+type TrapReceiver struct {
+	conn *net.UDPConn
+	log  *slog.Logger
+	dec  *gosnmp.GoSNMP
+
+	mu   sync.RWMutex
+	subs map[netip.Addr][]*trapSub
+
+	received, routed, unknown, rejected atomic.Uint64
+	done                                chan struct{}
+	closeOnce                           sync.Once
+}
+
+type trapSub struct {
+	communities []string
+	handle      func(*gosnmp.SnmpPacket, netip.Addr)
+}
+
+// ListenTraps opens the trap socket, e.g. ":162" or "127.0.0.1:0" in tests,
+// and serves until Close.
+func ListenTraps(addr string, log *slog.Logger) (*TrapReceiver, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ua, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("snmp traps: listen address %q: %w", addr, err)
+	}
+	conn, err := net.ListenUDP("udp", ua)
+	if err != nil {
+		return nil, fmt.Errorf("snmp traps: listen on %s: %w", addr, err)
+	}
+	r := &TrapReceiver{
+		conn: conn,
+		log:  log,
+		dec:  &gosnmp.GoSNMP{Version: gosnmp.Version2c, Logger: gosnmp.Logger{}},
+		subs: map[netip.Addr][]*trapSub{},
+		done: make(chan struct{}),
+	}
+	go r.serve()
+	return r, nil
+}
+
+// Addr returns the bound address (tests listen on port 0).
+func (r *TrapReceiver) Addr() net.Addr { return r.conn.LocalAddr() }
+
+// Stats returns the counters.
+func (r *TrapReceiver) Stats() TrapStats {
+	return TrapStats{Received: r.received.Load(), Routed: r.routed.Load(), Unknown: r.unknown.Load(), Rejected: r.rejected.Load()}
+}
+
+// Close stops the receiver and waits for its loop to end.
+func (r *TrapReceiver) Close() error {
+	var err error
+	r.closeOnce.Do(func() {
+		err = r.conn.Close()
+		<-r.done
+	})
+	return err
+}
+
+// Subscribe routes traps from src to handle when they carry one of the
+// communities (any community if the list is empty). The returned function
+// ends the subscription.
+func (r *TrapReceiver) Subscribe(src netip.Addr, communities []string, handle func(*gosnmp.SnmpPacket, netip.Addr)) func() {
+	src = src.Unmap()
+	s := &trapSub{communities: communities, handle: handle}
+	r.mu.Lock()
+	r.subs[src] = append(r.subs[src], s)
+	r.mu.Unlock()
+	return func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		list := r.subs[src]
+		for i, x := range list {
+			if x == s {
+				list = append(list[:i:i], list[i+1:]...)
+				break
+			}
+		}
+		if len(list) == 0 {
+			delete(r.subs, src)
+		} else {
+			r.subs[src] = list
+		}
+	}
+}
+
+func (r *TrapReceiver) serve() {
+	defer close(r.done)
+	buf := make([]byte, 65535)
+	for {
+		n, from, err := r.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			r.log.Warn("snmp trap socket read failed", "err", err)
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		r.received.Add(1)
+		src := from.Addr().Unmap()
+		r.mu.RLock()
+		subs := append([]*trapSub(nil), r.subs[src]...)
+		r.mu.RUnlock()
+		if len(subs) == 0 {
+			// Count before decoding: parsing what nobody asked for is
+			// wasted work and attack surface.
+			r.unknown.Add(1)
+			continue
+		}
+		pkt, err := r.dec.UnmarshalTrap(append([]byte(nil), buf[:n]...), false)
+		if err != nil || pkt == nil {
+			r.rejected.Add(1)
+			r.log.Debug("snmp trap undecodable", "from", src, "err", err)
+			continue
+		}
+		delivered := false
+		for _, s := range subs {
+			if len(s.communities) > 0 && !containsString(s.communities, pkt.Community) {
+				continue
+			}
+			s.handle(pkt, src)
+			delivered = true
+		}
+		if !delivered {
+			r.rejected.Add(1)
+			continue
+		}
+		r.routed.Add(1)
+		if pkt.PDUType == gosnmp.InformRequest {
+			r.ackInform(pkt, from)
+		}
+	}
+}
+
+// ackInform answers an SNMPv2 inform so the sender stops retrying.
+func (r *TrapReceiver) ackInform(pkt *gosnmp.SnmpPacket, to netip.AddrPort) {
+	resp := *pkt
+	resp.PDUType = gosnmp.GetResponse
+	out, err := resp.MarshalMsg()
+	if err != nil {
+		return
+	}
+	_, _ = r.conn.WriteToUDPAddrPort(out, to)
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// shared receivers: every snmp device's Watch uses the receiver for its
+// configured listen address; the first opens the socket, the last closes it.
+var (
+	sharedMu  sync.Mutex
+	sharedRcv = map[string]*sharedEntry{}
+)
+
+type sharedEntry struct {
+	r    *TrapReceiver
+	refs int
+}
+
+func acquireReceiver(addr string, log *slog.Logger) (*TrapReceiver, func(), error) {
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	e := sharedRcv[addr]
+	if e == nil {
+		r, err := ListenTraps(addr, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		e = &sharedEntry{r: r}
+		sharedRcv[addr] = e
+	}
+	e.refs++
+	release := func() {
+		sharedMu.Lock()
+		defer sharedMu.Unlock()
+		e.refs--
+		if e.refs == 0 {
+			delete(sharedRcv, addr)
+			_ = e.r.Close()
+		}
+	}
+	return e.r, release, nil
+}
+
+// Generic traps of SNMPv1 and their SNMPv2 snmpTrapOID equivalents.
+var genericTraps = map[string]TrapDef{
+	".1.3.6.1.6.3.1.1.5.1": {Name: "snmp.cold_start", Severity: drivers.Minor, Message: "Agent restarted (cold start)"},
+	".1.3.6.1.6.3.1.1.5.2": {Name: "snmp.warm_start", Severity: drivers.Info, Message: "Agent restarted (warm start)"},
+	".1.3.6.1.6.3.1.1.5.3": {Name: "if.link_down", Severity: drivers.Minor, Message: "Link down"},
+	".1.3.6.1.6.3.1.1.5.4": {Name: "if.link_up", Severity: drivers.Info, Message: "Link up"},
+	".1.3.6.1.6.3.1.1.5.5": {Name: "snmp.auth_failure", Severity: drivers.Minor, Message: "Agent saw an SNMP authentication failure"},
+}
+
+var (
+	oidSnmpTrapOID = ".1.3.6.1.6.3.1.1.4.1.0"
+	oidTrapUptime  = ".1.3.6.1.2.1.1.3.0"
+)
+
+// trapEvent turns a decoded trap into an event, using the profiles' trap
+// definitions for name, severity and text. The varbinds go into Attrs, as
+// text, so the provider sees what the device said even for unknown traps.
+func trapEvent(pkt *gosnmp.SnmpPacket, src netip.Addr, ps []*Profile, now time.Time) drivers.Event {
+	trapOID := ""
+	attrs := map[string]any{"source": src.String(), "version": pkt.Version.String()}
+	vars := map[string]any{}
+	if pkt.PDUType == gosnmp.Trap { // SNMPv1
+		ent := "." + strings.TrimPrefix(pkt.Enterprise, ".")
+		if pkt.GenericTrap >= 0 && pkt.GenericTrap < 6 {
+			trapOID = fmt.Sprintf(".1.3.6.1.6.3.1.1.5.%d", pkt.GenericTrap+1)
+		} else {
+			// RFC 3584 3.1: enterprise.0.specific.
+			trapOID = fmt.Sprintf("%s.0.%d", ent, pkt.SpecificTrap)
+		}
+		attrs["enterprise"] = ent
+	}
+	for i, v := range pkt.Variables {
+		if i >= 32 {
+			break
+		}
+		name := "." + strings.TrimPrefix(v.Name, ".")
+		if name == oidSnmpTrapOID {
+			if s, ok := v.Value.(string); ok {
+				trapOID = "." + strings.TrimPrefix(s, ".")
+			}
+			continue
+		}
+		if name == oidTrapUptime {
+			continue
+		}
+		r, err := decodePDU(v)
+		if err != nil {
+			continue
+		}
+		text := r.text
+		if len(text) > 256 {
+			text = text[:256]
+		}
+		vars[name] = text
+	}
+	if len(vars) > 0 {
+		attrs["varbinds"] = vars
+	}
+	attrs["trap_oid"] = trapOID
+	def, ok := genericTraps[trapOID]
+	if !ok {
+		def = TrapDef{Name: "snmp.trap", Severity: drivers.Minor, Message: "Trap " + trapOID}
+		if o, err := parseOID(trapOID); err == nil {
+		found:
+			for _, p := range ps {
+				for _, t := range p.Traps {
+					if t.oid.compare(o) == 0 {
+						def = t
+						break found
+					}
+				}
+			}
+		}
+	}
+	attrs["trap"] = def.Name
+	return drivers.Event{
+		Time:     now,
+		Type:     "snmp.trap",
+		Severity: def.Severity,
+		Message:  def.Message,
+		Attrs:    attrs,
+	}
+}
