@@ -120,4 +120,3 @@ func (p *proxy) close() {
 	p.cut()
 	p.wg.Wait()
 }
-
