@@ -170,7 +170,9 @@ func tableRows(t *Table, rd readings) []row {
 		}
 		rw.label = idx
 		if t.Label > 0 {
-			if l := slug(rw.cols[t.Label].text); l != "" {
+			if rw.cols[t.Label].text == "/" {
+				rw.label = "root"
+			} else if l := slug(rw.cols[t.Label].text); l != "" {
 				rw.label = l
 			}
 		} else if t.labelFrom != nil {

@@ -122,7 +122,7 @@ type Value struct {
 	Enum map[string]string `yaml:"enum"`
 	// UnitFrom takes the unit from another column of the row (mixed sensor
 	// tables): keys are matched exactly, then as a suffix of its text.
-	UnitFrom   *UnitFrom   `yaml:"unit_from"`
+	UnitFrom   *UnitFrom `yaml:"unit_from"`
 	Conditions []CondDef `yaml:"conditions"`
 
 	oid oid

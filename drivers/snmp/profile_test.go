@@ -12,7 +12,7 @@ func TestBuiltinProfilesLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"apc", "avtech", "host-resources", "hwg", "if-mib", "printer", "qnap", "switch", "synology", "ups-mib"}
+	want := []string{"apc", "avtech", "cyberpower", "eaton-xups", "host-resources", "hwg", "if-mib", "printer", "qnap", "switch", "synology", "ups-mib"}
 	got := strings.Join(cat.Names(), ",")
 	if got != strings.Join(want, ",") {
 		t.Fatalf("profiles = %s, want %s", got, strings.Join(want, ","))

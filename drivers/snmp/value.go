@@ -190,9 +190,42 @@ func cleanText(b []byte) string {
 		s = string(rs)
 	}
 	if i := strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\t' }); i >= 0 {
-		s = s[:i]
+		head, tail := s[:i], s[i+1:]
+		s = head
+		if extra := hexTail(tail); extra != "" {
+			// The card wraps the name at a fixed width, mid-word
+			// ("Cyan Cartridge 8" + "27A HP CF301A"), so no space.
+			s = head + extra
+		}
 	}
 	return strings.TrimSpace(s)
+}
+
+// hexTail decodes the continuation HP JetDirect (M880) puts after a newline
+// in supply descriptions: the rest of the name as space-separated hex bytes
+// ("38 32 37 41 20 48 50 ..." = "827A HP ..."), ended by 00.
+func hexTail(s string) string {
+	var out []byte
+	for _, f := range strings.Fields(s) {
+		if len(f) != 2 {
+			return ""
+		}
+		b, err := strconv.ParseUint(f, 16, 8)
+		if err != nil {
+			return ""
+		}
+		if b == 0 {
+			break
+		}
+		if b < 0x20 || b > 0x7e {
+			return ""
+		}
+		out = append(out, byte(b))
+		if len(out) >= 256 {
+			break
+		}
+	}
+	return strings.TrimRight(string(out), " ")
 }
 
 // leadingNumber reads the number a text value starts with: QNAP reports
