@@ -36,12 +36,18 @@ type arpConn interface {
 func dialARP(ifi *net.Interface) (arpConn, error) {
 	c, err := arp.Dial(ifi)
 	if err != nil {
-		if errors.Is(err, os.ErrPermission) {
-			return nil, fmt.Errorf("open ARP socket on %s: %v: %w", ifi.Name, err, ErrNeedCapNetRaw)
-		}
-		return nil, fmt.Errorf("open ARP socket on %s: %w", ifi.Name, err)
+		return nil, wrapDialError(ifi, err)
 	}
 	return c, nil
+}
+
+// wrapDialError names the interface and, for EPERM/EACCES, the missing
+// capability.
+func wrapDialError(ifi *net.Interface, err error) error {
+	if errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("open ARP socket on %s: %v: %w", ifi.Name, err, ErrNeedCapNetRaw)
+	}
+	return fmt.Errorf("open ARP socket on %s: %w", ifi.Name, err)
 }
 
 // sweepParams are the timing knobs of one sweep.
