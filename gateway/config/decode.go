@@ -398,6 +398,12 @@ func (d *decoder) pairs(n *yaml.Node, path string) []pair {
 	seen := map[string]*yaml.Node{}
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
+		// Merges can nest and repeat like aliases, so entries count
+		// against the same budget as values.
+		if d.budget <= 0 {
+			return out
+		}
+		d.budget--
 		k, val := n.Content[i], n.Content[i+1]
 		if k.Kind == yaml.ScalarNode && k.Value == "<<" && k.ShortTag() == "!!merge" {
 			merges = append(merges, val)

@@ -244,5 +244,22 @@ func TestDecodeBudget(t *testing.T) {
 	}
 }
 
+// TestMergeBudget is the alias bomb built from merge keys, which expand
+// while a mapping's keys are listed rather than while values are decoded.
+func TestMergeBudget(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("defs:\n  - &m0 {a: 1}\n")
+	for i := 1; i < 40; i++ {
+		fmt.Fprintf(&b, "  - &m%d {<<: [*m%d, *m%d]}\n", i, i-1, i-1)
+	}
+	var out struct {
+		Defs []map[string]int `yaml:"defs"`
+	}
+	probs := decodeString(t, b.String(), &out)
+	if len(probs) == 0 || !strings.Contains(probs[len(probs)-1].Msg, "document too large") {
+		t.Errorf("problems = %v, want the budget notice", probs)
+	}
+}
+
 // bomb is a recursive list type, so an alias bomb can expand through it.
 type bomb []bomb

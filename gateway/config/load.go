@@ -76,6 +76,8 @@ type loader struct {
 	cfg *Config
 	// devices remembers each device's section node for the driver checks.
 	devices []deviceNodes
+	// ids is the set of device ids, built on first use by hasDevice.
+	ids map[string]bool
 }
 
 func (l *loader) run(data []byte) {

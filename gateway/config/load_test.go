@@ -19,6 +19,19 @@ func num(f float64) *float64             { return &f }
 // documentation honest.
 const exampleFile = "../../docs/examples/praxisgate.yaml"
 
+// simConfig is the sim driver's defaults with the example's settings; the
+// driver owns its defaults, so the test asks for them instead of copying.
+func simConfig(t *testing.T, scenario string, seed int64) *sim.Config {
+	t.Helper()
+	f, ok := drivers.Lookup("sim")
+	if !ok {
+		t.Fatal("sim driver not registered")
+	}
+	c := f.NewConfig().(*sim.Config)
+	c.Scenario, c.Seed = scenario, seed
+	return c
+}
+
 // lineOf returns the 1-based line holding s, so the test survives edits of
 // the example's comments.
 func lineOf(t *testing.T, data []byte, s string) int {
@@ -82,19 +95,19 @@ func TestExampleLoads(t *testing.T) {
 			{
 				ID: "kuehlschrank-impf", Driver: "sim", Kind: "fridge", Name: "Impfstoff-Kühlschrank Labor",
 				PoweredBy: "usv-rack", Interval: time.Minute, Timeout: 10 * time.Second, Jitter: dur(3 * time.Second),
-				UnreachableAfter: 3, DriverConfig: &sim.Config{Scenario: "fridge", Seed: 42}, Line: lineOf(t, data, "- id: kuehlschrank-impf"),
+				UnreachableAfter: 3, DriverConfig: simConfig(t, "fridge", 42), Line: lineOf(t, data, "- id: kuehlschrank-impf"),
 			},
 			{
 				ID: "serverraum", Driver: "sim", Kind: "room", Name: "Serverraum Klima",
 				Interval: 30 * time.Second, Timeout: 10 * time.Second, Jitter: dur(3 * time.Second),
-				UnreachableAfter: 3, DriverConfig: &sim.Config{Scenario: "room"}, Line: lineOf(t, data, "- id: serverraum"),
+				UnreachableAfter: 3, DriverConfig: simConfig(t, "room", 0), Line: lineOf(t, data, "- id: serverraum"),
 			},
 			{
 				ID: "usv-rack", Driver: "sim", Kind: "ups", Name: "USV im Rack",
 				// The inherited 10s timeout is capped to the 5s interval,
 				// the inherited jitter to half of it.
 				Interval: 5 * time.Second, Timeout: 5 * time.Second, Jitter: dur(2500 * time.Millisecond),
-				UnreachableAfter: 2, DriverConfig: &sim.Config{Scenario: "ups"}, Line: lineOf(t, data, "- id: usv-rack"),
+				UnreachableAfter: 2, DriverConfig: simConfig(t, "ups", 0), Line: lineOf(t, data, "- id: usv-rack"),
 			},
 		},
 		Alarms: []AlarmRule{
@@ -247,5 +260,30 @@ func unwrapAll(err error) error {
 			return err
 		}
 		err = u.Unwrap()
+	}
+}
+
+// TestDocExampleMatchesFile keeps the example printed in docs/config.md
+// identical to docs/examples/praxisgate.yaml, which TestExampleLoads loads.
+func TestDocExampleMatchesFile(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/config.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.ReadFile(exampleFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(doc), "## Full example")
+	if !ok {
+		t.Fatal(`docs/config.md has no "## Full example" section`)
+	}
+	_, block, ok := strings.Cut(after, "```yaml\n")
+	if !ok {
+		t.Fatal("no yaml block after ## Full example")
+	}
+	block, _, _ = strings.Cut(block, "```")
+	if block != string(file) {
+		t.Error("the example in docs/config.md differs from docs/examples/praxisgate.yaml")
 	}
 }

@@ -187,13 +187,17 @@ func (l *loader) validateDevices() {
 // selfDevice is the device id of the box's own telemetry.
 const selfDevice = "gateway"
 
+// hasDevice reports whether a device with this id is configured. The set
+// is built once: a file expanded through aliases may hold many devices and
+// many alarms, and a scan per alarm would be quadratic.
 func (l *loader) hasDevice(id string) bool {
-	for _, d := range l.cfg.Devices {
-		if d.ID == id {
-			return true
+	if l.ids == nil {
+		l.ids = make(map[string]bool, len(l.cfg.Devices))
+		for _, d := range l.cfg.Devices {
+			l.ids[d.ID] = true
 		}
 	}
-	return false
+	return l.ids[id]
 }
 
 func (l *loader) validateAlarms() {
