@@ -66,6 +66,7 @@ type decoder struct {
 	probs     []Problem
 	truncated bool
 	pos       map[string]position
+	failed    map[string]bool
 	budget    int
 	active    map[*yaml.Node]bool
 	hooks     map[reflect.Type]func(n *yaml.Node, v reflect.Value, path string)
@@ -75,6 +76,7 @@ func newDecoder(dir string) *decoder {
 	return &decoder{
 		dir:    dir,
 		pos:    map[string]position{},
+		failed: map[string]bool{},
 		budget: nodeBudget,
 		active: map[*yaml.Node]bool{},
 		hooks:  map[reflect.Type]func(*yaml.Node, reflect.Value, string){},
@@ -102,8 +104,11 @@ func (d *decoder) at(p position, path, format string, args ...any) {
 	d.probs = append(d.probs, Problem{Path: path, Line: p.line, Column: p.col, Msg: fmt.Sprintf(format, args...)})
 }
 
-// addf records a problem at node n.
+// addf records a problem at node n. The path is remembered as failed so
+// that validation does not pile "required" or a range message on top of
+// "want an integer".
 func (d *decoder) addf(n *yaml.Node, path, format string, args ...any) {
+	d.failed[path] = true
 	d.at(position{n.Line, n.Column}, path, format, args...)
 }
 

@@ -176,5 +176,8 @@ func registered() string {
 // problem reports a problem found after decoding at the position of path,
 // or of its nearest enclosing key.
 func (l *loader) problem(path, format string, args ...any) {
+	if l.d.failed[path] {
+		return // the decoder already said what is wrong here
+	}
 	l.d.at(l.d.posOf(path), path, format, args...)
 }

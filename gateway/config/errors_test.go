@@ -96,6 +96,16 @@ func TestBadFiles(t *testing.T) {
 			},
 		},
 		{
+			name: "a wrong type is not also reported as missing",
+			yaml: head + "devices:\n  - {id: [a], driver: 7, interval: 5x, testdrv: {port: x}}\n",
+			want: []string{
+				`6:10: devices[0].id: want a string, got a list`,
+				`6:15: devices[0].driver: unknown driver "7" (known drivers: sim, testdrv)`,
+				`6:36: devices[0].interval: want a duration like 30s, got "5x"`,
+				`6:40: devices[0].testdrv: section for driver "testdrv", but the device uses driver "7"`,
+			},
+		},
+		{
 			name: "bad durations",
 			yaml: head + "buffer:\n  max_age: 30\n  commit_window: 5 ms\ndevices:\n  - {id: a, driver: testdrv, interval: 5 minutes, testdrv: {port: x}}\n",
 			want: []string{
