@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	badger "github.com/dgraph-io/badger/v4"
 )
@@ -48,6 +49,9 @@ type DB struct {
 	notify   chan struct{}
 	appended int64
 	acked    int64
+
+	// syncs counts group commits that fsynced (for benchmarks).
+	syncs atomic.Int64
 
 	// rmu guards the read cursor (seq to continue from, per class).
 	rmu    sync.Mutex

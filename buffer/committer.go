@@ -157,6 +157,7 @@ func (d *DB) sync() error {
 	if err := d.db.Sync(); err != nil {
 		return fmt.Errorf("buffer: fsync: %w", err)
 	}
+	d.syncs.Add(1)
 	return d.wal.syncRotated()
 }
 
