@@ -3,7 +3,6 @@ package config
 import (
 	"path/filepath"
 	"time"
-	"unicode/utf8"
 
 	"github.com/praxisgate/praxisgate/drivers"
 )
@@ -27,8 +26,6 @@ const (
 	defaultLogFormat        = "text"
 	defaultJitterPercentage = 10
 )
-
-func validUTF8(s string) bool { return utf8.ValidString(s) }
 
 // fillDefaults replaces every unset value by its default and makes paths
 // absolute, so the rest of the gateway never has to know what "unset"

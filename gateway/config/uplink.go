@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // brokerSchemes maps the URL schemes the uplink understands to whether they
@@ -175,7 +176,7 @@ func (l *loader) checkPrefix(p string) {
 		l.problem(path, "must not contain empty levels ('//'), got %s", shown(p))
 	case strings.HasPrefix(p, "$"):
 		l.problem(path, "must not start with '$' (reserved by brokers), got %s", shown(p))
-	case strings.ContainsRune(p, 0) || !validUTF8(p):
+	case strings.ContainsRune(p, 0) || !utf8.ValidString(p):
 		l.problem(path, "must be valid UTF-8 without NUL")
 	}
 }
