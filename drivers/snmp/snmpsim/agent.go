@@ -127,7 +127,7 @@ func StartAgent(ctx context.Context, dir string, cfg AgentConfig) (*Agent, error
 		fmt.Fprintf(&conf, "rouser %s authpriv\n", u.Name)
 	}
 	if cfg.SendMessageMaxSize > 0 {
-		fmt.Fprintf(&conf, "sendMessageMaxSize %d\n", cfg.SendMessageMaxSize)
+		fmt.Fprintf(&conf, "[snmp] sendMessageMaxSize %d\n", cfg.SendMessageMaxSize)
 	}
 	for i, p := range cfg.Pass {
 		script := filepath.Join(dir, fmt.Sprintf("pass%d.sh", i))

@@ -1,0 +1,285 @@
+package snmp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/drivers/snmp/snmpsim"
+)
+
+// writeRecording writes snmprec lines to a file in dir and returns its path.
+func writeRecording(tb testing.TB, dir string, lines []string) string {
+	tb.Helper()
+	p := filepath.Join(dir, "agent.snmprec")
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	// Rename, so the helper never reads a half-written file.
+	if err := os.Rename(tmp, p); err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+func recordingPath(tb testing.TB, name string) string {
+	return filepath.Join(recordingsDir(tb), name+".snmprec")
+}
+
+func TestV3AuthPriv(t *testing.T) {
+	users := []snmpsim.User{
+		{Name: "sha256aes", Auth: "SHA-256", AuthPass: "auth-pass-256", Priv: "AES", PrivPass: "priv-pass-aes"},
+		{Name: "shaaes", Auth: "SHA", AuthPass: "auth-pass-sha", Priv: "AES", PrivPass: "priv-pass-aes"},
+	}
+	a := startAgent(t, recordingPath(t, "eaton-mgeups_9px"), snmpsim.AgentConfig{Communities: []string{}, Users: users})
+	tests := []struct {
+		name                 string
+		user, auth, authPass string
+		priv, privPass       string
+		wantErr              error
+	}{
+		{"SHA-256 and AES", "sha256aes", "SHA-256", "auth-pass-256", "AES", "priv-pass-aes", nil},
+		{"SHA and AES", "shaaes", "SHA", "auth-pass-sha", "AES", "priv-pass-aes", nil},
+		{"wrong auth password", "sha256aes", "SHA-256", "wrong-password", "AES", "priv-pass-aes", drivers.ErrProtocol},
+		{"unknown user", "nobody", "SHA-256", "auth-pass-256", "AES", "priv-pass-aes", drivers.ErrProtocol},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Address = a.Addr()
+			cfg.Version = "3"
+			cfg.Community = ""
+			cfg.Timeout = time.Second
+			cfg.Retries = 0
+			cfg.V3 = V3Config{User: tc.user, AuthProtocol: tc.auth, AuthPassword: drivers.Secret(tc.authPass),
+				PrivProtocol: tc.priv, PrivPassword: drivers.Secret(tc.privPass)}
+			d, err := New(drivers.Device{ID: "ups"}, cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			s, err := d.Poll(ctx)
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := metricValue(s, "ups.status"); got != "OL" {
+				t.Fatalf("ups.status = %v over v3", got)
+			}
+		})
+	}
+}
+
+func TestV1(t *testing.T) {
+	a := startAgent(t, recordingPath(t, "netmanplus_204"), snmpsim.AgentConfig{})
+	cfg := v2cConfig(a.Addr())
+	cfg.Version = "1"
+	_, s := pollOnce(t, cfg)
+	if got := metricValue(s, "battery.runtime"); got != 8100.0 {
+		t.Fatalf("battery.runtime over v1 = %v", got)
+	}
+}
+
+func metricValue(s drivers.Sample, name string) any {
+	for _, m := range s.Metrics {
+		if m.Name == name {
+			return m.Value
+		}
+	}
+	return nil
+}
+
+// TestTooBigFallback reads 60 long strings and a 60-row table from an agent
+// whose responses may not exceed 1500 bytes: GET batches must shrink until
+// the agent answers, and nothing may be lost on the way.
+func TestTooBigFallback(t *testing.T) {
+	dir := t.TempDir()
+	lines := []string{"1.3.6.1.2.1.1.1.0|4|big agent", "1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.99999.1", "1.3.6.1.2.1.1.3.0|67|100"}
+	var scalars, want []string
+	for i := 1; i <= 60; i++ {
+		val := fmt.Sprintf("value-%02d-%s", i, strings.Repeat("x", 120))
+		lines = append(lines, fmt.Sprintf("1.3.6.1.4.1.99999.1.%d.0|4|%s", i, val))
+		scalars = append(scalars, fmt.Sprintf("  - {oid: 1.3.6.1.4.1.99999.1.%d.0, name: s.v%02d, type: text}", i, i))
+		want = append(want, val)
+	}
+	for i := 1; i <= 60; i++ {
+		lines = append(lines, fmt.Sprintf("1.3.6.1.4.1.99999.2.1.2.%d|4|row-%02d-%s", i, i, strings.Repeat("y", 120)))
+	}
+	rec := writeRecording(t, dir, lines)
+	profDir := filepath.Join(dir, "profiles")
+	if err := os.Mkdir(profDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	prof := "name: big\nmatch: {sys_object_id: [1.3.6.1.4.1.99999]}\nscalars:\n" + strings.Join(scalars, "\n") +
+		"\ntables:\n  - oid: 1.3.6.1.4.1.99999.2.1\n    columns:\n      - {column: 2, name: 't.{index}', type: text}\n"
+	if err := os.WriteFile(filepath.Join(profDir, "big.yaml"), []byte(prof), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := startAgent(t, rec, snmpsim.AgentConfig{SendMessageMaxSize: 1500})
+	cfg := v2cConfig(a.Addr())
+	cfg.ProfileDir = profDir
+	cfg.MaxOIDs = 64
+	cfg.MaxRepetitions = 50
+	d, s := pollOnce(t, cfg)
+	for i, w := range want {
+		if got := metricValue(s, fmt.Sprintf("s.v%02d", i+1)); got != w {
+			t.Fatalf("s.v%02d = %v", i+1, got)
+		}
+	}
+	rows := 0
+	for _, m := range s.Metrics {
+		if strings.HasPrefix(m.Name, "t.") {
+			rows++
+		}
+	}
+	if rows != 60 {
+		t.Fatalf("walked %d rows through tooBig, want 60", rows)
+	}
+	// GET answers tooBig and the batch shrinks; GETBULK responses are
+	// instead cut short by the agent (RFC 3416 4.2.3), which the walk
+	// simply continues from.
+	if d.client.maxOIDs >= 64 {
+		t.Fatalf("GET batch did not shrink: maxOIDs %d", d.client.maxOIDs)
+	}
+}
+
+// TestSlowAgent: an agent that needs a while per answer is still read when
+// the timeout allows it, and counts as unreachable when it does not.
+func TestSlowAgent(t *testing.T) {
+	a := startAgent(t, recordingPath(t, "avtech_roomalert4e"), snmpsim.AgentConfig{}, snmpsim.EnvDelay+"=150ms")
+	cfg := v2cConfig(a.Addr())
+	cfg.Timeout = 5 * time.Second
+	_, s := pollOnce(t, cfg)
+	if got := metricValue(s, "sensor.internal"); got != 22.0 {
+		t.Fatalf("sensor.internal = %v", got)
+	}
+	cfg.Timeout = 50 * time.Millisecond
+	cfg.Retries = 0
+	d, err := New(drivers.Device{ID: "slow"}, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	_, err = d.Poll(context.Background())
+	if !errors.Is(err, drivers.ErrUnreachable) {
+		t.Fatalf("err = %v, want ErrUnreachable", err)
+	}
+}
+
+// TestAgentStopsAnswering: a hung agent makes the poll fail as unreachable
+// within the poll's context, and the driver recovers when it answers again.
+func TestAgentStopsAnswering(t *testing.T) {
+	a := startAgent(t, recordingPath(t, "avtech_roomalert4e"), snmpsim.AgentConfig{})
+	cfg := v2cConfig(a.Addr())
+	cfg.Timeout = 200 * time.Millisecond
+	cfg.Retries = 1
+	d, _ := pollOnce(t, cfg)
+	if err := a.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	_, err := d.Poll(ctx)
+	cancel()
+	if !errors.Is(err, drivers.ErrUnreachable) {
+		t.Fatalf("err = %v, want ErrUnreachable", err)
+	}
+	// A poll cancelled by the scheduler is unreachable too.
+	ctx, cancel = context.WithCancel(context.Background())
+	cancel()
+	if _, err := d.Poll(ctx); !errors.Is(err, drivers.ErrUnreachable) {
+		t.Fatalf("cancelled poll: err = %v", err)
+	}
+	if err := a.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := d.Poll(ctx)
+	if err != nil {
+		t.Fatalf("after resume: %v", err)
+	}
+	if metricValue(s, "sensor.internal") != 22.0 {
+		t.Fatalf("after resume: %v", s.Metrics)
+	}
+}
+
+// TestCountersAndRestart moves an agent's counters forward between polls,
+// across a Counter32 wrap, then restarts it (sysUpTime goes back).
+func TestCountersAndRestart(t *testing.T) {
+	dir := t.TempDir()
+	rec := func(uptime, inOctets uint64, inErr uint32) []string {
+		return []string{
+			"1.3.6.1.2.1.1.1.0|4|test switch",
+			"1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.11863.1.1.99",
+			fmt.Sprintf("1.3.6.1.2.1.1.3.0|67|%d", uptime),
+			"1.3.6.1.2.1.2.2.1.2.1|4|port 1",
+			"1.3.6.1.2.1.2.2.1.8.1|2|1",
+			fmt.Sprintf("1.3.6.1.2.1.2.2.1.14.1|65|%d", inErr),
+			fmt.Sprintf("1.3.6.1.2.1.31.1.1.1.6.1|70|%d", inOctets),
+		}
+	}
+	path := writeRecording(t, dir, rec(100000, 1_000_000, 4294967000))
+	a := startAgent(t, path, snmpsim.AgentConfig{})
+	d, err := New(drivers.Device{ID: "sw"}, v2cConfig(a.Addr()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	clock := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	d.now = func() time.Time { return clock }
+	poll := func() drivers.Sample {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s, err := d.Poll(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := poll()
+	if v := metricValue(s, "if.port_1.in_bytes"); v != nil {
+		t.Fatalf("rate on the first poll: %v", v)
+	}
+	// 60 s later: +6 MB, and ifInErrors wrapped from 4294967000 to 704
+	// (1000 errors).
+	clock = clock.Add(60 * time.Second)
+	writeRecording(t, dir, rec(106000, 7_000_000, 704))
+	s = poll()
+	if v := metricValue(s, "if.port_1.in_bytes"); v != 100000.0 {
+		t.Fatalf("in_bytes rate = %v, want 100000", v)
+	}
+	if v := metricValue(s, "if.port_1.in_errors"); v != round(1000.0/60) {
+		t.Fatalf("in_errors rate across wrap = %v, want %v", v, round(1000.0/60))
+	}
+	// Agent restart: uptime and counters start again.
+	clock = clock.Add(60 * time.Second)
+	writeRecording(t, dir, rec(500, 1000, 3))
+	s = poll()
+	if v := metricValue(s, "if.port_1.in_bytes"); v != nil {
+		t.Fatalf("rate after restart = %v, want none", v)
+	}
+	if len(s.Events) != 1 || s.Events[0].Type != "snmp.agent_restarted" {
+		t.Fatalf("events = %+v", s.Events)
+	}
+	clock = clock.Add(10 * time.Second)
+	writeRecording(t, dir, rec(1500, 11000, 3))
+	s = poll()
+	if v := metricValue(s, "if.port_1.in_bytes"); v != 1000.0 {
+		t.Fatalf("rate after restart settled = %v, want 1000", v)
+	}
+}
