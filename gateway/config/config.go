@@ -2,6 +2,13 @@
 // wrong types, missing required fields and bad values are all collected and
 // reported at once, each with its path and line, so a technician fixes a
 // file in one round instead of one error per restart.
+//
+// Load and Parse run four phases: YAML to nodes (load.go), nodes to the
+// structs below (decode.go, usable on any struct through Decode), rule
+// checks (validate.go, uplink.go), defaults (defaults.go), and finally each
+// device's driver section is decoded into the driver's own Config and
+// judged by the driver's constructor (device.go). docs/config.md is the
+// user-facing reference and must change with this package.
 package config
 
 import (
@@ -16,8 +23,9 @@ type Config struct {
 	Site string `yaml:"site"`
 	// Gateway is this box's slug within the site. Required.
 	Gateway string `yaml:"gateway"`
-	// StateDir holds the buffer, inventories and alarm state.
-	// Default /var/lib/praxisgate.
+	// StateDir holds the buffer, inventories and alarm state; each device
+	// gets <state_dir>/devices/<id>. Default /var/lib/praxisgate; Load
+	// makes it absolute.
 	StateDir string `yaml:"state_dir"`
 	Log      Log    `yaml:"log"`
 	Uplink   Uplink `yaml:"uplink"`
@@ -28,7 +36,8 @@ type Config struct {
 	Alarms   []AlarmRule    `yaml:"alarms"`
 	Self     Self           `yaml:"self"`
 
-	// Path is the file the config was loaded from (not a YAML key).
+	// Path is the absolute path of the file the config was loaded from
+	// (not a YAML key).
 	Path string `yaml:"-"`
 }
 
@@ -43,7 +52,10 @@ type Log struct {
 // Uplink is the connection to the provider's MQTT broker.
 type Uplink struct {
 	// Broker is the URL: tls:// (or mqtts://, ssl://) for TLS, tcp:// (or
-	// mqtt://) for plain. Required.
+	// mqtt://) for plain, ws:// and wss:// for WebSocket. Required. Load
+	// lower-cases the scheme and fills in the default port (1883 plain,
+	// 8883 TLS, 80 ws, 443 wss), so users of Config can rely on
+	// scheme://host:port[/path].
 	Broker string `yaml:"broker"`
 	// Prefix is the topic root before site and gateway. Default
 	// praxisgate/v1.
@@ -51,7 +63,8 @@ type Uplink struct {
 	// ClientID defaults to praxisgate-<site>-<gateway>.
 	ClientID string `yaml:"client_id"`
 	// CAFile verifies the broker's certificate; empty means the system
-	// roots.
+	// roots. CAFile, CertFile and KeyFile are absolute after Load and were
+	// readable when it ran.
 	CAFile string `yaml:"ca_file"`
 	// CertFile and KeyFile enable a client certificate (mTLS); both or
 	// neither.
@@ -94,10 +107,11 @@ type Buffer struct {
 type DeviceDefaults struct {
 	// Interval between polls. Default 30s, at least 1s.
 	Interval time.Duration `yaml:"interval"`
-	// Timeout of one poll. Default: the interval, at most 30s.
+	// Timeout of one poll. Default: the interval, at most 30s; never more
+	// than the interval.
 	Timeout time.Duration `yaml:"timeout"`
 	// Jitter spreads polls: each wait is interval ± up to this. Default
-	// 10% of the interval.
+	// 10% of the interval; at most half of it.
 	Jitter *time.Duration `yaml:"jitter"`
 	// UnreachableAfter consecutive failed polls raise device.unreachable.
 	// Default 3.
@@ -110,7 +124,8 @@ type Device struct {
 	ID string `yaml:"id"`
 	// Driver names a registered driver. Required.
 	Driver string `yaml:"driver"`
-	// Kind overrides the driver's default kind (fridge, ups, printer...).
+	// Kind overrides the driver's default kind (fridge, ups, printer...);
+	// Load fills in the driver's kind when the file names none.
 	Kind string `yaml:"kind"`
 	// Name is a human label for the web page.
 	Name string `yaml:"name"`
@@ -118,7 +133,11 @@ type Device struct {
 	Disabled bool `yaml:"disabled"`
 	// PoweredBy names the UPS device this device hangs on (for alarm
 	// correlation).
-	PoweredBy        string         `yaml:"powered_by"`
+	PoweredBy string `yaml:"powered_by"`
+	// Interval, Timeout, Jitter and UnreachableAfter are always set after
+	// Load: the device's own value, else the one under defaults: (timeout
+	// and jitter capped to fit the device's interval), else the built-in
+	// default computed from the device's interval.
 	Interval         time.Duration  `yaml:"interval"`
 	Timeout          time.Duration  `yaml:"timeout"`
 	Jitter           *time.Duration `yaml:"jitter"`
@@ -133,7 +152,8 @@ type Device struct {
 
 // AlarmRule is a threshold on one metric of one device.
 type AlarmRule struct {
-	// Device is a device id, or "*" for every device with the metric.
+	// Device is a device id, "gateway" for the box itself, or "*" for
+	// every device with the metric.
 	Device string `yaml:"device"`
 	// Metric is the metric name, e.g. temperature.
 	Metric string `yaml:"metric"`
@@ -159,4 +179,5 @@ type Self struct {
 }
 
 // ByteSize is a size in bytes written as 1048576, 512MiB, 2GiB, 100MB...
+// Its own type lets the decoder accept units where a plain int would not.
 type ByteSize int64
