@@ -3,7 +3,7 @@
 // reported at once, each with its path and line, so a technician fixes a
 // file in one round instead of one error per restart.
 //
-// Load and Parse run four phases: YAML to nodes (load.go), nodes to the
+// Load and Parse run in phases: YAML to nodes (load.go), nodes to the
 // structs below (decode.go, usable on any struct through Decode), rule
 // checks (validate.go, uplink.go), defaults (defaults.go), and finally each
 // device's driver section is decoded into the driver's own Config and

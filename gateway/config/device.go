@@ -17,6 +17,9 @@ import (
 // deviceNodes remembers where a device and its driver section are in the
 // file, for the driver checks that run after decoding.
 type deviceNodes struct {
+	// dev points into Config.Devices: entries left null in the file get
+	// no deviceNodes, so indexes would not line up.
+	dev     *Device
 	path    string
 	node    *yaml.Node
 	section *pair // the key named after the driver, nil when absent
@@ -38,7 +41,7 @@ func (l *loader) decodeDevice(n *yaml.Node, v reflect.Value, path string) {
 	})
 	dev := v.Addr().Interface().(*Device)
 	dev.Line = n.Line
-	dn := deviceNodes{path: path, node: n}
+	dn := deviceNodes{dev: dev, path: path, node: n}
 	known := structOf(v.Type()).names
 	for _, p := range others {
 		key := p.key.Value
@@ -80,11 +83,8 @@ func withDriver(known []string, driver string) []string {
 // poll. Constructors do no I/O, which makes this safe on a technician's
 // laptop.
 func (l *loader) checkDevices() {
-	for i, dn := range l.devices {
-		if i >= len(l.cfg.Devices) {
-			break
-		}
-		dev := &l.cfg.Devices[i]
+	for _, dn := range l.devices {
+		dev := dn.dev
 		if dev.Driver == "" {
 			continue // already reported as required
 		}

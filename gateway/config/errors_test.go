@@ -106,6 +106,16 @@ func TestBadFiles(t *testing.T) {
 			},
 		},
 		{
+			name: "an empty list entry does not shift the driver checks",
+			yaml: head + "devices:\n  -\n  - {id: b, driver: testdrv, testdrv: {baud: 1}}\n",
+			want: []string{
+				`6:4: devices[0].id: required`,
+				`6:4: devices[0].driver: required`,
+				`7:30: devices[1].testdrv.port: required`,
+				`7:40: devices[1].testdrv.baud: must be 2400, 9600 or 19200, not 1`,
+			},
+		},
+		{
 			name: "bad durations",
 			yaml: head + "buffer:\n  max_age: 30\n  commit_window: 5 ms\ndevices:\n  - {id: a, driver: testdrv, interval: 5 minutes, testdrv: {port: x}}\n",
 			want: []string{
