@@ -166,9 +166,9 @@ func (g *Gateway) openBuffer() error {
 		return fmt.Errorf("gateway: %w (and moving it aside failed: %v)", err, merr)
 	}
 	g.log.Error("buffer unreadable: moved aside, starting with an empty buffer", "err", err, "moved_to", moved)
-	db, err = buffer.Open(g.cfg.Buffer.Dir, opts)
-	if err != nil {
-		return fmt.Errorf("gateway: open fresh buffer after moving the corrupt one aside: %w", err)
+	db, ferr := buffer.Open(g.cfg.Buffer.Dir, opts)
+	if ferr != nil {
+		return fmt.Errorf("gateway: open fresh buffer after moving the corrupt one aside: %w", ferr)
 	}
 	g.buf = db
 	g.startEvents = append(g.startEvents, drivers.Event{Device: SelfDevice, Type: "buffer.reset", Severity: drivers.Major,
