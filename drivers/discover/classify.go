@@ -141,8 +141,9 @@ func classify(h *Host) (kind, reason string) {
 	return KindUnknown, "no SNMP answer, no telling open ports, vendor " + orNone(h.Vendor)
 }
 
-// containsWord reports w in s as a whole word, so "ups" does not match
-// "groups" and "nas" does not match "dynastie".
+// containsWord reports w in s as a word, so "ups" does not match "groups"
+// and "nas" does not match "dynastie"; a number may follow ("nas0",
+// "ups2"), since that is how devices get named.
 func containsWord(s, w string) bool {
 	for i := 0; ; {
 		j := strings.Index(s[i:], w)
@@ -151,7 +152,7 @@ func containsWord(s, w string) bool {
 		}
 		j += i
 		before := j == 0 || !isAlnum(s[j-1])
-		after := j+len(w) == len(s) || !isAlnum(s[j+len(w)])
+		after := j+len(w) == len(s) || !isLetter(s[j+len(w)])
 		if before && after {
 			return true
 		}
@@ -159,7 +160,9 @@ func containsWord(s, w string) bool {
 	}
 }
 
-func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+func isAlnum(c byte) bool { return isLetter(c) || c >= '0' && c <= '9' }
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' }
 
 func firstWords(s string, n int) string {
 	f := strings.Fields(s)
