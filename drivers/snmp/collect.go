@@ -81,7 +81,7 @@ type readings map[string]raw
 // counterValue is a counter the rate tracker turns into a per-second rate.
 type counterValue struct {
 	name, unit string
-	value      float64
+	value      uint64
 	bits       int
 	scale      float64
 }
@@ -277,12 +277,16 @@ func (res *result) apply(v *Value, r raw, rw row, seenMetric, seenCond map[strin
 	if name != "" && !seenMetric[name] {
 		switch {
 		case v.Type == "counter":
-			if r.counter || r.isNum {
+			if r.counter || (r.isNum && r.num >= 0) {
 				bits := r.bits
 				if bits == 0 {
 					bits = 32
 				}
-				res.counters = append(res.counters, counterValue{name: name, unit: unit, value: r.num, bits: bits, scale: v.Scale})
+				u := r.u64
+				if !r.counter {
+					u = uint64(r.num)
+				}
+				res.counters = append(res.counters, counterValue{name: name, unit: unit, value: u, bits: bits, scale: v.Scale})
 				seenMetric[name] = true
 			}
 		case v.Type == "text" || v.Type == "enum":
@@ -305,7 +309,10 @@ func (res *result) apply(v *Value, r raw, rw row, seenMetric, seenCond map[strin
 		seenCond[cn] = true
 		msg := expand(c.Message, rw, text)
 		if msg == "" {
-			msg = fmt.Sprintf("%s is %s", name, text)
+			msg = cn
+			if name != "" && text != "" {
+				msg = fmt.Sprintf("%s is %s", name, text)
+			}
 		}
 		res.conditions = append(res.conditions, drivers.Condition{Name: cn, Severity: c.Severity, Message: msg})
 	}

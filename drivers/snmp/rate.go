@@ -13,12 +13,12 @@ import (
 // when the agent restarts, which would show as a huge spike or a negative
 // rate if taken at face value.
 type rates struct {
-	last   map[string]float64
+	last   map[string]uint64
 	at     time.Time
 	uptime float64 // agent's sysUpTime in seconds at the last poll, -1 unknown
 }
 
-func newRates() *rates { return &rates{last: map[string]float64{}, uptime: -1} }
+func newRates() *rates { return &rates{last: map[string]uint64{}, uptime: -1} }
 
 // update returns the rates for this poll. uptime is the agent's sysUpTime in
 // seconds (negative when unknown); a smaller value than last time means the
@@ -30,7 +30,7 @@ func (r *rates) update(now time.Time, uptime float64, cs []counterValue) (out []
 		r.reset(now, uptime, cs)
 		return nil, restarted
 	}
-	next := make(map[string]float64, len(cs))
+	next := make(map[string]uint64, len(cs))
 	for _, c := range cs {
 		next[c.name] = c.value
 		prev, ok := r.last[c.name]
@@ -45,14 +45,14 @@ func (r *rates) update(now time.Time, uptime float64, cs []counterValue) (out []
 		if scale == 0 {
 			scale = 1
 		}
-		out = append(out, drivers.Num(c.name, round(d*scale/dt), c.unit))
+		out = append(out, drivers.Num(c.name, round(float64(d)*scale/dt), c.unit))
 	}
 	r.last, r.at, r.uptime = next, now, uptime
 	return out, false
 }
 
 func (r *rates) reset(now time.Time, uptime float64, cs []counterValue) {
-	r.last = make(map[string]float64, len(cs))
+	r.last = make(map[string]uint64, len(cs))
 	for _, c := range cs {
 		r.last[c.name] = c.value
 	}
@@ -60,20 +60,24 @@ func (r *rates) reset(now time.Time, uptime float64, cs []counterValue) {
 }
 
 // counterDelta is cur-prev for a counter of the given width, allowing one
-// wrap. A "wrap" that would mean more than half the counter's range passed
-// between two polls is far likelier a reset (counter discontinuity, RFC 2578
-// 7.1.6), so it gives no delta instead of a spike.
-func counterDelta(prev, cur float64, bits int) (float64, bool) {
+// wrap. Counters are kept as integers because a float64 cannot tell
+// 2^64-10 from 2^64. A "wrap" that would mean more than half the counter's
+// range passed between two polls is far likelier a reset (counter
+// discontinuity, RFC 2578 7.1.6), so it gives no delta instead of a spike.
+func counterDelta(prev, cur uint64, bits int) (uint64, bool) {
 	if cur >= prev {
 		return cur - prev, true
 	}
-	if bits != 32 && bits != 64 {
-		return 0, false
+	switch bits {
+	case 32:
+		if prev > math.MaxUint32 || cur > math.MaxUint32 {
+			return 0, false
+		}
+		d := uint64(uint32(cur - prev))
+		return d, d <= 1<<31
+	case 64:
+		d := cur - prev // wraps modulo 2^64
+		return d, d <= 1<<63
 	}
-	span := math.Ldexp(1, bits)
-	d := span - prev + cur
-	if d < 0 || d > span/2 {
-		return 0, false
-	}
-	return d, true
+	return 0, false
 }

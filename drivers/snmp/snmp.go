@@ -127,6 +127,7 @@ func (cfg Config) Check() error {
 		auth, ok := authProtocol(cfg.V3.AuthProtocol)
 		if !ok {
 			errs = append(errs, drivers.Fieldf("v3.auth_protocol", "unknown %q (want MD5, SHA, SHA-224, SHA-256, SHA-384 or SHA-512)", cfg.V3.AuthProtocol))
+			auth = gosnmp.NoAuth
 		}
 		priv, ok := privProtocol(cfg.V3.PrivProtocol)
 		if !ok {
@@ -136,7 +137,7 @@ func (cfg Config) Check() error {
 			errs = append(errs, drivers.Fieldf("v3.auth_password", "needs at least 8 characters (RFC 3414)"))
 		}
 		if priv != gosnmp.NoPriv {
-			if auth == gosnmp.NoAuth {
+			if auth == gosnmp.NoAuth && cfg.V3.AuthProtocol == "" {
 				errs = append(errs, drivers.Fieldf("v3.priv_protocol", "privacy needs authentication (set auth_protocol)"))
 			}
 			if len(cfg.V3.PrivPassword) < 8 {

@@ -76,6 +76,8 @@ type raw struct {
 	// know where the counter wraps.
 	counter bool
 	bits    int
+	// u64 is the exact counter value (float64 loses Counter64 digits).
+	u64 uint64
 	// typ is the ASN.1 type, for error messages.
 	typ gosnmp.Asn1BER
 }
@@ -111,7 +113,7 @@ func decodePDU(v gosnmp.SnmpPDU) (raw, error) {
 		r.num, r.isNum = float64(n), true
 		r.text = strconv.FormatUint(n, 10)
 		if v.Type == gosnmp.Counter32 {
-			r.counter, r.bits = true, 32
+			r.counter, r.bits, r.u64 = true, 32, n
 		}
 	case gosnmp.Counter64:
 		var n uint64
@@ -128,7 +130,7 @@ func decodePDU(v gosnmp.SnmpPDU) (raw, error) {
 		}
 		r.num, r.isNum = float64(n), true
 		r.text = strconv.FormatUint(n, 10)
-		r.counter, r.bits = true, 64
+		r.counter, r.bits, r.u64 = true, 64, n
 	case gosnmp.OpaqueFloat:
 		f, ok := v.Value.(float32)
 		if !ok {
