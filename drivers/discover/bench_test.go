@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // BenchmarkSweepVsPeers compares one ARP sweep of a 50-host /24 namespace
@@ -119,4 +118,3 @@ func countNmap(out string) int {
 	n, _ := strconv.Atoi(m[1])
 	return n - 1 // nmap counts the scanning host itself
 }
-

@@ -67,10 +67,10 @@ func TestMergeSequence(t *testing.T) {
 		unknown int
 	}{
 		{
-			name: "first sweep learns, groups randomised",
-			obs:  obsOf(macA, "10.0.0.10", macB, "10.0.0.11", macR, "10.0.0.50"),
-			want: []string{"device.appeared:" + macA, "device.appeared:" + macB, "device.unknown:group"},
-			enr:  map[string]enrichment{macA: {DNSName: "drucker1.praxis.lan", OpenPorts: []int{9100}}},
+			name:    "first sweep learns, groups randomised",
+			obs:     obsOf(macA, "10.0.0.10", macB, "10.0.0.11", macR, "10.0.0.50"),
+			want:    []string{"device.appeared:" + macA, "device.appeared:" + macB, "device.unknown:group"},
+			enr:     map[string]enrichment{macA: {DNSName: "drucker1.praxis.lan", OpenPorts: []int{9100}}},
 			present: 3,
 		},
 		{
@@ -95,9 +95,9 @@ func TestMergeSequence(t *testing.T) {
 			want: nil, present: 5, unknown: 1,
 		},
 		{
-			name: "B gone after two sweeps, R dropped silently; C moving to B's old address is no conflict, B was silent last sweep",
-			obs:  obsOf(macA, "10.0.0.10", "00:16:3e:00:00:0d", "10.0.0.20 10.0.0.21", macC, "10.0.0.11"),
-			want: []string{"device.disappeared:" + macB},
+			name:    "B gone after two sweeps, R dropped silently; C moving to B's old address is no conflict, B was silent last sweep",
+			obs:     obsOf(macA, "10.0.0.10", "00:16:3e:00:00:0d", "10.0.0.20 10.0.0.21", macC, "10.0.0.11"),
+			want:    []string{"device.disappeared:" + macB},
 			present: 3, unknown: 1,
 		},
 		{
