@@ -287,3 +287,22 @@ func TestDocExampleMatchesFile(t *testing.T) {
 		t.Error("the example in docs/config.md differs from docs/examples/praxisgate.yaml")
 	}
 }
+
+// TestDeviceMergeKeys shows the YAML way to share settings between similar
+// devices: an anchored entry merged into the next, explicit keys winning.
+func TestDeviceMergeKeys(t *testing.T) {
+	cfg, err := Parse([]byte(head+`devices:
+  - &fridge {id: fridge-a, driver: testdrv, interval: 10s, testdrv: {port: /dev/ttyUSB0, baud: 2400}}
+  - {<<: *fridge, id: fridge-b, interval: 20s}
+`), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := cfg.Devices[1]
+	if b.ID != "fridge-b" || b.Interval != 20*time.Second || b.DriverConfig.(*testdrvConfig).Baud != 2400 {
+		t.Errorf("merged device = %+v with %+v", b, b.DriverConfig)
+	}
+	if b.DriverConfig == cfg.Devices[0].DriverConfig {
+		t.Error("merged devices share one driver config")
+	}
+}
