@@ -87,7 +87,11 @@ func TestConfigErrors(t *testing.T) {
 		{"http without url", func() Config { c := defaults(); c.Method = "http"; return c }, "url"},
 		{"http with host", func() Config { c := defaults(); c.Method, c.URL, c.Host = "http", "http://x", "x"; return c }, "host"},
 		{"http ftp", func() Config { c := defaults(); c.Method, c.URL = "http", "ftp://x"; return c }, "url"},
-		{"status", func() Config { c := defaults(); c.Method, c.URL, c.ExpectStatus = "http", "http://x", []int{200, 42}; return c }, "expect_status[1]"},
+		{"status", func() Config {
+			c := defaults()
+			c.Method, c.URL, c.ExpectStatus = "http", "http://x", []int{200, 42}
+			return c
+		}, "expect_status[1]"},
 		{"count", func() Config { c := defaults(); c.Host, c.Count = "x", 0; return c }, "count"},
 		{"timeout", func() Config { c := defaults(); c.Host, c.Timeout = "x", 0; return c }, "timeout"},
 		{"icmp mode", func() Config { c := defaults(); c.Host, c.ICMPMode = "x", "setuid"; return c }, "icmp_mode"},
