@@ -62,6 +62,9 @@ type DB struct {
 	wal         *walSyncer
 	lastCallers int
 	sinceDrain  int64
+	// noReclaim disables the reclaim after a drain; benchmarks use it to
+	// show what the reclaim buys.
+	noReclaim bool
 }
 
 // appendReq is one Append call waiting for its group commit.

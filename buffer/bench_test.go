@@ -91,7 +91,7 @@ func fill(tb testing.TB, d *DB, n int, c Class) {
 	for n > 0 {
 		batch := make([]Record, min(n, 2000))
 		for i := range batch {
-			batch[i] = Record{Class: c, Topic: "telemetry/usv-rack", Payload: samplePayload}
+			batch[i] = Record{Class: c, Topic: "telemetry/usv-rack", Payload: variedPayload(n - i)}
 		}
 		if err := d.Append(context.Background(), batch); err != nil {
 			tb.Fatal(err)
@@ -121,3 +121,11 @@ func drain(tb testing.TB, d *DB) {
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
 var _ = strings.Repeat
+
+// variedPayload is samplePayload with its numbers changed per record, so
+// that compression sees realistic, not identical, records.
+func variedPayload(i int) []byte {
+	p := fmt.Appendf(nil, `{"schema":1,"gateway":"gw-01","ts":"2026-11-22T13:%02d:%02d.%03dZ","device":"usv-rack-%d","kind":"ups","metrics":[{"name":"battery.charge","value":%d,"unit":"%%"},{"name":"input.voltage","value":%d.%d,"unit":"V"},{"name":"ups.load","value":%d,"unit":"%%"},{"name":"battery.runtime","value":%d,"unit":"s"}]}`,
+		i%60, (i/60)%60, i%1000, i%7, i*7919%101, 200+i*31%60, i%10, i*104729%100, i*15485863%100000)
+	return p
+}

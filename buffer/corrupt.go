@@ -34,19 +34,3 @@ func MoveAside(dir string, now time.Time) (string, error) {
 	}
 	return "", fmt.Errorf("buffer: move aside %s: no free name after 100 tries", clean)
 }
-
-// dirSize is the total size of the regular files in dir (badger keeps no
-// subdirectories). Errors count as zero: this feeds a statistic only.
-func dirSize(dir string) int64 {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return 0
-	}
-	var n int64
-	for _, e := range entries {
-		if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
-			n += info.Size()
-		}
-	}
-	return n
-}

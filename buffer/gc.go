@@ -92,8 +92,19 @@ func (d *DB) vlogGC() error {
 // never cause). Only the committer calls it and only when the queue is
 // empty, so dropping the whole record prefix cannot remove a live record.
 func (d *DB) reclaim() error {
+	if d.noReclaim {
+		return nil
+	}
 	start := time.Now()
 	before := dirSize(d.dir)
+	// DropPrefix does nothing when no live key has the prefix
+	// (filterPrefixesToDrop in badger's db.go), which is exactly the case
+	// of a drained queue full of tombstones. A marker key under the prefix
+	// (class 0, never a record) makes it do the work: flush the memtables
+	// without the prefix and rewrite every table that holds it.
+	if err := d.db.Update(func(txn *badger.Txn) error { return txn.Set(reclaimMarker, nil) }); err != nil {
+		return fmt.Errorf("write reclaim marker: %w", err)
+	}
 	if err := d.db.DropPrefix(queuePrefix); err != nil {
 		return fmt.Errorf("drop drained record prefix: %w", err)
 	}

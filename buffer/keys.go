@@ -21,6 +21,10 @@ var metaKey = []byte("!meta")
 // disk space once the queue is empty.
 var queuePrefix = []byte{queuePrefixByte}
 
+// reclaimMarker sits under queuePrefix but is no record (class 0); see
+// reclaim.
+var reclaimMarker = []byte{queuePrefixByte, 0}
+
 // classPrefix is the prefix of all record keys of one class.
 func classPrefix(c Class) []byte {
 	return []byte{queuePrefixByte, byte(c)}
