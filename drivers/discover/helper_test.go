@@ -9,11 +9,15 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"net/netip"
 	"strconv"
+	"sync"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mdlayher/arp"
+	"github.com/mdlayher/ethernet"
 	"github.com/praxisgate/praxisgate/drivers"
 )
 
@@ -28,6 +32,10 @@ func TestMain(m *testing.M) {
 		os.Exit(helperSweep())
 	case "listen":
 		os.Exit(helperListen())
+	case "watch":
+		os.Exit(helperWatch())
+	case "garp":
+		os.Exit(helperGARP())
 	}
 	os.Exit(m.Run())
 }
@@ -53,11 +61,11 @@ type helperResult struct {
 	Err     string
 }
 
-func helperSweep() int {
+// helperDriver builds the driver a child runs, from PGD_DISCOVER_ARGS.
+func helperDriver() (*Driver, error) {
 	var a helperArgs
 	if err := json.Unmarshal([]byte(os.Getenv("PGD_DISCOVER_ARGS")), &a); err != nil {
-		fmt.Fprintln(os.Stderr, "helper args:", err)
-		return 2
+		return nil, fmt.Errorf("helper args: %w", err)
 	}
 	cfg := Defaults()
 	cfg.Interfaces = []string{a.Iface}
@@ -76,7 +84,11 @@ func helperSweep() int {
 	}
 	cfg.AllowLarge = a.AllowLarge
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	d, err := New(drivers.Device{ID: "net", StateDir: a.StateDir}, cfg, log)
+	return New(drivers.Device{ID: "net", StateDir: a.StateDir}, cfg, log)
+}
+
+func helperSweep() int {
+	d, err := helperDriver()
 	var res helperResult
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -90,6 +102,61 @@ func helperSweep() int {
 		res.Err = err.Error()
 	}
 	if err := json.NewEncoder(os.Stdout).Encode(res); err != nil {
+		return 2
+	}
+	return 0
+}
+
+// helperWatch sweeps once (so the inventory is loaded), prints "ready",
+// then prints every event Watch emits as one JSON line until killed.
+func helperWatch() int {
+	d, err := helperDriver()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	ctx := context.Background()
+	if _, err := d.Poll(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "poll:", err)
+		return 2
+	}
+	var mu sync.Mutex
+	enc := json.NewEncoder(os.Stdout)
+	go func() {
+		err := d.Watch(ctx, func(e drivers.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			enc.Encode(e)
+		})
+		fmt.Fprintln(os.Stderr, "watch:", err)
+		os.Exit(2)
+	}()
+	time.Sleep(200 * time.Millisecond) // let Watch open its sockets
+	fmt.Println("ready")
+	select {}
+}
+
+// helperGARP sends one gratuitous ARP on eth0 claiming PGD_GARP_IP, as a
+// spoofing tool would.
+func helperGARP() int {
+	ifi, err := net.InterfaceByName("eth0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	c, err := arp.Dial(ifi)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	defer c.Close()
+	ip := netip.MustParseAddr(os.Getenv("PGD_GARP_IP"))
+	p, err := arp.NewPacket(arp.OperationReply, ifi.HardwareAddr, ip, ethernet.Broadcast, ip)
+	if err == nil {
+		err = c.WriteTo(p, ethernet.Broadcast)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
 	return 0

@@ -35,6 +35,10 @@ type inventory struct {
 	// fresh is true until the first sweep has been merged into an
 	// inventory that did not exist on disk.
 	fresh bool
+	// claimed holds the "ip mac" conflicts Watch already reported since
+	// the last sweep: a spoofing tool repeats its forged ARP every
+	// second, the provider needs to hear it once.
+	claimed map[string]bool
 }
 
 // sweepStats are the summary metrics of one sweep.
@@ -68,11 +72,11 @@ func (inv *inventory) merge(now time.Time, obs []observation, enr map[string]enr
 	}
 
 	// Who held each IP at the end of the previous sweep.
-	holder := map[string]string{}
-	for mac, h := range inv.hosts {
-		if h.Present && h.Missed == 0 {
+	holders := map[string][]string{}
+	for _, mac := range slices.Sorted(maps.Keys(inv.hosts)) {
+		if h := inv.hosts[mac]; h.Present && h.Missed == 0 {
 			for _, ip := range h.IPs {
-				holder[ip] = mac
+				holders[ip] = append(holders[ip], mac)
 			}
 		}
 	}
@@ -105,11 +109,16 @@ func (inv *inventory) merge(now time.Time, obs []observation, enr map[string]enr
 		for _, ip := range o.IPs {
 			if len(byIP[ip]) > 1 {
 				conflicts[ip] = byIP[ip]
-			} else if old, ok := holder[ip]; ok && old != o.MAC && !seen[old] {
-				// The previous holder answered last sweep and is silent
-				// now, while a new MAC answers for its address: a
-				// takeover, or ARP spoofing of a host that was cut off.
-				conflicts[ip] = []string{old, o.MAC}
+				continue
+			}
+			for _, old := range holders[ip] {
+				if old != o.MAC && !seen[old] {
+					// The previous holder answered last sweep and is
+					// silent now, while a new MAC answers for its
+					// address: a takeover, or ARP spoofing of a host
+					// that was cut off.
+					conflicts[ip] = []string{old, o.MAC}
+				}
 			}
 		}
 		h.IPs = slices.Clone(o.IPs)
@@ -212,6 +221,7 @@ func (inv *inventory) merge(now time.Time, obs []observation, enr map[string]enr
 		}
 	}
 	inv.fresh = false
+	inv.claimed = nil
 	return events, st
 }
 
@@ -241,4 +251,62 @@ func hostAttrs(h *Host) map[string]any {
 		"mac": h.MAC, "ips": slices.Clone(h.IPs), "vendor": h.Vendor, "name": h.Name,
 		"kind": h.Kind, "interface": h.Interface, "known": h.Known,
 	}
+}
+
+// observe merges one passively seen ARP sender between sweeps. Unlike
+// merge it says nothing about hosts it did not see. It reports a MAC that
+// is new or back, and an address claimed by a different MAC while its
+// holder answered the last sweep (which is what forged gratuitous ARP
+// looks like).
+func (inv *inventory) observe(now time.Time, o observation, p policy) []drivers.Event {
+	h := inv.hosts[o.MAC]
+	if h != nil && h.Present {
+		if !slices.Contains(h.IPs, o.IPs[0]) {
+			// A second address of a known device; the next sweep
+			// decides whether the first one is still in use.
+			h.IPs = append(h.IPs, o.IPs[0])
+			sortIPs(h.IPs)
+		}
+		h.LastSeen = now
+		h.Missed = 0
+		return inv.conflictsWith(now, o, p)
+	}
+	events := inv.conflictsWith(now, o, p)
+	// Reuse merge for the appeared/unknown logic on a one-host inventory
+	// view, so both paths classify and word events the same way.
+	single := &inventory{hosts: map[string]*Host{}}
+	if h != nil {
+		single.hosts[o.MAC] = h
+	}
+	evs, _ := single.merge(now, []observation{o}, nil, p)
+	for _, e := range evs {
+		if e.Type != "network.ip_conflict" {
+			events = append(events, e)
+		}
+	}
+	inv.hosts[o.MAC] = single.hosts[o.MAC]
+	return events
+}
+
+// conflictsWith reports o's address if another present host answered for
+// it in the last sweep.
+func (inv *inventory) conflictsWith(now time.Time, o observation, p policy) []drivers.Event {
+	var events []drivers.Event
+	for mac, h := range inv.hosts {
+		if mac == o.MAC || !h.Present || h.Missed != 0 || !slices.Contains(h.IPs, o.IPs[0]) {
+			continue
+		}
+		key := o.IPs[0] + " " + o.MAC
+		if inv.claimed[key] {
+			continue
+		}
+		if inv.claimed == nil {
+			inv.claimed = map[string]bool{}
+		}
+		inv.claimed[key] = true
+		events = append(events, drivers.Event{Time: now, Type: "network.ip_conflict", Severity: p.conflictSev,
+			Message: fmt.Sprintf("IP %s claimed by %s while %s holds it (possible ARP spoofing or a duplicate address)", o.IPs[0], o.MAC, mac),
+			Attrs:   map[string]any{"ip": o.IPs[0], "macs": []string{mac, o.MAC}}})
+	}
+	return events
 }

@@ -1,6 +1,7 @@
 package discover
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -297,6 +298,74 @@ func TestLAN(t *testing.T) {
 		}
 		if len(res2.Hosts) != 54 {
 			t.Errorf("inventory holds %d hosts, want 54 (52 + 2 new, gone ones kept)", len(res2.Hosts))
+		}
+	})
+
+	t.Run("watch reports between sweeps", func(t *testing.T) {
+		exe, _ := os.Executable()
+		a := args
+		a.Iface = lan.SweeperIface
+		a.Ports, a.Communities = nil, nil
+		b, _ := json.Marshal(a)
+		w := lan.Command(ctx, lan.Sweeper, exe, "-test.run=^$")
+		w.Env = append(os.Environ(), helperEnv+"=watch", "PGD_DISCOVER_ARGS="+string(b))
+		out, err := w.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := lan.Start(w); err != nil {
+			t.Fatal(err)
+		}
+		lines := make(chan drivers.Event, 64)
+		ready := make(chan struct{})
+		go func() {
+			sc := bufio.NewScanner(out)
+			for sc.Scan() {
+				if sc.Text() == "ready" {
+					close(ready)
+					continue
+				}
+				var e drivers.Event
+				if json.Unmarshal(sc.Bytes(), &e) == nil {
+					lines <- e
+				}
+			}
+			close(lines)
+		}()
+		select {
+		case <-ready:
+		case <-time.After(30 * time.Second):
+			t.Fatal("watch child not ready")
+		}
+		// A laptop plugs in and talks to the gateway: its ARP request
+		// for the sweeper's address is what the watch hears.
+		laptop := net.HardwareAddr{0x00, 0x16, 0x3e, 0x99, 0x00, 0x03}
+		lh, err := lan.AddHost(ctx, netip.MustParseAddr("10.77.0.201"), laptop)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lan.Command(ctx, lh.NS, "bash", "-c", "exec 3<>/dev/tcp/"+lan.SweeperIP.String()+"/9").Run()
+		// A host forges a gratuitous ARP for the NAS's address.
+		g := lan.Command(ctx, hosts[20].NS, exe, "-test.run=^$")
+		g.Env = append(os.Environ(), helperEnv+"=garp", "PGD_GARP_IP="+nas.IP.String())
+		if out, err := g.CombinedOutput(); err != nil {
+			t.Fatalf("garp: %v %s", err, out)
+		}
+		want := map[string]bool{
+			"device.appeared:" + laptop.String(): true, "device.unknown:" + laptop.String(): true,
+			"network.ip_conflict:" + nas.IP.String(): true,
+		}
+		deadline := time.After(15 * time.Second)
+		for len(want) > 0 {
+			select {
+			case e, ok := <-lines:
+				if !ok {
+					t.Fatalf("watch child ended; still waiting for %v", want)
+				}
+				delete(want, types([]drivers.Event{e})[0])
+			case <-deadline:
+				t.Fatalf("watch did not report %v within 15 s", want)
+			}
 		}
 	})
 
