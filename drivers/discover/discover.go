@@ -125,9 +125,23 @@ func (d *Driver) Poll(ctx context.Context) (drivers.Sample, error) {
 		return drivers.Sample{}, err
 	}
 	now := d.now()
-	enr := d.enrich.run(ctx, inv.due(obs, now, d.policy.enrichEvery))
+	// Enrichment gets three quarters of what is left of the poll's time:
+	// the sweep result must be merged and saved even when many new hosts
+	// sit behind firewalls that swallow SNMP. Hosts not finished in time
+	// stay due and are asked again next sweep.
+	ectx := ctx
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ectx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(dl)*3/4))
+		defer cancel()
+	}
+	due := inv.due(obs, now, d.policy.enrichEvery)
+	enr := d.enrich.run(ectx, due)
 	if err := ctx.Err(); err != nil {
 		return drivers.Sample{}, fmt.Errorf("discover: sweep cancelled: %w", err)
+	}
+	if len(enr) < len(due) {
+		d.log.Warn("discover: enrichment ran out of time; the rest is asked next sweep", "done", len(enr), "due", len(due))
 	}
 
 	d.mu.Lock()
@@ -140,6 +154,8 @@ func (d *Driver) Poll(ctx context.Context) (drivers.Sample, error) {
 		// of this sweep, so report it without failing the poll.
 		d.log.Error("discover: save inventory", "err", err)
 	}
+	d.log.Info("discover: sweep done", "hosts", st.present, "new", st.fresh, "unknown", st.unknown,
+		"gone", st.gone, "conflicts", st.conflicts, "enriched", len(enr), "took", time.Since(start).Round(time.Millisecond))
 	return drivers.Sample{
 		Time: now,
 		Metrics: []drivers.Metric{

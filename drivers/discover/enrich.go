@@ -48,6 +48,9 @@ func (e *enricher) run(ctx context.Context, obs []observation) map[string]enrich
 			}
 			defer func() { <-sem }()
 			r := e.host(ctx, o.IPs[0])
+			if ctx.Err() != nil {
+				return // half an answer would be stored as "no ports, no SNMP"
+			}
 			mu.Lock()
 			out[o.MAC] = r
 			mu.Unlock()

@@ -142,3 +142,22 @@ func FuzzCleanText(f *testing.F) {
 		}
 	})
 }
+
+// TestEnrichOutOfTime: a host whose probe is cut short by the deadline is
+// left out, so it stays due instead of being stored as "nothing open".
+func TestEnrichOutOfTime(t *testing.T) {
+	e := &enricher{
+		ports:        []int{9100},
+		probeTimeout: time.Second,
+		parallel:     1,
+		dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if got := e.run(ctx, obsOf(macA, "192.0.2.1")); len(got) != 0 {
+		t.Errorf("got %v, want nothing stored", got)
+	}
+}
