@@ -81,7 +81,8 @@ func testConfig(url string) config.Uplink {
 type running struct {
 	*Uplink
 	cancel context.CancelFunc
-	done   chan error
+	done   chan struct{} // closed when Run returned
+	err    error         // Run's result, valid after done
 	log    *logBuffer
 }
 
@@ -89,9 +90,9 @@ func (r *running) Stop(t testing.TB) {
 	t.Helper()
 	r.cancel()
 	select {
-	case err := <-r.done:
-		if err != nil {
-			t.Errorf("Run: %v", err)
+	case <-r.done:
+		if r.err != nil {
+			t.Errorf("Run: %v", r.err)
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("Run did not return within 20s of cancel")
@@ -113,10 +114,9 @@ func startUplink(t testing.TB, cfg config.Uplink, src Source, prepare ...func(*U
 		p(u)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{Uplink: u, cancel: cancel, done: make(chan error, 1), log: lb}
-	go func() { r.done <- u.Run(ctx) }()
-	var once sync.Once
-	t.Cleanup(func() { once.Do(func() { r.cancel(); <-r.done }) })
+	r := &running{Uplink: u, cancel: cancel, done: make(chan struct{}), log: lb}
+	go func() { r.err = u.Run(ctx); close(r.done) }()
+	t.Cleanup(func() { r.cancel(); <-r.done })
 	return r
 }
 
