@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -157,13 +158,21 @@ func decodePDU(v gosnmp.SnmpPDU) (raw, error) {
 		if !ok {
 			return r, fmt.Errorf("OID holds %T", v.Value)
 		}
-		r.text = "." + strings.TrimPrefix(s, ".")
+		o, err := parseOID(s)
+		if err != nil {
+			return r, fmt.Errorf("OID value: %w", err)
+		}
+		r.text = o.String()
 	case gosnmp.IPAddress:
 		s, ok := v.Value.(string)
 		if !ok {
 			return r, fmt.Errorf("IP address holds %T", v.Value)
 		}
-		r.text = s
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return r, fmt.Errorf("IP address value: %w", err)
+		}
+		r.text = a.String()
 	default:
 		return r, fmt.Errorf("unsupported SNMP type %v", v.Type)
 	}
