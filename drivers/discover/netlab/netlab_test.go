@@ -2,6 +2,8 @@ package netlab
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"net/netip"
 	"os/exec"
 	"strings"
@@ -46,5 +48,29 @@ func TestBuildPingClose(t *testing.T) {
 	list, _ := exec.Command("ip", "netns", "list").Output()
 	if strings.Contains(string(list), lan.prefix) {
 		t.Fatalf("namespaces left after Close:\n%s", list)
+	}
+}
+
+// TestBuildFailureCleansUp: a Build that fails half-way (host 2 gets an
+// address outside the subnet) must leave no namespace behind.
+func TestBuildFailureCleansUp(t *testing.T) {
+	if err := CheckRoot(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	_, err := Build(ctx, Options{Name: "fail", Subnet: netip.MustParsePrefix("10.202.0.0/24"), Hosts: 3,
+		HostIP: func(i int) netip.Addr {
+			if i == 2 {
+				return netip.MustParseAddr("10.203.0.1")
+			}
+			return netip.AddrFrom4([4]byte{10, 202, 0, byte(10 + i)})
+		}})
+	if err == nil || !strings.Contains(err.Error(), "outside") {
+		t.Fatalf("err = %v, want an address outside the subnet", err)
+	}
+	list, _ := exec.Command("ip", "netns", "list").Output()
+	if strings.Contains(string(list), fmt.Sprintf("pgd%d-fail", os.Getpid())) {
+		t.Fatalf("namespaces left after a failed Build:\n%s", list)
 	}
 }
