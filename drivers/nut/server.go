@@ -45,6 +45,12 @@ type Server struct {
 	Log *slog.Logger
 	// MaxClients bounds concurrent connections (default 32).
 	MaxClients int
+	// NoForcedShutdown turns off the FSD flag the server adds to
+	// ups.status when a UPS is on battery with a low battery. By default
+	// the gateway plays the part of NUT's primary upsmon, which sets FSD
+	// so that secondaries shut down at once instead of waiting HOSTSYNC
+	// seconds for a primary that does not exist here.
+	NoForcedShutdown bool
 	// IdleTimeout closes a connection that sends nothing this long
 	// (default 5 minutes; upsmon polls every few seconds).
 	IdleTimeout time.Duration
@@ -124,9 +130,22 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		backoff = 0
 		if !s.allowed(c.RemoteAddr()) {
 			log.Warn("nut server: refused client outside the allowed networks", "client", c.RemoteAddr().String())
-			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
-			_, _ = c.Write([]byte("ERR ACCESS-DENIED\n"))
-			c.Close()
+			// Answer its first requests (upsc tries STARTTLS first), so
+			// the client shows "access denied" instead of a broken
+			// pipe; bounded in count and time.
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+				r := bufio.NewReaderSize(c, 512)
+				for range 8 {
+					if _, err := readLine(r); err != nil {
+						return
+					}
+					if _, err := c.Write([]byte("ERR ACCESS-DENIED\n")); err != nil {
+						return
+					}
+				}
+			}()
 			continue
 		}
 		select {
@@ -150,6 +169,29 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			cmu.Unlock()
 		}()
 	}
+}
+
+// snapshot returns the served variables, with FSD added where due.
+func (s *Server) snapshot() map[string]map[string]string {
+	all := s.UPSes()
+	if s.NoForcedShutdown {
+		return all
+	}
+	out := make(map[string]map[string]string, len(all))
+	for name, vars := range all {
+		st, ok := vars["ups.status"]
+		flags := strings.Fields(st)
+		if ok && slices.Contains(flags, "OB") && slices.Contains(flags, "LB") && !slices.Contains(flags, "FSD") {
+			cp := make(map[string]string, len(vars))
+			for k, v := range vars {
+				cp[k] = v
+			}
+			cp["ups.status"] = "FSD " + st
+			vars = cp
+		}
+		out[name] = vars
+	}
+	return out
 }
 
 func (s *Server) allowed(a net.Addr) bool {
@@ -262,7 +304,7 @@ func (s *Server) answer(w *bufio.Writer, ss *session, words []string, log *slog.
 			errf("ALREADY-LOGGED-IN")
 			break
 		}
-		if _, ok := s.UPSes()[args[0]]; !ok {
+		if _, ok := s.snapshot()[args[0]]; !ok {
 			errf("UNKNOWN-UPS")
 			break
 		}
@@ -336,7 +378,7 @@ func (s *Server) get(w *bufio.Writer, args []string, errf func(string)) {
 		return
 	}
 	kind, name := strings.ToUpper(args[0]), args[1]
-	vars, ok := s.UPSes()[name]
+	vars, ok := s.snapshot()[name]
 	if !ok {
 		errf("UNKNOWN-UPS")
 		return
@@ -387,7 +429,7 @@ func (s *Server) list(w *bufio.Writer, args []string, errf func(string)) {
 		return
 	}
 	kind := strings.ToUpper(args[0])
-	all := s.UPSes()
+	all := s.snapshot()
 	if kind == "UPS" {
 		names := sortedKeys(all)
 		w.WriteString("BEGIN LIST UPS\n")
