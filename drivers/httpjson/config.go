@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/drivers/internal/jsonpath"
 )
 
 // Config is the device's `httpjson:` section.
@@ -133,7 +134,7 @@ func (c *Config) check() error {
 				errs = append(errs, drivers.Fieldf(fmt.Sprintf("values[%d].name", i), "%q is used twice", v.Name))
 			}
 			names[v.Name] = true
-			if _, err := parsePath(v.Path); err != nil {
+			if _, err := jsonpath.Parse(v.Path); err != nil {
 				errs = append(errs, drivers.Fieldf(fmt.Sprintf("values[%d].path", i), "%v", err))
 			}
 			if v.Scale == 0 {

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/drivers/internal/jsonpath"
 )
 
 func init() {
@@ -36,7 +37,7 @@ type Driver struct {
 	cfg    Config
 	log    *slog.Logger
 	client *http.Client
-	paths  [][]string
+	paths  []jsonpath.Path
 
 	// Digest state, reused across requests because Shelly firmware 2.0+
 	// accepts a nonce for an hour with an increasing nonce count, which
@@ -75,7 +76,7 @@ func New(dev drivers.Device, cfg Config, log *slog.Logger) (drivers.Driver, erro
 		basic:  cfg.Auth == "basic",
 	}
 	for _, v := range cfg.Values {
-		p, _ := parsePath(v.Path)
+		p, _ := jsonpath.Parse(v.Path)
 		d.paths = append(d.paths, p)
 	}
 	return d, nil
@@ -118,18 +119,18 @@ func (d *Driver) pollGeneric(ctx context.Context) (drivers.Sample, error) {
 // extract picks the configured values out of a generic document. A value
 // that is missing or not a number becomes a condition so the others still
 // arrive; only a document that is not JSON fails the poll.
-func extract(values []Value, paths [][]string, body []byte) ([]drivers.Metric, []drivers.Condition, error) {
-	doc, err := decodeJSON(body)
+func extract(values []Value, paths []jsonpath.Path, body []byte) ([]drivers.Metric, []drivers.Condition, error) {
+	doc, err := jsonpath.Decode(body)
 	if err != nil {
 		return nil, nil, fmt.Errorf("decode JSON: %w", err)
 	}
 	var ms []drivers.Metric
 	var cs []drivers.Condition
 	for i, v := range values {
-		raw, err := lookup(doc, paths[i])
+		raw, err := paths[i].Lookup(doc)
 		var n float64
 		if err == nil {
-			n, err = number(raw)
+			n, err = jsonpath.Number(raw)
 		}
 		if err != nil {
 			cs = append(cs, drivers.Condition{

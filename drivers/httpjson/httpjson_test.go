@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/drivers/internal/jsonpath"
 )
 
 func metricStrings(ms []drivers.Metric) []string {
@@ -376,11 +377,11 @@ func FuzzExtract(f *testing.F) {
 	f.Add([]byte(`{"a":1e999}`), "a")
 	f.Add([]byte(`{"a":"NaN"}`), "a")
 	f.Fuzz(func(t *testing.T, body []byte, path string) {
-		p, err := parsePath(path)
+		p, err := jsonpath.Parse(path)
 		if err != nil {
 			return
 		}
-		ms, _, err := extract([]Value{{Name: "v", Path: path, Scale: 1}}, [][]string{p}, body)
+		ms, _, err := extract([]Value{{Name: "v", Path: path, Scale: 1}}, []jsonpath.Path{p}, body)
 		if err != nil {
 			return
 		}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/drivers/internal/jsonpath"
 )
 
 // shellyField is one reading inside a component's status object.
@@ -46,7 +47,7 @@ var shellyFields = map[string][]shellyField{
 // becomes a condition, because the operator must learn that the probe in
 // the fridge stopped measuring.
 func parseShelly(k Component, body []byte) ([]drivers.Metric, []drivers.Condition, error) {
-	doc, err := decodeJSON(body)
+	doc, err := jsonpath.Decode(body)
 	if err != nil {
 		return nil, nil, fmt.Errorf("decode %s:%d status: %w", k.Type, k.ID, err)
 	}
@@ -58,7 +59,7 @@ func parseShelly(k Component, body []byte) ([]drivers.Metric, []drivers.Conditio
 	var cs []drivers.Condition
 	var broken []string
 	for _, f := range shellyFields[k.Type] {
-		v, err := lookup(obj, f.path)
+		v, err := jsonpath.Path(f.path).Lookup(obj)
 		if err != nil {
 			continue // the model lacks this reading
 		}
@@ -74,7 +75,7 @@ func parseShelly(k Component, body []byte) ([]drivers.Metric, []drivers.Conditio
 			ms = append(ms, drivers.Flag(k.Name+f.suffix, b))
 			continue
 		}
-		n, err := number(v)
+		n, err := jsonpath.Number(v)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s:%d %s: %w", k.Type, k.ID, strings.Join(f.path, "."), err)
 		}
