@@ -325,3 +325,6 @@ func errString(err error) string {
 
 var _ = errors.New
 var _ = strings.Contains
+
+// discardLogger silences the buffer's own logs in benchmarks.
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

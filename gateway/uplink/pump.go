@@ -58,31 +58,16 @@ func (p *pump) release(n int) {
 	}
 }
 
-// send publishes until ctx ends or the connection is lost. A Source error
-// ends the generation (the caller decides whether that is fatal).
+// send publishes until ctx ends or the connection is lost. It fetches up
+// to fetchBatch records at a time and publishes each as soon as an
+// in-flight slot is free; fetching per freed slot would cost one buffer
+// read per message during a drain. A Source error ends the generation
+// (the caller decides whether that is fatal).
 func (p *pump) send(ctx context.Context) error {
 	defer close(p.fifo)
 	for {
-		select {
-		case p.slots <- struct{}{}:
-		case <-ctx.Done():
-			return nil
-		case <-p.c.lost:
-			return nil
-		}
-		n := 1
-	grab:
-		for n < fetchBatch {
-			select {
-			case p.slots <- struct{}{}:
-				n++
-			default:
-				break grab
-			}
-		}
-		recs, err := p.u.src.Next(ctx, n)
+		recs, err := p.u.src.Next(ctx, fetchBatch)
 		if err != nil {
-			p.release(n)
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -90,12 +75,14 @@ func (p *pump) send(ctx context.Context) error {
 			p.c.markLost(err)
 			return err
 		}
-		p.release(n - len(recs))
-		for i, r := range recs {
-			if p.c.isLost() || ctx.Err() != nil {
-				// Not published: the rewind after this generation sends
-				// them again.
-				p.release(len(recs) - i)
+		for _, r := range recs {
+			// Records fetched but not published are sent again after the
+			// rewind that follows this generation.
+			select {
+			case p.slots <- struct{}{}:
+			case <-ctx.Done():
+				return nil
+			case <-p.c.lost:
 				return nil
 			}
 			if err := checkTopic(r.Topic); err != nil {
