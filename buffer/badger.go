@@ -127,6 +127,9 @@ func (d *DB) Append(ctx context.Context, recs []Record) error {
 			return err
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("buffer: append: %w", err)
+	}
 	req := &appendReq{recs: append([]Record(nil), recs...), done: make(chan error, 1)}
 	d.qmu.Lock()
 	if d.closed {

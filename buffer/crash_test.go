@@ -104,6 +104,7 @@ func crashChild(dir, run string) int {
 // crashRun is what the parent learned from one child.
 type crashRun struct {
 	opened   bool
+	openedIn time.Duration // from process start to the "O" line
 	appended map[uint64]string
 	acked    []uint64
 	errs     []string
@@ -124,13 +125,16 @@ func TestCrashSafety(t *testing.T) {
 	acked := map[uint64]bool{}
 	var prevMax uint64
 	opened := 0
+	var slowestOpen time.Duration
 	for run := range runs {
 		// Every fourth run is killed blind, possibly while Open replays the
 		// previous crash; the others only after Open reported success.
 		blind := run%4 == 3
 		wait := time.Duration(50+rng.IntN(250)) * time.Millisecond
 		if blind {
-			wait = time.Duration(rng.IntN(60)) * time.Millisecond
+			// From process start: sometimes before Open, sometimes during
+			// its replay of the last crash, sometimes well after.
+			wait = time.Duration(rng.IntN(400)) * time.Millisecond
 		}
 		res := runCrashChild(t, dir, fmt.Sprintf("r%d", run), blind, wait)
 		if len(res.errs) > 0 {
@@ -141,6 +145,7 @@ func TestCrashSafety(t *testing.T) {
 		}
 		if res.opened {
 			opened++
+			slowestOpen = max(slowestOpen, res.openedIn)
 		}
 		var runMax uint64
 		for seq, p := range res.appended {
@@ -191,8 +196,8 @@ func TestCrashSafety(t *testing.T) {
 	if len(stored) == 0 {
 		t.Fatal("children never confirmed a record; the test proved nothing")
 	}
-	t.Logf("%d runs (%d opened), %d records confirmed, %d acked, %d present, last seq %d",
-		runs, opened, len(stored), len(acked), len(present), st.LastSeq)
+	t.Logf("%d runs (%d opened, slowest start to open %v), %d records confirmed, %d acked, %d present, last seq %d",
+		runs, opened, slowestOpen.Round(time.Millisecond), len(stored), len(acked), len(present), st.LastSeq)
 }
 
 // runCrashChild starts one child, kills it with SIGKILL after wait (counted
@@ -211,12 +216,16 @@ func runCrashChild(t *testing.T, dir, run string, blind bool, wait time.Duration
 		t.Fatal(err)
 	}
 	res := crashRun{appended: map[uint64]string{}}
+	started := time.Now()
 	openedc := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
+			if sc.Text() == "O" {
+				res.openedIn = time.Since(started)
+			}
 			parseCrashLine(sc.Text(), &res, openedc)
 		}
 	}()
