@@ -9,6 +9,35 @@
 // each class in seq order), publish them and acknowledge them by seq; Rewind
 // moves the cursor back to the oldest unacknowledged record after a lost
 // connection, so delivery is at-least-once.
+//
+// Two implementations keep the Queue contract: DB (Open), the durable one
+// on badger, and Memory (NewMemory), a non-durable twin for other packages'
+// unit tests. One test suite runs against both.
+//
+// How DB keeps its promises:
+//
+//   - Durability: one committer goroutine collects concurrent Append calls
+//     (up to Options.CommitWindow, less when the usual appenders are all
+//     there), writes them in as few badger transactions as badger allows,
+//     fsyncs once (DB.Sync plus any memtable log badger rotated meanwhile)
+//     and only then answers. Next never returns a record before its fsync.
+//   - Seq never repeats: the last seq lives in a meta key written in the
+//     same transaction as the records, next to per-class counts, bytes,
+//     eviction counters and a head hint (the lowest seq that may still be
+//     present). Open takes the meta and checks it cheaply against the keys.
+//   - Keys are 'q', class, big-endian seq, so key order is seq order and a
+//     reader seeks straight to its cursor or the head hint instead of walking
+//     tombstones from the start of the prefix (badger issues #496, #768).
+//   - Bounds: within each commit the oldest telemetry, then the oldest
+//     events, are evicted beyond Options.MaxBytes; records older than
+//     Options.MaxAge go in the next commit or GC tick.
+//   - Disk space: deleting keys does not shrink badger (issue #1995). When a
+//     backlog of at least 10,000 records has drained to empty (and at a GC
+//     tick after any drain), the committer drops the whole record prefix,
+//     which flushes memtables and rewrites the tables; BenchmarkDiskReclaim
+//     shows usage back at its baseline.
+//   - Corruption: Open reports a damaged directory as ErrCorrupt; MoveAside
+//     renames it so the daemon can start empty instead of crash-looping.
 package buffer
 
 import (
@@ -117,7 +146,8 @@ type Stats struct {
 	Appended, Acked int64
 	// LastSeq is the highest seq ever assigned.
 	LastSeq uint64
-	// DiskBytes is the size of the store's files on disk (0 for Memory).
+	// DiskBytes is the disk space the store's files occupy (allocated
+	// blocks: badger's preallocated logs are sparse), 0 for Memory.
 	DiskBytes int64
 }
 
