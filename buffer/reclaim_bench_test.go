@@ -84,3 +84,30 @@ func BenchmarkDiskReclaim(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDiskBounded keeps appending to a buffer capped at 8 MiB (a link
+// that stays down): eviction leaves tombstones at the head and the queue
+// never drains, so no reclaim runs. It prints how far disk usage climbs
+// above the logical bound with badger's own compaction alone.
+func BenchmarkDiskBounded(b *testing.B) {
+	const records, limit = 200_000, 8 << 20
+	for range b.N {
+		dir := b.TempDir()
+		d, err := Open(dir, Options{Logger: testLogger(b), MaxBytes: limit})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var peak int64
+		for done := 0; done < records; done += 10_000 {
+			fill(b, d, 10_000, Telemetry)
+			peak = max(peak, d.Stats().DiskBytes)
+		}
+		st := d.Stats()
+		b.Logf("MaxBytes %s: %d records kept (%s logical), %d evicted; disk at end %s, highest seen %s",
+			mib(limit), st.Records, mib(st.Bytes), st.EvictedTelemetry, mib(st.DiskBytes), mib(peak))
+		b.ReportMetric(float64(peak)/float64(limit), "peak-disk/MaxBytes")
+		if err := d.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
