@@ -35,7 +35,11 @@ func makePlan(ps []*Profile) plan {
 			pl.columns = append(pl.columns, o)
 		}
 	}
+	// The system group is cheap (same PDU) and keeps the device's name and
+	// description current on the web page.
 	addScalar(oidSysUpTime)
+	addScalar(oidSysDescr)
+	addScalar(oidSysName)
 	for _, p := range ps {
 		for _, v := range p.Scalars {
 			addScalar(v.oid)

@@ -246,17 +246,14 @@ func (d *Driver) Poll(ctx context.Context) (drivers.Sample, error) {
 		}
 		d.client = c
 	}
-	var id Identity
-	var sysName string
 	d.mu.Lock()
 	chosen := d.profiles
 	d.mu.Unlock()
 	if chosen == nil {
-		ps, ident, name, err := d.identify(ctx)
+		ps, id, err := d.identify(ctx)
 		if err != nil {
 			return drivers.Sample{}, err
 		}
-		id, sysName = ident, name
 		d.mu.Lock()
 		d.profiles = ps
 		d.mu.Unlock()
@@ -281,11 +278,11 @@ func (d *Driver) Poll(ctx context.Context) (drivers.Sample, error) {
 		uptime = r.num / 100
 		s.Metrics = append(s.Metrics, drivers.Num("device.uptime", uptime, "s"))
 	}
-	if id.SysDescr != "" {
-		s.Metrics = append(s.Metrics, drivers.Text("device.description", id.SysDescr))
+	if r, ok := rd[oidSysDescr.String()]; ok && r.text != "" {
+		s.Metrics = append(s.Metrics, drivers.Text("device.description", r.text))
 	}
-	if sysName != "" {
-		s.Metrics = append(s.Metrics, drivers.Text("device.name", sysName))
+	if r, ok := rd[oidSysName.String()]; ok && r.text != "" {
+		s.Metrics = append(s.Metrics, drivers.Text("device.name", r.text))
 	}
 	s.Metrics = append(s.Metrics, res.metrics...)
 	rateMetrics, restarted := d.rates.update(now, uptime, res.counters)
@@ -300,29 +297,28 @@ func (d *Driver) Poll(ctx context.Context) (drivers.Sample, error) {
 }
 
 // identify reads the system group and picks the profiles.
-func (d *Driver) identify(ctx context.Context) ([]*Profile, Identity, string, error) {
+func (d *Driver) identify(ctx context.Context) ([]*Profile, Identity, error) {
 	cat, err := catalogue(d.cfg.ProfileDir)
 	if err != nil {
-		return nil, Identity{}, "", fmt.Errorf("snmp: load profiles: %w", err)
+		return nil, Identity{}, fmt.Errorf("snmp: load profiles: %w", err)
 	}
 	rd := readings{}
-	if err := d.client.get(ctx, []oid{oidSysDescr, oidSysObjectID, oidSysName}, rd); err != nil {
-		return nil, Identity{}, "", err
+	if err := d.client.get(ctx, []oid{oidSysDescr, oidSysObjectID}, rd); err != nil {
+		return nil, Identity{}, err
 	}
 	id := Identity{SysDescr: rd[oidSysDescr.String()].text, SysObjectID: rd[oidSysObjectID.String()].text}
-	name := rd[oidSysName.String()].text
 	if len(d.cfg.Profiles) > 0 {
 		ps, err := cat.Expand(d.cfg.Profiles...)
 		if err != nil {
-			return nil, id, name, fmt.Errorf("snmp: %w", err)
+			return nil, id, fmt.Errorf("snmp: %w", err)
 		}
-		return ps, id, name, nil
+		return ps, id, nil
 	}
 	ps, err := selectProfiles(ctx, cat, id, d.client.probe)
 	if err != nil {
-		return nil, id, name, err
+		return nil, id, err
 	}
-	return ps, id, name, nil
+	return ps, id, nil
 }
 
 // selectProfiles picks the profiles for an identity: the best identity match, or

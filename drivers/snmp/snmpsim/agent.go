@@ -114,7 +114,12 @@ func StartAgent(ctx context.Context, dir string, cfg AgentConfig) (*Agent, error
 	for i, a := range cfg.Addrs {
 		listen[i] = "udp:" + a
 	}
-	fmt.Fprintf(&conf, "agentAddress %s\n", strings.Join(listen, ","))
+	line := "agentAddress " + strings.Join(listen, ",")
+	if len(line) > 1000 {
+		// snmpd silently ignores the addresses past its line limit.
+		return nil, fmt.Errorf("snmpsim: %d addresses make the agentAddress line too long; start several agents", len(cfg.Addrs))
+	}
+	conf.WriteString(line + "\n")
 	// persistentDir and friends are library tokens, hence the [snmp]
 	// prefix; without a writable dir snmpd cannot store its engine boots.
 	fmt.Fprintf(&conf, "[snmp] persistentDir %s\n", persist)
