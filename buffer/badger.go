@@ -61,7 +61,8 @@ type DB struct {
 	work        meta
 	wal         *walSyncer
 	lastCallers int
-	sinceDrain  int64
+	// sinceDrain counts records deleted since the last reclaim.
+	sinceDrain int64
 	// noReclaim disables the reclaim after a drain; benchmarks use it to
 	// show what the reclaim buys.
 	noReclaim bool
@@ -97,7 +98,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		maint:         make(chan chan error),
 		gcDone:        make(chan struct{}),
 		notify:        make(chan struct{}),
-		wal:           newWALSyncer(dir),
+		wal:           newWALSyncer(dir, opts.Logger),
 	}
 	st, err := loadMeta(bdb, opts.Logger)
 	if err != nil {

@@ -135,7 +135,7 @@ func (d *DB) write(appends []*appendReq, acks []uint64) error {
 		return err
 	}
 	d.work = w.st
-	d.sinceDrain += acked
+	d.sinceDrain += w.removed
 	d.mu.Lock()
 	d.st = w.st
 	if appended > 0 {

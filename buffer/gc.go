@@ -58,6 +58,7 @@ func (d *DB) maintain() error {
 		return err
 	}
 	d.work = w.st
+	d.sinceDrain += w.removed
 	d.mu.Lock()
 	d.st = w.st
 	d.mu.Unlock()

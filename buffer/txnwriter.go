@@ -30,6 +30,8 @@ type txnWriter struct {
 	maxCount  int64
 	// commits counts committed transactions (for tests and logs).
 	commits int
+	// removed counts records deleted (acked or evicted): tombstones.
+	removed int64
 }
 
 // entryOverhead approximates badger's per-entry bookkeeping in a
@@ -127,6 +129,7 @@ func (w *txnWriter) remove(c Class, seq uint64, size int64, evicted bool) error 
 	if err := w.apply(len(key), func(t *badger.Txn) error { return t.Delete(key) }); err != nil {
 		return fmt.Errorf("buffer: delete record %d: %w", seq, err)
 	}
+	w.removed++
 	cm := w.st.class(c)
 	cm.count--
 	cm.bytes -= size
