@@ -283,3 +283,54 @@ func TestCountersAndRestart(t *testing.T) {
 		t.Fatalf("rate after restart settled = %v, want 1000", v)
 	}
 }
+
+// TestForecastFromPolls: a NAS volume filling up, polled through snmpd over
+// a (simulated) day, gives a "volume full in N days" event with the date.
+func TestForecastFromPolls(t *testing.T) {
+	dir := t.TempDir()
+	rec := func(usedUnits int) []string {
+		return []string{
+			"1.3.6.1.2.1.1.1.0|4|Linux nas",
+			"1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.8072.3.2.10",
+			"1.3.6.1.2.1.25.2.3.1.2.31|6|1.3.6.1.2.1.25.2.1.4",
+			"1.3.6.1.2.1.25.2.3.1.3.31|4|/volume1",
+			"1.3.6.1.2.1.25.2.3.1.4.31|2|4096",
+			"1.3.6.1.2.1.25.2.3.1.5.31|2|1000000",
+			fmt.Sprintf("1.3.6.1.2.1.25.2.3.1.6.31|2|%d", usedUnits),
+		}
+	}
+	path := writeRecording(t, dir, rec(800000))
+	a := startAgent(t, path, snmpsim.AgentConfig{})
+	cfg := v2cConfig(a.Addr())
+	d, err := New(drivers.Device{ID: "nas", StateDir: t.TempDir()}, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	clock := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	d.now = func() time.Time { return clock }
+	var events []drivers.Event
+	// 1 % more every 8 hours (3 % a day): from 80 % at 0 h to 83 % at
+	// 24 h, so 17 % are left: full 5 2/3 days later, on 28 Nov at 16:00.
+	for i := 0; i <= 3; i++ {
+		writeRecording(t, dir, rec(800000+i*10000))
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		s, err := d.Poll(ctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, s.Events...)
+		clock = clock.Add(8 * time.Hour)
+	}
+	if len(events) != 1 {
+		t.Fatalf("events = %+v", events)
+	}
+	e := events[0]
+	if e.Type != "snmp.forecast" || e.Attrs["metric"] != "storage.volume1.used_percent" || e.Attrs["forecast"] != "2026-11-28T16:00:00Z" || e.Attrs["days"] != 6 {
+		t.Fatalf("event = %+v", e)
+	}
+	if _, err := os.Stat(filepath.Join(d.dev.StateDir, forecastFile)); err != nil {
+		t.Fatalf("forecast state not saved: %v", err)
+	}
+}

@@ -1,8 +1,14 @@
 package snmp
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -168,4 +174,95 @@ func predictCross(s []point, target float64, minSpan time.Duration) (time.Time, 
 		return time.Time{}, false
 	}
 	return t0.Add(time.Duration(x * float64(time.Second))), true
+}
+
+// The series behind forecasts span days, and the gateway restarts on every
+// update; without keeping them a forecast would need a fresh quarter window
+// after each restart. They are saved to the device's state dir now and then.
+
+const forecastFile = "snmp-forecast.json"
+
+type forecastState struct {
+	Series map[string][]statePoint `json:"series"`
+	Warned map[string]time.Time    `json:"warned"`
+}
+
+type statePoint struct {
+	T time.Time `json:"t"`
+	V float64   `json:"v"`
+}
+
+// save writes the series atomically (temp file, fsync, rename).
+func (f *forecaster) save(dir string) error {
+	st := forecastState{Series: map[string][]statePoint{}, Warned: f.warned}
+	for k, s := range f.series {
+		ps := make([]statePoint, len(s))
+		for i, p := range s {
+			ps[i] = statePoint{p.t, p.v}
+		}
+		st.Series[k] = ps
+	}
+	data, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, forecastFile+".*")
+	if err != nil {
+		return fmt.Errorf("snmp: save forecast state: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("snmp: save forecast state: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("snmp: save forecast state: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("snmp: save forecast state: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, forecastFile)); err != nil {
+		return fmt.Errorf("snmp: save forecast state: %w", err)
+	}
+	return nil
+}
+
+// load reads saved series; a missing file is no error. The file is input
+// like any other: oversized or odd content is rejected or trimmed.
+func (f *forecaster) load(dir string) error {
+	fh, err := os.Open(filepath.Join(dir, forecastFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("snmp: load forecast state: %w", err)
+	}
+	defer fh.Close()
+	var st forecastState
+	if err := json.NewDecoder(io.LimitReader(fh, 8<<20)).Decode(&st); err != nil {
+		return fmt.Errorf("snmp: load forecast state: %w", err)
+	}
+	for k, ps := range st.Series {
+		if _, ok := f.rule(k); !ok {
+			continue
+		}
+		var s []point
+		for _, p := range ps {
+			if math.IsNaN(p.V) || math.IsInf(p.V, 0) {
+				continue
+			}
+			s = append(s, point{p.T, p.V})
+		}
+		if len(s) > maxPoints {
+			s = s[len(s)-maxPoints:]
+		}
+		f.series[k] = s
+	}
+	for k, t := range st.Warned {
+		if _, ok := f.rule(k); ok {
+			f.warned[k] = t
+		}
+	}
+	return nil
 }

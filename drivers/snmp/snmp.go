@@ -196,6 +196,9 @@ type Driver struct {
 	plan     plan
 	rates    *rates
 	forecast *forecaster
+	// loaded and saved track the forecast state file in dev.StateDir.
+	loaded bool
+	saved  time.Time
 }
 
 // New checks cfg and builds the driver; it does no I/O.
@@ -292,8 +295,29 @@ func (d *Driver) Poll(ctx context.Context) (drivers.Sample, error) {
 			Message: "SNMP agent restarted (sysUpTime went back); rates start over"})
 	}
 	s.Conditions = res.conditions
-	s.Events = append(s.Events, d.forecast.observe(now, s.Metrics)...)
+	s.Events = append(s.Events, d.forecastEvents(now, s.Metrics)...)
 	return s, nil
+}
+
+// forecastSaveEvery spaces the state writes: forecasts look at days, and an
+// SD card should not be written at every poll.
+const forecastSaveEvery = 15 * time.Minute
+
+func (d *Driver) forecastEvents(now time.Time, ms []drivers.Metric) []drivers.Event {
+	if d.dev.StateDir != "" && !d.loaded {
+		d.loaded = true
+		if err := d.forecast.load(d.dev.StateDir); err != nil {
+			d.log.Warn("snmp forecast state unreadable; starting afresh", "device", d.dev.ID, "err", err)
+		}
+	}
+	evs := d.forecast.observe(now, ms)
+	if d.dev.StateDir != "" && len(d.forecast.series) > 0 && now.Sub(d.saved) >= forecastSaveEvery {
+		d.saved = now
+		if err := d.forecast.save(d.dev.StateDir); err != nil {
+			d.log.Warn("snmp forecast state not saved", "device", d.dev.ID, "err", err)
+		}
+	}
+	return evs
 }
 
 // identify reads the system group and picks the profiles.

@@ -289,3 +289,28 @@ func TestSecretsNotLogged(t *testing.T) {
 		t.Fatalf("secret in fmt: %s", s)
 	}
 }
+
+// TestForecastStateSurvivesRestart: the series are saved to the state dir
+// and a new forecaster (after a gateway restart) forecasts at once.
+func TestForecastStateSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	f := newForecaster(72*time.Hour, 14*24*time.Hour)
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	for h := 0; h < 12; h += 2 {
+		f.observe(t0.Add(time.Duration(h)*time.Hour), []drivers.Metric{drivers.Num("storage.data.used_percent", 90+float64(h)/12, "%")})
+	}
+	if err := f.save(dir); err != nil {
+		t.Fatal(err)
+	}
+	g := newForecaster(72*time.Hour, 14*24*time.Hour)
+	if err := g.load(dir); err != nil {
+		t.Fatal(err)
+	}
+	evs := g.observe(t0.Add(20*time.Hour), []drivers.Metric{drivers.Num("storage.data.used_percent", 90+20.0/12, "%")})
+	if len(evs) != 1 || evs[0].Attrs["metric"] != "storage.data.used_percent" {
+		t.Fatalf("no forecast after reload: %+v", evs)
+	}
+	if err := newForecaster(time.Hour, time.Hour).load(t.TempDir()); err != nil {
+		t.Fatalf("missing state file: %v", err)
+	}
+}
