@@ -151,8 +151,8 @@ func (d *DB) write(appends []*appendReq, acks []uint64) error {
 
 // maybeReclaim returns disk space once a large backlog has drained. It runs
 // after the cycle's callers were answered; appends arriving meanwhile wait
-// for it (a few hundred milliseconds after 200,000 records on a laptop, see
-// BenchmarkDiskReclaim).
+// for it (about 0.4 s after 200,000 records on the 2-core build machine,
+// see BenchmarkDiskReclaim).
 func (d *DB) maybeReclaim() {
 	if d.sinceDrain < reclaimAfter || d.work.cls[0].count != 0 || d.work.cls[1].count != 0 {
 		return

@@ -1,8 +1,10 @@
 package buffer
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -112,8 +114,15 @@ func (d *DB) reclaim() error {
 	if err := d.vlogGC(); err != nil {
 		return err
 	}
-	d.sinceDrain = 0
-	d.log.Info("buffer: reclaimed disk space after drain", "before", before, "after", dirSize(d.dir),
+	// Routine reclaims at GC ticks are debug noise; one after a real
+	// backlog is worth an info line.
+	level := slog.LevelDebug
+	if d.sinceDrain >= reclaimAfter {
+		level = slog.LevelInfo
+	}
+	d.log.Log(context.Background(), level, "buffer: reclaimed disk space after drain",
+		"deleted", d.sinceDrain, "disk_before", before, "disk_after", dirSize(d.dir),
 		"took", time.Since(start).Round(time.Millisecond))
+	d.sinceDrain = 0
 	return nil
 }
