@@ -334,3 +334,71 @@ func TestForecastFromPolls(t *testing.T) {
 		t.Fatalf("forecast state not saved: %v", err)
 	}
 }
+
+// TestConditionsFollowDeviceState replays the APC and Ricoh recordings with
+// a state changed (power cut, toner running out), then restored: the
+// condition appears while the state lasts and is gone afterwards, which is
+// how the alarm engine raises and clears alarms.
+func TestConditionsFollowDeviceState(t *testing.T) {
+	tests := []struct {
+		recording string
+		oid       string // line to change: OID|type|value
+		bad, good string
+		cond      string
+		severity  drivers.Severity
+	}{
+		{"apc_smt750x-nmc2", "1.3.6.1.4.1.318.1.1.1.4.1.1.0", "2|3", "2|2", "ups.on_battery", drivers.Major},
+		{"apc_smt750x-nmc2", "1.3.6.1.4.1.318.1.1.1.2.2.4.0", "2|2", "2|1", "ups.battery_replace", drivers.Major},
+		{"ricoh_mpc3002", "1.3.6.1.2.1.43.11.1.1.9.1.1", "2|0", "2|40", "printer.supply.black_toner.empty", drivers.Critical},
+		{"ricoh_mpc3002", "1.3.6.1.2.1.43.11.1.1.9.1.3", "2|5", "2|20", "printer.supply.cyan_toner.low", drivers.Minor},
+	}
+	for _, tc := range tests {
+		t.Run(tc.cond, func(t *testing.T) {
+			orig, err := os.ReadFile(recordingPath(t, tc.recording))
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			set := func(value string) {
+				var lines []string
+				found := false
+				for _, l := range strings.Split(strings.TrimRight(string(orig), "\n"), "\n") {
+					if strings.HasPrefix(l, tc.oid+"|") {
+						l, found = tc.oid+"|"+value, true
+					}
+					lines = append(lines, l)
+				}
+				if !found {
+					t.Fatalf("%s not in the recording", tc.oid)
+				}
+				writeRecording(t, dir, lines)
+			}
+			set(tc.bad)
+			a := startAgent(t, filepath.Join(dir, "agent.snmprec"), snmpsim.AgentConfig{})
+			d, s := pollOnce(t, v2cConfig(a.Addr()))
+			if c := findCondition(s, tc.cond); c == nil || c.Severity != tc.severity || c.Message == "" {
+				t.Fatalf("condition %s missing or wrong: %+v", tc.cond, s.Conditions)
+			}
+			if len(s.Conditions) != 1 {
+				t.Fatalf("one state, one condition: %+v", s.Conditions)
+			}
+			set(tc.good)
+			s, err = d.Poll(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := findCondition(s, tc.cond); c != nil {
+				t.Fatalf("condition %s still there after the state cleared", tc.cond)
+			}
+		})
+	}
+}
+
+func findCondition(s drivers.Sample, name string) *drivers.Condition {
+	for i := range s.Conditions {
+		if s.Conditions[i].Name == name {
+			return &s.Conditions[i]
+		}
+	}
+	return nil
+}

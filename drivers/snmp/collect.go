@@ -325,7 +325,7 @@ func (res *result) apply(v *Value, r raw, rw row, seenMetric, seenCond map[strin
 func (c CondDef) holds(r raw, num float64, hasNum bool, text string) bool {
 	switch {
 	case c.Below != nil:
-		return hasNum && num < *c.Below
+		return hasNum && num < *c.Below && (c.AtLeast == nil || num >= *c.AtLeast)
 	case c.Above != nil:
 		return hasNum && num > *c.Above
 	case len(c.In) > 0:

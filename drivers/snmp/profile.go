@@ -144,6 +144,9 @@ type CondDef struct {
 	// (for bits values, bit 0 is the first octet's most significant bit).
 	Below *float64 `yaml:"below"`
 	Above *float64 `yaml:"above"`
+	// AtLeast narrows Below to a band, so "low" (1 <= x < 10) and "empty"
+	// (x < 1) are not both raised for one supply.
+	AtLeast *float64 `yaml:"at_least"`
 	In    []string `yaml:"in"`
 	NotIn []string `yaml:"not_in"`
 	Bit   *int     `yaml:"bit"`
@@ -352,6 +355,9 @@ func (v *Value) check(field string, table bool) []error {
 		}
 		if tests != 1 {
 			bad(cf, "want exactly one of below, above, in, not_in, bit")
+		}
+		if c.AtLeast != nil && c.Below == nil {
+			bad(cf+".at_least", "at_least only narrows below")
 		}
 		if c.Bit != nil && (v.Type != "bits" || *c.Bit < 0 || *c.Bit > 1023) {
 			bad(cf+".bit", "bit needs a bits value and 0..1023")
