@@ -147,9 +147,9 @@ type CondDef struct {
 	// AtLeast narrows Below to a band, so "low" (1 <= x < 10) and "empty"
 	// (x < 1) are not both raised for one supply.
 	AtLeast *float64 `yaml:"at_least"`
-	In    []string `yaml:"in"`
-	NotIn []string `yaml:"not_in"`
-	Bit   *int     `yaml:"bit"`
+	In      []string `yaml:"in"`
+	NotIn   []string `yaml:"not_in"`
+	Bit     *int     `yaml:"bit"`
 }
 
 // TrapDef names a trap a profile knows, so it is published with a useful
