@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	badger "github.com/dgraph-io/badger/v4"
 )
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -120,12 +121,62 @@ func drain(tb testing.TB, d *DB) {
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
-var _ = strings.Repeat
-
 // variedPayload is samplePayload with its numbers changed per record, so
 // that compression sees realistic, not identical, records.
 func variedPayload(i int) []byte {
 	p := fmt.Appendf(nil, `{"schema":1,"gateway":"gw-01","ts":"2026-11-22T13:%02d:%02d.%03dZ","device":"usv-rack-%d","kind":"ups","metrics":[{"name":"battery.charge","value":%d,"unit":"%%"},{"name":"input.voltage","value":%d.%d,"unit":"V"},{"name":"ups.load","value":%d,"unit":"%%"},{"name":"battery.runtime","value":%d,"unit":"s"}]}`,
 		i%60, (i/60)%60, i%1000, i%7, i*7919%101, 200+i*31%60, i%10, i*104729%100, i*15485863%100000)
 	return p
+}
+
+// BenchmarkFirstReadOverTombstones shows why readers seek to the head hint:
+// after 100,000 acked records only the newest remains, and finding it by
+// iterating from the start of the prefix walks every tombstone (badger
+// issues #496, #768), while the head seek lands on it directly.
+func BenchmarkFirstReadOverTombstones(b *testing.B) {
+	const n = 100_000
+	d, err := Open(b.TempDir(), Options{Logger: quietLogger()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	fill(b, d, n, Telemetry)
+	seqs := make([]uint64, 0, n-1)
+	for s := uint64(1); s < n; s++ {
+		seqs = append(seqs, s)
+	}
+	if err := d.Ack(seqs...); err != nil {
+		b.Fatal(err)
+	}
+	st := d.Stats()
+	if st.Records != 1 {
+		b.Fatalf("%d records left, want 1", st.Records)
+	}
+	d.mu.Lock()
+	snap, durable := d.st, d.durable
+	d.mu.Unlock()
+	b.Run("seek-head", func(b *testing.B) {
+		for range b.N {
+			d.rmu.Lock()
+			d.cursor = [2]uint64{}
+			d.rmu.Unlock()
+			recs, err := d.read(1, snap, durable)
+			if err != nil || len(recs) != 1 || recs[0].Seq != n {
+				b.Fatalf("read %v, %v", recs, err)
+			}
+		}
+	})
+	b.Run("scan-from-start", func(b *testing.B) {
+		for range b.N {
+			var got []victim
+			err := d.db.View(func(txn *badger.Txn) error {
+				var err error
+				got, err = scanKeys(txn, Telemetry, 0, 1)
+				return err
+			})
+			if err != nil || len(got) != 1 || got[0].seq != n {
+				b.Fatalf("scan %v, %v", got, err)
+			}
+		}
+	})
 }
