@@ -17,7 +17,7 @@ import (
 // (RFC 7616, SHA-256, qop=auth, user admin). reuse says whether a nonce may
 // be used again with a higher nonce count (firmware 2.0+) or only once.
 type shellyServer struct {
-	t        *testing.T
+	t        testing.TB
 	password string
 	reuse    bool
 	realm    string
@@ -101,6 +101,6 @@ func (s *shellyServer) authorized(r *http.Request) bool {
 	return true
 }
 
-func newShellyServer(t *testing.T, password string, reuse bool) *shellyServer {
+func newShellyServer(t testing.TB, password string, reuse bool) *shellyServer {
 	return &shellyServer{t: t, password: password, reuse: reuse, realm: "shellyplusht-b8d61a8b17cc", nonces: map[string]uint32{}}
 }
