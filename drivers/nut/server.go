@@ -66,8 +66,10 @@ func (s *Server) Check() error {
 	if s.Username == "" || strings.ContainsAny(s.Username, " \t\r\n\"") {
 		errs = append(errs, drivers.Fieldf("username", "is required and must not hold blanks or quotes"))
 	}
-	if len(s.Password.Reveal()) < 8 {
-		errs = append(errs, drivers.Fieldf("password", "is required, at least 8 characters"))
+	// Only presence is checked: some clients (Synology DSM) come with
+	// fixed short credentials, and the address filter is the first fence.
+	if s.Password == "" || strings.ContainsAny(s.Password.Reveal(), "\r\n") {
+		errs = append(errs, drivers.Fieldf("password", "is required and must be one line"))
 	}
 	if s.UPSes == nil {
 		errs = append(errs, errors.New("nut server: no UPS source"))

@@ -268,7 +268,7 @@ func TestServerProtocol(t *testing.T) {
 }
 
 func TestServerCheck(t *testing.T) {
-	s := &Server{Username: "a b", Password: "short"}
+	s := &Server{Username: "a b", Password: "two\nlines"}
 	err := s.Check()
 	if err == nil {
 		t.Fatal("Check accepted a bad config")
@@ -282,7 +282,7 @@ func TestServerCheck(t *testing.T) {
 	if !slices.Equal(fields, []string{"username", "password"}) {
 		t.Errorf("fields = %v", fields)
 	}
-	if strings.Contains(err.Error(), "short") {
+	if strings.Contains(err.Error(), "lines") {
 		t.Error("the error reveals the password")
 	}
 }

@@ -184,6 +184,7 @@ func TestTranscripts(t *testing.T) {
 			// pass after a bounded number of reads, whatever the load.
 			step := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 			d.now = func() time.Time { step = step.Add(10 * time.Millisecond); return step }
+			d.sleep = func(time.Duration) {}
 			s, err := d.Poll(context.Background())
 			if err != nil {
 				t.Fatalf("Poll: %v", err)

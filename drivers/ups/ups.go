@@ -114,8 +114,9 @@ type Driver struct {
 	settings portSettings
 	log      *slog.Logger
 	// open is replaceable in tests.
-	open func(portSettings) (io.ReadWriteCloser, error)
-	now  func() time.Time
+	open  func(portSettings) (io.ReadWriteCloser, error)
+	now   func() time.Time
+	sleep func(time.Duration)
 
 	mu     sync.Mutex // guards port against Close during Poll
 	port   io.ReadWriteCloser
@@ -190,7 +191,7 @@ func New(cfg Config, log *slog.Logger) (*Driver, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return &Driver{cfg: cfg, settings: s, log: log, open: openPort, now: time.Now}, nil
+	return &Driver{cfg: cfg, settings: s, log: log, open: openPort, now: time.Now, sleep: time.Sleep}, nil
 }
 
 // Poll reads the UPS once. Any failure closes the port, so the next Poll
@@ -213,7 +214,7 @@ func (d *Driver) poll(ctx context.Context) (drivers.Sample, error) {
 		}
 		d.port = port
 		d.link = newLink(port)
-		d.link.now = d.now
+		d.link.now, d.link.sleep = d.now, d.sleep
 		d.opened = d.now()
 		d.proto = ""
 		d.log.Debug("ups: port opened", "port", d.cfg.Port)
