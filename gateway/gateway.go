@@ -321,6 +321,34 @@ func (g *Gateway) handle(r schedule.Result) {
 	if len(alarmEvents) > 0 {
 		g.publishAlarms(false)
 	}
+	if r.Err == nil {
+		g.publishInventory(s.Device)
+	}
+}
+
+// inventorier is a driver that keeps an inventory of the network
+// (drivers/discover); its document is published retained after each sweep.
+type inventorier interface {
+	InventoryPayload() any
+}
+
+func (g *Gateway) publishInventory(device string) {
+	var inv inventorier
+	for _, d := range g.devices {
+		if d.Config.ID == device {
+			inv, _ = d.Driver.(inventorier)
+			break
+		}
+	}
+	if inv == nil {
+		return
+	}
+	body, err := g.origin.EncodeInventory(inv.InventoryPayload(), g.clock.Now())
+	if err != nil {
+		g.log.Error("encode inventory", "device", device, "err", err)
+		return
+	}
+	g.up.SetRetained(contract.TopicInventory, body)
 }
 
 func (g *Gateway) eventRecords(recs []buffer.Record, evs []drivers.Event) []buffer.Record {

@@ -32,6 +32,7 @@ func commands() []command {
 		{"demo", "run a self-contained demo with an embedded broker and simulated devices", demoCmd},
 		{"check-config", "check a config file and print every problem with its line", checkConfigCmd},
 		{"poll", "poll every configured device once and print the readings", pollCmd},
+		{"discover", "sweep the local network once and print what answers", discoverCmd},
 		{"drivers", "list the device drivers built into this binary", driversCmd},
 		{"version", "print the version", versionCmd},
 	}

@@ -66,7 +66,7 @@ func runBin(t *testing.T, timeout time.Duration, args ...string) result {
 	return result{so.String(), se.String(), cmd.ProcessState.ExitCode()}
 }
 
-func writeFile(t *testing.T, dir, name, content string) string {
+func writeFile(t testing.TB, dir, name, content string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {

@@ -3,5 +3,6 @@
 package all
 
 import (
-	_ "github.com/praxisgate/praxisgate/drivers/sim" // synthetic devices
+	_ "github.com/praxisgate/praxisgate/drivers/discover" // ARP sweeps and network inventory
+	_ "github.com/praxisgate/praxisgate/drivers/sim"      // synthetic devices
 )

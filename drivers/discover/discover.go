@@ -311,3 +311,9 @@ func (d *Driver) String() string {
 	}
 	return "discover(" + strings.Join(d.cfg.Interfaces, ",") + ")"
 }
+
+// InventoryPayload is what the gateway publishes retained on the
+// `inventory` topic after each sweep (it adds the envelope).
+func (d *Driver) InventoryPayload() any {
+	return InventoryDoc{Device: d.dev.ID, Hosts: d.Inventory()}
+}

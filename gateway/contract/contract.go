@@ -203,3 +203,35 @@ func WithSeq(payload []byte, seq uint64) []byte {
 	}
 	return append(out, payload[1:]...)
 }
+
+// Inventory is the retained payload on inventory: the discovered devices
+// of one discovery device (see docs/drivers/discover.md for the hosts).
+type Inventory struct {
+	Header
+	Device string `json:"device"`
+	Hosts  any    `json:"hosts"`
+}
+
+// EncodeInventory renders an inventory document produced by a driver; doc
+// must marshal to a JSON object with "device" and "hosts".
+func (o Origin) EncodeInventory(doc any, st Stamp) ([]byte, error) {
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("encode inventory: %w", err)
+	}
+	var body struct {
+		Device string          `json:"device"`
+		Hosts  json.RawMessage `json:"hosts"`
+	}
+	if err := json.Unmarshal(raw, &body); err != nil {
+		return nil, fmt.Errorf("encode inventory: %w", err)
+	}
+	if string(body.Hosts) == "null" || len(body.Hosts) == 0 {
+		body.Hosts = json.RawMessage("[]")
+	}
+	b, err := json.Marshal(Inventory{Header: o.header(st), Device: body.Device, Hosts: body.Hosts})
+	if err != nil {
+		return nil, fmt.Errorf("encode inventory: %w", err)
+	}
+	return b, nil
+}

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/praxisgate/praxisgate/buffer"
+	"github.com/praxisgate/praxisgate/drivers/testpeer"
+)
+
+// BenchmarkRSS measures the resident memory of `praxisgate run` (a normal,
+// non-race build) with 100 sim devices polled every second and a backlog of
+// 100,000 messages: first while the broker is down (the backlog waits on
+// disk), then while it drains. Target: ≤ 48 MiB.
+func BenchmarkRSS(b *testing.B) {
+	for range b.N {
+		benchRSS(b)
+	}
+}
+
+func benchRSS(b *testing.B) {
+	tmp := b.TempDir()
+	bin := filepath.Join(tmp, "praxisgate")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		b.Fatalf("build: %v\n%s", err, out)
+	}
+	state := filepath.Join(tmp, "state")
+	const backlog = 100_000
+	prefill(b, filepath.Join(state, "buffer"), backlog)
+
+	mq := testpeer.StartMosquitto(b, testpeer.MosquittoOptions{})
+	var got atomic.Int64
+	opts := mqtt.NewClientOptions().AddBroker(mq.URL()).SetClientID("rss-counter").SetAutoReconnect(true).
+		SetMaxReconnectInterval(time.Second)
+	opts.SetOnConnectHandler(func(c mqtt.Client) {
+		c.Subscribe("praxisgate/v1/+/+/telemetry/sensor-000", 1, func(_ mqtt.Client, m mqtt.Message) {
+			if strings.Contains(string(m.Payload()), prefillBoot) {
+				got.Add(1)
+			}
+		})
+	})
+	cl := mqtt.NewClient(opts)
+	if tok := cl.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		b.Fatalf("counter: %v", tok.Error())
+	}
+	defer cl.Disconnect(100)
+	mq.Stop() // offline first: the backlog waits
+
+	var devs strings.Builder
+	for i := range 100 {
+		fmt.Fprintf(&devs, "  - {id: sensor-%03d, driver: sim, interval: 1s, sim: {scenario: %s}}\n", i, []string{"fridge", "room", "ups"}[i%3])
+	}
+	cfg := writeFile(b, tmp, "c.yaml", fmt.Sprintf(`site: bench
+gateway: rss
+state_dir: %s
+log: {level: warn}
+uplink: {broker: %q, backoff_min: 200ms, backoff_max: 1s}
+self: {interval: 5s}
+devices:
+%s`, state, mq.URL(), devs.String()))
+	cmd := exec.Command(bin, "run", "-config", cfg)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	pid := cmd.Process.Pid
+
+	sample := func(d time.Duration) (max float64) {
+		end := time.Now().Add(d)
+		for time.Now().Before(end) {
+			if r := readStatusKB(pid, "VmRSS:"); r > max {
+				max = r
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+		return max
+	}
+	offline := sample(15 * time.Second)
+	mq.Restart()
+	drainStart := time.Now()
+	var drain float64
+	for got.Load() < backlog && time.Since(drainStart) < 3*time.Minute {
+		if r := sample(time.Second); r > drain {
+			drain = r
+		}
+	}
+	drainTime := time.Since(drainStart)
+	steady := sample(10 * time.Second)
+	hwm := readStatusKB(pid, "VmHWM:")
+	b.Logf("RSS offline %.0f kB, draining %.0f kB, steady %.0f kB, peak %.0f kB; %d of %d in %s", offline, drain, steady, hwm, got.Load(), backlog, drainTime)
+	if got.Load() < backlog {
+		b.Fatalf("only %d of %d backlog messages arrived within 3 minutes", got.Load(), backlog)
+	}
+	mib := func(kb float64) float64 { return kb / 1024 }
+	b.ReportMetric(mib(offline), "MiB-rss-offline")
+	b.ReportMetric(mib(drain), "MiB-rss-draining")
+	b.ReportMetric(mib(steady), "MiB-rss-steady")
+	b.ReportMetric(mib(hwm), "MiB-rss-peak")
+	b.ReportMetric(drainTime.Seconds(), "s-drain-100k")
+	fmt.Printf("praxisgate run, 100 sim devices, 100k backlog: RSS offline %.1f MiB, draining %.1f MiB, steady %.1f MiB, peak (VmHWM) %.1f MiB (target ≤ 48 MiB); backlog drained in %.1f s\n",
+		mib(offline), mib(drain), mib(steady), mib(hwm), drainTime.Seconds())
+}
+
+// prefillBoot marks the backlog's messages apart from live ones.
+const prefillBoot = "0123456789ab"
+
+// prefill writes a backlog into the buffer directory the daemon will open,
+// in the format the gateway itself writes.
+func prefill(b *testing.B, dir string, n int) {
+	q, err := buffer.Open(dir, buffer.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer q.Close()
+	payload := []byte(`{"schema":1,"gateway":"rss","boot":"` + prefillBoot + `","ts":"2026-11-22T10:00:00.000Z","clock":"synced","device":"sensor-000","kind":"fridge","metrics":[{"name":"temperature","value":5.21,"unit":"°C"},{"name":"door.open","value":0},{"name":"device.reachable","value":1}]}`)
+	const batch = 1000
+	for i := 0; i < n; i += batch {
+		recs := make([]buffer.Record, batch)
+		for j := range recs {
+			recs[j] = buffer.Record{Class: buffer.Telemetry, Topic: "telemetry/sensor-000", Payload: payload}
+		}
+		if err := q.Append(context.Background(), recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// readStatusKB reads a "Vm...:" line of /proc/PID/status in kB.
+func readStatusKB(pid int, key string) float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), key); ok {
+			fs := strings.Fields(rest)
+			if len(fs) > 0 {
+				v, _ := strconv.ParseFloat(fs[0], 64)
+				return v
+			}
+		}
+	}
+	return 0
+}
