@@ -227,9 +227,10 @@ func (d *Driver) learnChallenge(resp *http.Response) (bool, error) {
 			return false, fmt.Errorf("authentication challenge: %w", err)
 		}
 		stale := strings.Contains(strings.ToLower(h), "stale=true")
-		if hadDigest && !stale {
-			// Our reused nonce was refused: older firmware wants a
-			// fresh one per request.
+		if hadDigest && !stale && d.nc == 2 {
+			// The nonce worked once and was refused on its first
+			// reuse: older firmware wants a fresh one per request.
+			// A refusal after many uses is just an expired nonce.
 			d.noReuse = true
 		}
 		d.chal, d.nc = &c, 0

@@ -175,6 +175,27 @@ func TestShellyDigest(t *testing.T) {
 // TestShellySimAgainstCurl checks the test's digest server with curl, an
 // independent RFC 7616 client, so the driver is not only checked against
 // our own reading of the RFC.
+// TestShellyNonceExpiry: a refused nonce after several uses has expired;
+// the driver takes a new one and keeps reusing nonces.
+func TestShellyNonceExpiry(t *testing.T) {
+	sim := newShellyServer(t, "geheim", true)
+	sim.expireAfter = 3
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	cfg := plusHT(srv.URL)
+	cfg.Password = "geheim"
+	d := newDriver(t, cfg, nil)
+	for i := 0; i < 2; i++ {
+		if _, err := d.Poll(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 401+ok, ok, ok, then the fourth use is refused: 401+ok, ok, ok.
+	if sim.requests != 8 || d.noReuse {
+		t.Errorf("server saw %d requests (want 8), noReuse %v", sim.requests, d.noReuse)
+	}
+}
+
 func TestShellySimAgainstCurl(t *testing.T) {
 	curl := "/usr/bin/curl"
 	if _, err := os.Stat(curl); err != nil {

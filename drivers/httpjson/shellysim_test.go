@@ -21,6 +21,9 @@ type shellyServer struct {
 	password string
 	reuse    bool
 	realm    string
+	// expireAfter refuses a nonce after this many uses (0: never), as
+	// firmware 2.0+ does when a nonce's hour is up.
+	expireAfter uint32
 
 	mu       sync.Mutex
 	nonces   map[string]uint32 // nonce -> highest nc seen
@@ -85,7 +88,7 @@ func (s *shellyServer) authorized(r *http.Request) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	last, known := s.nonces[p["nonce"]]
-	if !known || nc <= last || (!s.reuse && last > 0) {
+	if !known || nc <= last || (!s.reuse && last > 0) || (s.expireAfter > 0 && nc > s.expireAfter) {
 		return false
 	}
 	if p["username"] != "admin" || p["realm"] != s.realm || p["qop"] != "auth" || p["uri"] != r.URL.RequestURI() || p["algorithm"] != "SHA-256" {
