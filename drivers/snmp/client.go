@@ -77,26 +77,33 @@ func newClient(cfg Config) (*client, error) {
 	case "3":
 		g.Version = gosnmp.Version3
 		g.SecurityModel = gosnmp.UserSecurityModel
-		usm := &gosnmp.UsmSecurityParameters{UserName: cfg.V3.User}
-		auth, _ := authProtocol(cfg.V3.AuthProtocol)
-		priv, _ := privProtocol(cfg.V3.PrivProtocol)
-		usm.AuthenticationProtocol = auth
-		usm.PrivacyProtocol = priv
+		usm := usmFor(cfg)
 		switch {
-		case auth == gosnmp.NoAuth:
+		case usm.AuthenticationProtocol == gosnmp.NoAuth:
 			g.MsgFlags = gosnmp.NoAuthNoPriv
-		case priv == gosnmp.NoPriv:
+		case usm.PrivacyProtocol == gosnmp.NoPriv:
 			g.MsgFlags = gosnmp.AuthNoPriv
-			usm.AuthenticationPassphrase = cfg.V3.AuthPassword.Reveal()
 		default:
 			g.MsgFlags = gosnmp.AuthPriv
-			usm.AuthenticationPassphrase = cfg.V3.AuthPassword.Reveal()
-			usm.PrivacyPassphrase = cfg.V3.PrivPassword.Reveal()
 		}
 		g.SecurityParameters = usm
 		g.ContextName = cfg.V3.Context
 	}
 	return &client{g: g, maxOIDs: cfg.MaxOIDs, maxReps: cfg.MaxRepetitions, maxVarbinds: 100}, nil
+}
+
+// usmFor builds the USM parameters of the configured v3 user.
+func usmFor(cfg Config) *gosnmp.UsmSecurityParameters {
+	usm := &gosnmp.UsmSecurityParameters{UserName: cfg.V3.User}
+	usm.AuthenticationProtocol, _ = authProtocol(cfg.V3.AuthProtocol)
+	usm.PrivacyProtocol, _ = privProtocol(cfg.V3.PrivProtocol)
+	if usm.AuthenticationProtocol != gosnmp.NoAuth {
+		usm.AuthenticationPassphrase = cfg.V3.AuthPassword.Reveal()
+	}
+	if usm.PrivacyProtocol != gosnmp.NoPriv {
+		usm.PrivacyPassphrase = cfg.V3.PrivPassword.Reveal()
+	}
+	return usm
 }
 
 func splitAddress(addr string) (string, uint16, error) {

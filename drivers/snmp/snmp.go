@@ -12,6 +12,7 @@ package snmp
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -73,6 +74,10 @@ type TrapConfig struct {
 	// Source is the address traps come from when it differs from
 	// Address (a UPS card sending from another interface).
 	Source string `yaml:"source"`
+	// EngineID is the device's snmpEngineID in hex, needed for SNMPv3
+	// traps (version "3"): the sender of a trap is the authoritative
+	// engine, so the keys are localised with its engine ID.
+	EngineID string `yaml:"engine_id"`
 }
 
 // ForecastConfig sets the linear-trend warnings.
@@ -162,6 +167,11 @@ func (cfg Config) Check() error {
 	if cfg.Traps.Source != "" {
 		if _, err := netip.ParseAddr(cfg.Traps.Source); err != nil {
 			errs = append(errs, drivers.Fieldf("traps.source", "want an IP address (got %q)", cfg.Traps.Source))
+		}
+	}
+	if cfg.Traps.EngineID != "" {
+		if b, err := hex.DecodeString(strings.TrimPrefix(strings.ToLower(cfg.Traps.EngineID), "0x")); err != nil || len(b) < 5 || len(b) > 32 {
+			errs = append(errs, drivers.Fieldf("traps.engine_id", "want 5 to 32 bytes in hex (got %q)", cfg.Traps.EngineID))
 		}
 	}
 	if cfg.Forecast.Window < 0 || cfg.Forecast.Horizon < 0 {
@@ -418,14 +428,24 @@ func (d *Driver) Watch(ctx context.Context, emit func(drivers.Event)) error {
 		return err
 	}
 	defer release()
-	var communities []string
+	var auth TrapAuth
 	if d.cfg.Version != "3" && d.cfg.Community != "" {
-		communities = []string{d.cfg.Community.Reveal()}
+		auth.Communities = []string{d.cfg.Community.Reveal()}
+	}
+	if d.cfg.Version == "3" {
+		if d.cfg.Traps.EngineID == "" {
+			d.log.Warn("snmp traps: SNMPv3 traps need traps.engine_id; this device's v3 traps will be rejected", "device", d.dev.ID)
+		} else {
+			usm := usmFor(d.cfg)
+			eid, _ := hex.DecodeString(strings.TrimPrefix(strings.ToLower(d.cfg.Traps.EngineID), "0x"))
+			usm.AuthoritativeEngineID = string(eid)
+			auth.V3 = usm
+		}
 	}
 	var wg sync.WaitGroup
 	var stopped bool
 	var smu sync.Mutex
-	unsub := rcv.Subscribe(src, communities, func(pkt *gosnmp.SnmpPacket, from netip.Addr) {
+	unsub, err := rcv.Subscribe(src, auth, func(pkt *gosnmp.SnmpPacket, from netip.Addr) {
 		smu.Lock()
 		defer smu.Unlock()
 		if stopped {
@@ -440,6 +460,10 @@ func (d *Driver) Watch(ctx context.Context, emit func(drivers.Event)) error {
 		ev.Device = d.dev.ID
 		emit(ev)
 	})
+	if err != nil {
+		unsub()
+		return err
+	}
 	<-ctx.Done()
 	unsub()
 	smu.Lock()

@@ -45,8 +45,20 @@ type TrapReceiver struct {
 }
 
 type trapSub struct {
-	communities []string
-	handle      func(*gosnmp.SnmpPacket, netip.Addr)
+	auth   TrapAuth
+	handle func(*gosnmp.SnmpPacket, netip.Addr)
+}
+
+// TrapAuth says which traps a subscriber accepts.
+type TrapAuth struct {
+	// Communities accepted on v1/v2c traps; empty accepts any and none
+	// rejects v1/v2c when V3 is set.
+	Communities []string
+	// V3 is the device's USM user for SNMPv3 traps: user name,
+	// protocols, passphrases and the device's AuthoritativeEngineID (the
+	// sender of a trap is the authoritative engine, so the keys are
+	// localised with its engine ID).
+	V3 *gosnmp.UsmSecurityParameters
 }
 
 // ListenTraps opens the trap socket, e.g. ":162" or "127.0.0.1:0" in tests,
@@ -66,7 +78,10 @@ func ListenTraps(addr string, log *slog.Logger) (*TrapReceiver, error) {
 	r := &TrapReceiver{
 		conn: conn,
 		log:  log,
-		dec:  &gosnmp.GoSNMP{Version: gosnmp.Version2c, Logger: gosnmp.Logger{}},
+		// The decoder reads each packet's version itself; Version3 and
+		// USM here only let gosnmp authenticate v3 traps (it refuses to
+		// otherwise), v1 and v2c decode the same.
+		dec:  &gosnmp.GoSNMP{Version: gosnmp.Version3, SecurityModel: gosnmp.UserSecurityModel, Logger: gosnmp.Logger{}},
 		subs: map[netip.Addr][]*trapSub{},
 		done: make(chan struct{}),
 	}
@@ -92,18 +107,19 @@ func (r *TrapReceiver) Close() error {
 	return err
 }
 
-// Subscribe routes traps from src to handle when they carry one of the
-// communities (any community if the list is empty). The returned function
-// ends the subscription.
-func (r *TrapReceiver) Subscribe(src netip.Addr, communities []string, handle func(*gosnmp.SnmpPacket, netip.Addr)) func() {
+// Subscribe routes traps from src that pass auth to handle. The returned
+// function ends the subscription.
+func (r *TrapReceiver) Subscribe(src netip.Addr, auth TrapAuth, handle func(*gosnmp.SnmpPacket, netip.Addr)) (func(), error) {
 	src = src.Unmap()
-	s := &trapSub{communities: communities, handle: handle}
+	s := &trapSub{auth: auth, handle: handle}
 	r.mu.Lock()
 	r.subs[src] = append(r.subs[src], s)
+	err := r.rebuildUsersLocked()
 	r.mu.Unlock()
 	return func() {
 		r.mu.Lock()
 		defer r.mu.Unlock()
+		defer func() { _ = r.rebuildUsersLocked() }()
 		list := r.subs[src]
 		for i, x := range list {
 			if x == s {
@@ -116,7 +132,7 @@ func (r *TrapReceiver) Subscribe(src netip.Addr, communities []string, handle fu
 		} else {
 			r.subs[src] = list
 		}
-	}
+	}, err
 }
 
 func (r *TrapReceiver) serve() {
@@ -146,12 +162,12 @@ func (r *TrapReceiver) serve() {
 		pkt, err := r.dec.UnmarshalTrap(append([]byte(nil), buf[:n]...), false)
 		if err != nil || pkt == nil {
 			r.rejected.Add(1)
-			r.log.Debug("snmp trap undecodable", "from", src, "err", err)
+			r.log.Debug("snmp trap undecodable or not authentic", "from", src, "err", err)
 			continue
 		}
 		delivered := false
 		for _, s := range subs {
-			if len(s.communities) > 0 && !containsString(s.communities, pkt.Community) {
+			if !s.auth.accepts(pkt) {
 				continue
 			}
 			s.handle(pkt, src)
@@ -166,6 +182,44 @@ func (r *TrapReceiver) serve() {
 			r.ackInform(pkt, from)
 		}
 	}
+}
+
+// accepts checks a decoded trap against the subscriber's credentials. v3
+// traps were authenticated (and decrypted) while decoding, with the users
+// of all subscribers; here the user must be this subscriber's.
+func (a TrapAuth) accepts(pkt *gosnmp.SnmpPacket) bool {
+	if pkt.Version == gosnmp.Version3 {
+		usm, ok := pkt.SecurityParameters.(*gosnmp.UsmSecurityParameters)
+		return ok && a.V3 != nil && usm.UserName == a.V3.UserName
+	}
+	if a.V3 != nil && len(a.Communities) == 0 {
+		return false
+	}
+	return len(a.Communities) == 0 || containsString(a.Communities, pkt.Community)
+}
+
+// rebuildUsersLocked gives the decoder the v3 users of all subscribers.
+func (r *TrapReceiver) rebuildUsersLocked() error {
+	table := gosnmp.NewSnmpV3SecurityParametersTable(gosnmp.Logger{})
+	n := 0
+	var errs []error
+	for _, list := range r.subs {
+		for _, s := range list {
+			if s.auth.V3 == nil {
+				continue
+			}
+			if err := table.Add(s.auth.V3.UserName, s.auth.V3.Copy()); err != nil {
+				errs = append(errs, fmt.Errorf("snmp traps: v3 user %q: %w", s.auth.V3.UserName, err))
+				continue
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		table = nil
+	}
+	r.dec.SetTrapSecurityParametersTable(table)
+	return errors.Join(errs...)
 }
 
 // ackInform answers an SNMPv2 inform so the sender stops retrying.

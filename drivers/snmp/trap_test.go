@@ -145,3 +145,74 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestV3Traps sends SNMPv3 authPriv traps with snmptrap: the device's user
+// and engine ID decode them; a wrong passphrase or another user does not.
+func TestV3Traps(t *testing.T) {
+	trap := snmptrapPath(t, "snmptrap")
+	port, err := snmpsim.FreeUDPPort("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen := "127.0.0.1:" + strconv.Itoa(port)
+	const engineID = "800000000102030405"
+	cfg := DefaultConfig()
+	cfg.Address = "127.0.0.1:1"
+	cfg.Version = "3"
+	cfg.Community = ""
+	cfg.V3 = V3Config{User: "trapper", AuthProtocol: "SHA-256", AuthPassword: "trap-auth-pass", PrivProtocol: "AES", PrivPassword: "trap-priv-pass"}
+	cfg.Traps = TrapConfig{Listen: listen, EngineID: engineID}
+	d, err := New(drivers.Device{ID: "nas"}, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := make(chan drivers.Event, 8)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := d.Watch(ctx, func(e drivers.Event) { events <- e }); err != nil {
+			t.Errorf("watch: %v", err)
+		}
+	}()
+	defer func() { cancel(); wg.Wait() }()
+	rcv, release, err := acquireReceiver(listen, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	waitFor(t, func() bool {
+		rcv.mu.RLock()
+		defer rcv.mu.RUnlock()
+		return len(rcv.subs) > 0
+	})
+	send := func(user, authPass string) {
+		t.Helper()
+		cmd := exec.Command(trap, "-v3", "-e", "0x"+engineID, "-u", user, "-l", "authPriv",
+			"-a", "SHA-256", "-A", authPass, "-x", "AES", "-X", "trap-priv-pass",
+			listen, "", ".1.3.6.1.6.3.1.1.5.3", ".1.3.6.1.2.1.2.2.1.1.2", "i", "2")
+		cmd.Env = append(cmd.Environ(), "MIBS=", "MIBDIRS=/nonexistent")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("snmptrap: %v\n%s", err, out)
+		}
+	}
+	send("trapper", "trap-auth-pass")
+	select {
+	case e := <-events:
+		if e.Attrs["trap"] != "if.link_down" || e.Attrs["version"] != "3" {
+			t.Fatalf("v3 trap event: %+v", e)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no event for an authentic v3 trap; stats %+v", rcv.Stats())
+	}
+	before := rcv.Stats()
+	send("trapper", "wrong-auth-pass")
+	send("intruder", "trap-auth-pass")
+	waitFor(t, func() bool { return rcv.Stats().Rejected >= before.Rejected+2 })
+	select {
+	case e := <-events:
+		t.Fatalf("event from an unauthentic v3 trap: %+v", e)
+	default:
+	}
+}
