@@ -153,30 +153,7 @@ func TestNamespaces(t *testing.T) {
 		cfg("tcp", "10.251.7.2", 8081, "", "auto"),
 		cfg("http", "", 0, "http://10.251.7.2:8080/", "auto"),
 	}
-	spec, _ := json.Marshal(map[string]any{"WaitFor": "10.251.7.2:8080", "Checks": checks})
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	child := exec.Command("ip", "netns", "exec", gw, self)
-	child.Env = append(os.Environ(), childEnv+"="+string(spec))
-	child.Stderr = os.Stderr
-	out, err := child.Output()
-	if err != nil {
-		t.Fatalf("child in %s: %v\n%s", gw, err, out)
-	}
-	var results []childResult
-	sc := bufio.NewScanner(strings.NewReader(string(out)))
-	for sc.Scan() {
-		var r childResult
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("child said %q", sc.Text())
-		}
-		results = append(results, r)
-	}
-	if len(results) != len(checks) {
-		t.Fatalf("child gave %d results for %d checks: %s", len(results), len(checks), out)
-	}
+	results := runInNetns(t, gw, "10.251.7.2:8080", checks)
 	up := func(i int, what string) {
 		r := results[i]
 		if r.Err != "" || r.Metrics["loss"] != 0 || r.Metrics["latency"] <= 0 {
@@ -199,4 +176,49 @@ func TestNamespaces(t *testing.T) {
 	if results[6].Metrics["http.status"] != 200 {
 		t.Errorf("http status %v", results[6].Metrics["http.status"])
 	}
+
+	// The host namespace keeps the kernel default "1 0": auto must fall
+	// back to a raw socket, and a forced unprivileged socket must fail
+	// with a permission error, not be mistaken for an unreachable host.
+	results = runInNetns(t, host, "", []Config{
+		cfg("icmp", "10.251.7.1", 0, "", "auto"),
+		cfg("icmp", "10.251.7.1", 0, "", "unprivileged"),
+	})
+	if r := results[0]; r.Err != "" || r.Metrics["loss"] != 0 {
+		t.Errorf("ping auto with ping_group_range closed: %+v, want a raw ping without loss", r)
+	}
+	if r := results[1]; r.Err == "" || r.Unreachable || !strings.Contains(r.Err, "not permitted") {
+		t.Errorf("unprivileged ping with ping_group_range closed: %+v, want a permission error", r)
+	}
+}
+
+// runInNetns re-executes the test binary inside namespace ns to run checks
+// there and returns one result per check.
+func runInNetns(t *testing.T, ns, waitFor string, checks []Config) []childResult {
+	t.Helper()
+	spec, _ := json.Marshal(map[string]any{"WaitFor": waitFor, "Checks": checks})
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := exec.Command("ip", "netns", "exec", ns, self)
+	child.Env = append(os.Environ(), childEnv+"="+string(spec))
+	child.Stderr = os.Stderr
+	out, err := child.Output()
+	if err != nil {
+		t.Fatalf("child in %s: %v\n%s", ns, err, out)
+	}
+	var results []childResult
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	for sc.Scan() {
+		var r childResult
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("child said %q", sc.Text())
+		}
+		results = append(results, r)
+	}
+	if len(results) != len(checks) {
+		t.Fatalf("child gave %d results for %d checks: %s", len(results), len(checks), out)
+	}
+	return results
 }
