@@ -118,11 +118,12 @@ type Options struct {
 	MaxBytes int64
 	// MaxAge evicts records older than this. Default 30 days.
 	MaxAge time.Duration
-	// CommitWindow is how long an append waits for others to share its
-	// fsync. Default 5 ms; at most 10 ms is sensible.
+	// CommitWindow is how long an append waits at most for others to share
+	// its fsync; DB stops waiting earlier once as many appenders wait as
+	// shared the previous fsync. Default 5 ms; at most 10 ms is sensible.
 	CommitWindow time.Duration
-	// GCInterval is how often value-log GC and age eviction run.
-	// Default 5 minutes.
+	// GCInterval is how often value-log GC, age eviction and (after a
+	// drain) disk reclaim run. Default 5 minutes.
 	GCInterval time.Duration
 	// Logger receives the store's own logs. Default slog.Default().
 	Logger *slog.Logger
