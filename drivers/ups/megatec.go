@@ -151,8 +151,17 @@ func (m *megatec) query(ctx context.Context, cmd string, lead byte, complete fun
 		return nil, err
 	}
 	valid := func(l []byte) bool {
-		i := bytes.IndexByte(l, lead)
-		return i >= 0
+		i := bytes.LastIndexByte(l, lead)
+		if i < 0 {
+			return false
+		}
+		// A rating reply torn by line noise must not be cached for the
+		// whole connection: only a parsable one counts.
+		if cmd == "F" {
+			_, err := parseF(l[i:])
+			return err == nil
+		}
+		return true
 	}
 	line, err := m.link.readReply(ctx, m.link.now().Add(m.timeout), '\r', replyCheck{valid: valid, complete: complete, echo: []byte(cmd)})
 	if err != nil {

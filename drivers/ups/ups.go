@@ -287,6 +287,9 @@ func (d *Driver) choose(ctx context.Context) error {
 		d.log.Info("ups: detected protocol", "port", d.cfg.Port, "protocol", ProtoAPCSmart)
 		return nil
 	}
+	// A Megatec unit that missed the Q1 now holds "Y" in its input
+	// buffer; a CR makes it echo and forget it before the next attempt.
+	_ = d.link.send([]byte("\r"))
 	return fmt.Errorf("ups: detect protocol: neither Megatec (Q1: %v) nor APC smart (Y: %v) answered: %w",
 		errQ, errY, classify(errY))
 }
