@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -181,6 +182,12 @@ func BenchmarkPoll200Agents(b *testing.B) {
 	b.ReportMetric(wall.Seconds()/float64(b.N), "s/round")
 	b.ReportMetric(cpu, "cpu-s/round")
 	b.ReportMetric(cpu/60*100, "%core@60s")
+	// What 200 drivers keep between polls (profiles, sessions, rate and
+	// forecast state), for the memory budget of the box.
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "heap-MiB")
 }
 
 func cpuSeconds(tb testing.TB) float64 {

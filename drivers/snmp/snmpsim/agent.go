@@ -115,8 +115,8 @@ func StartAgent(ctx context.Context, dir string, cfg AgentConfig) (*Agent, error
 		listen[i] = "udp:" + a
 	}
 	line := "agentAddress " + strings.Join(listen, ",")
-	if len(line) > 1000 {
-		// snmpd silently ignores the addresses past its line limit.
+	if len(line) > 4000 {
+		// snmpd silently ignores the addresses past its 4 KiB line buffer.
 		return nil, fmt.Errorf("snmpsim: %d addresses make the agentAddress line too long; start several agents", len(cfg.Addrs))
 	}
 	conf.WriteString(line + "\n")
