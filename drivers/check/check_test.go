@@ -176,17 +176,20 @@ func metric(t *testing.T, s drivers.Sample, name string) float64 {
 }
 
 // acceptN serves n TCP connections and then closes its listener, so later
-// probes are refused: a deterministic partial loss.
-func acceptN(t *testing.T, n int) string {
+// probes are refused: a deterministic partial loss. closed is closed once
+// the listener is gone.
+func acceptN(t *testing.T, n int) (addr string, closed <-chan struct{}) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		defer close(done)
 		defer l.Close()
 		for i := 0; i < n; i++ {
 			c, err := l.Accept()
@@ -197,7 +200,7 @@ func acceptN(t *testing.T, n int) string {
 		}
 	}()
 	t.Cleanup(func() { l.Close(); wg.Wait() })
-	return l.Addr().String()
+	return l.Addr().String(), done
 }
 
 func TestTCPLoopback(t *testing.T) {
@@ -214,14 +217,31 @@ func TestTCPLoopback(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			host, port, _ := net.SplitHostPort(acceptN(t, tt.accept))
-			if tt.accept == 0 {
-				time.Sleep(10 * time.Millisecond) // let the listener close
-			}
+			addr, closed := acceptN(t, tt.accept)
+			host, port, _ := net.SplitHostPort(addr)
 			cfg := defaults()
 			cfg.Method, cfg.Host, cfg.Count, cfg.Spacing = "tcp", host, tt.count, 0
 			fmt.Sscan(port, &cfg.Port)
-			s, err := newDriver(t, cfg).Poll(context.Background())
+			d := newDriver(t, cfg)
+			// The kernel completes handshakes for a listener that has
+			// not closed yet, so wait for the close before the probe
+			// that should be refused.
+			probes := 1
+			d.sleep = func(ctx context.Context, _ time.Duration) error {
+				if probes == tt.accept {
+					select {
+					case <-closed:
+					case <-time.After(5 * time.Second):
+						t.Error("listener did not close")
+					}
+				}
+				probes++
+				return ctx.Err()
+			}
+			if tt.accept == 0 {
+				<-closed
+			}
+			s, err := d.Poll(context.Background())
 			if tt.wantErr {
 				if !errors.Is(err, drivers.ErrUnreachable) {
 					t.Errorf("Poll = %v, want ErrUnreachable", err)
