@@ -35,6 +35,8 @@ type Config struct {
 	Devices  []Device       `yaml:"devices"`
 	Alarms   []AlarmRule    `yaml:"alarms"`
 	Self     Self           `yaml:"self"`
+	// Web is the technician's local web page (see web.go).
+	Web Web `yaml:"web"`
 
 	// Path is the absolute path of the file the config was loaded from
 	// (not a YAML key).

@@ -69,6 +69,7 @@ func (l *loader) fillDefaults() {
 		}
 	}
 	setDur(&c.Self.Interval, defaultSelfInterval)
+	l.fillWebDefaults()
 }
 
 // fillDevice applies inheritance to one device: its own value, else the one

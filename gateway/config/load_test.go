@@ -117,6 +117,7 @@ func TestExampleLoads(t *testing.T) {
 			{Device: "*", Metric: "battery.charge", Below: num(40), Severity: drivers.Minor},
 		},
 		Self: Self{Interval: time.Minute},
+		Web:  Web{Listen: ":443", RedirectListen: ":80", Dir: "/var/lib/praxisgate/web"},
 		Path: path,
 	}
 	if !reflect.DeepEqual(cfg, want) {

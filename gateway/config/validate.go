@@ -33,6 +33,7 @@ func (l *loader) validate() {
 	l.validateDevices()
 	l.validateAlarms()
 	l.atLeast("self.interval", c.Self.Interval, time.Second)
+	l.validateWeb()
 }
 
 func (l *loader) required(path, v string) {
