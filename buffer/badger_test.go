@@ -310,3 +310,37 @@ func writeFile(t *testing.T, path string, b []byte) {
 		t.Fatal(err)
 	}
 }
+
+// TestTxnWriterSplitsOnErrTxnTooBig turns the writer's own budget off so
+// badger itself rejects the growing transaction; the writer must commit
+// what it has, carry on in a new transaction and keep the meta exact.
+func TestTxnWriterSplitsOnErrTxnTooBig(t *testing.T) {
+	dir := t.TempDir()
+	d := openT(t, dir, Options{})
+	payload := []byte(strings.Repeat("y", 4000))
+	// The committer is idle, so the test may write through its own writer.
+	w := newTxnWriter(d.db, d.work)
+	w.maxSize, w.maxCount = 1<<40, 1<<40
+	const n = 1000 // ~4 MB, over three times MaxBatchSize
+	for i := range n {
+		r := Record{Class: Telemetry, Seq: uint64(i + 1), Created: time.Unix(int64(i), 0), Topic: "t", Payload: payload}
+		if err := w.put(r, encodeValue(r.Created, r.Topic, r.Payload)); err != nil {
+			t.Fatalf("put %d: %v", i, err)
+		}
+	}
+	if err := w.commit(); err != nil {
+		t.Fatal(err)
+	}
+	if w.commits < 2 {
+		t.Fatalf("%d commits: badger never refused the transaction, the test proves nothing", w.commits)
+	}
+	st, err := loadMeta(d.db, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tel := st.class(Telemetry)
+	if st.lastSeq != n || tel.count != n || tel.bytes != n*recordSize("t", payload) || tel.head != 1 {
+		t.Fatalf("meta after split commits: %+v", st)
+	}
+	closeT(t, d)
+}

@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+
+	badger "github.com/dgraph-io/badger/v4"
 )
+
+var _ badger.Logger = badgerLogger{}
 
 // badgerLogger routes badger's own log lines into the injected slog logger
 // so they land in the same sink (journal, web page ring) as everything else.

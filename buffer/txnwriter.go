@@ -239,6 +239,9 @@ func (w *txnWriter) readCreated(c Class, cm *classMeta) error {
 }
 
 // commit writes the meta key and commits the open transaction, if any.
+// The meta key always fits: the writer's budget leaves half of badger's
+// limit free, and after an ErrTxnTooBig the refused mutation is not in the
+// transaction.
 func (w *txnWriter) commit() error {
 	if w.txn == nil {
 		return nil
