@@ -96,22 +96,3 @@ func v2cConfig(addr string) Config {
 	c.Address = addr
 	return c
 }
-
-func TestDumpRecordings(t *testing.T) {
-	if os.Getenv("SNMP_DUMP") == "" {
-		t.Skip("set SNMP_DUMP=1 to print what each recording gives")
-	}
-	files, _ := filepath.Glob(filepath.Join(recordingsDir(t), "*.snmprec"))
-	for _, f := range files {
-		a := startAgent(t, f, snmpsim.AgentConfig{})
-		d, s := pollOnce(t, v2cConfig(a.Addr()))
-		t.Logf("== %s profiles=%v kind=%s", filepath.Base(f), d.Profiles(), s.Kind)
-		for _, m := range s.Metrics {
-			t.Logf("   %s = %v %s", m.Name, m.Value, m.Unit)
-		}
-		for _, c := range s.Conditions {
-			t.Logf("   COND %s %s %s", c.Name, c.Severity, c.Message)
-		}
-		a.Stop()
-	}
-}

@@ -286,6 +286,10 @@ func (d *Driver) Poll(ctx context.Context) (drivers.Sample, error) {
 	now := d.now()
 	res := evaluate(chosen, rd)
 	s := drivers.Sample{Time: now, Kind: KindOf(chosen)}
+	if d.dev.Kind != "" && d.dev.Kind != "snmp" {
+		// A kind set in the config wins over the profile's guess.
+		s.Kind = d.dev.Kind
+	}
 	uptime := -1.0
 	if r, ok := rd[oidSysUpTime.String()]; ok && r.isNum {
 		uptime = r.num / 100
