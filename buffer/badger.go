@@ -105,6 +105,15 @@ func Open(dir string, opts Options) (*DB, error) {
 		_ = bdb.Close()
 		return nil, fmt.Errorf("buffer: open %s: %w: %w", dir, ErrCorrupt, err)
 	}
+	// After a process crash (not a power cut) the previous run's last
+	// writes may still sit in the page cache only. Make them durable before
+	// Next may publish them: a record published and then lost in a power
+	// cut would see its seq handed to another record.
+	if err := d.sync(); err != nil {
+		_ = bdb.Close()
+		return nil, fmt.Errorf("buffer: open %s: %w", dir, err)
+	}
+	d.syncs.Store(0)
 	d.st, d.work, d.durable = st, st, st.lastSeq
 	for _, c := range classes {
 		d.cursor[classIndex(c)] = st.class(c).head
