@@ -80,8 +80,8 @@ func TestWALSyncerSyncsRotatedOnce(t *testing.T) {
 	if err := s.syncRotated(); err != nil {
 		t.Fatal(err)
 	}
-	if len(s.synced) != 2 || !s.synced[1] || !s.synced[2] {
-		t.Fatalf("synced %v, want the two rotated logs 1 and 2", s.synced)
+	if len(s.synced) != 2 || !s.synced[1] || !s.synced[2] || s.newest != 3 {
+		t.Fatalf("synced %v, newest %d; want the two rotated logs 1 and 2, newest 3", s.synced, s.newest)
 	}
 	// Badger flushed 1 and 2 and rotated to 4: 3 is now immutable.
 	for _, name := range []string{"00001.mem", "00002.mem"} {
@@ -93,8 +93,8 @@ func TestWALSyncerSyncsRotatedOnce(t *testing.T) {
 	if err := s.syncRotated(); err != nil {
 		t.Fatal(err)
 	}
-	if len(s.synced) != 1 || !s.synced[3] {
-		t.Fatalf("synced %v, want only 3", s.synced)
+	if len(s.synced) != 1 || !s.synced[3] || s.newest != 4 {
+		t.Fatalf("synced %v, newest %d; want only 3, newest 4", s.synced, s.newest)
 	}
 }
 

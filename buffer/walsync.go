@@ -19,15 +19,23 @@ import (
 // So after every Sync we fsync each memtable WAL (*.mem) except the newest,
 // once: a rotated WAL is immutable, so one fsync after rotation suffices.
 // Usually there is just the active one and this costs one ReadDir.
+//
+// Badger also does not fsync the directory when it creates a memtable log
+// (ristretto's OpenMmapFileUsing skips SyncDir for files it sizes itself),
+// so the first time a new log shows up the directory is fsynced too; on a
+// file system that needs it, the new log's name would otherwise not survive
+// a power cut.
 type walSyncer struct {
 	dir    string
 	synced map[int]bool
 	log    *slog.Logger
 	warned bool
+	// newest is the newest memtable log whose directory entry is synced.
+	newest int
 }
 
 func newWALSyncer(dir string, log *slog.Logger) *walSyncer {
-	return &walSyncer{dir: dir, synced: make(map[int]bool), log: log}
+	return &walSyncer{dir: dir, synced: make(map[int]bool), log: log, newest: -1}
 }
 
 // syncRotated fsyncs rotated memtable WALs not synced before.
@@ -56,6 +64,12 @@ func (s *walSyncer) syncRotated() error {
 		// confirmed records. TestBadgerStillUsesMemFiles should catch it.
 		s.log.Warn("buffer: no memtable logs (*.mem) found; cannot fsync rotated ones", "dir", s.dir)
 		s.warned = true
+	}
+	if newest > s.newest {
+		if err := fsyncFile(s.dir); err != nil {
+			return fmt.Errorf("buffer: fsync directory: %w", err)
+		}
+		s.newest = newest
 	}
 	present := make(map[int]bool, len(fids))
 	for _, fid := range fids {
