@@ -3,6 +3,7 @@ package mqttsensor
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net/url"
 	"strings"
 	"time"
@@ -73,10 +74,17 @@ func (c *Config) check(deviceID string) error {
 	}
 	if c.ClientID == "" {
 		c.ClientID = "praxisgate-" + deviceID
+		if len(c.ClientID) > 23 {
+			// MQTT 3.1.1 brokers need only accept 23 bytes, and
+			// cutting long ids would let kuehlschrank-impf and
+			// kuehlschrank-labor kick each other off: use a hash.
+			h := fnv.New32a()
+			h.Write([]byte(deviceID))
+			c.ClientID = fmt.Sprintf("praxisgate-%08x", h.Sum32())
+		}
 	}
 	if len(c.ClientID) > 23 {
-		// MQTT 3.1.1 brokers need only accept 23 bytes.
-		c.ClientID = c.ClientID[:23]
+		errs = append(errs, drivers.Fieldf("client_id", "%q is longer than the 23 bytes every broker must accept", c.ClientID))
 	}
 	wild := func(field, s string) {
 		if strings.ContainsAny(s, "+#") {

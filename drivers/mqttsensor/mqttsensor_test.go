@@ -235,6 +235,7 @@ func TestConfigErrors(t *testing.T) {
 		{"generic without values", func(c *Config) { c.Source = "generic" }, "values"},
 		{"bad path", func(c *Config) { c.Values = []Value{{Name: "t", Path: "a..b"}} }, "values[0].path"},
 		{"stale", func(c *Config) { c.StaleAfter = 0 }, "stale_after"},
+		{"client id", func(c *Config) { c.ClientID = "praxisgate-kuehlschrank-impf" }, "client_id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -247,5 +248,25 @@ func TestConfigErrors(t *testing.T) {
 				t.Errorf("New = %v, want a FieldError on %s", err, tt.field)
 			}
 		})
+	}
+}
+
+func TestDefaultClientIDs(t *testing.T) {
+	ids := map[string]bool{}
+	for _, dev := range []string{"usv", "kuehlschrank-impfstoffe", "kuehlschrank-impfstoffe-2", "kuehlschrank-labor-oben"} {
+		c := defaults()
+		c.Topic = "plug"
+		d, err := New(drivers.Device{ID: dev}, c, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := d.(*Driver).cfg.ClientID
+		if len(id) > 23 || ids[id] {
+			t.Errorf("device %s: client id %q (too long or taken)", dev, id)
+		}
+		ids[id] = true
+	}
+	if !ids["praxisgate-usv"] {
+		t.Errorf("short ids should stay readable: %v", ids)
 	}
 }
