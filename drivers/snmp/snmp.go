@@ -108,7 +108,13 @@ func init() {
 		Doc:      "SNMP v1/v2c/v3 agents (printers, UPS cards, NAS, switches, sensors) read through YAML profiles, with traps",
 		Defaults: DefaultConfig,
 		New: func(dev drivers.Device, cfg Config, log *slog.Logger) (drivers.Driver, error) {
-			return New(dev, cfg, log)
+			d, err := New(dev, cfg, log)
+			if err != nil {
+				// Not a typed nil in the interface: the gateway
+				// tests the driver against nil.
+				return nil, err
+			}
+			return d, nil
 		},
 	})
 }

@@ -314,3 +314,31 @@ func TestForecastStateSurvivesRestart(t *testing.T) {
 		t.Fatalf("missing state file: %v", err)
 	}
 }
+
+// TestRegistered: the factory decodes into Config with defaults and returns
+// an untyped nil driver with the field errors.
+func TestRegistered(t *testing.T) {
+	f, ok := drivers.Lookup("snmp")
+	if !ok {
+		t.Fatal("snmp not registered")
+	}
+	c := f.NewConfig().(*Config)
+	if c.Version != "2c" || c.Timeout != 2*time.Second {
+		t.Fatalf("defaults: %+v", c)
+	}
+	d, err := f.New(drivers.Device{ID: "x"}, c, nil)
+	if d != nil || err == nil {
+		t.Fatalf("bad config: driver %v (%T), err %v", d, d, err)
+	}
+	c.Address = "192.0.2.1"
+	d, err = f.New(drivers.Device{ID: "x"}, c, nil)
+	if err != nil || d == nil {
+		t.Fatalf("good config: %v", err)
+	}
+	if _, ok := d.(drivers.Watcher); !ok {
+		t.Fatal("driver is not a Watcher")
+	}
+	if err := d.(drivers.Closer).Close(); err != nil {
+		t.Fatal(err)
+	}
+}
