@@ -209,8 +209,12 @@ func TestProcessor(t *testing.T) {
 			}
 			return a.Device, nil
 		},
-		"bye":    func(context.Context, Request) (any, error) { return Then{Result: "ok", After: func() { close(after) }}, nil },
-		"bundle": func(context.Context, Request) (any, error) { return Chunked{Encoding: "raw", Data: []byte("abcdefghij"), ChunkSize: 4}, nil },
+		"bye": func(context.Context, Request) (any, error) {
+			return Then{Result: "ok", After: func() { close(after) }}, nil
+		},
+		"bundle": func(context.Context, Request) (any, error) {
+			return Chunked{Encoding: "raw", Data: []byte("abcdefghij"), ChunkSize: 4}, nil
+		},
 	}})
 	defer p.Close()
 

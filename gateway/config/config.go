@@ -35,6 +35,8 @@ type Config struct {
 	Devices  []Device       `yaml:"devices"`
 	Alarms   []AlarmRule    `yaml:"alarms"`
 	Self     Self           `yaml:"self"`
+	// Commands configures remote control over MQTT (commands.go).
+	Commands Commands `yaml:"commands"`
 	// Web is the technician's local web page (see web.go).
 	Web Web `yaml:"web"`
 

@@ -69,6 +69,7 @@ func (l *loader) fillDefaults() {
 		}
 	}
 	setDur(&c.Self.Interval, defaultSelfInterval)
+	l.fillCommandDefaults()
 	l.fillWebDefaults()
 }
 

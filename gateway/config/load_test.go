@@ -116,9 +116,10 @@ func TestExampleLoads(t *testing.T) {
 			{Device: "serverraum", Metric: "temperature", Above: num(30), For: 10 * time.Minute, Severity: drivers.Major},
 			{Device: "*", Metric: "battery.charge", Below: num(40), Severity: drivers.Minor},
 		},
-		Self: Self{Interval: time.Minute},
-		Web:  Web{Listen: ":443", RedirectListen: ":80", Dir: "/var/lib/praxisgate/web"},
-		Path: path,
+		Self:     Self{Interval: time.Minute},
+		Commands: Commands{RequireSignature: DefaultRequireSignature, MaxSkew: defaultMaxSkew, ConfirmTimeout: defaultConfirmTimeout},
+		Web:      Web{Listen: ":443", RedirectListen: ":80", Dir: "/var/lib/praxisgate/web"},
+		Path:     path,
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("example loaded as\n%#v\nwant\n%#v", cfg, want)

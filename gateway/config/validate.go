@@ -33,6 +33,7 @@ func (l *loader) validate() {
 	l.validateDevices()
 	l.validateAlarms()
 	l.atLeast("self.interval", c.Self.Interval, time.Second)
+	l.validateCommands()
 	l.validateWeb()
 }
 
