@@ -278,7 +278,7 @@ func (d *Driver) Poll(ctx context.Context) (drivers.Sample, error) {
 		d.mu.Unlock()
 		chosen = ps
 		d.plan = makePlan(ps)
-		d.log.Info("snmp profiles chosen", "device", d.dev.ID, "profiles", profileNames(ps), "sysObjectID", id.SysObjectID)
+		d.log.Info("snmp profiles chosen", "profiles", profileNames(ps), "sysObjectID", id.SysObjectID)
 	}
 	rd := readings{}
 	if err := d.client.get(ctx, d.plan.scalars, rd); err != nil {
@@ -327,14 +327,14 @@ func (d *Driver) forecastEvents(now time.Time, ms []drivers.Metric) []drivers.Ev
 	if d.dev.StateDir != "" && !d.loaded {
 		d.loaded = true
 		if err := d.forecast.load(d.dev.StateDir); err != nil {
-			d.log.Warn("snmp forecast state unreadable; starting afresh", "device", d.dev.ID, "err", err)
+			d.log.Warn("snmp forecast state unreadable; starting afresh", "err", err)
 		}
 	}
 	evs := d.forecast.observe(now, ms)
 	if d.dev.StateDir != "" && len(d.forecast.series) > 0 && now.Sub(d.saved) >= forecastSaveEvery {
 		d.saved = now
 		if err := d.forecast.save(d.dev.StateDir); err != nil {
-			d.log.Warn("snmp forecast state not saved", "device", d.dev.ID, "err", err)
+			d.log.Warn("snmp forecast state not saved", "err", err)
 		}
 	}
 	return evs
@@ -444,7 +444,7 @@ func (d *Driver) Watch(ctx context.Context, emit func(drivers.Event)) error {
 	}
 	if d.cfg.Version == "3" {
 		if d.cfg.Traps.EngineID == "" {
-			d.log.Warn("snmp traps: SNMPv3 traps need traps.engine_id; this device's v3 traps will be rejected", "device", d.dev.ID)
+			d.log.Warn("snmp traps: SNMPv3 traps need traps.engine_id; this device's v3 traps will be rejected")
 		} else {
 			usm := usmFor(d.cfg)
 			eid, _ := hex.DecodeString(strings.TrimPrefix(strings.ToLower(d.cfg.Traps.EngineID), "0x"))
