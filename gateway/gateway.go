@@ -17,6 +17,7 @@ import (
 
 	"github.com/praxisgate/praxisgate/buffer"
 	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/drivers/nut"
 	"github.com/praxisgate/praxisgate/gateway/alarm"
 	"github.com/praxisgate/praxisgate/gateway/clock"
 	"github.com/praxisgate/praxisgate/gateway/config"
@@ -262,6 +263,13 @@ func (g *Gateway) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	if g.cfg.NUTServer.Listen != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g.serveNUT(ctx)
+		}()
+	}
 	g.sched.Run(ctx) // returns when ctx ends and polls have returned
 	wg.Wait()
 
@@ -286,6 +294,34 @@ func (g *Gateway) closeAll() {
 		if err := g.buf.Close(); err != nil {
 			g.log.Error("close buffer", "err", err)
 		}
+	}
+}
+
+// serveNUT serves the configured UPS devices' latest readings in the NUT
+// protocol, so the practice's servers shut down cleanly on low battery. A
+// UPS whose last poll failed is left out: clients then see it as stale
+// rather than as a healthy UPS on line.
+func (g *Gateway) serveNUT(ctx context.Context) {
+	nc := g.cfg.NUTServer
+	srv := &nut.Server{Allow: nc.AllowPrefixes, Username: nc.Username, Password: nc.Password, Log: g.log.With("part", "nut-server"),
+		UPSes: func() map[string]map[string]string {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			out := make(map[string]map[string]string, len(nc.UPS))
+			for name, id := range nc.UPS {
+				if l, ok := g.latest[id]; ok && l.Err == "" {
+					out[name] = nut.VarsFromMetrics(l.Sample.Metrics)
+				}
+			}
+			return out
+		}}
+	if err := srv.Check(); err != nil {
+		g.log.Error("nut server not started", "err", err)
+		return
+	}
+	g.log.Info("serving UPS status in the NUT protocol", "listen", nc.Listen, "ups", len(nc.UPS))
+	if err := srv.ListenAndServe(ctx, nc.Listen); err != nil && ctx.Err() == nil {
+		g.log.Error("nut server stopped", "err", err)
 	}
 }
 

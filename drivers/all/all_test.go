@@ -21,7 +21,7 @@ func TestConvention(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Folders under drivers/ that are not drivers.
-	notDrivers := map[string]bool{"all": true, "testpeer": true}
+	notDrivers := map[string]bool{"all": true, "testpeer": true, "internal": true}
 	for _, e := range entries {
 		if !e.IsDir() || notDrivers[e.Name()] || e.Name() == "testdata" {
 			continue

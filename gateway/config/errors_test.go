@@ -5,6 +5,7 @@ import (
 	_ "github.com/praxisgate/praxisgate/drivers/sim"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -382,5 +383,51 @@ func TestErrorsFormat(t *testing.T) {
 		"/etc/praxisgate/praxisgate.yaml:1:1: the file is empty"
 	if got := e.Error(); got != want {
 		t.Errorf("Error() =\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestNUTServerSection(t *testing.T) {
+	base := "site: s\ngateway: g\nuplink: {broker: \"tcp://127.0.0.1:1883\"}\ndevices: [{id: usv, driver: sim, sim: {scenario: ups}}]\n"
+	cases := []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"off", "", nil},
+		{"good", "nut_server: {listen: \":3493\", allow: [192.168.10.0/24, 10.0.0.5], username: mon, password: geheim, ups: {usv: usv}}\n", nil},
+		{"incomplete", "nut_server: {listen: \"3493\", allow: [nonsense], ups: {usv: nope}}\n", []string{
+			`nut_server.listen: want host:port like ":3493", got "3493"`,
+			"nut_server.username: required",
+			"nut_server.password: is required (or password_file): clients must log in",
+			`nut_server.allow[0]: want a network like 192.168.10.0/24 or an address, got "nonsense"`,
+			`nut_server.ups.usv: no device "nope" in devices`,
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := Parse([]byte(base+c.yaml), "t.yaml")
+			var got []string
+			if err != nil {
+				ce, ok := err.(*Errors)
+				if !ok {
+					t.Fatal(err)
+				}
+				for _, p := range ce.List {
+					got = append(got, p.Path+": "+p.Msg)
+				}
+			}
+			sort.Strings(got)
+			sort.Strings(c.want)
+			if len(got) != len(c.want) {
+				t.Fatalf("problems %q, want %q", got, c.want)
+			}
+			for i := range got {
+				if got[i] != c.want[i] {
+					t.Errorf("problem %d: %q, want %q", i, got[i], c.want[i])
+				}
+			}
+			if err == nil && c.name == "good" && len(cfg.NUTServer.AllowPrefixes) != 2 {
+				t.Errorf("allow parsed to %v", cfg.NUTServer.AllowPrefixes)
+			}
+		})
 	}
 }
