@@ -39,6 +39,9 @@ type Config struct {
 	Commands Commands `yaml:"commands"`
 	// Web is the technician's local web page (see web.go).
 	Web Web `yaml:"web"`
+	// NUTServer serves UPS readings to the practice's servers (see
+	// nutserver.go). Off unless listen is set.
+	NUTServer NUTServer `yaml:"nut_server"`
 
 	// Path is the absolute path of the file the config was loaded from
 	// (not a YAML key).

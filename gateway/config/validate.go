@@ -35,6 +35,7 @@ func (l *loader) validate() {
 	l.atLeast("self.interval", c.Self.Interval, time.Second)
 	l.validateCommands()
 	l.validateWeb()
+	l.validateNUTServer()
 }
 
 func (l *loader) required(path, v string) {
