@@ -362,3 +362,16 @@ func trapEvent(pkt *gosnmp.SnmpPacket, src netip.Addr, ps []*Profile, now time.T
 		Attrs:    attrs,
 	}
 }
+
+// SharedTrapStats returns the counters of the receivers the devices' Watch
+// calls opened, by listen address, for the gateway's own telemetry (traps
+// from unknown sources are counted there, not published).
+func SharedTrapStats() map[string]TrapStats {
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	out := make(map[string]TrapStats, len(sharedRcv))
+	for addr, e := range sharedRcv {
+		out[addr] = e.r.Stats()
+	}
+	return out
+}

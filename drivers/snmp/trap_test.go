@@ -133,6 +133,9 @@ func TestTrapsFromSnmptrap(t *testing.T) {
 	if s := rcv.Stats(); s.Routed != 3 {
 		t.Fatalf("stats = %+v, want 3 routed", s)
 	}
+	if s := SharedTrapStats()[listen]; s.Unknown == 0 || s.Routed != 3 {
+		t.Fatalf("shared stats = %+v", s)
+	}
 }
 
 func waitFor(t *testing.T, cond func() bool) {

@@ -342,3 +342,29 @@ func TestRegistered(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestQNAPVolumeStatus: the recording has no volume table, so the RAID
+// state of QNAP volumes is checked on readings shaped like NAS-MIB's
+// SysVolumeTable.
+func TestQNAPVolumeStatus(t *testing.T) {
+	cat, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := cat.Expand("qnap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	txt := func(s string) raw { return raw{text: s, octets: []byte(s)} }
+	rd := readings{
+		".1.3.6.1.4.1.24681.1.2.17.1.2.1": txt("[Single Disk Volume: Drive 1]"),
+		".1.3.6.1.4.1.24681.1.2.17.1.6.1": txt("Ready"),
+		".1.3.6.1.4.1.24681.1.2.17.1.2.2": txt("[RAID 5 Disk Volume: Drive 2 3 4]"),
+		".1.3.6.1.4.1.24681.1.2.17.1.6.2": txt("Degraded"),
+	}
+	res := evaluate(ps, rd)
+	if len(res.conditions) != 1 || res.conditions[0].Name != "volume.raid_5_disk_volume_drive_2_3_4.not_ready" ||
+		res.conditions[0].Message != "[RAID 5 Disk Volume: Drive 2 3 4] is Degraded" {
+		t.Fatalf("conditions: %+v", res.conditions)
+	}
+}
