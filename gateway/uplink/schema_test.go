@@ -11,6 +11,7 @@ import (
 
 	"github.com/praxisgate/praxisgate/buffer"
 	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/drivers/discover"
 	"github.com/praxisgate/praxisgate/drivers/testpeer"
 	"github.com/praxisgate/praxisgate/gateway/contract"
 )
@@ -89,12 +90,20 @@ func TestPayloadsMatchSchema(t *testing.T) {
 	alarms := testOrigin.EncodeAlarms([]contract.Alarm{{ID: "kuehlschrank-impf/temperature", Device: "kuehlschrank-impf",
 		Severity: "critical", Message: "Vaccine fridge above 8 °C", Metric: "temperature", Value: &value,
 		Since: contract.FormatTime(time.Now()), Acked: false}}, testClock())
-	// Inventory and replies have no encoder yet (later issues); these are
-	// the shapes docs/mqtt.md promises.
+	// The inventory as the gateway renders it after a sweep.
+	seenAt := time.Now()
+	inventory, err := testOrigin.EncodeInventory(discover.InventoryDoc{Device: "netz", Hosts: []discover.Host{{
+		MAC: "00:1b:a9:12:34:56", IPs: []string{"192.168.10.23"}, Interface: "eth0", Vendor: "Brother Industries, Ltd.",
+		Name: "drucker-empfang", Kind: "printer", KindReason: "snmp sysObjectID", OpenPorts: []int{80, 631, 9100},
+		SNMP: &discover.SNMPIdentity{SysName: "drucker-empfang", SysDescr: "Brother NC-8300w", Via: "v2c community #1"},
+		Known: true, Adopted: "drucker-empfang", Present: true, FirstSeen: seenAt.Add(-time.Hour), LastSeen: seenAt, EnrichedAt: seenAt,
+	}}}, testClock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Replies have no encoder yet (a later issue); these are the shapes
+	// docs/mqtt.md promises.
 	now := contract.FormatTime(time.Now())
-	inventory := []byte(`{"schema":1,"gateway":"gw-01","boot":"boot-test","ts":"` + now + `","clock":"synced","devices":[` +
-		`{"device":"usv-rack","kind":"ups","model":"Eaton 5SC 1000"},` +
-		`{"mac":"00:1b:a9:12:34:56","ips":["192.168.10.23"],"name":"drucker-empfang","vendor":"Brother","present":true,"first_seen":"` + now + `","last_seen":"` + now + `"}]}`)
 	r := startUplink(t, testConfig(m.URL()), q, func(u *Uplink) {
 		u.SetRetained(contract.TopicAlarms, alarms)
 		u.SetRetained(contract.TopicInventory, inventory)
@@ -159,7 +168,8 @@ func TestSchemaRejectsBadPayloads(t *testing.T) {
 		{"status without boot", "status", `{"schema":1,"gateway":"gw-01","ts":"2026-11-22T13:05:07.123Z","clock":"synced","state":"online","version":"1","started":"2026-11-22T13:05:07.123Z"}`, false},
 		{"alarm without since", "alarms", `{` + h + `,"alarms":[{"id":"f/t","device":"f","severity":"major","message":"m","acked":false}]}`, false},
 		{"alarms not an array", "alarms", `{` + h + `,"alarms":null}`, false},
-		{"inventory entry without device or mac", "inventory", `{` + h + `,"devices":[{"name":"x"}]}`, false},
+		{"inventory host without mac", "inventory", `{` + h + `,"device":"netz","hosts":[{"ips":[],"kind":"printer","present":true}]}`, false},
+		{"inventory without hosts", "inventory", `{` + h + `,"device":"netz"}`, false},
 		{"command without id", "command", `{"args":{}}`, false},
 		{"command id with slash", "command", `{"id":"a/b"}`, false},
 		{"failed reply without error", "reply", `{` + h + `,"id":"c1","ok":false}`, false},
