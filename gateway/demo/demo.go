@@ -23,6 +23,9 @@ import (
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/listeners"
 
+	_ "github.com/praxisgate/praxisgate/drivers/sim"
+	_ "github.com/praxisgate/praxisgate/drivers/ups"
+	"github.com/praxisgate/praxisgate/drivers/ups/upssim"
 	"github.com/praxisgate/praxisgate/gateway"
 	"github.com/praxisgate/praxisgate/gateway/config"
 )
@@ -92,7 +95,14 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 		}
 		defer os.RemoveAll(dir)
 	}
-	cfg, err := demoConfig(dir, px.addr)
+	// The UPS is simulated on a pseudo-terminal speaking APC's smart
+	// protocol, read by the real serial driver, as in a practice's rack.
+	upsPort, stopUPS, err := upssim.Start(ctx, upssim.APCSmart, "demo")
+	if err != nil {
+		return Summary{}, fmt.Errorf("demo: start the simulated UPS: %w", err)
+	}
+	defer stopUPS()
+	cfg, err := demoConfig(dir, px.addr, upsPort)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -116,7 +126,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	say("gateway  site %s, gateway %s, buffer in %s", cfg.Site, cfg.Gateway, cfg.Buffer.Dir)
 	say("watch it yourself:  mosquitto_sub -h %s -p %s -t 'praxisgate/v1/#' -v", host(brokerAddr), port(brokerAddr))
 	if o.Duration > 0 {
-		say("timeline: fridge door open at 0:10 for 10 s; internet down at %s for %s; UPS on battery at 0:50 for 10 s; end at %s",
+		say("timeline: fridge door open at 0:10 for 10 s; UPS (APC smart protocol on a pseudo-terminal) loses mains at 0:20, battery low at 0:40; internet down at %s for %s; end at %s",
 			mmss(o.OutageAt), o.OutageFor, mmss(o.Duration))
 	}
 
@@ -255,10 +265,9 @@ devices:
     sim: {scenario: room}
   - id: usv-rack
     name: USV Serverschrank
-    driver: sim
-    kind: ups
+    driver: ups
     interval: 2s
-    sim: {scenario: ups, episodes: [{at: 50s, for: 10s}]}
+    ups: {port: {{.UPSPort}}, protocol: auto}
 alarms:
   - device: kuehlschrank-impf
     metric: temperature
@@ -269,9 +278,9 @@ alarms:
     severity: critical
 `))
 
-func demoConfig(dir, broker string) (*config.Config, error) {
+func demoConfig(dir, broker, upsPort string) (*config.Config, error) {
 	var b strings.Builder
-	if err := configTmpl.Execute(&b, map[string]string{"Dir": dir, "Broker": broker}); err != nil {
+	if err := configTmpl.Execute(&b, map[string]string{"Dir": dir, "Broker": broker, "UPSPort": upsPort}); err != nil {
 		return nil, err
 	}
 	cfg, err := config.Parse([]byte(b.String()), dir+"/demo.yaml")

@@ -136,6 +136,10 @@ func (p *provider) receive(_ mqtt.Client, m mqtt.Message) {
 	}
 }
 
+// demoHidden keeps the UPS line readable; the full set is on the broker.
+var demoHidden = map[string]bool{"ups.firmware": true, "ups.protocol": true, "battery.voltage.nominal": true,
+	"input.frequency": true, "output.voltage": true, "ups.temperature": true, "battery.voltage": true}
+
 // selfShown are the metrics of the gateway's own telemetry worth a line.
 var selfShown = map[string]bool{"buffer.records": true, "uplink.connected": true, "uplink.reconnects": true, "process.rss": true, "clock.synced": true}
 
@@ -145,7 +149,7 @@ func (p *provider) metrics(msg message) string {
 		if msg.Device == "gateway" && !selfShown[m.Name] {
 			continue
 		}
-		if m.Name == "device.reachable" {
+		if demoHidden[m.Name] || strings.HasPrefix(m.Name, "device.") {
 			continue
 		}
 		v := m.Value
