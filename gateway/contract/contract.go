@@ -5,6 +5,7 @@
 package contract
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -198,7 +199,9 @@ func WithSeq(payload []byte, seq uint64) []byte {
 	out := make([]byte, 0, len(payload)+24)
 	out = append(out, `{"seq":`...)
 	out = strconv.AppendUint(out, seq, 10)
-	if payload[1] != '}' {
+	// An empty object needs no comma; look past whitespace so "{ }"
+	// does not become the invalid {"seq":1, }.
+	if rest := bytes.TrimLeft(payload[1:], " \t\r\n"); len(rest) == 0 || rest[0] != '}' {
 		out = append(out, ',')
 	}
 	return append(out, payload[1:]...)
