@@ -1,0 +1,143 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/praxisgate/praxisgate/gateway/alarm"
+	"github.com/praxisgate/praxisgate/gateway/config"
+)
+
+type alarmsData struct {
+	Alarms []alarm.Alarm
+	Rules  []config.AlarmRule
+	// Edit is the rule whose form is re-shown with messages (-1: none) and
+	// Form its submitted values.
+	Edit int
+	Form ruleForm
+}
+
+type ruleForm struct {
+	Above, Below, For, Hysteresis, Severity string
+}
+
+func (s *Server) alarmsPage(w http.ResponseWriter, r *request, code int, d pageData, edit int, form ruleForm) {
+	d.Nav = "alarms"
+	d.Data = alarmsData{Alarms: s.be.Alarms(), Rules: s.saved.get(s.be.Config()).Alarms, Edit: edit, Form: form}
+	s.render(w, r, code, "alarms", d)
+}
+
+func (s *Server) getAlarms(w http.ResponseWriter, r *request) {
+	s.alarmsPage(w, r, http.StatusOK, pageData{}, -1, ruleForm{})
+}
+
+func (s *Server) postAck(w http.ResponseWriter, r *request) {
+	id := r.PostFormValue("id")
+	if id == "" || len(id) > 256 {
+		s.fail(w, r, http.StatusBadRequest, "err.rule", nil)
+		return
+	}
+	if err := s.be.AckAlarm(r.Context(), id, r.sess.user); err != nil {
+		s.alarmsPage(w, r, http.StatusConflict, pageData{Error: err.Error()}, -1, ruleForm{})
+		return
+	}
+	s.change(r, "alarm.ack", id)
+	s.redirect(w, r, "/alarms", "flash.acked")
+}
+
+// postRule changes one threshold rule in the config file.
+func (s *Server) postRule(w http.ResponseWriter, r *request) {
+	rules := s.saved.get(s.be.Config()).Alarms
+	idx, err := strconv.Atoi(r.PostFormValue("rule"))
+	if err != nil || idx < 0 || idx >= len(rules) {
+		s.fail(w, r, http.StatusBadRequest, "err.rule", nil)
+		return
+	}
+	f := ruleForm{
+		Above: strings.TrimSpace(r.PostFormValue("above")), Below: strings.TrimSpace(r.PostFormValue("below")),
+		For: strings.TrimSpace(r.PostFormValue("for")), Hysteresis: strings.TrimSpace(r.PostFormValue("hysteresis")),
+		Severity: strings.TrimSpace(r.PostFormValue("severity")),
+	}
+	fields := map[string]string{}
+	var edits []edit
+	num := func(name, v string) {
+		if v == "" {
+			edits = append(edits, remove("alarms", idx, name))
+			return
+		}
+		n, ok := parseNumber(v)
+		if !ok {
+			fields[name] = tr(r.lang, "err.number")
+			return
+		}
+		edits = append(edits, edit{path: []any{"alarms", idx, name}, value: &n, tag: "!!float"})
+	}
+	num("above", f.Above)
+	num("below", f.Below)
+	num("hysteresis", f.Hysteresis)
+	switch {
+	case f.For == "":
+		edits = append(edits, remove("alarms", idx, "for"))
+	case !validDuration(f.For):
+		fields["for"] = tr(r.lang, "err.duration")
+	default:
+		edits = append(edits, setPlain(f.For, "alarms", idx, "for"))
+	}
+	if f.Severity != "" {
+		edits = append(edits, setPlain(f.Severity, "alarms", idx, "severity"))
+	}
+	if len(fields) > 0 {
+		s.alarmsPage(w, r, http.StatusUnprocessableEntity, pageData{Fields: fields}, idx, f)
+		return
+	}
+	prefix := fmt.Sprintf("alarms[%d].", idx)
+	res, err := s.saveConfig(edits, map[string]string{
+		prefix + "above": "above", prefix + "below": "below", prefix + "for": "for",
+		prefix + "hysteresis": "hysteresis", prefix + "severity": "severity", prefix[:len(prefix)-1]: "above",
+	})
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "err.internal", err)
+		return
+	}
+	if !res.ok() {
+		s.alarmsPage(w, r, http.StatusUnprocessableEntity, pageData{Error: tr(r.lang, "err.config"), Fields: res.Fields, Problems: res.Problems}, idx, f)
+		return
+	}
+	rule := rules[idx]
+	s.change(r, "config.alarm", fmt.Sprintf("%s %s: above=%q below=%q for=%q hysteresis=%q severity=%q",
+		rule.Device, rule.Metric, f.Above, f.Below, f.For, f.Hysteresis, f.Severity))
+	s.redirect(w, r, "/alarms", "flash.saved")
+}
+
+// parseNumber accepts the German decimal comma too: a technician types
+// "8,5" as often as "8.5".
+func parseNumber(s string) (string, bool) {
+	s = strings.Replace(s, ",", ".", 1)
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f != f || f > 1e12 || f < -1e12 {
+		return "", false
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64), true
+}
+
+// validDuration accepts Go durations and a day count (30d, 1d12h), the
+// syntax the config file takes; the config loader has the last word.
+func validDuration(s string) bool {
+	if len(s) > 32 {
+		return false
+	}
+	if i := strings.IndexByte(s, 'd'); i > 0 {
+		if _, err := strconv.Atoi(s[:i]); err != nil {
+			return false
+		}
+		s = s[i+1:]
+		if s == "" {
+			return true
+		}
+	}
+	_, err := time.ParseDuration(s)
+	return err == nil
+}

@@ -1,0 +1,67 @@
+package web
+
+import (
+	"context"
+	"time"
+
+	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/gateway/alarm"
+	"github.com/praxisgate/praxisgate/gateway/config"
+)
+
+// Backend is what the web page needs from the running gateway. It is
+// defined here, where it is used, so that gateway/web never imports package
+// gateway (the gateway imports web to serve it). All methods may be called
+// concurrently from request goroutines.
+type Backend interface {
+	// Devices returns every configured device with its latest result,
+	// sorted by id.
+	Devices() []Device
+	// Alarms returns the active alarms.
+	Alarms() []alarm.Alarm
+	// AckAlarm acknowledges an active alarm on behalf of user.
+	AckAlarm(ctx context.Context, id, user string) error
+	// PollNow polls one device out of schedule (the "test poll" button).
+	PollNow(ctx context.Context, device string) (drivers.Sample, error)
+	// Status reports uplink, buffer and box state for the overview.
+	Status() Status
+	// Config returns the config the gateway runs with; Config().Path is
+	// the file the web page edits.
+	Config() *config.Config
+	// Event sends an audit record to the provider as an event (it is
+	// buffered like every other event).
+	Event(e drivers.Event)
+}
+
+// Device is one configured device as the page shows it.
+type Device struct {
+	ID, Name, Kind, Driver string
+	Disabled               bool
+	// At is when the latest reading was taken (zero: never polled).
+	At time.Time
+	// Err is the latest poll's error, if it failed.
+	Err     string
+	Metrics []drivers.Metric
+}
+
+// Status is the overview's summary of the box.
+type Status struct {
+	Version string
+	Started time.Time
+	Boot    string
+
+	Connected      bool
+	ConnectedSince time.Time
+	LastPublish    time.Time
+	LastError      string
+	Published      int64
+
+	BufferRecords int64
+	BufferBytes   int64
+	BufferOldest  time.Time
+	Evicted       int64
+
+	// Health is the box's own telemetry (CPU, memory, disk, temperature),
+	// as the self monitor reports it; empty before its first poll.
+	Health []drivers.Metric
+}

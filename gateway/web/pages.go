@@ -1,0 +1,102 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/gateway/alarm"
+)
+
+type overviewData struct {
+	Status  Status
+	Uptime  time.Duration
+	Alarms  []alarm.Alarm
+	UPS     []Device
+	Fridges []Device
+}
+
+func (s *Server) getOverview(w http.ResponseWriter, r *request) {
+	st := s.be.Status()
+	d := overviewData{Status: st, Alarms: s.be.Alarms()}
+	if !st.Started.IsZero() {
+		d.Uptime = s.now().Sub(st.Started).Round(time.Second)
+	}
+	for _, dev := range s.be.Devices() {
+		switch dev.Kind {
+		case "ups":
+			d.UPS = append(d.UPS, dev)
+		case "fridge":
+			d.Fridges = append(d.Fridges, dev)
+		}
+	}
+	s.render(w, r, http.StatusOK, "overview", pageData{Nav: "overview", Data: d})
+}
+
+type devicesData struct {
+	Devices []Device
+	// Poll is the result of a test poll, shown above the table.
+	Poll *pollResult
+}
+
+type pollResult struct {
+	Device  string
+	Err     string
+	Took    time.Duration
+	Metrics []drivers.Metric
+}
+
+func (s *Server) getDevices(w http.ResponseWriter, r *request) {
+	s.render(w, r, http.StatusOK, "devices", pageData{Nav: "devices", Data: devicesData{Devices: s.be.Devices()}})
+}
+
+// pollTimeout bounds a test poll; the scheduler's own per-device timeout
+// normally ends it sooner.
+const pollTimeout = 30 * time.Second
+
+// postPoll runs a test poll. It is a POST (it talks to a device) but not a
+// config change, so it is logged, not audited.
+func (s *Server) postPoll(w http.ResponseWriter, r *request) {
+	id := r.PostFormValue("device")
+	devs := s.be.Devices()
+	known := false
+	for _, d := range devs {
+		known = known || d.ID == id
+	}
+	if !known {
+		s.fail(w, r, http.StatusNotFound, "err.unknown_device", nil)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), pollTimeout)
+	defer cancel()
+	start := time.Now()
+	sample, err := s.be.PollNow(ctx, id)
+	res := &pollResult{Device: id, Took: time.Since(start).Round(time.Millisecond), Metrics: sample.Metrics}
+	if err != nil {
+		res.Err = err.Error()
+	}
+	s.log.Info("web: test poll", "user", r.sess.user, "device", id, "err", err)
+	s.render(w, r, http.StatusOK, "devices", pageData{Nav: "devices", Data: devicesData{Devices: devs, Poll: res}})
+}
+
+type diagData struct {
+	Logs  []string
+	Audit []AuditEntry
+}
+
+func (s *Server) getDiagnostics(w http.ResponseWriter, r *request) {
+	var d diagData
+	if s.logs != nil {
+		lines := s.logs.Lines()
+		// newest first, at most 200 on the page
+		for i := len(lines) - 1; i >= 0 && len(d.Logs) < 200; i-- {
+			d.Logs = append(d.Logs, lines[i])
+		}
+	}
+	d.Audit = s.audit.entries()
+	if len(d.Audit) > 50 {
+		d.Audit = d.Audit[:50]
+	}
+	s.render(w, r, http.StatusOK, "diagnostics", pageData{Nav: "diagnostics", Data: d})
+}

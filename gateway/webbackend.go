@@ -1,0 +1,82 @@
+package gateway
+
+import (
+	"context"
+
+	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/gateway/alarm"
+	"github.com/praxisgate/praxisgate/gateway/config"
+	"github.com/praxisgate/praxisgate/gateway/web"
+)
+
+// WebBackend adapts the gateway to what the local web page needs
+// (web.Backend); web defines the interface so it never imports gateway.
+type WebBackend struct{ g *Gateway }
+
+// Web returns the gateway's view for gateway/web.
+func (g *Gateway) Web() *WebBackend { return &WebBackend{g: g} }
+
+var _ web.Backend = (*WebBackend)(nil)
+
+// Devices lists every configured device (disabled ones too) with its
+// latest result.
+func (b *WebBackend) Devices() []web.Device {
+	latest := map[string]Latest{}
+	for _, l := range b.g.Latest() {
+		latest[l.Sample.Device] = l
+	}
+	out := make([]web.Device, 0, len(b.g.cfg.Devices))
+	for _, dc := range b.g.cfg.Devices {
+		d := web.Device{ID: dc.ID, Name: dc.Name, Kind: dc.Kind, Driver: dc.Driver, Disabled: dc.Disabled}
+		if l, ok := latest[dc.ID]; ok {
+			d.At, d.Err, d.Metrics = l.At, l.Err, l.Sample.Metrics
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// Alarms returns the active alarms.
+func (b *WebBackend) Alarms() []alarm.Alarm { return b.g.Alarms() }
+
+// AckAlarm acknowledges an alarm in the name of the web user.
+func (b *WebBackend) AckAlarm(ctx context.Context, id, user string) error {
+	return b.g.AckAlarm(ctx, id, "web:"+user)
+}
+
+// PollNow runs a test poll through the scheduler (never concurrently with
+// the device's scheduled poll).
+func (b *WebBackend) PollNow(ctx context.Context, device string) (drivers.Sample, error) {
+	r, err := b.g.PollNow(ctx, device)
+	if err != nil {
+		return drivers.Sample{}, err
+	}
+	return r.Sample, r.Err
+}
+
+// Status summarises uplink, buffer and the box's own telemetry.
+func (b *WebBackend) Status() web.Status {
+	bs, us := b.g.BufferStats(), b.g.UplinkStats()
+	st := web.Status{Version: b.g.version, Started: b.g.started, Boot: b.g.Boot(),
+		Connected: us.Connected, ConnectedSince: us.ConnectedSince, LastPublish: us.LastPublish, LastError: us.LastError,
+		Published: us.Published, BufferRecords: bs.Records, BufferBytes: bs.Bytes, BufferOldest: bs.Oldest,
+		Evicted: bs.EvictedTelemetry + bs.EvictedEvents}
+	for _, l := range b.g.Latest() {
+		if l.Sample.Device == SelfDevice {
+			st.Health = l.Sample.Metrics
+		}
+	}
+	return st
+}
+
+// Config is the config the gateway runs with.
+func (b *WebBackend) Config() *config.Config { return b.g.cfg }
+
+// Event buffers an audit record from the web page as an event of the box
+// itself, so the provider sees every change made on site.
+func (b *WebBackend) Event(e drivers.Event) {
+	if e.Device == "" {
+		e.Device = SelfDevice
+	}
+	b.g.appendEvents(context.Background(), []drivers.Event{e})
+}
