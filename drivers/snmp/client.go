@@ -281,14 +281,20 @@ func (c *client) walk(ctx context.Context, roots []oid, rd readings) error {
 			c.maxVarbinds = max(1, c.maxVarbinds/2)
 			continue
 		case gosnmp.NoSuchName:
-			// SNMPv1's end of the MIB.
+			// SNMPv1's end of the MIB: the error index names the column
+			// that ran off the end; the others are asked again.
+			if i := int(pkt.ErrorIndex) - 1; i >= 0 && i < len(req) && len(req) > 1 {
+				req[i].cursor = nil
+				pkt.Variables = nil
+				break
+			}
 			for _, cl := range req {
 				cl.cursor = nil
 			}
 		default:
 			return fmt.Errorf("snmp: walk: %w: agent answered %v", drivers.ErrProtocol, pkt.Error)
 		}
-		if len(pkt.Variables) == 0 {
+		if len(pkt.Variables) == 0 && pkt.Error == gosnmp.NoError {
 			for _, cl := range req {
 				cl.cursor = nil
 			}

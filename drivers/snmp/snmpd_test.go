@@ -402,3 +402,37 @@ func findCondition(s drivers.Sample, name string) *drivers.Condition {
 	}
 	return nil
 }
+
+// TestV1WalkToEndOfMIB walks two columns over SNMPv1 where the second is
+// the last object of the agent: v1 reports the end of the MIB as a
+// noSuchName error for the whole request, which must only end that column.
+func TestV1WalkToEndOfMIB(t *testing.T) {
+	var lines []string
+	lines = append(lines, "1.3.6.1.2.1.1.1.0|4|v1 agent", "1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.99")
+	// Column 3 (the end of the MIB) is shorter than column 2, so it ends
+	// while column 2 still has rows to give.
+	for col, rows := range map[int]int{2: 5, 3: 2} {
+		for row := 1; row <= rows; row++ {
+			lines = append(lines, fmt.Sprintf("1.3.6.1.6.3.99.1.1.%d.%d|2|%d", col, row, col*10+row))
+		}
+	}
+	a := startAgent(t, writeRecording(t, t.TempDir(), lines), snmpsim.AgentConfig{})
+	cfg := v2cConfig(a.Addr())
+	cfg.Version = "1"
+	c, err := newClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.close()
+	rd := readings{}
+	// Above snmpd's own modules (1.3.6.1.6.3.10-16), so nothing follows.
+	entry := oid{1, 3, 6, 1, 6, 3, 99, 1, 1}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.walk(ctx, []oid{entry.child(3), entry.child(2)}, rd); err != nil {
+		t.Fatal(err)
+	}
+	if len(rd) != 7 {
+		t.Fatalf("walked %d cells over v1, want 7: %v", len(rd), rd)
+	}
+}
