@@ -1,0 +1,112 @@
+package update
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/theupdateframework/go-tuf/v2/metadata"
+	"github.com/theupdateframework/go-tuf/v2/metadata/config"
+	"github.com/theupdateframework/go-tuf/v2/metadata/updater"
+)
+
+// checkRepoURL accepts HTTPS, and plain HTTP only on loopback (tests, a
+// local mirror behind a TLS proxy). TUF would make even plain HTTP safe
+// against tampering, but HTTPS also hides which version a practice runs.
+func checkRepoURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("repository URL: %w", err)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		host := u.Hostname()
+		if ip := net.ParseIP(host); (ip != nil && ip.IsLoopback()) || host == "localhost" {
+			return nil
+		}
+		return fmt.Errorf("repository URL %q: plain http is only allowed on loopback", raw)
+	}
+	return fmt.Errorf("repository URL %q: want https", raw)
+}
+
+// refresh runs the TUF client workflow (root rotation, timestamp, snapshot,
+// targets, with rollback and freeze protection from the cache in dir) and
+// returns the top-level targets. The root is the cached one when present:
+// it was verified by an earlier refresh and may be newer than the
+// provisioned one.
+func refresh(repoURL string, provisionedRoot []byte, dir string, hc *http.Client) (*updater.Updater, map[string]*metadata.TargetFiles, error) {
+	root := provisionedRoot
+	if b, err := os.ReadFile(filepath.Join(dir, "root.json")); err == nil {
+		if _, perr := (&metadata.Metadata[metadata.RootType]{}).FromBytes(b); perr == nil {
+			root = b
+		}
+	}
+	cfg, err := config.New(repoURL, root)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tuf config: %w", err)
+	}
+	cfg.LocalMetadataDir = dir
+	cfg.LocalTargetsDir = filepath.Join(dir, "targets")
+	if err := cfg.SetDefaultFetcherHTTPClient(hc); err != nil {
+		return nil, nil, err
+	}
+	if err := cfg.SetDefaultFetcherRetry(200*time.Millisecond, 2); err != nil {
+		return nil, nil, err
+	}
+	up, err := updater.New(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tuf: load trusted root: %w", err)
+	}
+	if err := up.Refresh(); err != nil {
+		return nil, nil, fmt.Errorf("tuf refresh: %w", explainTUF(err))
+	}
+	return up, up.GetTopLevelTargets(), nil
+}
+
+// explainTUF adds words a technician can act on to go-tuf's errors.
+func explainTUF(err error) error {
+	var exp *metadata.ErrExpiredMetadata
+	var sig *metadata.ErrUnsignedMetadata
+	var bad *metadata.ErrBadVersionNumber
+	switch {
+	case errors.As(err, &exp):
+		return fmt.Errorf("metadata expired (freeze attack or provider forgot to refresh the timestamp): %w", err)
+	case errors.As(err, &sig):
+		return fmt.Errorf("signature check failed (wrong root key or forged metadata): %w", err)
+	case errors.As(err, &bad):
+		return fmt.Errorf("metadata version went back (rollback attack): %w", err)
+	}
+	return err
+}
+
+// targetURL is where a target file lies: with consistent snapshots, TUF
+// prefixes its base name with its hash.
+func targetURL(base string, tf *metadata.TargetFiles, consistent bool) string {
+	p := tf.Path
+	if consistent {
+		var h string
+		if s, ok := tf.Hashes["sha256"]; ok {
+			h = hex.EncodeToString(s)
+		} else {
+			for _, s := range tf.Hashes {
+				h = hex.EncodeToString(s)
+				break
+			}
+		}
+		dir, name := "", p
+		if i := strings.LastIndexByte(p, '/'); i >= 0 {
+			dir, name = p[:i+1], p[i+1:]
+		}
+		p = dir + h + "." + name
+	}
+	return strings.TrimSuffix(base, "/") + "/targets/" + p
+}

@@ -1,0 +1,245 @@
+package update
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/google/renameio/v2"
+)
+
+// BinaryName is the file name of the gateway binary inside a version directory.
+const BinaryName = "praxisgate"
+
+// Layout is the install tree below one state directory (see the package
+// comment). All methods are safe against a power cut between any two
+// steps; they are not safe for concurrent use by two processes, which the
+// service manager rules out (one daemon, boot accounting before it starts).
+type Layout struct {
+	Dir string
+	Now func() time.Time // injectable clock; nil means time.Now
+	// Hook is called with "state-written" after state.json is replaced
+	// and before the symlinks follow; crash tests SIGKILL the process there.
+	Hook func(step string)
+}
+
+func (l *Layout) now() time.Time {
+	if l.Now != nil {
+		return l.Now()
+	}
+	return time.Now()
+}
+
+// VersionDir is where version v is installed.
+func (l *Layout) VersionDir(v string) string { return filepath.Join(l.Dir, "versions", v) }
+
+// BinaryPath is the binary of version v.
+func (l *Layout) BinaryPath(v string) string { return filepath.Join(l.VersionDir(v), BinaryName) }
+
+// CurrentBinary is the path the service manager starts.
+func (l *Layout) CurrentBinary() string { return filepath.Join(l.Dir, "current", BinaryName) }
+
+// CommittedBinary is the last known good binary; it runs the boot
+// accounting (ExecStartPre) because the version on trial may not even start.
+func (l *Layout) CommittedBinary() string { return filepath.Join(l.Dir, "committed", BinaryName) }
+
+// Provision installs the first version from a binary file and commits it.
+// The box's image or package does this once; later versions come through
+// Manager.
+func (l *Layout) Provision(version, binary string) error {
+	v, err := ParseVersion(version)
+	if err != nil {
+		return fmt.Errorf("update: provision: %w", err)
+	}
+	f, err := os.Open(binary)
+	if err != nil {
+		return fmt.Errorf("update: provision: %w", err)
+	}
+	defer f.Close()
+	if err := os.MkdirAll(l.Dir, 0o755); err != nil {
+		return fmt.Errorf("update: provision: %w", err)
+	}
+	if err := l.installFile(v.String(), f); err != nil {
+		return fmt.Errorf("update: provision: %w", err)
+	}
+	return l.save(State{Committed: v.String()})
+}
+
+// installFile writes r as the binary of version v: temp file, fsync,
+// chmod, rename, fsync of the directory.
+func (l *Layout) installFile(v string, r io.Reader) error {
+	dir := l.VersionDir(v)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	t, err := renameio.NewPendingFile(l.BinaryPath(v), renameio.WithStaticPermissions(0o755))
+	if err != nil {
+		return fmt.Errorf("install %s: %w", v, err)
+	}
+	defer t.Cleanup()
+	if _, err := io.Copy(t, r); err != nil {
+		return fmt.Errorf("install %s: %w", v, err)
+	}
+	if err := t.CloseAtomicallyReplace(); err != nil {
+		return fmt.Errorf("install %s: %w", v, err)
+	}
+	return syncDir(dir)
+}
+
+// save writes the state, then makes the symlinks follow it.
+func (l *Layout) save(s State) error {
+	if err := l.WriteState(s); err != nil {
+		return err
+	}
+	if l.Hook != nil {
+		l.Hook("state-written")
+	}
+	return l.reconcile(s)
+}
+
+// reconcile points current at the trial version (or the committed one) and
+// committed at the committed one, switching each with an atomic rename of
+// a temporary symlink.
+func (l *Layout) reconcile(s State) error {
+	cur := s.Committed
+	if s.Trial != nil {
+		cur = s.Trial.Version
+	}
+	for _, link := range []struct{ name, version string }{{"committed", s.Committed}, {"current", cur}} {
+		target := filepath.Join("versions", link.version)
+		path := filepath.Join(l.Dir, link.name)
+		if got, err := os.Readlink(path); err == nil && got == target {
+			continue
+		}
+		if err := renameio.Symlink(target, path); err != nil {
+			return fmt.Errorf("update: switch %s to %s: %w", link.name, link.version, err)
+		}
+		if err := syncDir(l.Dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Linked returns the version the current symlink points at.
+func (l *Layout) Linked() (string, error) {
+	t, err := os.Readlink(filepath.Join(l.Dir, "current"))
+	if err != nil {
+		return "", fmt.Errorf("update: read current: %w", err)
+	}
+	return filepath.Base(t), nil
+}
+
+// BootResult says what Boot decided.
+type BootResult struct {
+	Version    string // the version that will start
+	OnTrial    bool   // it is a version on trial
+	RolledBack string // a trial version abandoned by this boot, if any
+	Reason     string
+}
+
+// Boot does the accounting before each start of the daemon: it counts a
+// start of the version on trial and abandons that version once it has
+// started maxBoots times without committing (it crashes, hangs until the
+// watchdog kills it, or power fails while it runs). It also repairs the
+// symlinks after a power cut. It must run from the committed binary
+// (systemd ExecStartPre, or Supervisor), never from the trial binary.
+func (l *Layout) Boot(maxBoots int) (BootResult, error) {
+	s, err := l.ReadState()
+	if err != nil {
+		return BootResult{}, err
+	}
+	var res BootResult
+	if t := s.Trial; t != nil {
+		if _, err := os.Stat(l.BinaryPath(t.Version)); err != nil {
+			res.RolledBack, res.Reason = t.Version, fmt.Sprintf("binary of %s is missing: %v", t.Version, err)
+			s.markFailed(t.Version)
+			s.Trial = nil
+		} else if t.Boots >= maxBoots {
+			res.RolledBack = t.Version
+			res.Reason = fmt.Sprintf("%s started %d times without becoming healthy", t.Version, t.Boots)
+			s.markFailed(t.Version)
+			s.Trial = nil
+		} else {
+			t.Boots++
+		}
+	}
+	if err := l.save(s); err != nil {
+		return res, err
+	}
+	res.Version, res.OnTrial = s.Committed, s.Trial != nil
+	if s.Trial != nil {
+		res.Version = s.Trial.Version
+	}
+	return res, nil
+}
+
+// beginTrial switches to the installed version v and marks it on trial.
+func (l *Layout) beginTrial(v string) error {
+	s, err := l.ReadState()
+	if err != nil {
+		return err
+	}
+	s.Trial = &Trial{Version: v, Previous: s.Committed, Started: l.now().UTC()}
+	return l.save(s)
+}
+
+// Commit makes the version on trial the known good one. It is a no-op
+// when v is not on trial (already committed by an earlier run).
+func (l *Layout) Commit(v string) error {
+	s, err := l.ReadState()
+	if err != nil {
+		return err
+	}
+	if s.Trial == nil || s.Trial.Version != v {
+		return nil
+	}
+	prev := s.Committed
+	s.Committed, s.Trial = v, nil
+	if err := l.save(s); err != nil {
+		return err
+	}
+	l.prune(s, prev)
+	return nil
+}
+
+// Rollback abandons the version on trial: it is marked failed and current
+// goes back to the committed version. The caller then restarts.
+func (l *Layout) Rollback(v string) error {
+	s, err := l.ReadState()
+	if err != nil {
+		return err
+	}
+	if s.Trial == nil || s.Trial.Version != v {
+		return fmt.Errorf("update: rollback %s: not on trial", v)
+	}
+	s.markFailed(v)
+	s.Trial = nil
+	return l.save(s)
+}
+
+// prune removes version directories other than the committed and the
+// previous one, so the disk does not fill up over years of updates. Errors
+// are ignored: a leftover directory costs space, not safety.
+func (l *Layout) prune(s State, prev string) {
+	ents, err := os.ReadDir(filepath.Join(l.Dir, "versions"))
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if n := e.Name(); n != s.Committed && n != prev {
+			_ = os.RemoveAll(filepath.Join(l.Dir, "versions", n))
+		}
+	}
+}
+
+// OnTrial reports whether version v (the running one) is on trial.
+func (l *Layout) OnTrial(v string) (bool, error) {
+	s, err := l.ReadState()
+	if err != nil {
+		return false, err
+	}
+	return s.Trial != nil && s.Trial.Version == v, nil
+}

@@ -1,0 +1,95 @@
+package update
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/google/renameio/v2"
+)
+
+// State is the truth about installed versions; the symlinks are derived
+// from it. It is small and rewritten atomically (temp file, fsync, rename)
+// at every step, so a power cut leaves either the old or the new state.
+type State struct {
+	Committed string   `json:"committed"`        // last version that proved healthy
+	Trial     *Trial   `json:"trial,omitempty"`  // version being tried, if any
+	Failed    []string `json:"failed,omitempty"` // versions never to try again
+}
+
+// Trial describes the version on trial.
+type Trial struct {
+	Version  string    `json:"version"`
+	Previous string    `json:"previous"`
+	Boots    int       `json:"boots"`   // starts counted by Layout.Boot
+	Started  time.Time `json:"started"` // when it was switched to
+}
+
+// IsFailed tells whether v was rolled back before.
+func (s *State) IsFailed(v string) bool { return slices.Contains(s.Failed, v) }
+
+func (s *State) markFailed(v string) {
+	if !s.IsFailed(v) {
+		s.Failed = append(s.Failed, v)
+	}
+	// Keep the list short: only versions that could still be offered matter.
+	if len(s.Failed) > 32 {
+		s.Failed = s.Failed[len(s.Failed)-32:]
+	}
+}
+
+func (l *Layout) statePath() string { return filepath.Join(l.Dir, "state.json") }
+
+// ReadState loads state.json. A missing file is an error: the box must be
+// provisioned (Layout.Provision) before it can update.
+func (l *Layout) ReadState() (State, error) {
+	var s State
+	b, err := os.ReadFile(l.statePath())
+	if errors.Is(err, fs.ErrNotExist) {
+		return s, fmt.Errorf("update: read state: %w (not provisioned?)", err)
+	}
+	if err != nil {
+		return s, fmt.Errorf("update: read state: %w", err)
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("update: parse %s: %w", l.statePath(), err)
+	}
+	if _, err := ParseVersion(s.Committed); err != nil {
+		return s, fmt.Errorf("update: %s: committed: %w", l.statePath(), err)
+	}
+	if s.Trial != nil {
+		if _, err := ParseVersion(s.Trial.Version); err != nil {
+			return s, fmt.Errorf("update: %s: trial: %w", l.statePath(), err)
+		}
+	}
+	return s, nil
+}
+
+// WriteState replaces state.json atomically and durably.
+func (l *Layout) WriteState(s State) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("update: encode state: %w", err)
+	}
+	if err := renameio.WriteFile(l.statePath(), append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("update: write state: %w", err)
+	}
+	return syncDir(l.Dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("update: sync dir: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("update: sync dir %s: %w", dir, err)
+	}
+	return nil
+}

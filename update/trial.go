@@ -1,0 +1,94 @@
+package update
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// TrialConfig is what the version on trial needs to decide about itself.
+type TrialConfig struct {
+	Version string // the running binary's version
+	// Health returns nil once the gateway is fully working: uplink
+	// connected, buffer writable, web page answering. The gateway supplies it.
+	Health   func(ctx context.Context) error
+	Timeout  time.Duration // default 5 min: unhealthy this long means roll back
+	Interval time.Duration // between health checks; default 2 s
+	OnEvent  func(Event)
+	// Restart brings the committed version back after a rollback.
+	Restart func() error
+	Hook    func(step string) // "trial" before the first health check
+	Log     *slog.Logger
+}
+
+// RunTrial is called by every start of the daemon. When the running
+// version is on trial it checks health until healthy (commit) or until the
+// timeout (roll back and Restart). It returns whether the running version
+// is now the committed one; a version not on trial returns true at once.
+// Crashes and hangs during the trial are caught by Layout.Boot's start
+// count, not here.
+func (l *Layout) RunTrial(ctx context.Context, tc TrialConfig) (bool, error) {
+	on, err := l.OnTrial(tc.Version)
+	if err != nil || !on {
+		return err == nil, err
+	}
+	if tc.Timeout <= 0 {
+		tc.Timeout = 5 * time.Minute
+	}
+	if tc.Interval <= 0 {
+		tc.Interval = 2 * time.Second
+	}
+	if tc.Log == nil {
+		tc.Log = slog.New(slog.DiscardHandler)
+	}
+	s, _ := l.ReadState()
+	prev := ""
+	if s.Trial != nil {
+		prev = s.Trial.Previous
+	}
+	emit := func(state, reason string) {
+		ev := Event{Time: l.now().UTC(), State: state, From: prev, To: tc.Version, Reason: reason}
+		tc.Log.Info("update", "state", state, "from", prev, "to", tc.Version, "reason", reason)
+		if tc.OnEvent != nil {
+			tc.OnEvent(ev)
+		}
+	}
+	emit(StateTrial, fmt.Sprintf("must become healthy within %s", tc.Timeout))
+	if tc.Hook != nil {
+		tc.Hook("trial")
+	}
+	deadline := time.NewTimer(tc.Timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(tc.Interval)
+	defer tick.Stop()
+	var last error
+	for {
+		hctx, cancel := context.WithTimeout(ctx, tc.Interval)
+		last = tc.Health(hctx)
+		cancel()
+		if last == nil {
+			if err := l.Commit(tc.Version); err != nil {
+				return false, fmt.Errorf("update: commit %s: %w", tc.Version, err)
+			}
+			emit(StateCommitted, "healthy")
+			return true, nil
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-deadline.C:
+			if err := l.Rollback(tc.Version); err != nil {
+				return false, err
+			}
+			emit(StateRolledBack, fmt.Sprintf("not healthy within %s: %v", tc.Timeout, last))
+			if tc.Restart != nil {
+				if err := tc.Restart(); err != nil {
+					return false, fmt.Errorf("update: restart after rollback: %w", err)
+				}
+			}
+			return false, nil
+		case <-tick.C:
+		}
+	}
+}
