@@ -90,18 +90,14 @@ func (s *Server) postLogin(w http.ResponseWriter, r *request) {
 		return
 	}
 	s.throttle.succeed(user)
-	lang := r.sess.lang
-	s.sessions.destroy(w, r.sess.id)
-	r.sess = s.sessions.create(w, user, lang)
+	r.sess = s.sessions.rotate(w, r.sess.id, user)
 	s.change(r, "login", "")
 	http.Redirect(w, r.Request, "/", http.StatusSeeOther)
 }
 
 func (s *Server) postLogout(w http.ResponseWriter, r *request) {
 	s.change(r, "logout", "")
-	lang := r.sess.lang
-	s.sessions.destroy(w, r.sess.id)
-	r.sess = s.sessions.create(w, "", lang)
+	r.sess = s.sessions.rotate(w, r.sess.id, "")
 	s.redirect(w, r, "/login", "flash.logged_out")
 }
 

@@ -123,4 +123,3 @@ func redactNode(n *yaml.Node, depth int) {
 		redactNode(c, depth+1)
 	}
 }
-

@@ -13,11 +13,11 @@ import (
 // show the saved state so a technician sees their change stick. It is
 // cached by modification time and size; parsing builds every driver.
 type fileConfig struct {
-	mu    sync.Mutex
-	mod   time.Time
-	size  int64
-	path  string
-	cfg   *config.Config
+	mu   sync.Mutex
+	mod  time.Time
+	size int64
+	path string
+	cfg  *config.Config
 }
 
 func (f *fileConfig) get(running *config.Config) *config.Config {

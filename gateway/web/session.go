@@ -100,12 +100,18 @@ func (s *sessions) evictLocked(now time.Time) {
 	}
 }
 
-func (s *sessions) destroy(w http.ResponseWriter, id string) {
+// rotate ends session id and starts a new one in its place (new id, new
+// CSRF token), carrying over only the language: login and logout both
+// rotate, against session fixation.
+func (s *sessions) rotate(w http.ResponseWriter, id, user string) *session {
 	s.mu.Lock()
+	lang := ""
+	if old, ok := s.m[id]; ok {
+		lang = old.lang
+	}
 	delete(s.m, id)
 	s.mu.Unlock()
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1,
-		Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	return s.create(w, user, lang)
 }
 
 // update changes a stored session (language, flash).

@@ -211,9 +211,9 @@ func (s *Server) postCerts(w http.ResponseWriter, r *request) {
 	var edits []edit
 	var stored []string
 	for _, p := range []struct {
-		data       []byte
+		data        []byte
 		prefix, key string
-		perm       os.FileMode
+		perm        os.FileMode
 	}{{u.CA, "ca", "ca_file", 0o644}, {u.Cert, "client", "cert_file", 0o644}, {u.Key, "client-key", "key_file", 0o600}} {
 		if len(p.data) == 0 {
 			continue

@@ -1,0 +1,280 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/praxisgate/praxisgate/drivers"
+	_ "github.com/praxisgate/praxisgate/drivers/sim" // the test config's devices
+	"github.com/praxisgate/praxisgate/gateway/alarm"
+	"github.com/praxisgate/praxisgate/gateway/config"
+)
+
+// testConfig is a small practice: a fridge with a threshold, a UPS.
+const testConfig = `# praxisgate test config
+site: praxis-test
+gateway: gw-01
+state_dir: state
+uplink:
+  broker: "tcp://127.0.0.1:1883"
+devices:
+  - id: kuehlschrank
+    name: Impfstoff-Kühlschrank
+    driver: sim
+    kind: fridge
+    sim: {scenario: fridge}
+  - id: usv
+    driver: sim
+    kind: ups
+    sim: {scenario: ups}
+alarms:
+  # vaccines: 2–8 °C
+  - device: kuehlschrank
+    metric: temperature
+    above: 8
+    below: 2
+    for: 15m
+    severity: critical
+`
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// fakeBackend stands in for the gateway in handler tests; the gateway's
+// own adapter is tested in package gateway.
+type fakeBackend struct {
+	cfg *config.Config
+
+	mu      sync.Mutex
+	devices []Device
+	alarms  []alarm.Alarm
+	acks    []string // "id by user"
+	events  []drivers.Event
+	polls   []string
+}
+
+func (b *fakeBackend) Devices() []Device {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]Device(nil), b.devices...)
+}
+
+func (b *fakeBackend) Alarms() []alarm.Alarm {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]alarm.Alarm(nil), b.alarms...)
+}
+
+func (b *fakeBackend) AckAlarm(_ context.Context, id, user string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i := range b.alarms {
+		if b.alarms[i].ID == id {
+			b.alarms[i].Acked, b.alarms[i].AckedBy = true, user
+			b.acks = append(b.acks, id+" by "+user)
+			return nil
+		}
+	}
+	return errors.New("no such alarm")
+}
+
+func (b *fakeBackend) PollNow(_ context.Context, device string) (drivers.Sample, error) {
+	b.mu.Lock()
+	b.polls = append(b.polls, device)
+	b.mu.Unlock()
+	if device == "usv" {
+		return drivers.Sample{}, errors.New("serial port /dev/ttyUSB0: no such file")
+	}
+	return drivers.Sample{Device: device, Metrics: []drivers.Metric{drivers.Num("temperature", 5.25, "°C")}}, nil
+}
+
+func (b *fakeBackend) Status() Status {
+	return Status{Version: "1.2.3-test", Started: time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC), Connected: true,
+		BufferRecords: 12, BufferBytes: 4096, Health: []drivers.Metric{drivers.Num("cpu.load", 0.25, "")}}
+}
+
+func (b *fakeBackend) Config() *config.Config { return b.cfg }
+
+func (b *fakeBackend) Event(e drivers.Event) {
+	b.mu.Lock()
+	b.events = append(b.events, e)
+	b.mu.Unlock()
+}
+
+func (b *fakeBackend) eventsCopy() []drivers.Event {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]drivers.Event(nil), b.events...)
+}
+
+// env is one page under test: server, backend, clock and a browser-like
+// client (cookie jar, no automatic redirects).
+type env struct {
+	t       *testing.T
+	srv     *Server
+	ts      *httptest.Server
+	c       *http.Client
+	be      *fakeBackend
+	clock   *fakeClock
+	cfgPath string
+	// csrf is the token seen on the last page fetched.
+	csrf string
+}
+
+const testPassword = "richtig-geheim-42"
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "praxisgate.yaml")
+	if err := os.WriteFile(cfgPath, []byte(testConfig), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := 9.1
+	be := &fakeBackend{cfg: cfg,
+		devices: []Device{
+			{ID: "kuehlschrank", Name: "Impfstoff-Kühlschrank", Kind: "fridge", Driver: "sim", At: time.Date(2026, 11, 22, 9, 59, 0, 0, time.UTC),
+				Metrics: []drivers.Metric{drivers.Num("temperature", 9.1, "°C")}},
+			{ID: "usv", Kind: "ups", Driver: "sim", Err: "timeout"},
+		},
+		alarms: []alarm.Alarm{{ID: "kuehlschrank/temperature/above", Device: "kuehlschrank", Severity: drivers.Critical,
+			Message: "temperature 9.1 °C above 8 °C", Metric: "temperature", Value: &v, Since: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}},
+	}
+	clock := &fakeClock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
+	ring := NewLogRing(50)
+	log := slog.New(ring.Wrap(slog.NewTextHandler(io.Discard, nil)))
+	log.Info("gateway starting", "site", "praxis-test")
+	srv, err := New(Options{Backend: be, Dir: filepath.Join(dir, "web"), Logger: log, Logs: ring, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewTLSServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	c := ts.Client()
+	c.Jar, _ = cookiejar.New(nil)
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &env{t: t, srv: srv, ts: ts, c: c, be: be, clock: clock, cfgPath: cfgPath}
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func (e *env) do(req *http.Request) (*http.Response, string) {
+	e.t.Helper()
+	resp, err := e.c.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if m := csrfRE.FindSubmatch(b); m != nil {
+		e.csrf = string(m[1])
+	}
+	return resp, string(b)
+}
+
+func (e *env) get(path string) (*http.Response, string) {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, e.ts.URL+path, nil)
+	return e.do(req)
+}
+
+// post sends a form with the current CSRF token unless the form has one.
+func (e *env) post(path string, form url.Values, header ...string) (*http.Response, string) {
+	e.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if _, ok := form["csrf"]; !ok {
+		form.Set("csrf", e.csrf)
+	}
+	req, _ := http.NewRequest(http.MethodPost, e.ts.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return e.do(req)
+}
+
+func wantStatus(t *testing.T, resp *http.Response, code int, body string) {
+	t.Helper()
+	if resp.StatusCode != code {
+		t.Fatalf("%s %s: status %d, want %d; body:\n%s", resp.Request.Method, resp.Request.URL.Path, resp.StatusCode, code, body)
+	}
+}
+
+func wantRedirect(t *testing.T, resp *http.Response, to string) {
+	t.Helper()
+	if resp.StatusCode != http.StatusSeeOther && resp.StatusCode != http.StatusFound {
+		t.Fatalf("%s %s: status %d, want a redirect to %s", resp.Request.Method, resp.Request.URL.Path, resp.StatusCode, to)
+	}
+	if loc := resp.Header.Get("Location"); loc != to {
+		t.Fatalf("%s %s: redirect to %q, want %q", resp.Request.Method, resp.Request.URL.Path, loc, to)
+	}
+}
+
+// setUp creates the admin account through the setup page.
+func (e *env) setUp() {
+	e.t.Helper()
+	e.get("/setup")
+	resp, body := e.post("/setup", url.Values{"code": {e.srv.SetupCode()}, "user": {"admin"},
+		"password": {testPassword}, "confirm": {testPassword}})
+	wantRedirect(e.t, resp, "/login")
+	_ = body
+}
+
+// login sets up (if needed) and logs in as admin.
+func (e *env) login() {
+	e.t.Helper()
+	if e.srv.SetupCode() != "" {
+		e.setUp()
+	}
+	e.get("/login")
+	resp, body := e.post("/login", url.Values{"user": {"admin"}, "password": {testPassword}})
+	if resp.StatusCode != http.StatusSeeOther {
+		e.t.Fatalf("login: status %d\n%s", resp.StatusCode, body)
+	}
+	e.get("/")
+}
+
+func sessionCookie(resp *http.Response) *http.Cookie {
+	for _, c := range resp.Cookies() {
+		if c.Name == cookieName {
+			return c
+		}
+	}
+	return nil
+}
