@@ -44,8 +44,9 @@ type Command struct {
 	RawTS string
 	// Nonce is a random value, unique per signed command.
 	Nonce string
-	// Args is the "args" object exactly as sent (nil when absent), so a
-	// signature over it does not depend on re-encoding.
+	// Args is the "args" member exactly as sent (an object, null, or nil
+	// when absent), so a signature over it does not depend on
+	// re-encoding. DecodeArgs reads it.
 	Args json.RawMessage
 	// Sig is the Ed25519 signature, nil when the command is unsigned.
 	Sig []byte
@@ -117,12 +118,10 @@ func Parse(topicSuffix string, payload []byte) (Command, error) {
 		return fail("nonce must be 16-64 of A-Z a-z 0-9 _ -")
 	}
 	c.Nonce = w.Nonce
-	if a := bytes.TrimSpace(w.Args); len(a) > 0 && !bytes.Equal(a, []byte("null")) {
-		if a[0] != '{' {
-			return fail("args must be a JSON object")
-		}
-		c.Args = w.Args
+	if a := w.Args; len(a) > 0 && !bytes.Equal(a, []byte("null")) && a[0] != '{' {
+		return fail("args must be a JSON object")
 	}
+	c.Args = w.Args
 	if w.Sig != "" {
 		sig, err := base64.StdEncoding.DecodeString(w.Sig)
 		if err != nil || len(sig) != sigSize {

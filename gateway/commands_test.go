@@ -1,0 +1,378 @@
+package gateway
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/praxisgate/praxisgate/drivers/testpeer"
+	"github.com/praxisgate/praxisgate/gateway/command"
+	"github.com/praxisgate/praxisgate/gateway/command/configguard"
+	"github.com/praxisgate/praxisgate/gateway/config"
+	"github.com/praxisgate/praxisgate/gateway/logring"
+)
+
+const cmdRoot = "praxisgate/v1/s/g"
+
+// daemon runs the gateway like `praxisgate run` under systemd: a restart
+// (command, set-config, revert) ends Run and the loop starts a new
+// Gateway from the file on disk, through the config guard.
+type daemon struct {
+	path     string
+	ring     *logring.Ring
+	restarts atomic.Int32
+	stop     context.CancelFunc
+	done     chan struct{}
+}
+
+func startDaemon(t *testing.T, path string) *daemon {
+	t.Helper()
+	d := &daemon{path: path, ring: logring.NewRing(500), done: make(chan struct{})}
+	outer, stop := context.WithCancel(context.Background())
+	d.stop = stop
+	log := slog.New(logring.New(slog.NewTextHandler(io.Discard, nil), d.ring, slog.LevelInfo))
+	go func() {
+		defer close(d.done)
+		for gen := 0; gen < 20 && outer.Err() == nil; gen++ {
+			guard := configguard.New(path, log)
+			cfg, pending, err := guard.Load(config.Load)
+			if err != nil {
+				t.Errorf("generation %d: load: %v", gen, err)
+				return
+			}
+			g, err := New(cfg, Options{Version: "test", Logger: log})
+			if err != nil {
+				t.Errorf("generation %d: %v", gen, err)
+				return
+			}
+			ctx, cancel := context.WithCancel(outer)
+			p, err := g.StartCommands(ctx, CommandOptions{Log: d.ring, Guard: guard, Pending: pending,
+				Restart: func(string) { d.restarts.Add(1); cancel() }})
+			if err != nil {
+				t.Errorf("generation %d: %v", gen, err)
+				cancel()
+				return
+			}
+			if err := g.Run(ctx); err != nil {
+				t.Errorf("generation %d: Run: %v", gen, err)
+			}
+			p.Close()
+			cancel()
+		}
+	}()
+	t.Cleanup(func() {
+		stop()
+		select {
+		case <-d.done:
+		case <-time.After(30 * time.Second):
+			t.Error("daemon did not stop")
+		}
+	})
+	return d
+}
+
+// provider is the cloud side: it sends commands and collects replies and
+// events.
+type provider struct {
+	t       *testing.T
+	cl      mqtt.Client
+	key     ed25519.PrivateKey
+	mu      sync.Mutex
+	replies map[string][][]byte
+	events  []string
+	seq     atomic.Int64
+}
+
+func newProvider(t *testing.T, url string, key ed25519.PrivateKey) *provider {
+	t.Helper()
+	p := &provider{t: t, key: key, replies: map[string][][]byte{}}
+	p.cl = mqtt.NewClient(mqtt.NewClientOptions().AddBroker(url).SetClientID(fmt.Sprintf("provider-%d", time.Now().UnixNano())))
+	if tok := p.cl.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("provider connect: %v", tok.Error())
+	}
+	t.Cleanup(func() { p.cl.Disconnect(100) })
+	for filter, h := range map[string]mqtt.MessageHandler{
+		cmdRoot + "/reply/#": func(_ mqtt.Client, m mqtt.Message) {
+			id := strings.TrimPrefix(m.Topic(), cmdRoot+"/reply/")
+			p.mu.Lock()
+			p.replies[id] = append(p.replies[id], append([]byte(nil), m.Payload()...))
+			p.mu.Unlock()
+		},
+		cmdRoot + "/event/gateway": func(_ mqtt.Client, m mqtt.Message) {
+			p.mu.Lock()
+			p.events = append(p.events, string(m.Payload()))
+			p.mu.Unlock()
+		},
+	} {
+		if tok := p.cl.Subscribe(filter, 1, h); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			t.Fatalf("provider subscribe: %v", tok.Error())
+		}
+	}
+	return p
+}
+
+func (p *provider) newID() string {
+	return fmt.Sprintf("c-%d-%d", time.Now().UnixNano()%1e6, p.seq.Add(1))
+}
+
+// signedPayload builds a command signed now.
+func (p *provider) signedPayload(name, id string, args any, ts time.Time) []byte {
+	a, _ := json.Marshal(args)
+	tss := ts.UTC().Format(time.RFC3339Nano)
+	nonce := fmt.Sprintf("nonce-%020d", time.Now().UnixNano()+p.seq.Add(1))
+	b, _ := json.Marshal(map[string]any{"id": id, "ts": tss, "nonce": nonce, "args": json.RawMessage(a),
+		"sig": command.Sign(p.key, cmdRoot, name, id, tss, nonce, a)})
+	return b
+}
+
+// send publishes payload on cmd/name and waits for n reply messages,
+// resending the same payload every 3 s like a provider whose box may be
+// restarting (replies are idempotent per id).
+func (p *provider) send(name, id string, payload []byte, n int) []command.Reply {
+	p.t.Helper()
+	deadline := time.Now().Add(40 * time.Second)
+	for time.Now().Before(deadline) {
+		if payload != nil {
+			p.cl.Publish(cmdRoot+"/cmd/"+name, 1, false, payload).WaitTimeout(5 * time.Second)
+		}
+		for resend := time.Now().Add(3 * time.Second); time.Now().Before(resend); time.Sleep(20 * time.Millisecond) {
+			p.mu.Lock()
+			got := p.replies[id]
+			p.mu.Unlock()
+			if len(got) >= n {
+				out := make([]command.Reply, n)
+				for i := range n {
+					if err := json.Unmarshal(got[i], &out[i]); err != nil {
+						p.t.Fatalf("reply %s: %v", got[i], err)
+					}
+				}
+				return out
+			}
+		}
+	}
+	p.t.Fatalf("no reply to %s %s", name, id)
+	return nil
+}
+
+func (p *provider) call(name string, args any) command.Reply {
+	p.t.Helper()
+	id := p.newID()
+	b, _ := json.Marshal(map[string]any{"id": id, "args": args})
+	return p.send(name, id, b, 1)[0]
+}
+
+func (p *provider) callSigned(name string, args any) command.Reply {
+	p.t.Helper()
+	id := p.newID()
+	return p.send(name, id, p.signedPayload(name, id, args, time.Now()), 1)[0]
+}
+
+func (p *provider) waitEvent(what string) string {
+	p.t.Helper()
+	var found string
+	waitFor(p.t, what, func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, e := range p.events {
+			if strings.Contains(e, what) {
+				found = e
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+func mustOK(t *testing.T, what string, r command.Reply) map[string]any {
+	t.Helper()
+	if !r.OK {
+		t.Fatalf("%s: error reply %q", what, r.Error)
+	}
+	m, _ := r.Result.(map[string]any)
+	return m
+}
+
+func mustFail(t *testing.T, what string, r command.Reply, want string) {
+	t.Helper()
+	if r.OK || !strings.Contains(r.Error, want) {
+		t.Fatalf("%s: reply ok=%v error %q, want error containing %q", what, r.OK, r.Error, want)
+	}
+}
+
+const uplinkPassword = "geheim-uplink-pw"
+
+func commandsConfig(dir, broker, key string) string {
+	return fmt.Sprintf(`site: s
+gateway: g
+state_dir: %s
+uplink: {broker: %q, username: gw, password: %s, backoff_min: 100ms, backoff_max: 1s}
+commands: {keys: [%q], confirm_timeout: 10s}
+devices: [{id: f, driver: sim, interval: 1s, sim: {scenario: fridge}}]
+`, filepath.Join(dir, "state"), broker, uplinkPassword, key)
+}
+
+// Every command against a real Mosquitto, including forged, replayed,
+// malformed and oversized ones; a set-config that cuts the uplink is
+// reverted and reported, one that keeps it is confirmed.
+func TestCommandsEndToEnd(t *testing.T) {
+	mq := testpeer.StartMosquitto(t, testpeer.MosquittoOptions{})
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	key := base64.StdEncoding.EncodeToString(pub)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "praxisgate.yaml")
+	orig := commandsConfig(dir, mq.URL(), key)
+	if err := os.WriteFile(path, []byte(orig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, path)
+	p := newProvider(t, mq.URL(), priv)
+
+	boot1 := mustOK(t, "ping", p.call("ping", nil))["boot"]
+
+	t.Run("poll-now", func(t *testing.T) {
+		res := mustOK(t, "poll one", p.call("poll-now", map[string]any{"device": "f"}))
+		if res["polled"] != 1.0 || !strings.Contains(fmt.Sprint(res["results"]), "temperature") {
+			t.Fatalf("poll-now f: %v", res)
+		}
+		if res := mustOK(t, "poll all", p.call("poll-now", nil)); res["polled"] != 2.0 {
+			t.Fatalf("poll-now all: %v", res)
+		}
+		mustFail(t, "poll unknown", p.call("poll-now", map[string]any{"device": "nope"}), `unknown device "nope"`)
+		mustFail(t, "poll bad arg", p.call("poll-now", map[string]any{"device": 3}), "args")
+	})
+	t.Run("get-config redacts", func(t *testing.T) {
+		res := mustOK(t, "get-config", p.call("get-config", nil))
+		y := res["yaml"].(string)
+		if strings.Contains(y, uplinkPassword) || !strings.Contains(y, configguard.Redacted) || !strings.Contains(y, "site: s") {
+			t.Fatalf("get-config yaml:\n%s", y)
+		}
+	})
+	t.Run("get-log", func(t *testing.T) {
+		res := mustOK(t, "get-log", p.call("get-log", map[string]any{"lines": 50}))
+		lines := fmt.Sprint(res["lines"])
+		if !strings.Contains(lines, "command ran") || strings.Contains(lines, uplinkPassword) {
+			t.Fatalf("get-log: %s", lines)
+		}
+		mustFail(t, "get-log too many", p.call("get-log", map[string]any{"lines": 1e6}), "args.lines")
+	})
+	t.Run("support-bundle in chunks", func(t *testing.T) {
+		id := p.newID()
+		first := p.send("support-bundle", id, []byte(`{"id":"`+id+`"}`), 1)[0]
+		replies := p.send("support-bundle", id, nil, first.Parts)
+		var gz []byte
+		for i, r := range replies {
+			if !r.OK || r.Part != i+1 || r.Parts != first.Parts {
+				t.Fatalf("chunk %d: %+v", i, r)
+			}
+			data, _ := base64.StdEncoding.DecodeString(r.Result.(map[string]any)["data"].(string))
+			gz = append(gz, data...)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(gz))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b map[string]any
+		if err := json.Unmarshal(raw, &b); err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(raw, []byte(uplinkPassword)) || b["gateway"] != "g" || !strings.Contains(b["config"].(string), configguard.Redacted) {
+			t.Fatalf("bundle: %s", raw)
+		}
+	})
+	t.Run("ack-alarm", func(t *testing.T) {
+		mustFail(t, "ack without alarm", p.call("ack-alarm", nil), "args.alarm: required")
+		mustFail(t, "ack unknown", p.call("ack-alarm", map[string]any{"alarm": "f/x.above"}), "no active alarm")
+	})
+	t.Run("not in this build", func(t *testing.T) {
+		mustFail(t, "update-check", p.call("update-check", nil), "not available in this build")
+		mustFail(t, "update-install", p.callSigned("update-install", nil), "not available in this build")
+		mustFail(t, "discover-now", p.call("discover-now", nil), "no discovery device")
+	})
+	t.Run("refused", func(t *testing.T) {
+		mustFail(t, "unknown", p.call("reboot-now", nil), `unknown command "reboot-now"`)
+		mustFail(t, "unsigned restart", p.call("restart", nil), "must be signed")
+		mustFail(t, "unsigned set-config", p.call("set-config", map[string]any{"yaml": orig}), "must be signed")
+		_, other, _ := ed25519.GenerateKey(nil)
+		forger := &provider{t: t, key: other}
+		id := p.newID()
+		mustFail(t, "forged restart", p.send("restart", id, forger.signedPayload("restart", id, nil, time.Now()), 1)[0], "does not verify")
+		id = p.newID()
+		mustFail(t, "stale restart", p.send("restart", id, p.signedPayload("restart", id, nil, time.Now().Add(-time.Hour)), 1)[0], "clock skew")
+		id = p.newID()
+		mustFail(t, "malformed", p.send("ping", id, []byte(`{"id":"`+id+`","args":{"x":`), 1)[0], "not a valid JSON")
+		id = p.newID()
+		big := []byte(`{"id":"` + id + `","args":{"yaml":"` + strings.Repeat("x", command.MaxPayload) + `"}}`)
+		mustFail(t, "oversized", p.send("set-config", id, big, 1)[0], "too large")
+		if d.restarts.Load() != 0 {
+			t.Fatal("a refused command restarted the daemon")
+		}
+	})
+	t.Run("redelivery answers again without running again", func(t *testing.T) {
+		id := p.newID()
+		payload := p.signedPayload("get-log", id, map[string]any{"lines": 1}, time.Now())
+		first := p.send("get-log", id, payload, 1)
+		again := p.send("get-log", id, payload, 2) // the same bytes, as a QoS 1 redelivery or a replay
+		if !first[0].OK || again[1].TS != first[0].TS || fmt.Sprint(again[1].Result) != fmt.Sprint(first[0].Result) {
+			t.Fatalf("second answer differs: %+v vs %+v", again[1], first[0])
+		}
+	})
+	t.Run("set-config that cuts the uplink is reverted", func(t *testing.T) {
+		dead, err := testpeer.FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		broken := commandsConfig(dir, fmt.Sprintf("tcp://127.0.0.1:%d", dead), key)
+		broken = strings.Replace(broken, "password: "+uplinkPassword, "password: '"+configguard.Redacted+"'", 1)
+		res := mustOK(t, "set-config", p.callSigned("set-config", map[string]any{"yaml": broken}))
+		if res["state"] != "restarting" {
+			t.Fatalf("set-config: %v", res)
+		}
+		ev := p.waitEvent(`"type":"config.reverted"`)
+		if !strings.Contains(ev, "did not come back within 10s") {
+			t.Fatalf("revert event: %s", ev)
+		}
+		if b, _ := os.ReadFile(path); string(b) != orig {
+			t.Fatalf("config after revert:\n%s", b)
+		}
+		if boot := mustOK(t, "ping after revert", p.call("ping", nil))["boot"]; boot == boot1 {
+			t.Fatal("daemon did not restart")
+		}
+	})
+	t.Run("set-config that keeps the uplink is confirmed", func(t *testing.T) {
+		next := strings.Replace(orig, "devices:", "self: {interval: 30s}\ndevices:", 1)
+		mustOK(t, "set-config", p.callSigned("set-config", map[string]any{"yaml": next}))
+		p.waitEvent(`"type":"config.applied"`)
+		if b, _ := os.ReadFile(path); string(b) != next {
+			t.Fatalf("config after confirm:\n%s", b)
+		}
+		if _, err := os.Stat(path + ".pending"); !os.IsNotExist(err) {
+			t.Fatalf("marker left: %v", err)
+		}
+	})
+	t.Run("signed restart", func(t *testing.T) {
+		before := d.restarts.Load()
+		mustOK(t, "restart", p.callSigned("restart", map[string]any{"reason": "test"}))
+		waitFor(t, "restart", func() bool { return d.restarts.Load() == before+1 })
+		mustOK(t, "ping after restart", p.call("ping", nil))
+	})
+}
