@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
-	"time"
 	"unicode/utf8"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -78,11 +77,7 @@ func (p *pump) send(ctx context.Context) error {
 		for _, r := range recs {
 			// Records fetched but not published are sent again after the
 			// rewind that follows this generation.
-			select {
-			case p.slots <- struct{}{}:
-			case <-ctx.Done():
-				return nil
-			case <-p.c.lost:
+			if !p.acquire(ctx) {
 				return nil
 			}
 			if err := checkTopic(r.Topic); err != nil {
@@ -96,11 +91,28 @@ func (p *pump) send(ctx context.Context) error {
 				p.release(1)
 				continue
 			}
-			tok := p.c.client.Publish(p.u.root+"/"+r.Topic, 1, false, contract.WithSeq(r.Payload, r.Seq))
-			p.outstanding.Add(1)
-			p.fifo <- inflight{tok: tok, seq: r.Seq}
+			p.push(p.c.client.Publish(p.u.root+"/"+r.Topic, 1, false, contract.WithSeq(r.Payload, r.Seq)), r.Seq)
 		}
 	}
+}
+
+// acquire takes an in-flight slot; false when ctx ended or the connection
+// was lost first.
+func (p *pump) acquire(ctx context.Context) bool {
+	select {
+	case p.slots <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-p.c.lost:
+		return false
+	}
+}
+
+// push hands a publish that holds a slot to the acker.
+func (p *pump) push(tok mqtt.Token, seq uint64) {
+	p.outstanding.Add(1)
+	p.fifo <- inflight{tok: tok, seq: seq}
 }
 
 // ack settles tokens in publish order until the sender closed the FIFO.
@@ -118,7 +130,10 @@ func (p *pump) ack() {
 		p.u.published(len(pending))
 		pending = pending[:0]
 	}
-	var abandonBy <-chan time.Time
+	// abandonBy is closed WriteTimeout after the generation was lost: a
+	// closed channel (not a timer's, which fires once) so that every
+	// remaining token stops waiting after it.
+	var abandonBy <-chan struct{}
 	for {
 		var e inflight
 		var ok bool
@@ -155,7 +170,9 @@ func (p *pump) ack() {
 				}
 			}
 			if p.c.isLost() {
-				abandonBy = time.After(p.u.cfg.WriteTimeout)
+				ctx, cancel := context.WithTimeout(context.Background(), p.u.cfg.WriteTimeout)
+				defer cancel()
+				abandonBy = ctx.Done()
 			}
 		}
 		if abandonBy != nil {

@@ -95,7 +95,7 @@ func TestPayloadsMatchSchema(t *testing.T) {
 	inventory, err := testOrigin.EncodeInventory(discover.InventoryDoc{Device: "netz", Hosts: []discover.Host{{
 		MAC: "00:1b:a9:12:34:56", IPs: []string{"192.168.10.23"}, Interface: "eth0", Vendor: "Brother Industries, Ltd.",
 		Name: "drucker-empfang", Kind: "printer", KindReason: "snmp sysObjectID", OpenPorts: []int{80, 631, 9100},
-		SNMP: &discover.SNMPIdentity{SysName: "drucker-empfang", SysDescr: "Brother NC-8300w", Via: "v2c community #1"},
+		SNMP:  &discover.SNMPIdentity{SysName: "drucker-empfang", SysDescr: "Brother NC-8300w", Via: "v2c community #1"},
 		Known: true, Adopted: "drucker-empfang", Present: true, FirstSeen: seenAt.Add(-time.Hour), LastSeen: seenAt, EnrichedAt: seenAt,
 	}}}, testClock())
 	if err != nil {
