@@ -40,7 +40,7 @@ type daemon struct {
 	done     chan struct{}
 }
 
-func startDaemon(t *testing.T, path string) *daemon {
+func startDaemon(t testing.TB, path string) *daemon {
 	t.Helper()
 	d := &daemon{path: path, ring: logring.NewRing(500), done: make(chan struct{})}
 	outer, stop := context.WithCancel(context.Background())
