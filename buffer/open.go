@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -56,6 +58,9 @@ func openBadger(dir string, opts Options) (db *badger.DB, err error) {
 			err = fmt.Errorf("buffer: open %s: %w: badger panicked: %v", dir, ErrCorrupt, p)
 		}
 	}()
+	if err := removeEmptyLogs(dir, opts.Logger); err != nil {
+		return nil, fmt.Errorf("buffer: open %s: %w", dir, err)
+	}
 	db, err = badger.Open(badgerOptions(dir, opts))
 	if err == nil {
 		return db, nil
@@ -64,6 +69,35 @@ func openBadger(dir string, opts Options) (db *badger.DB, err error) {
 		return nil, fmt.Errorf("buffer: open %s: %w", dir, err)
 	}
 	return nil, fmt.Errorf("buffer: open %s: %w: %w", dir, ErrCorrupt, err)
+}
+
+// removeEmptyLogs deletes 0-byte memtable and value logs before badger
+// sees them. Badger creates such a file and sizes it in two steps; a crash
+// in between leaves an empty file on which badger.Open fails for ever
+// ("while opening fid: N err: Create a new file", badger issue #2207, fix
+// not released as of v4.9.6). TestCrashSafety ran into it. An empty log
+// holds no entries and no value pointer can refer to it, so removing it
+// loses nothing.
+func removeEmptyLogs(dir string, log *slog.Logger) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("list directory: %w", err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".mem") && !strings.HasSuffix(name, ".vlog") {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || !info.Mode().IsRegular() || info.Size() != 0 {
+			continue
+		}
+		log.Warn("buffer: removing empty log left by a crash (badger issue #2207)", "file", name)
+		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+			return fmt.Errorf("remove empty log %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // loadMeta reads the bookkeeping and checks it cheaply against the records:
