@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -314,17 +312,6 @@ func checkDelivered(t testing.TB, o *observer, want map[uint64][]byte) {
 		last[m.Topic] = m.Seq
 	}
 }
-
-// errString is err's text or "".
-func errString(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
-}
-
-var _ = errors.New
-var _ = strings.Contains
 
 // discardLogger silences the buffer's own logs in benchmarks.
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
