@@ -17,6 +17,11 @@ import (
 	"github.com/praxisgate/praxisgate/gateway/config"
 )
 
+// resolver is net.Resolver's lookup; tests point it at a dead DNS server.
+type resolver interface {
+	LookupHost(ctx context.Context, host string) ([]string, error)
+}
+
 // step is one stage of the connection test: dns, tcp, tls, auth.
 type step struct {
 	Name   string // message key suffix: dns, tcp, tls, auth, mqtt
@@ -30,7 +35,7 @@ type step struct {
 // drops it (TCP), certificates do not fit (TLS), or the broker refuses
 // the login (auth). It speaks just enough MQTT 3.1.1 (CONNECT/CONNACK)
 // and never publishes.
-func testConnection(ctx context.Context, u config.Uplink) []step {
+func testConnection(ctx context.Context, u config.Uplink, res resolver) []step {
 	var out []step
 	fail := func(name string, err error) []step { return append(out, step{Name: name, Detail: err.Error()}) }
 	bu, err := url.Parse(u.Broker)
@@ -62,7 +67,7 @@ func testConnection(ctx context.Context, u config.Uplink) []step {
 	addrs := []string{host}
 	if net.ParseIP(host) == nil {
 		dctx, dcancel := context.WithTimeout(ctx, timeout)
-		addrs, err = net.DefaultResolver.LookupHost(dctx, host)
+		addrs, err = res.LookupHost(dctx, host)
 		dcancel()
 		if err != nil {
 			return fail("dns", err)

@@ -54,6 +54,7 @@ type Server struct {
 	cop      *http.CrossOriginProtection
 	pages    *pages
 	saved    fileConfig
+	resolver resolver
 	mux      *http.ServeMux
 }
 
@@ -90,6 +91,7 @@ func New(opts Options) (*Server, error) {
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err
 	}
+	s.resolver = net.DefaultResolver
 	s.sessions = newSessions(s.now)
 	s.throttle = newThrottle(s.now)
 	s.cop = http.NewCrossOriginProtection()

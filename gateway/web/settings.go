@@ -250,7 +250,7 @@ func (s *Server) postCerts(w http.ResponseWriter, r *request) {
 
 // postTest runs the connection test against the saved settings.
 func (s *Server) postTest(w http.ResponseWriter, r *request) {
-	steps := testConnection(r.Context(), s.saved.get(s.be.Config()).Uplink)
+	steps := testConnection(r.Context(), s.saved.get(s.be.Config()).Uplink, s.resolver)
 	s.log.Info("web: connection test", "user", r.sess.user, "ok", steps[len(steps)-1].OK, "step", steps[len(steps)-1].Name)
 	s.settingsPage(w, r, http.StatusOK, pageData{}, nil, steps)
 }
