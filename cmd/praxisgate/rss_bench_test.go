@@ -118,7 +118,7 @@ const prefillBoot = "0123456789ab"
 
 // prefill writes a backlog into the buffer directory the daemon will open,
 // in the format the gateway itself writes.
-func prefill(b *testing.B, dir string, n int) {
+func prefill(b testing.TB, dir string, n int) {
 	q, err := buffer.Open(dir, buffer.Options{})
 	if err != nil {
 		b.Fatal(err)

@@ -3,9 +3,18 @@ package main
 import (
 	"context"
 	"io"
+	"os"
+	"runtime/debug"
 
 	"github.com/praxisgate/praxisgate/gateway"
 )
+
+// defaultMemoryLimit is the Go runtime's soft memory limit for the daemon
+// unless GOMEMLIMIT says otherwise. A Raspberry Pi with 1 GiB shares its
+// memory with the OS and the page cache; without a limit the Go heap grows
+// to twice its live size between collections (badger's compactions make
+// the live size spiky), which doubles the resident memory for nothing.
+const defaultMemoryLimit = 36 << 20
 
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", "run -config FILE", stderr)
@@ -16,6 +25,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg, err := loadConfig(*path, stderr)
 	if err != nil {
 		return err
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
 	log := newLogger(stderr, cfg.Log)
 	g, err := gateway.New(cfg, gateway.Options{Version: version, Logger: log})
