@@ -99,6 +99,16 @@ func testConnection(ctx context.Context, u config.Uplink, res resolver) []step {
 			return fail("tls", err)
 		}
 		st := tconn.ConnectionState()
+		if st.Version >= tls.VersionTLS13 {
+			// In TLS 1.3 the server judges our client certificate after
+			// the client's handshake is done; its verdict (an alert) is
+			// only seen on reading. Listen briefly before writing, else
+			// the CONNECT may hit a reset connection and the verdict is
+			// lost.
+			if err := probeAlert(tconn, timeout); err != nil {
+				return fail("tls", err)
+			}
+		}
 		detail := tls.VersionName(st.Version)
 		if len(st.PeerCertificates) > 0 {
 			detail += ", " + st.PeerCertificates[0].Subject.CommonName + ", valid until " + st.PeerCertificates[0].NotAfter.Format("2006-01-02")
@@ -125,6 +135,25 @@ func testConnection(ctx context.Context, u config.Uplink, res resolver) []step {
 	}
 	conn.Write([]byte{0xE0, 0x00}) // DISCONNECT
 	return append(out, step{Name: "auth", OK: true, Detail: connackText(0)})
+}
+
+// alertProbe is how long to wait for a post-handshake alert; a broker on
+// the other side of the internet answers within a round trip.
+const alertProbe = 400 * time.Millisecond
+
+func probeAlert(c *tls.Conn, timeout time.Duration) error {
+	c.SetReadDeadline(time.Now().Add(alertProbe))
+	var b [1]byte
+	_, err := c.Read(b[:])
+	c.SetDeadline(time.Now().Add(timeout))
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return nil // silence: the broker accepted the handshake
+	}
+	if err == nil {
+		return errors.New("the broker sent data before CONNECT")
+	}
+	return err
 }
 
 func classifyAfterHandshake(err error) string {

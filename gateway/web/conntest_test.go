@@ -113,4 +113,3 @@ func section(body string) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
