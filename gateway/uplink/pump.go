@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -15,6 +16,10 @@ import (
 // ackBatch bounds how many seqs are collected before Source.Ack; the
 // buffer batches deletes anyway, this only bounds latency of the counter.
 const ackBatch = 512
+
+// ackInterval is how often confirmed seqs are handed to the buffer while
+// publishes are still outstanding.
+const ackInterval = 20 * time.Millisecond
 
 // fetchBatch bounds one Source.Next call, so an event appended during a
 // drain waits behind at most this many telemetry records.
@@ -120,6 +125,7 @@ func (p *pump) push(tok mqtt.Token, seq uint64) {
 // without error while this generation was alive (see doc.go).
 func (p *pump) ack() {
 	pending := make([]uint64, 0, ackBatch)
+	var lastFlush time.Time
 	flush := func() {
 		if len(pending) == 0 {
 			return
@@ -129,7 +135,10 @@ func (p *pump) ack() {
 		}
 		p.u.published(len(pending))
 		pending = pending[:0]
+		lastFlush = time.Now()
 	}
+	wait := time.NewTimer(time.Hour)
+	wait.Stop()
 	// abandonBy is closed WriteTimeout after the generation was lost: a
 	// closed channel (not a timer's, which fires once) so that every
 	// remaining token stops waiting after it.
@@ -152,12 +161,25 @@ func (p *pump) ack() {
 			select {
 			case <-e.tok.Done():
 			default:
-				// Nothing more is ready: hand over what is, then block.
-				flush()
+				// Not acknowledged yet. During a drain that is the normal
+				// case, so acks are handed to the buffer at most every
+				// ackInterval (each hand-over costs the buffer a write
+				// cycle); delaying an ack never delays delivery.
+				if time.Since(lastFlush) >= ackInterval {
+					flush()
+				}
+				wait.Reset(ackInterval)
 				select {
 				case <-e.tok.Done():
 				case <-p.c.lost:
+				case <-wait.C:
+					flush()
+					select {
+					case <-e.tok.Done():
+					case <-p.c.lost:
+					}
 				}
+				wait.Stop()
 			}
 			done := isDone(e.tok)
 			switch {
