@@ -21,9 +21,11 @@ const (
 // Event is one step of an update, with versions and, where something did
 // not happen, the reason in words a technician can act on.
 type Event struct {
-	Time   time.Time `json:"ts"`
-	State  string    `json:"state"`
-	From   string    `json:"from,omitempty"` // running version
-	To     string    `json:"to,omitempty"`   // offered / installed version
-	Reason string    `json:"reason,omitempty"`
+	Time  time.Time `json:"ts"`
+	State string    `json:"state"`
+	// From is the version being left, To the one being moved to: for
+	// rolled_back, From is the abandoned version and To the one running again.
+	From   string `json:"from,omitempty"`
+	To     string `json:"to,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }

@@ -20,7 +20,8 @@ const BinaryName = "praxisgate"
 type Layout struct {
 	Dir string
 	Now func() time.Time // injectable clock; nil means time.Now
-	// Hook is called with "state-written" after state.json is replaced
+	// Hook is called with "state-written:<op>" (op: provision, boot,
+	// trial, commit, rollback) after state.json is replaced
 	// and before the symlinks follow; crash tests SIGKILL the process there.
 	Hook func(step string)
 }
@@ -64,7 +65,7 @@ func (l *Layout) Provision(version, binary string) error {
 	if err := l.installFile(v.String(), f); err != nil {
 		return fmt.Errorf("update: provision: %w", err)
 	}
-	return l.save(State{Committed: v.String()})
+	return l.save(State{Committed: v.String()}, "provision")
 }
 
 // installFile writes r as the binary of version v: temp file, fsync,
@@ -88,13 +89,14 @@ func (l *Layout) installFile(v string, r io.Reader) error {
 	return syncDir(dir)
 }
 
-// save writes the state, then makes the symlinks follow it.
-func (l *Layout) save(s State) error {
+// save writes the state, then makes the symlinks follow it. op names the
+// step for Hook.
+func (l *Layout) save(s State, op string) error {
 	if err := l.WriteState(s); err != nil {
 		return err
 	}
 	if l.Hook != nil {
-		l.Hook("state-written")
+		l.Hook("state-written:" + op)
 	}
 	return l.reconcile(s)
 }
@@ -155,18 +157,16 @@ func (l *Layout) Boot(maxBoots int) (BootResult, error) {
 	if t := s.Trial; t != nil {
 		if _, err := os.Stat(l.BinaryPath(t.Version)); err != nil {
 			res.RolledBack, res.Reason = t.Version, fmt.Sprintf("binary of %s is missing: %v", t.Version, err)
-			s.markFailed(t.Version)
-			s.Trial = nil
+			s.abandon(t.Version, res.Reason, l.now())
 		} else if t.Boots >= maxBoots {
 			res.RolledBack = t.Version
-			res.Reason = fmt.Sprintf("%s started %d times without becoming healthy", t.Version, t.Boots)
-			s.markFailed(t.Version)
-			s.Trial = nil
+			res.Reason = fmt.Sprintf("%s started %d times without becoming healthy (crash or watchdog)", t.Version, t.Boots)
+			s.abandon(t.Version, res.Reason, l.now())
 		} else {
 			t.Boots++
 		}
 	}
-	if err := l.save(s); err != nil {
+	if err := l.save(s, "boot"); err != nil {
 		return res, err
 	}
 	res.Version, res.OnTrial = s.Committed, s.Trial != nil
@@ -183,7 +183,7 @@ func (l *Layout) beginTrial(v string) error {
 		return err
 	}
 	s.Trial = &Trial{Version: v, Previous: s.Committed, Started: l.now().UTC()}
-	return l.save(s)
+	return l.save(s, "trial")
 }
 
 // Commit makes the version on trial the known good one. It is a no-op
@@ -198,7 +198,8 @@ func (l *Layout) Commit(v string) error {
 	}
 	prev := s.Committed
 	s.Committed, s.Trial = v, nil
-	if err := l.save(s); err != nil {
+	s.Note = &Note{Event: Event{Time: l.now().UTC(), State: StateCommitted, From: prev, To: v, Reason: "healthy"}}
+	if err := l.save(s, "commit"); err != nil {
 		return err
 	}
 	l.prune(s, prev)
@@ -206,8 +207,8 @@ func (l *Layout) Commit(v string) error {
 }
 
 // Rollback abandons the version on trial: it is marked failed and current
-// goes back to the committed version. The caller then restarts.
-func (l *Layout) Rollback(v string) error {
+// goes back to the committed version. The caller reports it and restarts.
+func (l *Layout) Rollback(v, reason string) error {
 	s, err := l.ReadState()
 	if err != nil {
 		return err
@@ -215,9 +216,21 @@ func (l *Layout) Rollback(v string) error {
 	if s.Trial == nil || s.Trial.Version != v {
 		return fmt.Errorf("update: rollback %s: not on trial", v)
 	}
-	s.markFailed(v)
-	s.Trial = nil
-	return l.save(s)
+	s.abandon(v, reason, l.now())
+	return l.save(s, "rollback")
+}
+
+// TakeNote returns the last commit or rollback if it was not reported
+// yet, and marks it reported (at-least-once: a crash before the caller
+// passes it on repeats it at the next start). RunTrial calls it.
+func (l *Layout) TakeNote() (*Event, error) {
+	s, err := l.ReadState()
+	if err != nil || s.Note == nil || s.Note.Reported {
+		return nil, err
+	}
+	ev := s.Note.Event
+	s.Note.Reported = true
+	return &ev, l.WriteState(s)
 }
 
 // prune removes version directories other than the committed and the

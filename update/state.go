@@ -20,6 +20,17 @@ type State struct {
 	Committed string   `json:"committed"`        // last version that proved healthy
 	Trial     *Trial   `json:"trial,omitempty"`  // version being tried, if any
 	Failed    []string `json:"failed,omitempty"` // versions never to try again
+	// Note is the last commit or rollback, kept until a running version
+	// has reported it: the state change is durable first and reported
+	// after, so a power cut in between (or a version that crashed at start
+	// and could not say anything) still gets reported at the next start.
+	Note *Note `json:"note,omitempty"`
+}
+
+// Note records a commit or rollback as an event to report.
+type Note struct {
+	Event
+	Reported bool `json:"reported"`
 }
 
 // Trial describes the version on trial.
@@ -32,6 +43,13 @@ type Trial struct {
 
 // IsFailed tells whether v was rolled back before.
 func (s *State) IsFailed(v string) bool { return slices.Contains(s.Failed, v) }
+
+// abandon drops the trial of v, remembers v as failed and notes the rollback.
+func (s *State) abandon(v, reason string, now time.Time) {
+	s.Trial = nil
+	s.Note = &Note{Event: Event{Time: now.UTC(), State: StateRolledBack, From: v, To: s.Committed, Reason: reason}}
+	s.markFailed(v)
+}
 
 func (s *State) markFailed(v string) {
 	if !s.IsFailed(v) {

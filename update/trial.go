@@ -29,9 +29,15 @@ type TrialConfig struct {
 // Crashes and hangs during the trial are caught by Layout.Boot's start
 // count, not here.
 func (l *Layout) RunTrial(ctx context.Context, tc TrialConfig) (bool, error) {
+	if tc.Log == nil {
+		tc.Log = slog.New(slog.DiscardHandler)
+	}
 	on, err := l.OnTrial(tc.Version)
-	if err != nil || !on {
-		return err == nil, err
+	if err != nil {
+		return false, err
+	}
+	if !on {
+		return true, l.report(tc)
 	}
 	if tc.Timeout <= 0 {
 		tc.Timeout = 5 * time.Minute
@@ -39,22 +45,12 @@ func (l *Layout) RunTrial(ctx context.Context, tc TrialConfig) (bool, error) {
 	if tc.Interval <= 0 {
 		tc.Interval = 2 * time.Second
 	}
-	if tc.Log == nil {
-		tc.Log = slog.New(slog.DiscardHandler)
-	}
 	s, _ := l.ReadState()
 	prev := ""
 	if s.Trial != nil {
 		prev = s.Trial.Previous
 	}
-	emit := func(state, reason string) {
-		ev := Event{Time: l.now().UTC(), State: state, From: prev, To: tc.Version, Reason: reason}
-		tc.Log.Info("update", "state", state, "from", prev, "to", tc.Version, "reason", reason)
-		if tc.OnEvent != nil {
-			tc.OnEvent(ev)
-		}
-	}
-	emit(StateTrial, fmt.Sprintf("must become healthy within %s", tc.Timeout))
+	tc.emit(Event{Time: l.now().UTC(), State: StateTrial, From: prev, To: tc.Version, Reason: fmt.Sprintf("must become healthy within %s", tc.Timeout)})
 	if tc.Hook != nil {
 		tc.Hook("trial")
 	}
@@ -71,17 +67,19 @@ func (l *Layout) RunTrial(ctx context.Context, tc TrialConfig) (bool, error) {
 			if err := l.Commit(tc.Version); err != nil {
 				return false, fmt.Errorf("update: commit %s: %w", tc.Version, err)
 			}
-			emit(StateCommitted, "healthy")
-			return true, nil
+			return true, l.report(tc)
 		}
 		select {
 		case <-ctx.Done():
 			return false, ctx.Err()
 		case <-deadline.C:
-			if err := l.Rollback(tc.Version); err != nil {
+			reason := fmt.Sprintf("not healthy within %s: %v", tc.Timeout, last)
+			if err := l.Rollback(tc.Version, reason); err != nil {
 				return false, err
 			}
-			emit(StateRolledBack, fmt.Sprintf("not healthy within %s: %v", tc.Timeout, last))
+			if err := l.report(tc); err != nil {
+				tc.Log.Error("update: report rollback", "err", err)
+			}
 			if tc.Restart != nil {
 				if err := tc.Restart(); err != nil {
 					return false, fmt.Errorf("update: restart after rollback: %w", err)
@@ -91,4 +89,20 @@ func (l *Layout) RunTrial(ctx context.Context, tc TrialConfig) (bool, error) {
 		case <-tick.C:
 		}
 	}
+}
+
+func (tc *TrialConfig) emit(ev Event) {
+	tc.Log.Info("update", "state", ev.State, "from", ev.From, "to", ev.To, "reason", ev.Reason)
+	if tc.OnEvent != nil {
+		tc.OnEvent(ev)
+	}
+}
+
+// report passes on a commit or rollback that was not reported yet.
+func (l *Layout) report(tc TrialConfig) error {
+	ev, err := l.TakeNote()
+	if ev != nil {
+		tc.emit(*ev)
+	}
+	return err
 }
