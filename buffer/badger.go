@@ -66,6 +66,9 @@ type DB struct {
 	// noReclaim disables the reclaim after a drain; benchmarks use it to
 	// show what the reclaim buys.
 	noReclaim bool
+	// reclaimMin is the deletions after which a drain triggers a reclaim
+	// (reclaimAfter; the crash test lowers it to kill reclaims midway).
+	reclaimMin int64
 }
 
 // appendReq is one Append call waiting for its group commit.
@@ -99,6 +102,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		gcDone:        make(chan struct{}),
 		notify:        make(chan struct{}),
 		wal:           newWALSyncer(dir, opts.Logger),
+		reclaimMin:    reclaimAfter,
 	}
 	st, err := loadMeta(bdb, opts.Logger)
 	if err != nil {

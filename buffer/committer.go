@@ -154,7 +154,7 @@ func (d *DB) write(appends []*appendReq, acks []uint64) error {
 // for it (about 0.4 s after 200,000 records on the 2-core build machine,
 // see BenchmarkDiskReclaim).
 func (d *DB) maybeReclaim() {
-	if d.sinceDrain < reclaimAfter || d.work.cls[0].count != 0 || d.work.cls[1].count != 0 {
+	if d.sinceDrain < d.reclaimMin || d.work.cls[0].count != 0 || d.work.cls[1].count != 0 {
 		return
 	}
 	if err := d.reclaim(); err != nil {

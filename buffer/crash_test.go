@@ -43,22 +43,26 @@ func crashChild(dir, run string) int {
 		say(fmt.Sprintf("E open: %v\n", strings.ReplaceAll(err.Error(), "\n", " ")))
 		return 1
 	}
+	// Reclaim (DropPrefix) after every small drain, so kills also land in
+	// the middle of one.
+	d.reclaimMin = 50
 	say("O\n")
 	ctx, cancel := context.WithTimeout(context.Background(), crashChildLife)
 	defer cancel()
-	// Odd runs stop appending after a moment and ack everything, so the
-	// queue is usually drained to its tail when the kill comes: the case
-	// where a forgotten last seq would be handed out again.
+	// Odd runs append in 30 ms bursts with 30 ms pauses and ack
+	// everything, so the queue often drains to its tail (the case where a
+	// forgotten last seq would be handed out again) and a reclaim runs
+	// after each burst.
 	odd := strings.IndexAny(run[len(run)-1:], "13579") == 0
-	appendCtx := ctx
-	if odd {
-		var stop context.CancelFunc
-		appendCtx, stop = context.WithTimeout(ctx, 40*time.Millisecond)
-		defer stop()
-	}
+	start := time.Now()
+	pausing := func() bool { return odd && (time.Since(start)/(30*time.Millisecond))%2 == 1 }
 	for g := range 4 {
 		go func() {
-			for i := 0; appendCtx.Err() == nil; i++ {
+			for i := 0; ctx.Err() == nil; i++ {
+				if pausing() {
+					time.Sleep(2 * time.Millisecond)
+					continue
+				}
 				recs := make([]Record, 1+i%3)
 				for j := range recs {
 					c := Telemetry

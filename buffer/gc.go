@@ -117,7 +117,7 @@ func (d *DB) reclaim() error {
 	// Routine reclaims at GC ticks are debug noise; one after a real
 	// backlog is worth an info line.
 	level := slog.LevelDebug
-	if d.sinceDrain >= reclaimAfter {
+	if d.sinceDrain >= d.reclaimMin {
 		level = slog.LevelInfo
 	}
 	d.log.Log(context.Background(), level, "buffer: reclaimed disk space after drain",
