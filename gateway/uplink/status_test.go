@@ -131,7 +131,12 @@ func TestStatusWillRetainedAndCommands(t *testing.T) {
 	r := startUplink(t, testConfig(m.URL()), q, func(u *Uplink) {
 		u.openConn = cut.open
 		u.SetRetained(contract.TopicAlarms, alarms)
-		u.Subscribe("cmd/#", func(suffix string, payload []byte) { cmds <- suffix + " " + string(payload) })
+		u.Subscribe("cmd/#", func(suffix string, payload []byte) {
+			cmds <- suffix + " " + string(payload)
+			if suffix == "cmd/panic" {
+				panic("handler bug")
+			}
+		})
 	})
 	alarmTopic := testRoot + "/" + contract.TopicAlarms
 	waitFor(t, 10*time.Second, "status online", func() bool { return lastState(t, obs) == contract.StateOnline })
@@ -156,6 +161,8 @@ func TestStatusWillRetainedAndCommands(t *testing.T) {
 		}
 	}
 	command("rediscover")
+	// A handler that panics is contained: the next command still works.
+	command("panic")
 
 	gen := r.Stats().Generation
 	cut.cutLast(t)

@@ -203,11 +203,19 @@ func (u *Uplink) Subscribe(suffix string, h func(topicSuffix string, payload []b
 	}
 }
 
-// handler adapts h to paho, stripping the root from the topic.
+// handler adapts h to paho, stripping the root from the topic. A panic in
+// h is logged and swallowed: a malformed command from outside must not
+// take the daemon down (paho runs handlers on its own goroutines).
 func (u *Uplink) handler(h func(string, []byte)) mqtt.MessageHandler {
 	prefix := u.root + "/"
 	return func(_ mqtt.Client, m mqtt.Message) {
-		h(strings.TrimPrefix(m.Topic(), prefix), m.Payload())
+		suffix := strings.TrimPrefix(m.Topic(), prefix)
+		defer func() {
+			if r := recover(); r != nil {
+				u.log.Error("uplink: message handler panicked", "topic", suffix, "panic", fmt.Sprint(r))
+			}
+		}()
+		h(suffix, m.Payload())
 	}
 }
 
