@@ -24,6 +24,7 @@ import (
 	"github.com/praxisgate/praxisgate/gateway/command"
 	"github.com/praxisgate/praxisgate/gateway/command/configguard"
 	"github.com/praxisgate/praxisgate/gateway/config"
+	"github.com/praxisgate/praxisgate/gateway/contract"
 	"github.com/praxisgate/praxisgate/gateway/logring"
 )
 
@@ -133,7 +134,7 @@ func (p *provider) newID() string {
 // signedPayload builds a command signed now.
 func (p *provider) signedPayload(name, id string, args any, ts time.Time) []byte {
 	a, _ := json.Marshal(args)
-	tss := ts.UTC().Format(time.RFC3339Nano)
+	tss := contract.FormatTime(ts)
 	nonce := fmt.Sprintf("nonce-%020d", time.Now().UnixNano()+p.seq.Add(1))
 	b, _ := json.Marshal(map[string]any{"id": id, "ts": tss, "nonce": nonce, "args": json.RawMessage(a),
 		"sig": command.Sign(p.key, cmdRoot, name, id, tss, nonce, a)})

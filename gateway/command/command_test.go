@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/praxisgate/praxisgate/gateway/contract"
 )
 
 const testRoot = "praxisgate/v1/praxis-test/gw-01"
@@ -27,7 +29,7 @@ func testKey(t testing.TB) (ed25519.PrivateKey, string) {
 
 // signed builds a signed command payload.
 func signed(key ed25519.PrivateKey, root, name, id string, ts time.Time, nonce, args string) []byte {
-	tss := ts.UTC().Format(time.RFC3339Nano)
+	tss := contract.FormatTime(ts)
 	m := map[string]any{"id": id, "ts": tss, "nonce": nonce, "sig": Sign(key, root, name, id, tss, nonce, []byte(args))}
 	if args != "" {
 		m["args"] = json.RawMessage(args)
