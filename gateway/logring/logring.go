@@ -59,7 +59,6 @@ type Handler struct {
 	next  slog.Handler
 	text  slog.Handler
 	ring  *Ring
-	buf   *lineWriter
 	level slog.Leveler
 }
 
@@ -78,7 +77,7 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 // console is at warn): that is what a support case needs.
 func New(next slog.Handler, ring *Ring, level slog.Leveler) *Handler {
 	w := &lineWriter{ring: ring}
-	return &Handler{next: next, ring: ring, buf: w, level: level,
+	return &Handler{next: next, ring: ring, level: level,
 		text: slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})}
 }
 
