@@ -52,23 +52,39 @@ type Alarm struct {
 // Engine evaluates samples. It is safe for concurrent use by the device
 // goroutines.
 type Engine struct {
-	rules []config.AlarmRule
-	file  string
-	log   *slog.Logger
+	rules   []config.AlarmRule
+	file    string
+	log     *slog.Logger
+	devices map[string]config.Device // by id, for powered_by and intervals
 
 	mu      sync.Mutex
 	active  map[string]*Alarm
 	pending map[string]time.Time // threshold crossed since, not yet raised
 	version uint64
+	// lastSeen is when each stale-watched series (stale.go) last had a
+	// reading; held are unreachable devices whose alarm correlation keeps
+	// back (correlate.go).
+	lastSeen map[seriesKey]time.Time
+	held     map[string]*heldBack
 }
 
 // New loads the persisted active alarms from stateFile (empty: no
 // persistence).
 func New(rules []config.AlarmRule, stateFile string, log *slog.Logger) (*Engine, error) {
+	return NewEngine(Options{Rules: rules, StateFile: stateFile, Log: log})
+}
+
+// NewEngine builds an engine from Options; FromConfig is the usual way.
+func NewEngine(o Options) (*Engine, error) {
+	log, stateFile := o.Log, o.StateFile
 	if log == nil {
 		log = slog.Default()
 	}
-	e := &Engine{rules: rules, file: stateFile, log: log, active: map[string]*Alarm{}, pending: map[string]time.Time{}}
+	e := &Engine{rules: o.Rules, file: stateFile, log: log, active: map[string]*Alarm{}, pending: map[string]time.Time{},
+		devices: map[string]config.Device{}, lastSeen: map[seriesKey]time.Time{}, held: map[string]*heldBack{}}
+	for _, d := range o.Devices {
+		e.devices[d.ID] = d
+	}
 	if stateFile == "" {
 		return e, nil
 	}
@@ -96,14 +112,23 @@ func New(rules []config.AlarmRule, stateFile string, log *slog.Logger) (*Engine,
 
 // Observe evaluates one poll result and returns the alarm events it caused.
 // failed means the poll failed: thresholds and conditions are then left as
-// they are, since nothing new is known.
+// they are, since nothing new is known; but the scheduler's
+// device.unreachable event in s.Events raises the device's unreachable
+// alarm (or holds it back, see correlate.go). A successful poll clears it.
 func (e *Engine) Observe(s drivers.Sample, failed bool) []drivers.Event {
-	if failed {
-		return nil
-	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var out []drivers.Event
+	if failed {
+		out = e.unreachable(out, s)
+		if len(out) > 0 {
+			e.version++
+			e.save()
+		}
+		return out
+	}
+	out = e.reachable(out, s)
+	out = e.fresh(out, s)
 	for ri := range e.rules {
 		r := &e.rules[ri]
 		if r.Device != "*" && r.Device != s.Device {
@@ -229,6 +254,7 @@ func (e *Engine) conditions(out []drivers.Event, s drivers.Sample) []drivers.Eve
 	for _, id := range ids {
 		a := e.active[id]
 		delete(e.active, id)
+		e.causeCleared(id, s.Time)
 		out = append(out, drivers.Event{Device: s.Device, Time: s.Time, Type: Cleared, Severity: drivers.Info,
 			Message: "cleared: " + a.Message,
 			Attrs:   map[string]any{"alarm": id, "condition": strings.TrimPrefix(id, s.Device+"/"), "since": contract.FormatTime(a.Since), "severity": string(a.Severity)}})

@@ -42,6 +42,9 @@ type Config struct {
 	// NUTServer serves UPS readings to the practice's servers (see
 	// nutserver.go). Off unless listen is set.
 	NUTServer NUTServer `yaml:"nut_server"`
+	// Fridge is the profile of devices of kind fridge: their default
+	// alarm band and the cold-chain record (see alarms.go).
+	Fridge Fridge `yaml:"fridge"`
 
 	// Path is the absolute path of the file the config was loaded from
 	// (not a YAML key).
@@ -177,6 +180,10 @@ type AlarmRule struct {
 	Severity drivers.Severity `yaml:"severity"`
 	// Message overrides the generated alarm text.
 	Message string `yaml:"message"`
+	// StaleAfter raises a "sensor offline" alarm when no reading of the
+	// metric arrived for this long (e.g. 3 × the device's interval).
+	// Default 0: off.
+	StaleAfter time.Duration `yaml:"stale_after"`
 }
 
 // Self configures the gateway's telemetry about itself (device "gateway").
