@@ -273,3 +273,29 @@ func TestProcessor(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+// A forged command does not occupy its id: the genuine command sent later
+// under the same id runs.
+func TestForgeryDoesNotTakeTheID(t *testing.T) {
+	priv, pubKey := testKey(t)
+	_, forger, _ := ed25519.GenerateKey(strings.NewReader(strings.Repeat("f", 64)))
+	now := time.Now()
+	v, err := NewVerifier(VerifierOptions{Root: testRoot, Keys: []string{pubKey}, Require: []string{"restart"}, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := newFakePub()
+	ran := 0
+	p := New(Options{Publisher: pub, Verifier: v, Handlers: map[string]Handler{
+		"restart": func(context.Context, Request) (any, error) { ran++; return "ok", nil },
+	}})
+	defer p.Close()
+	p.Handle("cmd/restart", signed(forger, testRoot, "restart", "r-1", now, "nonce-ffffffffffff", ""))
+	if r := pub.wait(t, "reply/r-1"); r.OK || !strings.Contains(r.Error, "does not verify") {
+		t.Fatalf("forged: %+v", r)
+	}
+	p.Handle("cmd/restart", signed(priv, testRoot, "restart", "r-1", now, "nonce-gggggggggggg", ""))
+	if r := pub.wait(t, "reply/r-1"); !r.OK || ran != 1 {
+		t.Fatalf("genuine after forged: %+v, ran %d", r, ran)
+	}
+}

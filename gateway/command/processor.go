@@ -128,7 +128,10 @@ func (p *Processor) Handle(topicSuffix string, payload []byte) {
 	if err := p.check(c); err != nil {
 		p.stats.rejected.Add(1)
 		p.log.Warn("command refused", "name", c.Name, "id", c.ID, "err", err)
-		p.finish(c.ID, nil, err)
+		// Not remembered: a forged command must not occupy an id whose
+		// genuine command would then get the forgery's answer.
+		p.seen.forget(c.ID)
+		p.answerOnce(c.ID, nil, err)
 		return
 	}
 	select {
@@ -196,13 +199,6 @@ func (p *Processor) call(ctx context.Context, h Handler, r Request) (res any, er
 		}
 	}()
 	return h(ctx, r)
-}
-
-// finish stores and sends the reply asynchronously (from Handle).
-func (p *Processor) finish(id string, res any, err error) {
-	replies := p.encode(id, res, err)
-	p.seen.finish(id, replies)
-	p.spawn(func() { p.publish(id, replies) })
 }
 
 // finishSync stores and sends the reply on the calling goroutine.
