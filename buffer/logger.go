@@ -29,6 +29,14 @@ func (l badgerLogger) emit(level slog.Level, format string, args ...any) {
 }
 
 func (l badgerLogger) Errorf(f string, a ...any)   { l.emit(slog.LevelError, f, a...) }
-func (l badgerLogger) Warningf(f string, a ...any) { l.emit(slog.LevelWarn, f, a...) }
+// Warningf demotes badger's minutely block-cache report: a queue reads
+// each record once, so a low hit ratio is the expected state, not a fault.
+func (l badgerLogger) Warningf(f string, a ...any) {
+	if strings.HasPrefix(f, "Block cache might be too small") || strings.HasPrefix(f, "Cache life expectancy") {
+		l.emit(slog.LevelDebug, f, a...)
+		return
+	}
+	l.emit(slog.LevelWarn, f, a...)
+}
 func (l badgerLogger) Infof(f string, a ...any)    { l.emit(slog.LevelDebug, f, a...) }
 func (l badgerLogger) Debugf(f string, a ...any)   { l.emit(slog.LevelDebug-4, f, a...) }
