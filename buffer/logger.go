@@ -28,7 +28,8 @@ func (l badgerLogger) emit(level slog.Level, format string, args ...any) {
 	l.log.Log(ctx, level, strings.TrimSpace(fmt.Sprintf(format, args...)), "component", "badger")
 }
 
-func (l badgerLogger) Errorf(f string, a ...any)   { l.emit(slog.LevelError, f, a...) }
+func (l badgerLogger) Errorf(f string, a ...any) { l.emit(slog.LevelError, f, a...) }
+
 // Warningf demotes badger's minutely block-cache report: a queue reads
 // each record once, so a low hit ratio is the expected state, not a fault.
 func (l badgerLogger) Warningf(f string, a ...any) {
@@ -38,5 +39,5 @@ func (l badgerLogger) Warningf(f string, a ...any) {
 	}
 	l.emit(slog.LevelWarn, f, a...)
 }
-func (l badgerLogger) Infof(f string, a ...any)    { l.emit(slog.LevelDebug, f, a...) }
-func (l badgerLogger) Debugf(f string, a ...any)   { l.emit(slog.LevelDebug-4, f, a...) }
+func (l badgerLogger) Infof(f string, a ...any)  { l.emit(slog.LevelDebug, f, a...) }
+func (l badgerLogger) Debugf(f string, a ...any) { l.emit(slog.LevelDebug-4, f, a...) }
