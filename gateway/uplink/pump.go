@@ -38,6 +38,11 @@ type pump struct {
 	fifo  chan inflight
 	// outstanding counts publishes awaiting settlement, for Stats.
 	outstanding atomic.Int64
+	// sent and acked count this generation's records; first is the first
+	// record it published. Together they tell a connection that dies
+	// before anything is acknowledged (see stall.go).
+	sent, acked atomic.Int64
+	first       atomic.Pointer[recordInfo]
 }
 
 type inflight struct {
@@ -96,6 +101,9 @@ func (p *pump) send(ctx context.Context) error {
 				p.release(1)
 				continue
 			}
+			if p.sent.Add(1) == 1 {
+				p.first.Store(&recordInfo{seq: r.Seq, topic: r.Topic, size: len(r.Payload)})
+			}
 			p.push(p.c.client.Publish(p.u.root+"/"+r.Topic, 1, false, contract.WithSeq(r.Payload, r.Seq)), r.Seq)
 		}
 	}
@@ -133,6 +141,7 @@ func (p *pump) ack() {
 		if err := p.u.src.Ack(pending...); err != nil {
 			p.u.log.Warn("uplink: acknowledge to buffer failed; records will be sent again", "records", len(pending), "error", err)
 		}
+		p.acked.Add(int64(len(pending)))
 		p.u.published(len(pending))
 		pending = pending[:0]
 		lastFlush = time.Now()

@@ -108,6 +108,7 @@ func (u *Uplink) Run(ctx context.Context) error {
 	stable := min(u.cfg.BackoffMax, time.Minute)
 	var gen uint64
 	lastFail := ""
+	var stall stallWatch
 	for ctx.Err() == nil {
 		gen++
 		c, err := u.connect(ctx, gen)
@@ -146,6 +147,7 @@ func (u *Uplink) Run(ctx context.Context) error {
 		}
 		u.setError(err)
 		u.log.Warn("uplink: connection lost", "generation", gen, "error", err, "was_up", time.Since(up).Round(time.Millisecond))
+		stall.observe(c.pump, u.log)
 		if time.Since(up) >= stable {
 			bo.reset()
 		}
