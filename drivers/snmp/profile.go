@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -374,10 +375,20 @@ type Catalogue struct {
 	byName map[string]*Profile
 }
 
-// Builtin returns the profiles shipped in the binary.
+// Builtin returns the profiles shipped in the binary. They are parsed once
+// per process: check-config and every device's New look names up, and
+// parsing all files for each of them was most of the start-up garbage.
+// Callers must not modify the result.
 func Builtin() (*Catalogue, error) {
-	return loadFS(builtinFS, "profiles", nil)
+	builtinOnce.Do(func() { builtinCat, builtinErr = loadFS(builtinFS, "profiles", nil) })
+	return builtinCat, builtinErr
 }
+
+var (
+	builtinOnce sync.Once
+	builtinCat  *Catalogue
+	builtinErr  error
+)
 
 // LoadCatalogue returns the built-in profiles extended (and overridden by
 // name) with every *.yaml file in dir; dir "" means built-ins only.
