@@ -12,6 +12,7 @@ const (
 	StateTrial       = "trial"
 	StateCommitted   = "committed"
 	StateRolledBack  = "rolled_back"
+	StateAvailable   = "available"  // a newer release for this box exists (gates not yet asked)
 	StateUpToDate    = "up_to_date" // nothing newer for this box
 	StateDeferred    = "deferred"   // newer release, but a gate (window, battery, alarm, rollout) says not now
 	StateRefused     = "refused"    // the repository offered something the box must not install

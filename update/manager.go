@@ -43,6 +43,9 @@ type Config struct {
 	// "staged", "switched"); crash tests SIGKILL the process there.
 	Hook func(step string)
 	Now  func() time.Time
+	// CheckOnly stops after reporting an available release (the CLI's
+	// "update check").
+	CheckOnly bool
 }
 
 // Manager checks for, downloads and installs releases. One check runs at a
@@ -108,6 +111,11 @@ func (m *Manager) hook(step string) {
 func (m *Manager) Check(ctx context.Context, force bool) Event {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	unlock, err := lockDir(m.cfg.Layout.Dir)
+	if err != nil {
+		return m.emit(StateFailed, "", err.Error())
+	}
+	defer unlock()
 	m.emit(StateChecking, "", "")
 	running, err := ParseVersion(m.cfg.Running)
 	if err != nil {
@@ -130,6 +138,10 @@ func (m *Manager) Check(ctx context.Context, force bool) Event {
 	}
 	rel := *pick.release
 	to := rel.Version.String()
+	avail := m.emit(StateAvailable, to, fmt.Sprintf("%s for %s/%s on %s, rollout %d%%", rel.Path, rel.OS, rel.Arch, rel.Channel, rel.RolloutPercent))
+	if m.cfg.CheckOnly {
+		return avail
+	}
 	if !force {
 		if !InRollout(m.cfg.GatewayID, rel) {
 			return m.emit(StateDeferred, to, fmt.Sprintf("staged rollout at %d%%, this gateway is in bucket %d", rel.RolloutPercent, Bucket(m.cfg.GatewayID, rel.Version)))

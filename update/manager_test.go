@@ -95,7 +95,7 @@ func TestManagerGates(t *testing.T) {
 				for _, e := range p.events {
 					states = append(states, e.State)
 				}
-				if strings.Join(states, ",") != "checking,downloading,installed" {
+				if strings.Join(states, ",") != "checking,available,downloading,installed" {
 					t.Fatalf("events %v", states)
 				}
 			}

@@ -77,15 +77,6 @@ func (r *Repo) Remove(path string) error {
 	return r.publish(true, true)
 }
 
-// Refresh re-signs and republishes timestamp only.
-func (r *Repo) Refresh(validFor Expiry) error {
-	if err := r.Load(); err != nil {
-		return err
-	}
-	r.Expiry = validFor
-	return r.Timestamp(r.expiry().Timestamp)
-}
-
 func (r *Repo) copyTarget(src, path string) ([]byte, int64, error) {
 	in, err := os.Open(src)
 	if err != nil {
