@@ -1,0 +1,387 @@
+package coldchain
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+	_ "time/tzdata" // Europe/Berlin without the system's zoneinfo
+
+	"github.com/praxisgate/praxisgate/drivers"
+)
+
+// A worked example, computed by hand: three hours at 5 °C and one at
+// 25 °C. T = 278.15 K and 298.15 K;
+// exp(−10000/278.15) = 2.4340e−16, exp(−10000/298.15) = 2.7145e−15;
+// mean of the four terms = (3·2.4340e−16 + 2.7145e−15)/4 = 8.6118e−16;
+// −ln(8.6118e−16) = 34.68823; 10000/34.68823 = 288.2822 K = 15.13 °C,
+// five degrees above the arithmetic mean of 10 °C: warm hours weigh more.
+func TestMKTWorkedExample(t *testing.T) {
+	got := MKT([]float64{5, 5, 5, 25})
+	if math.Abs(got-15.1322) > 0.001 {
+		t.Fatalf("MKT = %.4f °C, want 15.1322 °C", got)
+	}
+}
+
+// MKT is never below the arithmetic mean and equals a constant
+// temperature (Jensen's inequality on the convex Arrhenius term).
+func TestMKTProperties(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for trial := 0; trial < 500; trial++ {
+		n := 1 + rng.IntN(200)
+		vs := make([]float64, n)
+		var sum float64
+		for i := range vs {
+			vs[i] = -20 + rng.Float64()*60
+			sum += vs[i]
+		}
+		if m, mean := MKT(vs), sum/float64(n); m < mean-1e-9 {
+			t.Fatalf("trial %d: MKT %.4f below the mean %.4f", trial, m, mean)
+		}
+		c := vs[0]
+		if m := MKT([]float64{c, c, c}); math.Abs(m-c) > 1e-9 {
+			t.Fatalf("MKT of constant %.3f is %.6f", c, m)
+		}
+	}
+}
+
+var day0 = time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+
+func newRec(t *testing.T, dir string) *Recorder {
+	t.Helper()
+	r, err := New(Options{Dir: dir, Location: time.UTC, Fridges: []Fridge{{ID: "kuehlschrank", Low: 2, High: 8, Interval: time.Minute}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func temp(at time.Time, v float64) drivers.Sample {
+	return drivers.Sample{Device: "kuehlschrank", Time: at, Metrics: []drivers.Metric{drivers.Num("temperature", v, "°C"), drivers.Num("door.open", 0, "")}}
+}
+
+// feed sends one reading a minute from start for n minutes, value by
+// minute index.
+func feed(r *Recorder, start time.Time, n int, value func(i int) float64) {
+	for i := 0; i < n; i++ {
+		r.Observe(temp(start.Add(time.Duration(i)*time.Minute), value(i)))
+	}
+}
+
+func records(t *testing.T, dir string) []Record {
+	t.Helper()
+	rs, err := Records(dir, "kuehlschrank", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+func TestDailyRecord(t *testing.T) {
+	dir := t.TempDir()
+	r := newRec(t, dir)
+	r.Tick(day0)
+	// 5 °C all day, the door left open 19:00–19:30 (10 °C), a freezer
+	// fault 22:00–22:10 (1 °C).
+	feed(r, day0, 24*60, func(i int) float64 {
+		switch {
+		case i == 19*60+10:
+			return 12
+		case i >= 19*60 && i < 19*60+30:
+			return 10
+		case i >= 22*60 && i < 22*60+10:
+			return 1
+		}
+		return 5
+	})
+	r.Observe(temp(day0.Add(19*time.Hour+10*time.Minute), 12)) // duplicate time: ignored
+	evs := r.Tick(day0.Add(24*time.Hour + time.Second))
+	if len(evs) != 1 || evs[0].Type != DailyEvent || evs[0].Device != "kuehlschrank" || evs[0].Attrs["date"] != "2026-11-20" {
+		t.Fatalf("events %+v", evs)
+	}
+	rs := records(t, dir)
+	if len(rs) != 1 {
+		t.Fatalf("%d records", len(rs))
+	}
+	rec := rs[0]
+	if rec.Samples != 1440 || *rec.Min != 1 || *rec.Max != 12 || rec.MinutesOut != 40 || rec.MinutesNoData != 0 || rec.Prev != "" {
+		t.Fatalf("record %+v", rec)
+	}
+	wantMean := (1440*5.0 + 29*5 + 7 + 10*-4) / 1440 // 29 at 10, one at 12, 10 at 1
+	if math.Abs(*rec.Mean-round(wantMean, 2)) > 1e-9 {
+		t.Fatalf("mean %.2f, want %.2f", *rec.Mean, wantMean)
+	}
+	var vs []float64
+	for i := 0; i < 1440; i++ {
+		v := 5.0
+		switch {
+		case i == 19*60+10:
+			v = 12
+		case i >= 19*60 && i < 19*60+30:
+			v = 10
+		case i >= 22*60 && i < 22*60+10:
+			v = 1
+		}
+		vs = append(vs, v)
+	}
+	if math.Abs(*rec.MKT-round(MKT(vs), 2)) > 1e-9 || *rec.MKT <= *rec.Mean {
+		t.Fatalf("MKT %.2f, want %.2f", *rec.MKT, MKT(vs))
+	}
+	if len(rec.Excursions) != 2 {
+		t.Fatalf("excursions %+v", rec.Excursions)
+	}
+	warm, cold := rec.Excursions[0], rec.Excursions[1]
+	if warm.Direction != "above" || !warm.Start.Equal(day0.Add(19*time.Hour)) || warm.End == nil || !warm.End.Equal(day0.Add(19*time.Hour+30*time.Minute)) ||
+		warm.Peak != 12 || warm.Minutes != 30 {
+		t.Fatalf("warm excursion %+v", warm)
+	}
+	if cold.Direction != "below" || cold.Peak != 1 || cold.Minutes != 10 {
+		t.Fatalf("cold excursion %+v", cold)
+	}
+	// The event carries the stored line and its hash.
+	lines, _ := readLines(dir, "kuehlschrank")
+	if raw, _ := evs[0].Attrs["record"].(json.RawMessage); !bytes.Equal(raw, lines[0].raw) || evs[0].Attrs["hash"] != Hash(lines[0].raw) {
+		t.Fatalf("event attrs %v", evs[0].Attrs)
+	}
+}
+
+func TestExcursionOverMidnightAndDaysWithoutReadings(t *testing.T) {
+	dir := t.TempDir()
+	r := newRec(t, dir)
+	r.Tick(day0)
+	// Warm from 23:30 to 00:20, then the sensor falls silent for two
+	// whole days.
+	start := day0.Add(23*time.Hour + 30*time.Minute)
+	feed(r, start, 60, func(i int) float64 {
+		if i < 50 {
+			return 9 + float64(i)/100
+		}
+		return 6
+	})
+	r.Tick(day0.Add(4*24*time.Hour + time.Hour))
+	rs := records(t, dir)
+	if len(rs) != 4 {
+		t.Fatalf("%d records, want 4: %+v", len(rs), rs)
+	}
+	d1, d2 := rs[0], rs[1]
+	if len(d1.Excursions) != 1 || d1.Excursions[0].End != nil || d1.Excursions[0].Minutes != 30 || d1.MinutesOut != 30 {
+		t.Fatalf("day 1 excursion %+v", d1.Excursions)
+	}
+	if math.Abs(d1.MinutesNoData-(23*60+30)) > 0.01 {
+		t.Fatalf("day 1 no data %.1f min", d1.MinutesNoData)
+	}
+	e := d2.Excursions[0]
+	if !e.Start.Equal(start) || e.End == nil || !e.End.Equal(start.Add(50*time.Minute)) || e.Minutes != 20 || e.Peak != 9.49 {
+		t.Fatalf("day 2 excursion %+v", e)
+	}
+	// Readings until 00:29, the last standing for 3 more minutes.
+	if math.Abs(d2.MinutesNoData-(24*60-32)) > 0.01 {
+		t.Fatalf("day 2 no data %.1f min", d2.MinutesNoData)
+	}
+	for _, d := range rs[2:] {
+		if d.Samples != 0 || d.Min != nil || d.MKT != nil || d.MinutesNoData != 1440 || len(d.Excursions) != 0 {
+			t.Fatalf("silent day %+v", d)
+		}
+	}
+	if breaks, err := Verify(dir, "kuehlschrank"); err != nil || len(breaks) != 0 {
+		t.Fatalf("verify: %v %v", breaks, err)
+	}
+}
+
+// A restart in the middle of a day gives the same record as a day without
+// one (the gap of the restart aside).
+func TestRestartMidDay(t *testing.T) {
+	value := func(i int) float64 { return 4 + 3*math.Sin(float64(i)/50) + float64(i%7)/10 }
+	run := func(restart bool) Record {
+		dir := t.TempDir()
+		r := newRec(t, dir)
+		r.Tick(day0)
+		feed(r, day0, 700, value)
+		if restart {
+			if err := r.Close(); err != nil {
+				t.Fatal(err)
+			}
+			r = newRec(t, dir)
+		}
+		feed(r, day0.Add(700*time.Minute), 1440-700, func(i int) float64 { return value(i + 700) })
+		r.Tick(day0.Add(25 * time.Hour))
+		rs := records(t, dir)
+		if len(rs) != 1 {
+			t.Fatalf("restart=%v: %d records", restart, len(rs))
+		}
+		return rs[0]
+	}
+	a, b := run(false), run(true)
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	if !bytes.Equal(ja, jb) {
+		t.Fatalf("records differ:\n%s\n%s", ja, jb)
+	}
+}
+
+// A record written just before a power cut (state not yet saved) is not
+// written twice, and a torn line is cut.
+func TestCrashAroundTheRecord(t *testing.T) {
+	dir := t.TempDir()
+	r := newRec(t, dir)
+	r.Tick(day0)
+	feed(r, day0, 10, func(int) float64 { return 5 })
+	r.Close()
+	saved, _ := os.ReadFile(stateFile(dir, "kuehlschrank"))
+	r.Tick(day0.Add(24*time.Hour + time.Minute))
+	// Back to the state before the record, plus half a line.
+	os.WriteFile(stateFile(dir, "kuehlschrank"), saved, 0o640)
+	f, _ := os.OpenFile(filepath.Join(dir, "kuehlschrank", "2026.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`{"date":"2026-11-2`)
+	f.Close()
+	r2 := newRec(t, dir)
+	r2.Tick(day0.Add(48*time.Hour + time.Minute))
+	rs := records(t, dir)
+	if len(rs) != 2 || rs[0].Date != "2026-11-20" || rs[1].Date != "2026-11-21" {
+		t.Fatalf("records %+v", rs)
+	}
+	if breaks, err := Verify(dir, "kuehlschrank"); err != nil || len(breaks) != 0 {
+		t.Fatalf("verify: %v %v", breaks, err)
+	}
+}
+
+func TestDaylightSavingDayLength(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	r, _ := New(Options{Dir: dir, Location: berlin, Fridges: []Fridge{{ID: "kuehlschrank", Low: 2, High: 8, Interval: time.Minute}}})
+	// 25 October 2026: clocks go back, the day has 25 hours.
+	r.Tick(time.Date(2026, 10, 25, 12, 0, 0, 0, berlin))
+	r.Tick(time.Date(2026, 10, 26, 0, 0, 1, 0, berlin))
+	rs := records(t, dir)
+	if len(rs) != 1 || rs[0].Date != "2026-10-25" || rs[0].MinutesNoData != 25*60 || rs[0].TZ != "Europe/Berlin" {
+		t.Fatalf("records %+v", rs)
+	}
+}
+
+func chainOfDays(t *testing.T, n int) string {
+	t.Helper()
+	dir := t.TempDir()
+	r := newRec(t, dir)
+	r.Tick(day0)
+	for d := 0; d < n; d++ {
+		feed(r, day0.Add(time.Duration(d)*24*time.Hour), 5, func(i int) float64 { return 3 + float64(d) })
+	}
+	r.Tick(day0.Add(time.Duration(n)*24*time.Hour + time.Second))
+	if got := len(records(t, dir)); got != n {
+		t.Fatalf("%d records, want %d", got, n)
+	}
+	return dir
+}
+
+func TestVerifyFindsTampering(t *testing.T) {
+	file := func(dir string) string { return filepath.Join(dir, "kuehlschrank", "2026.jsonl") }
+	edit := func(dir string, f func(lines []string) []string) {
+		b, _ := os.ReadFile(file(dir))
+		lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+		os.WriteFile(file(dir), []byte(strings.Join(f(lines), "\n")+"\n"), 0o640)
+	}
+	cases := []struct {
+		name   string
+		tamper func(lines []string) []string
+		want   string // in the first break's reason
+	}{
+		{"untouched", func(l []string) []string { return l }, ""},
+		{"a warm day made cool", func(l []string) []string {
+			l[2] = strings.Replace(l[2], `"max_c":5`, `"max_c":4.5`, 1)
+			return l
+		}, "is not the hash"},
+		{"a day removed", func(l []string) []string { return append(l[:2], l[3:]...) }, "is not the hash"},
+		{"days swapped", func(l []string) []string { l[1], l[2] = l[2], l[1]; return l }, "is not the hash"},
+		{"the first day removed", func(l []string) []string { return l[1:] }, "first record refers to a predecessor"},
+		{"the newest day removed", func(l []string) []string { return l[:len(l)-1] }, "not the one last written"},
+		{"a line of garbage", func(l []string) []string { l[1] = "{not json"; return l }, "not a record"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := chainOfDays(t, 5)
+			edit(dir, c.tamper)
+			breaks, err := Verify(dir, "kuehlschrank")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.want == "" {
+				if len(breaks) != 0 {
+					t.Fatalf("breaks in an untouched chain: %v", breaks)
+				}
+				return
+			}
+			if len(breaks) == 0 || !strings.Contains(breaks[0].Reason, c.want) {
+				t.Fatalf("breaks %v, want one saying %q", breaks, c.want)
+			}
+		})
+	}
+}
+
+func TestWriteCSV(t *testing.T) {
+	dir := t.TempDir()
+	r := newRec(t, dir)
+	r.Tick(day0)
+	feed(r, day0.Add(10*time.Hour), 30, func(i int) float64 {
+		if i >= 10 && i < 20 {
+			return 9.5
+		}
+		return 5
+	})
+	r.Tick(day0.Add(3*24*time.Hour + time.Second))
+	var buf bytes.Buffer
+	if err := WriteCSV(&buf, dir, "kuehlschrank", "2026-11-20", "2026-11-21"); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 3 || strings.Join(rows[0], ",") != strings.Join(csvHeader, ",") {
+		t.Fatalf("rows %q", rows)
+	}
+	col := func(row []string, name string) string {
+		for i, h := range csvHeader {
+			if h == name {
+				return row[i]
+			}
+		}
+		t.Fatalf("no column %s", name)
+		return ""
+	}
+	d1, d2 := rows[1], rows[2]
+	if col(d1, "date") != "2026-11-20" || col(d1, "samples") != "30" || col(d1, "max_c") != "9.5" || col(d1, "minutes_out_of_range") != "10" ||
+		col(d1, "excursions") != "1" || col(d1, "excursion_details") != "above 2026-11-20 10:10 – 2026-11-20 10:20 peak 9.5 °C 10 min" {
+		t.Fatalf("day 1 row %q", d1)
+	}
+	if col(d2, "date") != "2026-11-21" || col(d2, "samples") != "0" || col(d2, "min_c") != "" || col(d2, "minutes_no_data") != "1440" {
+		t.Fatalf("day 2 row %q", d2)
+	}
+	lines, _ := readLines(dir, "kuehlschrank")
+	if col(d1, "record_sha256") != Hash(lines[0].raw) || col(d2, "record_sha256") != Hash(lines[1].raw) {
+		t.Fatal("CSV hashes do not match the chain")
+	}
+}
+
+func TestIgnoresOtherDevicesAndOldReadings(t *testing.T) {
+	dir := t.TempDir()
+	r := newRec(t, dir)
+	r.Tick(day0)
+	r.Observe(drivers.Sample{Device: "raum", Time: day0.Add(time.Minute), Metrics: []drivers.Metric{drivers.Num("temperature", 30, "°C")}})
+	r.Observe(temp(day0.Add(2*time.Minute), 5))
+	r.Observe(temp(day0.Add(time.Minute), 20)) // older than the newest: a clock step back
+	r.Observe(drivers.Sample{Device: "kuehlschrank", Time: day0.Add(3 * time.Minute), Metrics: []drivers.Metric{drivers.Text("temperature", "n/a")}})
+	r.Tick(day0.Add(24 * time.Hour))
+	rs := records(t, dir)
+	if len(rs) != 1 || rs[0].Samples != 1 || *rs[0].Max != 5 {
+		t.Fatalf("records %+v", rs)
+	}
+}

@@ -1,0 +1,323 @@
+// Package coldchain keeps the daily temperature record of medication
+// fridges that inspections ask for: per fridge and calendar day the
+// minimum, maximum, mean and mean kinetic temperature, the excursions out of
+// the band (start, end, peak, minutes) and how much of the day no reading
+// covers.
+//
+// The record is computed on the box from the readings the gateway sees, so
+// it is continuous through uplink outages. Days are appended as JSON lines
+// to <dir>/<device>/<year>.jsonl and never rewritten or deleted (a year is
+// about 150 KB, so years fit on any box); each line carries the SHA-256 of
+// the line before, so any later change breaks the chain (Verify). The day
+// in progress is persisted in <dir>/<device>/day.json, so a restart mid-day
+// continues it. Each finished day is also published as a coldchain.daily
+// event carrying the exact line, which gives the provider an outside copy
+// of every hash.
+package coldchain
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/gateway/config"
+)
+
+// DailyEvent is the type of the event that publishes a finished day.
+const DailyEvent = "coldchain.daily"
+
+// DirName is the record directory below state_dir.
+const DirName = "coldchain"
+
+// Fridge is one device whose cold chain is recorded.
+type Fridge struct {
+	ID string
+	// Metric is the temperature in °C, usually temperature.
+	Metric    string
+	Low, High float64
+	// Hold is the longest time one reading stands for; readings further
+	// apart leave the time between as "no data". Default 3 × Interval, at
+	// least one minute.
+	Hold     time.Duration
+	Interval time.Duration
+}
+
+// Options build a Recorder.
+type Options struct {
+	// Dir holds one directory per fridge; usually <state_dir>/coldchain.
+	Dir     string
+	Fridges []Fridge
+	// Location decides where a day begins and ends; default time.Local
+	// (the practice's time zone on a configured box).
+	Location *time.Location
+	// SaveEvery bounds how often the day in progress is written to disk
+	// (and so how many readings a power cut can lose from the day's
+	// figures). Default one minute.
+	SaveEvery time.Duration
+	Log       *slog.Logger
+}
+
+// Recorder follows the fridges' readings. Observe and Tick may be called
+// concurrently.
+type Recorder struct {
+	o Options
+
+	mu      sync.Mutex
+	fridges map[string]*tracked
+	order   []string
+	pending []drivers.Event
+}
+
+type tracked struct {
+	st      dayState
+	b       band
+	metric  string
+	dirty   bool
+	savedAt time.Time
+}
+
+// maxCatchUp bounds the days one Tick closes (after a long power-off), so
+// a Tick stays short; the next Tick goes on.
+const maxCatchUp = 62
+
+// FromConfig records every enabled device of kind fridge with the band of
+// the config's fridge profile, in <state_dir>/coldchain.
+func FromConfig(cfg *config.Config, log *slog.Logger) (*Recorder, error) {
+	fp := cfg.Fridge.Effective()
+	var fr []Fridge
+	for _, d := range cfg.Devices {
+		if d.Disabled || d.Kind != config.FridgeKind {
+			continue
+		}
+		fr = append(fr, Fridge{ID: d.ID, Metric: fp.Metric, Low: *fp.Low, High: *fp.High, Interval: d.Interval})
+	}
+	return New(Options{Dir: filepath.Join(cfg.StateDir, DirName), Fridges: fr, Log: log})
+}
+
+// New loads each fridge's day in progress and the end of its record chain.
+func New(o Options) (*Recorder, error) {
+	if o.Location == nil {
+		o.Location = time.Local
+	}
+	if o.SaveEvery <= 0 {
+		o.SaveEvery = time.Minute
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	r := &Recorder{o: o, fridges: map[string]*tracked{}}
+	for _, f := range o.Fridges {
+		if f.Metric == "" {
+			f.Metric = config.DefaultFridgeMetric
+		}
+		if f.Hold <= 0 {
+			f.Hold = max(3*f.Interval, time.Minute)
+		}
+		t, err := r.load(f)
+		if err != nil {
+			return nil, err
+		}
+		r.fridges[f.ID] = t
+		r.order = append(r.order, f.ID)
+	}
+	sort.Strings(r.order)
+	return r, nil
+}
+
+func (r *Recorder) load(f Fridge) (*tracked, error) {
+	if cut, err := repairTail(r.o.Dir, f.ID); err != nil {
+		return nil, err
+	} else if cut > 0 {
+		r.o.Log.Warn("coldchain: cut a torn record (power cut while writing)", "device", f.ID, "bytes", cut)
+	}
+	st, ok, err := loadState(r.o.Dir, f.ID)
+	if err != nil {
+		// The figures of one day are lost, not the chain: it continues
+		// from the records on disk.
+		r.o.Log.Error("coldchain: day state unreadable, starting the day afresh", "device", f.ID, "err", err)
+		ok = false
+	}
+	if _, derr := time.Parse(time.DateOnly, st.Date); ok && st.Date != "" && derr != nil {
+		r.o.Log.Error("coldchain: day state names no valid day, starting the day afresh", "device", f.ID, "date", st.Date)
+		ok = false
+	}
+	if !ok {
+		st = dayState{Device: f.ID}
+	}
+	st.Device = f.ID
+	rec, hash, have, err := tail(r.o.Dir, f.ID)
+	if err != nil {
+		// A damaged newest line must not keep the daemon (and every other
+		// fridge) down; Verify reports it, and the chain goes on from it.
+		r.o.Log.Error("coldchain: newest record unreadable; the chain continues after it", "device", f.ID, "err", err)
+		have = false
+	}
+	if _, derr := time.Parse(time.DateOnly, rec.Date); have && derr != nil {
+		r.o.Log.Error("coldchain: newest record names no valid day", "device", f.ID, "date", rec.Date)
+		have = false
+	}
+	if have {
+		st.Prev, st.LastDate = hash, rec.Date
+		if st.Date != "" && st.Date <= rec.Date {
+			// The day was written but the state not saved after it.
+			st.resetDay(r.nextDate(rec.Date))
+		}
+	}
+	return &tracked{st: st, b: band{low: f.Low, high: f.High, hold: f.Hold}, metric: f.Metric}, nil
+}
+
+// Observe takes a successful poll result; samples of other devices and
+// without the fridge's temperature are ignored, as are readings older than
+// the newest one taken (a clock stepping back).
+func (r *Recorder) Observe(s drivers.Sample) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t, ok := r.fridges[s.Device]
+	if !ok {
+		return
+	}
+	var v float64
+	found := false
+	for _, m := range s.Metrics {
+		if m.Name == t.metric {
+			v, found = m.Float()
+			break
+		}
+	}
+	if !found {
+		return
+	}
+	r.rollTo(t, s.Time)
+	if (t.st.HaveLast && !s.Time.After(t.st.LastAt)) || r.date(s.Time) < t.st.Date {
+		return
+	}
+	ds, de := r.bounds(t.st.Date)
+	t.st.attribute(s.Time, ds, de, t.b)
+	t.st.add(s.Time, v, t.b)
+	t.dirty = true
+	r.maybeSave(t, s.Time)
+}
+
+// Tick closes the days that have ended, writes the day in progress now and
+// then, and returns the coldchain.daily events of the days closed since the
+// last Tick (by Tick or by a reading after midnight). The gateway calls it
+// about once a second.
+func (r *Recorder) Tick(now time.Time) []drivers.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, id := range r.order {
+		t := r.fridges[id]
+		r.rollTo(t, now)
+		r.maybeSave(t, now)
+	}
+	out := r.pending
+	r.pending = nil
+	return out
+}
+
+// Close writes every day in progress.
+func (r *Recorder) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var first error
+	for _, id := range r.order {
+		t := r.fridges[id]
+		if !t.dirty {
+			continue
+		}
+		if err := saveState(r.o.Dir, &t.st); err != nil && first == nil {
+			first = err
+		}
+		t.dirty = false
+	}
+	return first
+}
+
+// Dir is where the records are, for Verify, Records and WriteCSV.
+func (r *Recorder) Dir() string { return r.o.Dir }
+
+// Fridges lists the recorded devices.
+func (r *Recorder) Fridges() []string { return append([]string(nil), r.order...) }
+
+func (r *Recorder) maybeSave(t *tracked, now time.Time) {
+	if !t.dirty || now.Sub(t.savedAt) < r.o.SaveEvery {
+		return
+	}
+	if err := saveState(r.o.Dir, &t.st); err != nil {
+		r.o.Log.Error("coldchain: save the day in progress", "device", t.st.Device, "err", err)
+		return
+	}
+	t.dirty, t.savedAt = false, now
+}
+
+// rollTo closes every day before now's day.
+func (r *Recorder) rollTo(t *tracked, now time.Time) {
+	today := r.date(now)
+	if t.st.Date == "" {
+		t.st.resetDay(today)
+		t.dirty = true
+		return
+	}
+	for i := 0; i < maxCatchUp && t.st.Date < today; i++ {
+		if err := r.closeDay(t); err != nil {
+			r.o.Log.Error("coldchain: write the day's record; trying again later", "device", t.st.Device, "date", t.st.Date, "err", err)
+			return
+		}
+	}
+}
+
+func (r *Recorder) closeDay(t *tracked) error {
+	ds, de := r.bounds(t.st.Date)
+	t.st.attribute(de, ds, de, t.b)
+	if t.st.Date > t.st.LastDate {
+		rec := t.st.record(r.o.Location.String(), t.b, de.Sub(ds))
+		line, err := appendRecord(r.o.Dir, rec)
+		if err != nil {
+			return err
+		}
+		t.st.Prev, t.st.LastDate = Hash(line), rec.Date
+		r.pending = append(r.pending, dailyEvent(rec, line, de))
+	}
+	t.st.resetDay(r.nextDate(t.st.Date))
+	if err := saveState(r.o.Dir, &t.st); err != nil {
+		r.o.Log.Error("coldchain: save the day state after a record", "device", t.st.Device, "err", err)
+		t.dirty = true
+	} else {
+		t.dirty = false
+	}
+	return nil
+}
+
+func dailyEvent(rec Record, line []byte, at time.Time) drivers.Event {
+	msg := fmt.Sprintf("cold-chain record %s: no readings", rec.Date)
+	if rec.Samples > 0 {
+		msg = fmt.Sprintf("cold-chain record %s: min %.1f °C, max %.1f °C, mean %.1f °C, MKT %.1f °C, %d excursion(s), %.0f min out of %g–%g °C",
+			rec.Date, *rec.Min, *rec.Max, *rec.Mean, *rec.MKT, len(rec.Excursions), rec.MinutesOut, rec.Low, rec.High)
+	}
+	return drivers.Event{Device: rec.Device, Time: at, Type: DailyEvent, Severity: drivers.Info, Message: msg,
+		Attrs: map[string]any{"date": rec.Date, "hash": Hash(line), "record": json.RawMessage(line)}}
+}
+
+func (r *Recorder) date(t time.Time) string { return t.In(r.o.Location).Format(time.DateOnly) }
+
+// bounds returns the start and end of a local day (23 to 25 hours long
+// around the clock changes).
+func (r *Recorder) bounds(date string) (time.Time, time.Time) {
+	start, err := time.ParseInLocation(time.DateOnly, date, r.o.Location)
+	if err != nil {
+		// Dates are written by this package only; a damaged state file
+		// is caught on load, so this is a programming error.
+		panic(fmt.Sprintf("coldchain: bad date %q", date))
+	}
+	return start, start.AddDate(0, 0, 1)
+}
+
+func (r *Recorder) nextDate(date string) string {
+	_, end := r.bounds(date)
+	return end.Format(time.DateOnly)
+}
