@@ -61,34 +61,7 @@ func (s *Server) postRule(w http.ResponseWriter, r *request) {
 		For: strings.TrimSpace(r.PostFormValue("for")), Hysteresis: strings.TrimSpace(r.PostFormValue("hysteresis")),
 		Severity: strings.TrimSpace(r.PostFormValue("severity")),
 	}
-	fields := map[string]string{}
-	var edits []edit
-	num := func(name, v string) {
-		if v == "" {
-			edits = append(edits, remove("alarms", idx, name))
-			return
-		}
-		n, ok := parseNumber(v)
-		if !ok {
-			fields[name] = tr(r.lang, "err.number")
-			return
-		}
-		edits = append(edits, edit{path: []any{"alarms", idx, name}, value: &n, tag: "!!float"})
-	}
-	num("above", f.Above)
-	num("below", f.Below)
-	num("hysteresis", f.Hysteresis)
-	switch {
-	case f.For == "":
-		edits = append(edits, remove("alarms", idx, "for"))
-	case !validDuration(f.For):
-		fields["for"] = tr(r.lang, "err.duration")
-	default:
-		edits = append(edits, setPlain(f.For, "alarms", idx, "for"))
-	}
-	if f.Severity != "" {
-		edits = append(edits, setPlain(f.Severity, "alarms", idx, "severity"))
-	}
+	edits, fields := ruleEdits(idx, f, r.lang)
 	if len(fields) > 0 {
 		s.alarmsPage(w, r, http.StatusUnprocessableEntity, pageData{Fields: fields}, idx, f)
 		return
@@ -110,6 +83,42 @@ func (s *Server) postRule(w http.ResponseWriter, r *request) {
 	s.change(r, "config.alarm", fmt.Sprintf("%s %s: above=%q below=%q for=%q hysteresis=%q severity=%q",
 		rule.Device, rule.Metric, f.Above, f.Below, f.For, f.Hysteresis, f.Severity))
 	s.redirect(w, r, "/alarms", "flash.saved")
+}
+
+// ruleEdits turns the threshold form into edits of alarms[idx], with a
+// message per field the form itself can judge; the config loader judges
+// the rest.
+func ruleEdits(idx int, f ruleForm, lang string) ([]edit, map[string]string) {
+	fields := map[string]string{}
+	var edits []edit
+	num := func(name, v string) {
+		if v == "" {
+			edits = append(edits, remove("alarms", idx, name))
+			return
+		}
+		n, ok := parseNumber(v)
+		if !ok {
+			fields[name] = tr(lang, "err.number")
+			return
+		}
+		edits = append(edits, edit{path: []any{"alarms", idx, name}, value: &n, tag: "!!float"})
+	}
+	num("above", f.Above)
+	num("below", f.Below)
+	num("hysteresis", f.Hysteresis)
+	switch {
+	case f.For == "":
+		edits = append(edits, remove("alarms", idx, "for"))
+	case !validDuration(f.For):
+		fields["for"] = tr(lang, "err.duration")
+	default:
+		edits = append(edits, setPlain(f.For, "alarms", idx, "for"))
+	}
+	if f.Severity != "" {
+		// quoted: a plain ~ or null would silently mean "default"
+		edits = append(edits, setStr(f.Severity, "alarms", idx, "severity"))
+	}
+	return edits, fields
 }
 
 // parseNumber accepts the German decimal comma too: a technician types

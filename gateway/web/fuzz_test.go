@@ -1,0 +1,94 @@
+package web
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/praxisgate/praxisgate/gateway/config"
+)
+
+// FuzzRuleForm feeds the threshold form's fields through the same path
+// postRule uses: local parsing, the YAML edit, and the config loader. It
+// must never panic, and whatever the loader accepts must round-trip.
+func FuzzRuleForm(f *testing.F) {
+	f.Add("8", "2", "15m", "0.5", "critical")
+	f.Add("8,5", "", "1d2h", "", "major")
+	f.Add("1e309", "-0", "-5m", "NaN", "sehr schlimm")
+	f.Add("\"; rm -rf /", "{a: b}", "*alias", "&anchor x", "!!binary AAAA")
+	f.Fuzz(func(t *testing.T, above, below, forDur, hyst, sev string) {
+		f := ruleForm{Above: strings.TrimSpace(above), Below: strings.TrimSpace(below), For: strings.TrimSpace(forDur),
+			Hysteresis: strings.TrimSpace(hyst), Severity: strings.TrimSpace(sev)}
+		edits, fields := ruleEdits(0, f, langEN)
+		if len(fields) > 0 {
+			return
+		}
+		out, err := applyEdits([]byte(testConfig), edits)
+		if err != nil {
+			return
+		}
+		cfg, err := config.Parse(out, "/tmp/fuzz/praxisgate.yaml")
+		if err != nil {
+			return
+		}
+		r := cfg.Alarms[0]
+		if n, ok := parseNumber(f.Above); ok && f.Above != "" && (r.Above == nil || fmtNum(*r.Above) != fmtNum(mustFloat(n))) {
+			t.Fatalf("above %q saved as %v", above, r.Above)
+		}
+		if string(r.Severity) != f.Severity && f.Severity != "" {
+			t.Fatalf("severity %q saved as %q", sev, r.Severity)
+		}
+	})
+}
+
+func mustFloat(s string) float64 {
+	f, _ := strconv.ParseFloat(s, 64)
+	return f
+}
+
+// FuzzCertUpload feeds arbitrary bytes as CA, certificate and key.
+func FuzzCertUpload(f *testing.F) {
+	f.Add([]byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"), []byte{}, []byte{})
+	f.Add([]byte{}, []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), []byte("-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n"))
+	f.Add([]byte("garbage"), []byte("-----BEGIN PRIVATE KEY-----\n\n-----END PRIVATE KEY-----\n"), []byte("x"))
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, ca, cert, key []byte) {
+		probs := checkUpload(certUpload{CA: ca, Cert: cert, Key: key}, nil, now)
+		for field, p := range probs {
+			if p == nil || p.Key == "" || tr(langDE, p.Key) == p.Key {
+				t.Fatalf("%s: problem without a catalog message: %+v", field, p)
+			}
+		}
+		if len(cert) > 0 && len(probs) == 0 && len(key) == 0 {
+			t.Fatal("certificate without key accepted")
+		}
+	})
+}
+
+// FuzzPasswordHash: stored hashes come from a file an attacker with disk
+// access could edit; a malformed one must not panic or exhaust memory.
+func FuzzPasswordHash(f *testing.F) {
+	f.Add("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "pw")
+	f.Add("$argon2id$v=19$m=4194304,t=16,p=255$AA$AAAAAAAAAAAAAAAAAAAAAA", "")
+	f.Add("$$$$$", "x")
+	f.Fuzz(func(t *testing.T, stored, pw string) {
+		if strings.Contains(stored, "m=") && len(stored) > 0 {
+			// keep each run cheap: the parser caps memory at 4 GiB, far
+			// more than a fuzz worker may take; skip large m values here.
+			var m uint32
+			if i := strings.Index(stored, "m="); i >= 0 {
+				for _, c := range stored[i+2:] {
+					if c < '0' || c > '9' {
+						break
+					}
+					m = m*10 + uint32(c-'0')
+					if m > 1<<16 {
+						return
+					}
+				}
+			}
+		}
+		checkPassword(stored, pw)
+	})
+}
