@@ -51,8 +51,19 @@ type Config struct {
 // Manager checks for, downloads and installs releases. One check runs at a
 // time; triggers (timer, MQTT command, web page) may call Check concurrently.
 type Manager struct {
-	cfg Config
-	mu  sync.Mutex
+	cfg  Config
+	mu   sync.Mutex
+	last struct {
+		sync.Mutex
+		ev Event
+	}
+}
+
+// Last is the most recent event, for the web page's update panel.
+func (m *Manager) Last() Event {
+	m.last.Lock()
+	defer m.last.Unlock()
+	return m.last.ev
 }
 
 // NewManager checks the configuration.
@@ -93,6 +104,9 @@ func NewManager(cfg Config) (*Manager, error) {
 func (m *Manager) emit(state, to, reason string) Event {
 	ev := Event{Time: m.cfg.Now().UTC(), State: state, From: m.cfg.Running, To: to, Reason: reason}
 	m.cfg.Log.Info("update", "state", state, "from", ev.From, "to", to, "reason", reason)
+	m.last.Lock()
+	m.last.ev = ev
+	m.last.Unlock()
 	if m.cfg.OnEvent != nil {
 		m.cfg.OnEvent(ev)
 	}
