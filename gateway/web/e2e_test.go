@@ -104,11 +104,11 @@ func TestBrowserEndToEnd(t *testing.T) {
 
 	shot := func(name string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-			buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(80))
+			buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 			if err != nil {
 				return err
 			}
-			return os.WriteFile(filepath.Join(shots, name+".jpg"), buf, 0o644)
+			return os.WriteFile(filepath.Join(shots, name+".png"), buf, 0o644)
 		})
 	}
 	text := func(sel string) string {

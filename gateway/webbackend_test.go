@@ -1,0 +1,112 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/praxisgate/praxisgate/drivers/testpeer"
+	"github.com/praxisgate/praxisgate/gateway/web"
+)
+
+// The web page on a real gateway: it shows the sim fridge's readings and
+// alarm, a test poll goes through the scheduler, and acknowledging the
+// alarm on the page reaches the provider both as alarm.acked and as the
+// audit event web.change.
+func TestWebBackend(t *testing.T) {
+	mq := testpeer.StartMosquitto(t, testpeer.MosquittoOptions{})
+	dir := t.TempDir()
+	s := subscribeAll(t, mq.URL())
+	cfg := load(t, dir, fmt.Sprintf(`site: s
+gateway: g
+state_dir: %s
+uplink: {broker: %q}
+devices:
+  - {id: fridge, name: Impfstoff, driver: sim, kind: fridge, interval: 1s, sim: {scenario: fridge, speed: 120, episodes: [{at: 1m, for: 60m}]}}
+  - {id: spare, driver: sim, disabled: true, sim: {scenario: room}}
+alarms:
+  - {device: fridge, metric: temperature, above: 8, for: 1s, severity: critical}
+`, dir, mq.URL()))
+	g, stop := start(t, cfg)
+	defer stop()
+	be := g.Web()
+	waitFor(t, "alarm raised", func() bool { return len(be.Alarms()) == 1 })
+
+	devs := be.Devices()
+	if len(devs) != 2 || devs[0].ID != "fridge" || devs[0].Name != "Impfstoff" || devs[0].Kind != "fridge" || len(devs[0].Metrics) == 0 || devs[0].At.IsZero() {
+		t.Fatalf("devices %+v", devs)
+	}
+	if !devs[1].Disabled {
+		t.Fatalf("disabled device not marked: %+v", devs[1])
+	}
+	sample, err := be.PollNow(context.Background(), "fridge")
+	if err != nil || len(sample.Metrics) == 0 {
+		t.Fatalf("test poll: %v %+v", err, sample)
+	}
+	if _, err := be.PollNow(context.Background(), "nope"); err == nil {
+		t.Fatal("test poll of an unknown device succeeded")
+	}
+	waitFor(t, "connected and self telemetry", func() bool { st := be.Status(); return st.Connected && len(st.Health) > 0 })
+	if st := be.Status(); st.Version != "test" || st.Boot == "" || st.Started.IsZero() {
+		t.Fatalf("status %+v", st)
+	}
+
+	srv, err := web.New(web.Options{Backend: be, Dir: filepath.Join(dir, "web"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewTLSServer(srv.Handler())
+	defer ts.Close()
+	c := ts.Client()
+	c.Jar, _ = cookiejar.New(nil)
+	token := regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	var csrf string
+	do := func(method, path string, form url.Values) string {
+		t.Helper()
+		var resp *http.Response
+		var err error
+		if method == http.MethodGet {
+			resp, err = c.Get(ts.URL + path)
+		} else {
+			form.Set("csrf", csrf)
+			resp, err = c.PostForm(ts.URL+path, form)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if m := token.FindSubmatch(b); m != nil {
+			csrf = string(m[1])
+		}
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s %s: %d\n%s", method, path, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	do(http.MethodGet, "/setup", nil)
+	do(http.MethodPost, "/setup", url.Values{"code": {srv.SetupCode()}, "user": {"admin"}, "password": {"ein-langes-passwort"}, "confirm": {"ein-langes-passwort"}})
+	do(http.MethodPost, "/login", url.Values{"user": {"admin"}, "password": {"ein-langes-passwort"}})
+	page := do(http.MethodGet, "/", nil)
+	if !strings.Contains(page, "Impfstoff") || !strings.Contains(page, "°C") {
+		t.Fatalf("overview lacks the fridge:\n%s", page)
+	}
+	id := be.Alarms()[0].ID
+	page = do(http.MethodPost, "/alarms/ack", url.Values{"id": {id}})
+	if !strings.Contains(page, "quittiert von web:admin") {
+		t.Fatalf("alarms page after ack:\n%s", page)
+	}
+	waitFor(t, "alarm.acked at the broker", func() bool { return s.count("/event/fridge", `"type":"alarm.acked"`) == 1 })
+	waitFor(t, "audit event at the broker", func() bool {
+		return s.count("/event/gateway", `"type":"web.change"`, `"action":"alarm.ack"`, `"user":"admin"`) == 1
+	})
+}
