@@ -78,18 +78,22 @@ func (s *Server) postLogin(w http.ResponseWriter, r *request) {
 	if len(user) > 64 {
 		user = user[:64]
 	}
-	if wait := s.throttle.wait(user); wait > 0 {
+	// Delays grow per account and client address: an attacker elsewhere
+	// in the network cannot push the technician's own wait up, while the
+	// throttle's global budget still bounds guessing from many addresses.
+	key := user + "\x00" + remoteIP(r.Request)
+	if wait := s.throttle.wait(key); wait > 0 {
 		s.log.Warn("web: login throttled", "user", user, "wait", wait, "remote", remoteIP(r.Request))
 		s.render(w, r, http.StatusTooManyRequests, "login", pageData{Error: throttledMsg(r.lang, wait), Data: form})
 		return
 	}
 	if !s.accounts.verify(user, r.PostFormValue("password")) {
-		s.throttle.fail(user)
+		s.throttle.fail(key)
 		s.log.Warn("web: failed login", "user", user, "remote", remoteIP(r.Request))
 		s.render(w, r, http.StatusUnauthorized, "login", pageData{Error: tr(r.lang, "err.login"), Data: form})
 		return
 	}
-	s.throttle.succeed(user)
+	s.throttle.succeed(key)
 	r.sess = s.sessions.rotate(w, r.sess.id, user)
 	s.change(r, "login", "")
 	http.Redirect(w, r.Request, "/", http.StatusSeeOther)

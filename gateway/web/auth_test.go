@@ -138,6 +138,21 @@ func TestLoginThrottledAndSessionRotated(t *testing.T) {
 	wantStatus(t, resp, http.StatusOK, body)
 }
 
+// Failures from another address do not delay the technician (below the
+// global budget).
+func TestThrottleIsPerAddress(t *testing.T) {
+	e := newEnv(t)
+	e.setUp()
+	for range 10 {
+		e.srv.throttle.fail("admin\x00192.0.2.66")
+	}
+	e.get("/login")
+	resp, body := e.post("/login", url.Values{"user": {"admin"}, "password": {testPassword}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("technician throttled by someone else's failures: %d\n%s", resp.StatusCode, body)
+	}
+}
+
 func TestSessionExpiry(t *testing.T) {
 	for _, tt := range []struct {
 		name string
