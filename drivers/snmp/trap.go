@@ -255,6 +255,7 @@ type sharedEntry struct {
 }
 
 func acquireReceiver(addr string, log *slog.Logger) (*TrapReceiver, func(), error) {
+	addr = listenKey(addr)
 	sharedMu.Lock()
 	defer sharedMu.Unlock()
 	e := sharedRcv[addr]
@@ -277,6 +278,20 @@ func acquireReceiver(addr string, log *slog.Logger) (*TrapReceiver, func(), erro
 		}
 	}
 	return e.r, release, nil
+}
+
+// listenKey normalises a listen address so ":162", "0.0.0.0:162" and
+// "[::]:162" written on different devices share one socket instead of the
+// second failing with "address in use".
+func listenKey(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
+		return ":" + port
+	}
+	return addr
 }
 
 // Generic traps of SNMPv1 and their SNMPv2 snmpTrapOID equivalents.
@@ -370,6 +385,7 @@ func SharedTrapStats() map[string]TrapStats {
 	sharedMu.Lock()
 	defer sharedMu.Unlock()
 	out := make(map[string]TrapStats, len(sharedRcv))
+	// Keys are normalised listen addresses (":162" for any address).
 	for addr, e := range sharedRcv {
 		out[addr] = e.r.Stats()
 	}

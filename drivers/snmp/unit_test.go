@@ -368,3 +368,14 @@ func TestQNAPVolumeStatus(t *testing.T) {
 		t.Fatalf("conditions: %+v", res.conditions)
 	}
 }
+
+func TestListenKey(t *testing.T) {
+	for in, want := range map[string]string{
+		":162": ":162", "0.0.0.0:162": ":162", "[::]:162": ":162",
+		"127.0.0.1:1162": "127.0.0.1:1162", "bogus": "bogus",
+	} {
+		if got := listenKey(in); got != want {
+			t.Errorf("listenKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
