@@ -47,10 +47,15 @@ func download(ctx context.Context, hc *http.Client, url, partPath string, want *
 	}
 	if err := verify(f, want); err != nil {
 		_ = os.Remove(partPath)
-		return err
+		return fmt.Errorf("%w: %w", errVerify, err)
 	}
 	return nil
 }
+
+// errVerify marks a download that arrived but is not the signed file: the
+// repository is refused, unlike a network error after which the box
+// simply tries again later.
+var errVerify = errors.New("refused")
 
 func fetch(ctx context.Context, hc *http.Client, url string, f *os.File, have, length int64, hook func(string)) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)

@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/theupdateframework/go-tuf/v2/metadata"
 )
 
 // Gate can hold an install back: the gateway supplies "on UPS battery" and
@@ -144,7 +146,10 @@ func (m *Manager) Check(ctx context.Context, force bool) Event {
 	}
 	up, targets, err := refresh(m.cfg.RepoURL, m.cfg.TrustedRoot, filepath.Join(m.cfg.Layout.Dir, "tuf"), m.cfg.HTTPClient)
 	if err != nil {
-		return m.emit(StateRefused, "", err.Error())
+		if errors.Is(err, &metadata.ErrRepository{}) {
+			return m.emit(StateRefused, "", err.Error())
+		}
+		return m.emit(StateFailed, "", err.Error())
 	}
 	pick := choose(targets, m.cfg.Channel, m.cfg.OS, m.cfg.Arch, running, &st)
 	if pick.release == nil {
@@ -176,7 +181,10 @@ func (m *Manager) Check(ctx context.Context, force bool) Event {
 	part := filepath.Join(dir, BinaryName+".part")
 	consistent := up.GetTrustedMetadataSet().Root.Signed.ConsistentSnapshot
 	if err := download(ctx, m.cfg.HTTPClient, targetURL(m.cfg.RepoURL, tf, consistent), part, tf, m.cfg.Hook); err != nil {
-		return m.emit(StateRefused, to, err.Error())
+		if errors.Is(err, errVerify) {
+			return m.emit(StateRefused, to, err.Error())
+		}
+		return m.emit(StateFailed, to, err.Error())
 	}
 	m.hook("downloaded")
 	if err := os.Chmod(part, 0o755); err != nil {

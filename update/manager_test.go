@@ -227,3 +227,19 @@ func TestRepoURLMustBeSecure(t *testing.T) {
 		}
 	}
 }
+
+// A repository that cannot be reached is a failure to try again later, not
+// a refusal: nothing was offered.
+func TestRepositoryDown(t *testing.T) {
+	r := newRepo(t)
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	m, _ := newInproc(t, r, "1.0.0", rootOf(t, r), func(c *update.Config) { c.RepoURL = url })
+	if ev := m.Check(context.Background(), false); ev.State != update.StateFailed || !strings.Contains(ev.Reason, "tuf refresh") {
+		t.Fatalf("%+v", ev)
+	}
+	if ev := m.Last(); ev.State != update.StateFailed {
+		t.Fatalf("Last() = %+v", ev)
+	}
+}
