@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/praxisgate/praxisgate/update"
 )
@@ -98,5 +99,26 @@ func TestReleaseAndUpdateCommands(t *testing.T) {
 	var ee exitError
 	if !errors.As(err, &ee) || ee.code != 1 || !strings.Contains(out, "signature") {
 		t.Fatalf("wrong root: %v\n%s", err, out)
+	}
+}
+
+// Without systemd the daemon restarts through "update boot -exec": the
+// boot accounting runs, then the process becomes the current version
+// (same PID). Checked with the built binary.
+func TestUpdateBootExec(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "state")
+	if r := runBin(t, time.Minute, "update", "status"); strings.Contains(r.stderr, `unknown command "update"`) {
+		t.Fatal(`"update" is not registered: add {"update", ..., updateCmd} and {"release", ..., releaseCmd} to commands() in main.go`)
+	}
+	if r := runBin(t, time.Minute, "update", "provision", "-state", state, "-version", "9.9.9-test", "-binary", binary); r.code != 0 {
+		t.Fatalf("provision: %+v", r)
+	}
+	r := runBin(t, time.Minute, "update", "boot", "-state", state, "-exec", "--", "version")
+	if r.code != 0 || strings.TrimSpace(r.stdout) != "praxisgate 9.9.9-test" {
+		t.Fatalf("boot -exec: %+v", r)
+	}
+	r = runBin(t, time.Minute, "update", "status", "-state", state)
+	if r.code != 0 || !strings.Contains(r.stdout, `"current": "9.9.9-test"`) {
+		t.Fatalf("status: %+v", r)
 	}
 }
