@@ -23,15 +23,17 @@ func badgerOptions(dir string, opts Options) badger.Options {
 		// The committer is the only writer; conflict tracking is wasted work.
 		WithDetectConflicts(false).
 		WithNumVersionsToKeep(1).
-		// 8 MiB memtables, at most 3 in memory: ~24 MiB worst case. A
-		// transaction may then carry ~1.2 MiB (15%), which the committer's
-		// txnWriter respects.
-		WithMemTableSize(8 << 20).
-		WithNumMemtables(3).
+		// 4 MiB memtables, at most 2 in memory: ~8 MiB worst case. A
+		// transaction may then carry ~600 KiB (15%), which the committer's
+		// txnWriter respects; a group commit of a few hundred samples is
+		// far below that.
+		WithMemTableSize(4 << 20).
+		WithNumMemtables(2).
 		WithNumLevelZeroTables(4).
 		WithNumLevelZeroTablesStall(8).
-		WithBaseTableSize(4 << 20).
-		WithBaseLevelSize(16 << 20).
+		// Small tables keep compaction's build buffers small.
+		WithBaseTableSize(2 << 20).
+		WithBaseLevelSize(8 << 20).
 		// Records are a few hundred bytes and live in the LSM tree, where
 		// deleting them frees space by compaction. Only unusually large
 		// values go to the value log. Must stay below MaxBatchSize.
@@ -40,8 +42,9 @@ func badgerOptions(dir string, opts Options) badger.Options {
 		// would not fit a 32-bit address space; small files also let vlog
 		// GC return space sooner.
 		WithValueLogFileSize(32 << 20).
-		WithBlockCacheSize(8 << 20).
-		WithIndexCacheSize(4 << 20).
+		// A queue reads each record about once: a small cache is enough.
+		WithBlockCacheSize(2 << 20).
+		WithIndexCacheSize(2 << 20).
 		// Two compactors keep level 0 from stalling writes; badger rejects 1.
 		WithNumCompactors(2).
 		WithCompression(options.Snappy).

@@ -14,7 +14,7 @@ import (
 // memory with the OS and the page cache; without a limit the Go heap grows
 // to twice its live size between collections (badger's compactions make
 // the live size spiky), which doubles the resident memory for nothing.
-const defaultMemoryLimit = 36 << 20
+const defaultMemoryLimit = 28 << 20
 
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", "run -config FILE", stderr)
