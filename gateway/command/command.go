@@ -26,7 +26,7 @@ import (
 const MaxPayload = 256 << 10
 
 var (
-	idRE    = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+	idRE    = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 	nameRE  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
 	nonceRE = regexp.MustCompile(`^[A-Za-z0-9_-]{16,64}$`)
 )
@@ -94,7 +94,7 @@ func Parse(topicSuffix string, payload []byte) (Command, error) {
 		return c, &ParseError{ID: peekID(payload), Msg: "command has data after the JSON object"}
 	}
 	if !idRE.MatchString(w.ID) {
-		return c, &ParseError{Msg: fmt.Sprintf("%v: id %.80q must be 1-64 of A-Z a-z 0-9 _ . -", ErrNoID, w.ID)}
+		return c, &ParseError{Msg: fmt.Sprintf("%v: id %.80q must be 1-64 of A-Z a-z 0-9 _ -", ErrNoID, w.ID)}
 	}
 	c.ID = w.ID
 	fail := func(format string, a ...any) (Command, error) {
