@@ -125,6 +125,16 @@ func (m *Manager) hook(step string) {
 // if the gates allow (or force is set), installs it and calls Restart. It
 // returns the last event, which says what happened and why.
 func (m *Manager) Check(ctx context.Context, force bool) Event {
+	return m.check(ctx, force, m.cfg.CheckOnly)
+}
+
+// Peek checks and reports an available release without installing it
+// (the update-check command and the web page's "search" button).
+func (m *Manager) Peek(ctx context.Context) Event {
+	return m.check(ctx, false, true)
+}
+
+func (m *Manager) check(ctx context.Context, force, only bool) Event {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	unlock, err := lockDir(m.cfg.Layout.Dir)
@@ -158,7 +168,7 @@ func (m *Manager) Check(ctx context.Context, force bool) Event {
 	rel := *pick.release
 	to := rel.Version.String()
 	avail := m.emit(StateAvailable, to, fmt.Sprintf("%s for %s/%s on %s, rollout %d%%", rel.Path, rel.OS, rel.Arch, rel.Channel, rel.RolloutPercent))
-	if m.cfg.CheckOnly {
+	if only {
 		return avail
 	}
 	if !force {

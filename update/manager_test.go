@@ -243,3 +243,59 @@ func TestRepositoryDown(t *testing.T) {
 		t.Fatalf("Last() = %+v", ev)
 	}
 }
+
+// Daemon first commits the version on trial, then checks periodically
+// and installs what it finds; Peek only reports.
+func TestDaemon(t *testing.T) {
+	r := newRepo(t)
+	m, p := newInproc(t, r, "1.0.0", rootOf(t, r), nil)
+	r.add(t, fakeBinary(t, "1.1.0", 2000), "1.1.0", nil)
+	if ev := m.Peek(context.Background()); ev.State != update.StateAvailable || ev.To != "1.1.0" {
+		t.Fatalf("peek: %+v", ev)
+	}
+	if s, _ := p.layout.ReadState(); s.Trial != nil {
+		t.Fatal("peek installed")
+	}
+	if ev := m.Check(context.Background(), false); ev.State != update.StateInstalled {
+		t.Fatalf("%+v", ev)
+	}
+	// The new version starts: it is on trial, becomes healthy, commits,
+	// then finds 1.2.0 on its first periodic check.
+	r.add(t, fakeBinary(t, "1.2.0", 2000), "1.2.0", nil)
+	var evs []update.Event
+	installed := make(chan struct{})
+	cfg := p.cfg
+	cfg.Running = "1.1.0"
+	cfg.OnEvent = func(e update.Event) {
+		evs = append(evs, e)
+		if e.State == update.StateInstalled {
+			close(installed)
+		}
+	}
+	m2, err := update.NewManager(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	d := &update.Daemon{Layout: p.layout, Manager: m2, Interval: time.Hour, Jitter: time.Millisecond,
+		Trial: update.TrialConfig{Version: "1.1.0", Interval: 10 * time.Millisecond, OnEvent: cfg.OnEvent,
+			Health: update.AllHealthy(update.Check{Name: "uplink", Fn: func(context.Context) error { return nil }})}}
+	go func() { done <- d.Run(ctx) }()
+	select {
+	case <-installed:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no install; events %+v", evs)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var states []string
+	for _, e := range evs {
+		states = append(states, e.State)
+	}
+	if got := strings.Join(states, ","); got != "trial,committed,checking,available,downloading,installed" {
+		t.Fatalf("events %s", got)
+	}
+}
