@@ -56,7 +56,7 @@ func (g *Gateway) StartCommands(ctx context.Context, o CommandOptions) (*command
 	}
 	c := g.cfg.Commands
 	v, err := command.NewVerifier(command.VerifierOptions{Root: g.up.Root(), Keys: c.Keys, Require: c.RequireSignature,
-		MaxSkew: c.MaxSkew, Now: func() time.Time { return g.clock.Now().Time }, NotBefore: g.started.Add(-time.Second)})
+		MaxSkew: c.MaxSkew, Now: func() time.Time { return g.clock.Now().Time }, NotBefore: g.started})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}

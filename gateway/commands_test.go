@@ -372,8 +372,17 @@ func TestCommandsEndToEnd(t *testing.T) {
 	})
 	t.Run("signed restart", func(t *testing.T) {
 		before := d.restarts.Load()
-		mustOK(t, "restart", p.callSigned("restart", map[string]any{"reason": "test"}))
+		id := p.newID()
+		captured := p.signedPayload("restart", id, map[string]any{"reason": "test"}, time.Now())
+		mustOK(t, "restart", p.send("restart", id, captured, 1)[0])
 		waitFor(t, "restart", func() bool { return d.restarts.Load() == before+1 })
 		mustOK(t, "ping after restart", p.call("ping", nil))
+		// The captured message replayed to the restarted daemon, which
+		// remembers neither the id nor the nonce: refused by its ts.
+		replies := p.send("restart", id, captured, 2)
+		mustFail(t, "replayed restart", replies[1], "signed before this daemon started")
+		if n := d.restarts.Load(); n != before+1 {
+			t.Fatalf("replayed restart ran: %d restarts", n-before)
+		}
 	})
 }

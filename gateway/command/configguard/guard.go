@@ -98,6 +98,11 @@ func (g *Guard) Stage(id string, data []byte, timeout time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("set-config: read current config: %w", err)
 	}
+	// Keep the file's mode: it may be group-readable for a web UI user.
+	mode := os.FileMode(0o600)
+	if st, err := os.Stat(g.Path); err == nil {
+		mode = st.Mode().Perm()
+	}
 	data, err = Unredact(data, old)
 	if err != nil {
 		return fmt.Errorf("set-config: %w", err)
@@ -108,7 +113,7 @@ func (g *Guard) Stage(id string, data []byte, timeout time.Duration) error {
 	if bytes.Equal(data, old) {
 		return errors.New("set-config: new config is identical to the current one, nothing to do")
 	}
-	if err := renameio.WriteFile(g.previousPath(), old, 0o600); err != nil {
+	if err := renameio.WriteFile(g.previousPath(), old, mode); err != nil {
 		return fmt.Errorf("set-config: keep previous config: %w", err)
 	}
 	now := g.Now()
@@ -117,7 +122,7 @@ func (g *Guard) Stage(id string, data []byte, timeout time.Duration) error {
 	if err := g.writeMarker(&p); err != nil {
 		return err
 	}
-	if err := renameio.WriteFile(g.Path, data, 0o600); err != nil {
+	if err := renameio.WriteFile(g.Path, data, mode); err != nil {
 		os.Remove(g.markerPath())
 		return fmt.Errorf("set-config: write new config: %w", err)
 	}
@@ -199,7 +204,11 @@ func (g *Guard) revert(p *Pending, reason string) {
 	g.Log.Error("config change reverted", "id", p.ID, "reason", reason)
 	prev, err := os.ReadFile(g.previousPath())
 	if err == nil {
-		err = renameio.WriteFile(g.Path, prev, 0o600)
+		mode := os.FileMode(0o600)
+		if st, serr := os.Stat(g.previousPath()); serr == nil {
+			mode = st.Mode().Perm()
+		}
+		err = renameio.WriteFile(g.Path, prev, mode)
 	}
 	if err != nil {
 		reason += fmt.Sprintf("; restoring the previous config failed: %v", err)

@@ -31,7 +31,7 @@ uplink:
 func setup(t *testing.T) (*Guard, *time.Time) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "praxisgate.yaml")
-	if err := os.WriteFile(path, []byte(oldCfg), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(oldCfg), 0o640); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 11, 22, 13, 0, 0, 0, time.UTC)
@@ -75,6 +75,9 @@ func TestConfirm(t *testing.T) {
 	}
 	fileIs(t, g.Path, newCfg)
 	fileIs(t, g.previousPath(), oldCfg)
+	if st, err := os.Stat(g.Path); err != nil || st.Mode().Perm() != 0o640 {
+		t.Fatalf("mode of the new file: %v %v, want 0640 like the old one", st.Mode(), err)
+	}
 	cfg, p, err := g.Load(config.Load)
 	if err != nil || p == nil || cfg.Uplink.Broker != "tcp://127.0.0.1:1884" {
 		t.Fatalf("Load = %v, %+v, %v", cfg, p, err)
