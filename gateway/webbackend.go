@@ -2,9 +2,13 @@ package gateway
 
 import (
 	"context"
+	"io"
+	"path/filepath"
+	"sort"
 
 	"github.com/praxisgate/praxisgate/drivers"
 	"github.com/praxisgate/praxisgate/gateway/alarm"
+	"github.com/praxisgate/praxisgate/gateway/coldchain"
 	"github.com/praxisgate/praxisgate/gateway/config"
 	"github.com/praxisgate/praxisgate/gateway/web"
 )
@@ -79,4 +83,29 @@ func (b *WebBackend) Event(e drivers.Event) {
 		e.Device = SelfDevice
 	}
 	b.g.appendEvents(context.Background(), []drivers.Event{e})
+}
+
+// WebColdChain lets the web page download the fridges' daily records that
+// gateway/coldchain writes below <state_dir>/coldchain. It reads the files
+// only, so it works whether or not a recorder runs in this process.
+func (g *Gateway) WebColdChain() web.ColdChain {
+	cc := webColdChain{dir: filepath.Join(g.cfg.StateDir, coldchain.DirName)}
+	for _, d := range g.cfg.Devices {
+		if !d.Disabled && d.Kind == config.FridgeKind {
+			cc.fridges = append(cc.fridges, d.ID)
+		}
+	}
+	sort.Strings(cc.fridges)
+	return cc
+}
+
+type webColdChain struct {
+	dir     string
+	fridges []string
+}
+
+func (c webColdChain) Fridges() []string { return c.fridges }
+
+func (c webColdChain) WriteCSV(w io.Writer, device, from, to string) error {
+	return coldchain.WriteCSV(w, c.dir, device, from, to)
 }

@@ -60,7 +60,7 @@ alarms:
 		t.Fatalf("status %+v", st)
 	}
 
-	srv, err := web.New(web.Options{Backend: be, Dir: filepath.Join(dir, "web"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, err := web.New(web.Options{Backend: be, ColdChain: g.WebColdChain(), Dir: filepath.Join(dir, "web"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,6 +99,13 @@ alarms:
 	page := do(http.MethodGet, "/", nil)
 	if !strings.Contains(page, "Impfstoff") || !strings.Contains(page, "°C") {
 		t.Fatalf("overview lacks the fridge:\n%s", page)
+	}
+	// The fridge's cold-chain record: no finished day yet, so the header.
+	if csv := do(http.MethodGet, "/coldchain.csv?device=fridge", nil); !strings.HasPrefix(csv, "date,device,") {
+		t.Fatalf("cold-chain CSV: %q", csv)
+	}
+	if ff := g.WebColdChain().Fridges(); len(ff) != 1 || ff[0] != "fridge" {
+		t.Fatalf("fridges %v", ff)
 	}
 	id := be.Alarms()[0].ID
 	page = do(http.MethodPost, "/alarms/ack", url.Values{"id": {id}})

@@ -18,6 +18,8 @@ type alarmsData struct {
 	// Form its submitted values.
 	Edit int
 	Form ruleForm
+	// Fridges have a cold-chain record to download (nil: none).
+	Fridges []string
 }
 
 type ruleForm struct {
@@ -26,7 +28,11 @@ type ruleForm struct {
 
 func (s *Server) alarmsPage(w http.ResponseWriter, r *request, code int, d pageData, edit int, form ruleForm) {
 	d.Nav = "alarms"
-	d.Data = alarmsData{Alarms: s.be.Alarms(), Rules: s.saved.get(s.be.Config()).Alarms, Edit: edit, Form: form}
+	ad := alarmsData{Alarms: s.be.Alarms(), Rules: s.saved.get(s.be.Config()).Alarms, Edit: edit, Form: form}
+	if s.cold != nil {
+		ad.Fridges = s.cold.Fridges()
+	}
+	d.Data = ad
 	s.render(w, r, code, "alarms", d)
 }
 

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/praxisgate/praxisgate/drivers"
@@ -64,4 +65,14 @@ type Status struct {
 	// Health is the box's own telemetry (CPU, memory, disk, temperature),
 	// as the self monitor reports it; empty before its first poll.
 	Health []drivers.Metric
+}
+
+// ColdChain is the fridges' daily temperature record (gateway/coldchain),
+// which practices must be able to print for inspections.
+type ColdChain interface {
+	// Fridges lists the devices with a record, sorted.
+	Fridges() []string
+	// WriteCSV writes device's days with from ≤ date ≤ to (YYYY-MM-DD,
+	// empty: unbounded).
+	WriteCSV(w io.Writer, device, from, to string) error
 }

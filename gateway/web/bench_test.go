@@ -15,6 +15,7 @@ import (
 	"github.com/praxisgate/praxisgate/drivers"
 	"github.com/praxisgate/praxisgate/gateway/alarm"
 	"github.com/praxisgate/praxisgate/gateway/config"
+	"github.com/praxisgate/praxisgate/gateway/logring"
 )
 
 // bigPractice is a server whose inventory holds n devices (the issue's
@@ -54,12 +55,12 @@ func bigPractice(tb testing.TB, n int) (*Server, *http.Cookie) {
 		be.alarms = append(be.alarms, alarm.Alarm{ID: fmt.Sprintf("dev-%03d/temperature/above", i*10), Device: fmt.Sprintf("dev-%03d", i*10),
 			Severity: drivers.Critical, Message: "temperature 9 °C above 8 °C", Value: &v, Since: now.Add(-time.Hour)})
 	}
-	ring := NewLogRing(500)
-	log := slog.New(ring.Wrap(slog.NewTextHandler(io.Discard, nil)))
+	ring := logring.NewRing(500)
+	log := slog.New(logring.New(slog.NewTextHandler(io.Discard, nil), ring, slog.LevelInfo))
 	for i := range 500 {
 		log.Info("poll done", "device", fmt.Sprintf("dev-%03d", i), "took", "12ms")
 	}
-	srv, err := New(Options{Backend: be, Dir: filepath.Join(dir, "web"), Logger: log, Logs: ring, Now: func() time.Time { return now }})
+	srv, err := New(Options{Backend: be, Dir: filepath.Join(dir, "web"), Logger: log, Logs: func() []string { return ring.Lines(0) }, Now: func() time.Time { return now }})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -46,7 +46,7 @@ func (s *Server) getBundle(w http.ResponseWriter, r *request) {
 	check(addJSON("alarms.json", s.be.Alarms()))
 	check(addJSON("audit.json", s.audit.entries()))
 	if s.logs != nil {
-		check(add("log.txt", []byte(strings.Join(s.logs.Lines(), "\n")+"\n")))
+		check(add("log.txt", []byte(strings.Join(s.logs(), "\n")+"\n")))
 	}
 	if path := s.be.Config().Path; path != "" {
 		data, rerr := os.ReadFile(path)

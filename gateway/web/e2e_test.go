@@ -51,7 +51,7 @@ func artifactsDir(t *testing.T) string {
 // TestBrowserEndToEnd drives headless Chromium through the technician's
 // first visit: setup code, login, a throttled wrong password, the pages,
 // acknowledging an alarm, changing a threshold, switching the language and
-// downloading the support bundle.
+// downloading the cold-chain CSV and the support bundle.
 func TestBrowserEndToEnd(t *testing.T) {
 	bin := chromiumPath(t)
 	e := newEnv(t)
@@ -215,29 +215,42 @@ func TestBrowserEndToEnd(t *testing.T) {
 		t.Fatalf("english overview: %q", s)
 	}
 
-	// Download the support bundle (the cold-chain CSV export does not
-	// exist yet).
-	progress := chromedp.BrowserEvents(ctx, browser.DownloadProgress)
+	// Downloads: the cold-chain CSV and the support bundle.
 	on := true
 	if _, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
 		Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: downloads, EventsEnabled: &on}); err != nil {
 		t.Fatal(err)
 	}
-	run("download", chromedp.Navigate(base+"/diagnostics"), chromedp.WaitVisible(id("bundle")), chromedp.Click(id("bundle")))
-	var guid string
-	for ev, err := range progress {
-		if err != nil {
-			t.Fatalf("download: %v", err)
+	download := func(what string, actions ...chromedp.Action[chromedp.Void]) string {
+		t.Helper()
+		progress := chromedp.BrowserEvents(ctx, browser.DownloadProgress)
+		run(what, actions...)
+		for ev, err := range progress {
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			switch ev.State {
+			case browser.DownloadProgressStateCompleted:
+				return filepath.Join(downloads, ev.GUID)
+			case browser.DownloadProgressStateCanceled:
+				t.Fatalf("%s: download canceled", what)
+			}
 		}
-		if ev.State == browser.DownloadProgressStateCompleted {
-			guid = ev.GUID
-			break
-		}
-		if ev.State == browser.DownloadProgressStateCanceled {
-			t.Fatal("download canceled")
-		}
+		t.Fatalf("%s: no download", what)
+		return ""
 	}
-	zr, err := zip.OpenReader(filepath.Join(downloads, guid))
+	csvFile := download("cold-chain CSV", chromedp.Navigate(base+"/alarms"), chromedp.WaitVisible(id("coldchain")),
+		chromedp.SetValue(css(`#coldchain input[name="from"]`), "2026-11-21"), chromedp.Click(id("csv")))
+	csvData, err := os.ReadFile(csvFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(csvData), "date,device,") || !strings.Contains(string(csvData), "2026-11-21,kuehlschrank") ||
+		strings.Contains(string(csvData), "2026-11-20") {
+		t.Fatalf("downloaded CSV:\n%s", csvData)
+	}
+	bundle := download("support bundle", chromedp.Navigate(base+"/diagnostics"), chromedp.WaitVisible(id("bundle")), chromedp.Click(id("bundle")))
+	zr, err := zip.OpenReader(bundle)
 	if err != nil {
 		t.Fatalf("downloaded bundle: %v", err)
 	}

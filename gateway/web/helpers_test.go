@@ -20,7 +20,9 @@ import (
 	"github.com/praxisgate/praxisgate/drivers"
 	_ "github.com/praxisgate/praxisgate/drivers/sim" // the test config's devices
 	"github.com/praxisgate/praxisgate/gateway/alarm"
+	"github.com/praxisgate/praxisgate/gateway/coldchain"
 	"github.com/praxisgate/praxisgate/gateway/config"
+	"github.com/praxisgate/praxisgate/gateway/logring"
 )
 
 // testConfig is a small practice: a fridge with a threshold, a UPS.
@@ -172,10 +174,12 @@ func newEnv(t *testing.T) *env {
 			Message: "temperature 9.1 °C above 8 °C", Metric: "temperature", Value: &v, Since: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}},
 	}
 	clock := &fakeClock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
-	ring := NewLogRing(50)
-	log := slog.New(ring.Wrap(slog.NewTextHandler(io.Discard, nil)))
+	ring := logring.NewRing(50)
+	log := slog.New(logring.New(slog.NewTextHandler(io.Discard, nil), ring, slog.LevelInfo))
 	log.Info("gateway starting", "site", "praxis-test")
-	srv, err := New(Options{Backend: be, Dir: filepath.Join(dir, "web"), Logger: log, Logs: ring, Now: clock.Now})
+	cc := recordColdChain(t, filepath.Join(dir, "state", "coldchain"))
+	srv, err := New(Options{Backend: be, Dir: filepath.Join(dir, "web"), Logger: log, Logs: func() []string { return ring.Lines(0) },
+		ColdChain: cc, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,4 +281,43 @@ func sessionCookie(resp *http.Response) *http.Cookie {
 		}
 	}
 	return nil
+}
+
+// coldChainFiles reads the records gateway/coldchain wrote, as the
+// gateway's adapter does.
+type coldChainFiles struct {
+	dir     string
+	fridges []string
+}
+
+func (c coldChainFiles) Fridges() []string { return c.fridges }
+
+func (c coldChainFiles) WriteCSV(w io.Writer, device, from, to string) error {
+	return coldchain.WriteCSV(w, c.dir, device, from, to)
+}
+
+// recordColdChain lets the real recorder write two days of the vaccine
+// fridge: 20 November in range, 21 November with a warm hour.
+func recordColdChain(t *testing.T, dir string) coldChainFiles {
+	t.Helper()
+	rec, err := coldchain.New(coldchain.Options{Dir: dir, Location: time.UTC,
+		Fridges: []coldchain.Fridge{{ID: "kuehlschrank", Metric: "temperature", Low: 2, High: 8, Interval: 10 * time.Minute}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < 2*24*6; i++ {
+		at := start.Add(time.Duration(i) * 10 * time.Minute)
+		v := 5.0
+		if at.Day() == 21 && at.Hour() == 19 {
+			v = 11.2
+		}
+		rec.Observe(drivers.Sample{Device: "kuehlschrank", Kind: "fridge", Time: at, Metrics: []drivers.Metric{drivers.Num("temperature", v, "°C")}})
+		rec.Tick(at)
+	}
+	rec.Tick(start.Add(48*time.Hour + 5*time.Minute))
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return coldChainFiles{dir: dir, fridges: rec.Fridges()}
 }

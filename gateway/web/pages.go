@@ -88,7 +88,7 @@ type diagData struct {
 func (s *Server) getDiagnostics(w http.ResponseWriter, r *request) {
 	var d diagData
 	if s.logs != nil {
-		lines := s.logs.Lines()
+		lines := s.logs()
 		// newest first, at most 200 on the page
 		for i := len(lines) - 1; i >= 0 && len(d.Logs) < 200; i-- {
 			d.Logs = append(d.Logs, lines[i])

@@ -27,9 +27,12 @@ type Options struct {
 	// Dir holds the certificate, accounts and audit log (config web.dir).
 	Dir    string
 	Logger *slog.Logger
-	// Logs supplies recent log lines for the diagnostics page and the
-	// support bundle; nil shows none.
-	Logs interface{ Lines() []string }
+	// Logs returns recent log lines, oldest first, for the diagnostics
+	// page and the support bundle (gateway/logring); nil shows none.
+	Logs func() []string
+	// ColdChain offers the fridges' daily records as CSV; nil hides the
+	// download.
+	ColdChain ColdChain
 	// Hostnames go into a newly generated certificate (names and IPs the
 	// technician may type); the box's hostname is always added.
 	Hostnames []string
@@ -43,7 +46,8 @@ type Server struct {
 	be       Backend
 	dir      string
 	log      *slog.Logger
-	logs     interface{ Lines() []string }
+	logs     func() []string
+	cold     ColdChain
 	now      func() time.Time
 	cert     tls.Certificate
 	fp       string
@@ -64,7 +68,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Backend == nil || opts.Dir == "" {
 		return nil, errors.New("web: Backend and Dir are required")
 	}
-	s := &Server{be: opts.Backend, dir: opts.Dir, log: opts.Logger, logs: opts.Logs, now: opts.Now}
+	s := &Server{be: opts.Backend, dir: opts.Dir, log: opts.Logger, logs: opts.Logs, cold: opts.ColdChain, now: opts.Now}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -144,18 +143,6 @@ func TestSetupCodeLogged(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), "setup_code="+srv.SetupCode()) || !strings.Contains(buf.String(), srv.Fingerprint()) {
 		t.Fatalf("log lacks setup code or fingerprint:\n%s", buf.String())
-	}
-}
-
-func TestLogRing(t *testing.T) {
-	ring := NewLogRing(3)
-	log := slog.New(ring.Wrap(slog.NewTextHandler(io.Discard, nil))).With("part", "uplink").WithGroup("g")
-	for i := range 5 {
-		log.Info("line", "n", i)
-	}
-	lines := ring.Lines()
-	if len(lines) != 3 || !strings.Contains(lines[0], "g.n=2") || !strings.Contains(lines[2], "part=uplink g.n=4") {
-		t.Fatalf("lines %q", lines)
 	}
 }
 
