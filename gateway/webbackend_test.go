@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -116,4 +118,51 @@ alarms:
 	waitFor(t, "audit event at the broker", func() bool {
 		return s.count("/event/gateway", `"type":"web.change"`, `"action":"alarm.ack"`, `"user":"admin"`) == 1
 	})
+}
+
+// RunWeb serves the page on the configured addresses: HTTPS, and plain
+// HTTP that redirects.
+func TestRunWeb(t *testing.T) {
+	mq := testpeer.StartMosquitto(t, testpeer.MosquittoOptions{})
+	dir := t.TempDir()
+	httpsPort, _ := testpeer.FreePort()
+	httpPort, _ := testpeer.FreePort()
+	cfg := load(t, dir, fmt.Sprintf(`site: s
+gateway: g
+state_dir: %s
+uplink: {broker: %q}
+web: {listen: "127.0.0.1:%d", redirect_listen: "127.0.0.1:%d"}
+`, dir, mq.URL(), httpsPort, httpPort))
+	g, stop := start(t, cfg)
+	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.RunWeb(ctx, func() []string { return []string{"a log line"} }) }()
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	var resp *http.Response
+	waitFor(t, "web page up", func() bool {
+		var err error
+		resp, err = c.Get(fmt.Sprintf("https://127.0.0.1:%d/", httpsPort))
+		return err == nil
+	})
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/setup" {
+		t.Fatalf("first visit: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/", httpPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if want := fmt.Sprintf("https://127.0.0.1:%d/", httpsPort); resp.Header.Get("Location") != want {
+		t.Fatalf("plain HTTP redirects to %q, want %q", resp.Header.Get("Location"), want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "web", "https.crt")); err != nil {
+		t.Fatalf("certificate not in <state_dir>/web: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }
