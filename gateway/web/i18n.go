@@ -53,6 +53,7 @@ var catalog = map[string]msg{
 	"cc.from":               {"von", "from"},
 	"cc.to":                 {"bis", "to"},
 	"cc.download":           {"CSV herunterladen", "Download CSV"},
+	"err.bad_request":       {"Die Anfrage ist nicht lesbar (zu groß oder beschädigt).", "The request cannot be read (too large or damaged)."},
 	"err.rule":              {"Unbekannte Regel.", "Unknown rule."},
 	"flash.saved":           {"Gespeichert. Die Änderung gilt nach dem Neustart des Dienstes.", "Saved. The change takes effect when the service restarts."},
 	"flash.acked":           {"Alarm quittiert.", "Alarm acknowledged."},

@@ -173,3 +173,16 @@ func TestTestPoll(t *testing.T) {
 		t.Fatalf("polls %v", e.be.polls)
 	}
 }
+
+func TestOversizedFormRefused(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	resp, body := e.post("/settings", url.Values{"site": {strings.Repeat("x", maxFormBytes+1)}})
+	wantStatus(t, resp, http.StatusBadRequest, body)
+	if !strings.Contains(body, "nicht lesbar") {
+		t.Fatalf("no message:\n%s", body)
+	}
+	if data, _ := os.ReadFile(e.cfgPath); string(data) != testConfig {
+		t.Fatal("oversized form changed the config")
+	}
+}

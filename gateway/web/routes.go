@@ -74,7 +74,8 @@ func (s *Server) wrap(level int, h handlerFunc) http.Handler {
 		if unsafe {
 			hr.Body = http.MaxBytesReader(w, hr.Body, maxFormBytes)
 			if err := parseForm(hr); err != nil {
-				s.fail(w, r, http.StatusBadRequest, "err.internal", err)
+				s.log.Warn("web: unreadable form", "path", hr.URL.Path, "err", err, "remote", remoteIP(hr))
+				s.fail(w, r, http.StatusBadRequest, "err.bad_request", nil)
 				return
 			}
 			if !r.sess.validToken(hr.PostFormValue("csrf")) {
