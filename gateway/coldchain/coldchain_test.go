@@ -67,10 +67,12 @@ func temp(at time.Time, v float64) drivers.Sample {
 }
 
 // feed sends one reading a minute from start for n minutes, value by
-// minute index.
+// minute index, with the gateway's clock ticking along.
 func feed(r *Recorder, start time.Time, n int, value func(i int) float64) {
 	for i := 0; i < n; i++ {
-		r.Observe(temp(start.Add(time.Duration(i)*time.Minute), value(i)))
+		at := start.Add(time.Duration(i) * time.Minute)
+		r.Tick(at)
+		r.Observe(temp(at, value(i)))
 	}
 }
 
@@ -379,6 +381,7 @@ func TestIgnoresOtherDevicesAndOldReadings(t *testing.T) {
 	r.Observe(temp(day0.Add(2*time.Minute), 5))
 	r.Observe(temp(day0.Add(time.Minute), 20)) // older than the newest: a clock step back
 	r.Observe(drivers.Sample{Device: "kuehlschrank", Time: day0.Add(3 * time.Minute), Metrics: []drivers.Metric{drivers.Text("temperature", "n/a")}})
+	r.Observe(temp(day0.AddDate(4, 0, 0), 5)) // a device clock in 2030: would close four years of days
 	r.Tick(day0.Add(24 * time.Hour))
 	rs := records(t, dir)
 	if len(rs) != 1 || rs[0].Samples != 1 || *rs[0].Max != 5 {

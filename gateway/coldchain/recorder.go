@@ -71,7 +71,14 @@ type Recorder struct {
 	fridges map[string]*tracked
 	order   []string
 	pending []drivers.Event
+	// lastTick is the gateway clock at the last Tick; readings stamped far
+	// beyond it come from a device's wrong clock.
+	lastTick time.Time
 }
+
+// maxAhead is how far a reading's time may be ahead of the gateway clock.
+// A sensor with a wrong clock (2030) must not close years of days.
+const maxAhead = 10 * time.Minute
 
 type tracked struct {
 	st      dayState
@@ -192,6 +199,10 @@ func (r *Recorder) Observe(s drivers.Sample) {
 	if !found {
 		return
 	}
+	if !r.lastTick.IsZero() && s.Time.After(r.lastTick.Add(maxAhead)) {
+		r.o.Log.Warn("coldchain: reading from the future ignored (device clock wrong?)", "device", s.Device, "time", s.Time, "gateway_time", r.lastTick)
+		return
+	}
 	r.rollTo(t, s.Time)
 	if (t.st.HaveLast && !s.Time.After(t.st.LastAt)) || r.date(s.Time) < t.st.Date {
 		return
@@ -210,6 +221,7 @@ func (r *Recorder) Observe(s drivers.Sample) {
 func (r *Recorder) Tick(now time.Time) []drivers.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.lastTick = now
 	for _, id := range r.order {
 		t := r.fridges[id]
 		r.rollTo(t, now)
