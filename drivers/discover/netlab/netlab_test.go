@@ -3,8 +3,8 @@ package netlab
 import (
 	"context"
 	"fmt"
-	"os"
 	"net/netip"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
