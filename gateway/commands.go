@@ -20,6 +20,7 @@ import (
 	"github.com/praxisgate/praxisgate/gateway/contract"
 	"github.com/praxisgate/praxisgate/gateway/logring"
 	"github.com/praxisgate/praxisgate/gateway/uplink"
+	"github.com/praxisgate/praxisgate/update"
 )
 
 // CommandOptions connect the command processor to what lives outside the
@@ -38,7 +39,24 @@ type CommandOptions struct {
 	// Pending is the change Guard.Load found at start; it is confirmed or
 	// reverted once the uplink is (or is not) up, and reported.
 	Pending *configguard.Pending
+	// Updater runs update-check and update-install; *update.Manager
+	// implements it. nil answers that updates are not available.
+	Updater Updater
 }
+
+// Updater is what the update commands need from the update machinery.
+type Updater interface {
+	// Peek reports whether a release is available, installing nothing.
+	Peek(ctx context.Context) update.Event
+	// Check installs an available release if the gates (maintenance
+	// window, UPS on battery, critical alarm) allow or force is set, and
+	// restarts the daemon into it.
+	Check(ctx context.Context, force bool) update.Event
+}
+
+// updateInstallTimeout bounds update-install: a release is downloaded over
+// the practice's line, often a slow DSL upload shared with the practice.
+const updateInstallTimeout = 30 * time.Minute
 
 // errNotInBuild answers commands whose machinery is not part of this
 // build yet, distinctly from "unknown command".
@@ -62,8 +80,9 @@ func (g *Gateway) StartCommands(ctx context.Context, o CommandOptions) (*command
 	}
 	p := command.New(command.Options{
 		Handlers: g.commandHandlers(o), Publisher: g.up, Verifier: v, Origin: g.origin,
-		Stamp:  func() contract.Stamp { return g.clock.Now() },
-		Logger: g.log.With("part", "command"),
+		Stamp:    func() contract.Stamp { return g.clock.Now() },
+		Logger:   g.log.With("part", "command"),
+		Timeouts: map[string]time.Duration{"update-install": updateInstallTimeout, "update-check": 5 * time.Minute},
 	})
 	g.up.Subscribe("cmd/#", p.Handle)
 	if o.Guard != nil && o.Pending != nil {
@@ -98,7 +117,6 @@ func (g *Gateway) commandHandlers(o CommandOptions) map[string]command.Handler {
 			return command.Then{Result: map[string]any{"restarting": true}, After: func() { o.Restart(reason) }}, nil
 		}
 	}
-	notInBuild := func(_ context.Context, r command.Request) (any, error) { return nil, errNotInBuild(r.Name) }
 	return map[string]command.Handler{
 		"ping":           g.cmdPing,
 		"poll-now":       g.cmdPollNow,
@@ -109,8 +127,8 @@ func (g *Gateway) commandHandlers(o CommandOptions) map[string]command.Handler {
 		"get-log":        cmdGetLog(o.Log),
 		"support-bundle": g.cmdSupportBundle(o.Log),
 		"restart":        restart("restart command"),
-		"update-check":   notInBuild,
-		"update-install": notInBuild,
+		"update-check":   cmdUpdateCheck(o.Updater),
+		"update-install": cmdUpdateInstall(o.Updater),
 	}
 }
 
@@ -381,5 +399,45 @@ func (g *Gateway) cmdSupportBundle(ring *logring.Ring) command.Handler {
 			return nil, fmt.Errorf("compress bundle: %w", err)
 		}
 		return command.Chunked{Encoding: "json+gzip", Data: buf.Bytes()}, nil
+	}
+}
+
+// updateReply turns the update machinery's last event into a reply: a
+// refused or failed update is an error; deferred, up to date, available
+// and installed are results the provider acts on.
+func updateReply(ev update.Event) (any, error) {
+	switch ev.State {
+	case update.StateFailed, update.StateRefused:
+		return nil, fmt.Errorf("update %s: %s", ev.State, ev.Reason)
+	}
+	return ev, nil
+}
+
+func cmdUpdateCheck(u Updater) command.Handler {
+	return func(ctx context.Context, r command.Request) (any, error) {
+		if err := command.DecodeArgs(r.Args, &struct{}{}); err != nil {
+			return nil, err
+		}
+		if u == nil {
+			return nil, errNotInBuild(r.Name)
+		}
+		return updateReply(u.Peek(ctx))
+	}
+}
+
+func cmdUpdateInstall(u Updater) command.Handler {
+	return func(ctx context.Context, r command.Request) (any, error) {
+		var a struct {
+			// Force skips the maintenance window, UPS and alarm gates,
+			// never the signature, hash or downgrade checks.
+			Force bool `json:"force"`
+		}
+		if err := command.DecodeArgs(r.Args, &a); err != nil {
+			return nil, err
+		}
+		if u == nil {
+			return nil, errNotInBuild(r.Name)
+		}
+		return updateReply(u.Check(ctx, a.Force))
 	}
 }

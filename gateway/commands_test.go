@@ -26,6 +26,7 @@ import (
 	"github.com/praxisgate/praxisgate/gateway/config"
 	"github.com/praxisgate/praxisgate/gateway/contract"
 	"github.com/praxisgate/praxisgate/gateway/logring"
+	"github.com/praxisgate/praxisgate/update"
 )
 
 const cmdRoot = "praxisgate/v1/s/g"
@@ -62,7 +63,7 @@ func startDaemon(t testing.TB, path string) *daemon {
 				return
 			}
 			ctx, cancel := context.WithCancel(outer)
-			p, err := g.StartCommands(ctx, CommandOptions{Log: d.ring, Guard: guard, Pending: pending,
+			p, err := g.StartCommands(ctx, CommandOptions{Log: d.ring, Guard: guard, Pending: pending, Updater: fakeUpdater{},
 				Restart: func(string) { d.restarts.Add(1); cancel() }})
 			if err != nil {
 				t.Errorf("generation %d: %v", gen, err)
@@ -85,6 +86,21 @@ func startDaemon(t testing.TB, path string) *daemon {
 		}
 	})
 	return d
+}
+
+// fakeUpdater stands in for update.Manager, whose own tests run against a
+// real TUF repository: here only the mapping to replies matters.
+type fakeUpdater struct{}
+
+func (fakeUpdater) Peek(context.Context) update.Event {
+	return update.Event{State: update.StateAvailable, From: "1.0.0", To: "1.1.0"}
+}
+
+func (fakeUpdater) Check(_ context.Context, force bool) update.Event {
+	if !force {
+		return update.Event{State: update.StateDeferred, To: "1.1.0", Reason: "outside the maintenance window"}
+	}
+	return update.Event{State: update.StateFailed, To: "1.1.0", Reason: "download: connection reset"}
 }
 
 // provider is the cloud side: it sends commands and collects replies and
@@ -304,9 +320,15 @@ func TestCommandsEndToEnd(t *testing.T) {
 		mustFail(t, "ack without alarm", p.call("ack-alarm", nil), "args.alarm: required")
 		mustFail(t, "ack unknown", p.call("ack-alarm", map[string]any{"alarm": "f/x.above"}), "no active alarm")
 	})
-	t.Run("not in this build", func(t *testing.T) {
-		mustFail(t, "update-check", p.call("update-check", nil), "not available in this build")
-		mustFail(t, "update-install", p.callSigned("update-install", nil), "not available in this build")
+	t.Run("updates", func(t *testing.T) {
+		if res := mustOK(t, "update-check", p.call("update-check", nil)); res["state"] != "available" || res["to"] != "1.1.0" {
+			t.Fatalf("update-check: %v", res)
+		}
+		mustFail(t, "unsigned update-install", p.call("update-install", nil), "must be signed")
+		if res := mustOK(t, "update-install", p.callSigned("update-install", nil)); res["state"] != "deferred" {
+			t.Fatalf("update-install: %v", res)
+		}
+		mustFail(t, "forced update-install", p.callSigned("update-install", map[string]any{"force": true}), "update failed: download: connection reset")
 		mustFail(t, "discover-now", p.call("discover-now", nil), "no discovery device")
 	})
 	t.Run("refused", func(t *testing.T) {
@@ -385,4 +407,16 @@ func TestCommandsEndToEnd(t *testing.T) {
 			t.Fatalf("replayed restart ran: %d restarts", n-before)
 		}
 	})
+}
+
+// Without an Updater (a build or box without the update machinery) the
+// update commands say so instead of pretending to be unknown.
+func TestUpdateCommandsWithoutUpdater(t *testing.T) {
+	h := (&Gateway{}).commandHandlers(CommandOptions{})
+	for _, name := range []string{"update-check", "update-install"} {
+		_, err := h[name](context.Background(), command.Request{Name: name, ID: "x"})
+		if err == nil || !strings.Contains(err.Error(), "not available in this build") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
 }

@@ -46,6 +46,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Timeout bounds one command's run. Default 60s.
 	Timeout time.Duration
+	// Timeouts override Timeout per command name (update-install
+	// downloads a release over a practice's DSL line).
+	Timeouts map[string]time.Duration
 	// MaxConcurrent commands run at once; more get a "busy" reply.
 	// Default 4: the box is small and commands are rare.
 	MaxConcurrent int
@@ -174,7 +177,11 @@ func (p *Processor) run(c Command) {
 		p.finishSync(c.ID, nil, fmt.Errorf("unknown command %q", c.Name))
 		return
 	}
-	ctx, cancel := context.WithTimeout(p.ctx, p.o.Timeout)
+	timeout := p.o.Timeout
+	if d, ok := p.o.Timeouts[c.Name]; ok && d > 0 {
+		timeout = d
+	}
+	ctx, cancel := context.WithTimeout(p.ctx, timeout)
 	defer cancel()
 	start := time.Now()
 	res, err := p.call(ctx, h, Request{Name: c.Name, ID: c.ID, Args: c.Args, Signed: c.Sig != nil})
