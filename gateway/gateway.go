@@ -20,6 +20,7 @@ import (
 	"github.com/praxisgate/praxisgate/drivers/nut"
 	"github.com/praxisgate/praxisgate/gateway/alarm"
 	"github.com/praxisgate/praxisgate/gateway/clock"
+	"github.com/praxisgate/praxisgate/gateway/coldchain"
 	"github.com/praxisgate/praxisgate/gateway/config"
 	"github.com/praxisgate/praxisgate/gateway/contract"
 	"github.com/praxisgate/praxisgate/gateway/schedule"
@@ -52,6 +53,7 @@ type Gateway struct {
 	up      *uplink.Uplink
 	sched   *schedule.Scheduler
 	alarms  *alarm.Engine
+	cold    *coldchain.Recorder
 	devices []Device
 	self    *selfmon.Monitor
 
@@ -108,7 +110,11 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	}()
 
 	var err error
-	g.alarms, err = alarm.New(cfg.Alarms, filepath.Join(cfg.StateDir, "alarms.json"), log)
+	g.alarms, err = alarm.FromConfig(cfg, log)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	g.cold, err = coldchain.FromConfig(cfg, log.With("part", "coldchain"))
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
@@ -244,6 +250,11 @@ func (g *Gateway) Run(ctx context.Context) error {
 	g.publishAlarms(true)
 
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		g.runTicks(ctx, TickInterval, g.alarms, g.cold)
+	}()
 	for _, d := range g.devices {
 		w, ok := d.Driver.(drivers.Watcher)
 		if !ok {
@@ -290,6 +301,11 @@ func (g *Gateway) Run(ctx context.Context) error {
 
 func (g *Gateway) closeAll() {
 	closeDrivers(g.devices)
+	if g.cold != nil {
+		if err := g.cold.Close(); err != nil {
+			g.log.Error("close cold-chain record", "err", err)
+		}
+	}
 	if g.buf != nil {
 		if err := g.buf.Close(); err != nil {
 			g.log.Error("close buffer", "err", err)
@@ -344,6 +360,9 @@ func (g *Gateway) handle(r schedule.Result) {
 	g.mu.Unlock()
 
 	alarmEvents := g.alarms.Observe(s, r.Err != nil)
+	if r.Err == nil {
+		g.cold.Observe(s)
+	}
 	st := contract.Stamp{Time: s.Time, Synced: g.clock.Synced()}
 	recs := make([]buffer.Record, 0, 1+len(s.Events)+len(alarmEvents))
 	body, err := g.origin.EncodeTelemetry(s, st)

@@ -237,7 +237,7 @@ alarms:
 `,
 			want: []string{
 				`8:6: alarms[0].device: no device "fridg" in devices (use "*" for every device)`,
-				`9:5: alarms[1]: needs above, below or both`,
+				`9:5: alarms[1]: needs above, below or both (or stale_after)`,
 				`10:40: alarms[2].above: must be greater than below (8), got 2`,
 				`10:60: alarms[2].hysteresis: must be ≥ 0, got -1`,
 				`10:76: alarms[2].for: must be ≥ 0, got -5m`,

@@ -36,6 +36,8 @@ func (l *loader) validate() {
 	l.validateCommands()
 	l.validateWeb()
 	l.validateNUTServer()
+	l.validateFridge()
+	l.validateStale()
 }
 
 func (l *loader) required(path, v string) {
@@ -212,8 +214,8 @@ func (l *loader) validateAlarms() {
 		}
 		l.required(p+".metric", a.Metric)
 		switch {
-		case a.Above == nil && a.Below == nil:
-			l.problem(p, "needs above, below or both")
+		case a.Above == nil && a.Below == nil && a.StaleAfter == 0:
+			l.problem(p, "needs above, below or both (or stale_after)")
 		case a.Above != nil && a.Below != nil && *a.Above <= *a.Below:
 			l.problem(p+".above", "must be greater than below (%g), got %g", *a.Below, *a.Above)
 		}
