@@ -45,6 +45,8 @@ type Config struct {
 	// Fridge is the profile of devices of kind fridge: their default
 	// alarm band and the cold-chain record (see alarms.go).
 	Fridge Fridge `yaml:"fridge"`
+	// Update is the self-update (see update.go). Off unless repo is set.
+	Update Update `yaml:"update"`
 
 	// Path is the absolute path of the file the config was loaded from
 	// (not a YAML key).

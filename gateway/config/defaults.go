@@ -71,6 +71,7 @@ func (l *loader) fillDefaults() {
 	setDur(&c.Self.Interval, defaultSelfInterval)
 	l.fillCommandDefaults()
 	l.fillWebDefaults()
+	l.fillUpdateDefaults()
 }
 
 // fillDevice applies inheritance to one device: its own value, else the one

@@ -38,6 +38,7 @@ func (l *loader) validate() {
 	l.validateNUTServer()
 	l.validateFridge()
 	l.validateStale()
+	l.validateUpdate()
 }
 
 func (l *loader) required(path, v string) {
