@@ -34,6 +34,7 @@ func commands() []command {
 		{"poll", "poll every configured device once and print the readings", pollCmd},
 		{"discover", "sweep the local network once and print what answers", discoverCmd},
 		{"drivers", "list the device drivers built into this binary", driversCmd},
+		{"fleetsim", "simulate N gateways against one broker (reconnect spread, data loss)", fleetsimCmd},
 		{"update", "self-update: boot accounting, supervise, status, check, install", updateCmd},
 		{"release", "provider: create and maintain the signed update repository", releaseCmd},
 		{"version", "print the version", versionCmd},
