@@ -10,7 +10,7 @@ PKG       := ./cmd/praxisgate
 DIST      := dist
 
 # Debian packages the tests start as real peers.
-TEST_PEERS := mosquitto mosquitto-clients snmpd snmp nut-server nut-client socat arp-scan nmap iproute2 util-linux dcmtk python3 python3-pymodbus python3-serial curl nats-server
+TEST_PEERS := mosquitto mosquitto-clients snmpd snmp nut-server nut-client socat arp-scan nmap iproute2 util-linux dcmtk python3 python3-pymodbus python3-serial curl nats-server chromium
 
 .PHONY: all build build-amd64 build-arm64 demo test test-peers vet bench fuzz clean
 
