@@ -5,8 +5,10 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"sync/atomic"
 
 	"github.com/praxisgate/praxisgate/gateway"
+	"github.com/praxisgate/praxisgate/update"
 )
 
 // defaultMemoryLimit is the Go runtime's soft memory limit for the daemon
@@ -34,5 +36,34 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	return g.Run(ctx)
+
+	// A restart (into an installed version, or back after a rollback)
+	// stops the gateway like SIGTERM does, so the buffer is closed cleanly
+	// before the next version opens it.
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var restarting atomic.Bool
+	restart := func() error {
+		restarting.Store(true)
+		cancel()
+		return nil
+	}
+	done := make(chan error, 1)
+	go func() { done <- g.Run(runCtx) }()
+	startUpdates(runCtx, cfg, g, restart, log)
+	go func() {
+		if err := update.Watchdog(runCtx, g.WatchAlive(runCtx)); err != nil {
+			log.Error("watchdog stopped", "err", err)
+		}
+	}()
+	if err := update.NotifyReady(); err != nil {
+		log.Warn("could not tell the service manager that the daemon is ready", "err", err)
+	}
+	if err := <-done; err != nil {
+		return err
+	}
+	if restarting.Load() && ctx.Err() == nil {
+		return restartDaemon(cfg, *path, log)
+	}
+	return nil
 }

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/praxisgate/praxisgate/gateway"
+	"github.com/praxisgate/praxisgate/gateway/config"
+	"github.com/praxisgate/praxisgate/update"
+)
+
+// startUpdates starts the self-update when the config has an update:
+// section: the trial of this version (commit or roll back), then periodic
+// checks. A box that cannot update (no root file, not provisioned, a
+// development build) logs why and runs on without updates; the gateway
+// also reports it as an update.failed event. It returns the running
+// updater for the update commands and the web page, or nil.
+func startUpdates(ctx context.Context, cfg *config.Config, g *gateway.Gateway, restart func() error, log *slog.Logger) *gateway.SelfUpdate {
+	if !cfg.Update.On() {
+		return nil
+	}
+	if cfg.Update.InsecureHTTP {
+		log.Warn("update repository over plain http (update.insecure_http): only for a lab", "repo", cfg.Update.Repo)
+	}
+	root, err := os.ReadFile(cfg.Update.RootFile)
+	if err != nil {
+		log.Error("self-update off: cannot read the provider's root metadata", "err", err)
+		return nil
+	}
+	u, err := g.NewSelfUpdate(gateway.UpdateOptions{TrustedRoot: root, Restart: restart})
+	if err != nil {
+		log.Error("self-update off", "err", err)
+		return nil
+	}
+	go func() {
+		if err := u.Run(ctx); err != nil && ctx.Err() == nil {
+			log.Error("self-update stopped", "err", err)
+		}
+	}()
+	return u
+}
+
+// underServiceManager tells whether something restarts the daemon when it
+// exits: systemd (INVOCATION_ID for every service, NOTIFY_SOCKET for
+// Type=notify) or "praxisgate update supervise" (NOTIFY_SOCKET).
+func underServiceManager() bool {
+	return os.Getenv("NOTIFY_SOCKET") != "" || os.Getenv("INVOCATION_ID") != ""
+}
+
+// restartDaemon follows a restart request once the gateway has stopped.
+// Under a service manager the daemon just exits 0 and is started again
+// (by systemd after ExecStartPre's boot accounting). Without one it
+// replaces itself with the committed binary's "update boot -exec", which
+// does the same accounting and then executes the current version with
+// the same arguments.
+func restartDaemon(cfg *config.Config, configPath string, log *slog.Logger) error {
+	if underServiceManager() {
+		log.Info("exiting for the service manager to restart the daemon")
+		return nil
+	}
+	l := &update.Layout{Dir: cfg.Update.Dir}
+	argv := []string{l.CommittedBinary(), "update", "boot", "-exec", "-state", cfg.Update.Dir, "--", "run", "-config", configPath}
+	log.Info("re-executing through the boot accounting", "argv", argv)
+	if err := update.Reexec(argv, os.Environ()); err != nil {
+		return fmt.Errorf("restart: %w", err)
+	}
+	return nil
+}
