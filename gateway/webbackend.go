@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/drivers/discover"
 	"github.com/praxisgate/praxisgate/gateway/alarm"
 	"github.com/praxisgate/praxisgate/gateway/coldchain"
 	"github.com/praxisgate/praxisgate/gateway/config"
@@ -71,6 +72,27 @@ func (b *WebBackend) Status() web.Status {
 		}
 	}
 	return st
+}
+
+// hostLister is a discovery driver (drivers/discover).
+type hostLister interface {
+	Inventory() []discover.Host
+}
+
+// Inventory lists what every discovery device found on the network.
+func (b *WebBackend) Inventory() []web.Host {
+	var out []web.Host
+	for _, d := range b.g.devices {
+		hl, ok := d.Driver.(hostLister)
+		if !ok {
+			continue
+		}
+		for _, h := range hl.Inventory() {
+			out = append(out, web.Host{Source: d.Config.ID, MAC: h.MAC, IPs: h.IPs, Vendor: h.Vendor, Name: h.Name, Kind: h.Kind,
+				SNMP: h.SNMP != nil, Known: h.Known, Adopted: h.Adopted, Present: h.Present, LastSeen: h.LastSeen})
+		}
+	}
+	return out
 }
 
 // Config is the config the gateway runs with.

@@ -29,6 +29,9 @@ type Backend interface {
 	// Config returns the config the gateway runs with; Config().Path is
 	// the file the web page edits.
 	Config() *config.Config
+	// Inventory returns what the discovery devices (driver discover)
+	// found on the practice network; empty without one.
+	Inventory() []Host
 	// Event sends an audit record to the provider as an event (it is
 	// buffered like every other event).
 	Event(e drivers.Event)
@@ -75,4 +78,23 @@ type ColdChain interface {
 	// WriteCSV writes device's days with from ≤ date ≤ to (YYYY-MM-DD,
 	// empty: unbounded).
 	WriteCSV(w io.Writer, device, from, to string) error
+}
+
+// Host is one machine a discovery device found on the network.
+type Host struct {
+	// Source is the id of the discovery device that found it; adopting
+	// and ignoring edit that device's config section.
+	Source string
+	MAC    string
+	IPs    []string
+	Vendor string
+	Name   string
+	Kind   string
+	// SNMP is true when the host answered SNMP, so the snmp driver can
+	// poll it.
+	SNMP     bool
+	Known    bool
+	Adopted  string
+	Present  bool
+	LastSeen time.Time
 }

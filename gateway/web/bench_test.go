@@ -50,6 +50,17 @@ func bigPractice(tb testing.TB, n int) (*Server, *http.Cookie) {
 			Metrics: []drivers.Metric{drivers.Num("temperature", 5.5, "°C"), drivers.Num("battery.charge", 100, "%"),
 				drivers.Text("ups.status", "OL"), drivers.Num("ups.load", 23, "%"), drivers.Num("device.reachable", 1, "")}})
 	}
+	// The discovered inventory: as many hosts, a tenth answering SNMP and
+	// not adopted yet, one in twenty unknown.
+	for i := range n {
+		h := Host{Source: "netz", MAC: fmt.Sprintf("00:c0:b7:00:%02x:%02x", i/256, i%256), IPs: []string{fmt.Sprintf("192.168.%d.%d", 10+i/250, 1+i%250)},
+			Vendor: "American Power Conversion", Name: fmt.Sprintf("host-%03d", i), Kind: "printer", Present: true, Known: i%20 != 0,
+			SNMP: i%10 == 0, LastSeen: now}
+		if h.SNMP && i%20 == 0 {
+			h.Adopted = fmt.Sprintf("dev-%03d", i)
+		}
+		be.hosts = append(be.hosts, h)
+	}
 	for i := range 20 {
 		v := 9.0
 		be.alarms = append(be.alarms, alarm.Alarm{ID: fmt.Sprintf("dev-%03d/temperature/above", i*10), Device: fmt.Sprintf("dev-%03d", i*10),
@@ -75,7 +86,7 @@ func bigPractice(tb testing.TB, n int) (*Server, *http.Cookie) {
 	return srv, rec.Result().Cookies()[0]
 }
 
-var benchPages = []string{"/", "/devices", "/alarms", "/settings", "/diagnostics"}
+var benchPages = []string{"/", "/devices", "/devices/found", "/alarms", "/settings", "/diagnostics"}
 
 func fetch(tb testing.TB, srv *Server, c *http.Cookie, path string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodGet, "https://box"+path, nil)
@@ -111,7 +122,7 @@ func TestPageWeight(t *testing.T) {
 func BenchmarkPages(b *testing.B) {
 	srv, c := bigPractice(b, 500)
 	for _, p := range benchPages {
-		name := strings.TrimPrefix(p, "/")
+		name := strings.ReplaceAll(strings.TrimPrefix(p, "/"), "/", "-")
 		if name == "" {
 			name = "overview"
 		}

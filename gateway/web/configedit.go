@@ -17,6 +17,9 @@ type edit struct {
 	path []any
 	// value is the new scalar; nil removes the key.
 	value *string
+	// appendNode, when set, is appended to the sequence at path (created
+	// if missing) instead of setting a scalar.
+	appendNode *yaml.Node
 	// tag is the scalar's YAML tag: "!!str" (quoted), "!!float", "!!int",
 	// "!!bool" or "" for a plain scalar such as a duration.
 	tag string
@@ -25,6 +28,26 @@ type edit struct {
 func setStr(v string, path ...any) edit   { return edit{path: path, value: &v, tag: "!!str"} }
 func setPlain(v string, path ...any) edit { return edit{path: path, value: &v} }
 func remove(path ...any) edit             { return edit{path: path} }
+
+// appendTo adds n to the list at path.
+func appendTo(n *yaml.Node, path ...any) edit { return edit{path: path, appendNode: n} }
+
+// mapping builds a block mapping node from key/value pairs; values are
+// strings (quoted), or *yaml.Node.
+func mapping(kv ...any) *yaml.Node {
+	m := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	for i := 0; i+1 < len(kv); i += 2 {
+		var v *yaml.Node
+		switch x := kv[i+1].(type) {
+		case *yaml.Node:
+			v = x
+		default:
+			v = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: fmt.Sprint(x), Style: yaml.DoubleQuotedStyle}
+		}
+		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: fmt.Sprint(kv[i])}, v)
+	}
+	return m
+}
 
 // applyEdits returns the file's content with the edits applied.
 func applyEdits(data []byte, edits []edit) ([]byte, error) {
@@ -76,6 +99,22 @@ func applyEdit(n *yaml.Node, e edit) error {
 				if n.Content[j].Value == k {
 					idx = j
 				}
+			}
+			if last && e.appendNode != nil {
+				if idx < 0 {
+					n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: k},
+						&yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"})
+					idx = len(n.Content) - 2
+				}
+				seq := n.Content[idx+1]
+				if seq.Kind == yaml.ScalarNode && seq.Tag == "!!null" {
+					seq.Kind, seq.Tag, seq.Value = yaml.SequenceNode, "!!seq", ""
+				}
+				if seq.Kind != yaml.SequenceNode {
+					return fmt.Errorf("config: %s is not a list", pathString(e.path))
+				}
+				seq.Content = append(seq.Content, e.appendNode)
+				return nil
 			}
 			if last {
 				setKey(n, idx, k, e)

@@ -50,7 +50,7 @@ func artifactsDir(t *testing.T) string {
 
 // TestBrowserEndToEnd drives headless Chromium through the technician's
 // first visit: setup code, login, a throttled wrong password, the pages,
-// acknowledging an alarm, changing a threshold, switching the language and
+// a test poll, adopting a discovered device, acknowledging an alarm, changing a threshold, switching the language and
 // downloading the cold-chain CSV and the support bundle.
 func TestBrowserEndToEnd(t *testing.T) {
 	bin := chromiumPath(t)
@@ -182,11 +182,20 @@ func TestBrowserEndToEnd(t *testing.T) {
 	waitText("#poll", "5.25 °C")
 	run("screenshot", shot("05-devices"))
 
-	run("alarms", chromedp.Navigate(base+"/alarms"), chromedp.WaitVisible(id("active")), shot("06-alarms"), chromedp.Click(css("button.ack")))
+	// The first adoptable host in the list is the APC card.
+	run("inventory", chromedp.Click(id("found-link")), chromedp.WaitVisible(id("inventory")), shot("06-found"),
+		chromedp.Click(css("#inventory a")), chromedp.WaitVisible(id("adopt-id")))
+	run("adopt", chromedp.SetValue(id("adopt-id"), "usv-rack"), chromedp.Click(id("adopt-submit")))
+	waitText("#flash", "Gespeichert")
+	if data, _ := os.ReadFile(e.cfgPath); !strings.Contains(string(data), `id: "usv-rack"`) {
+		t.Fatalf("adopted device not in the config:\n%s", data)
+	}
+
+	run("alarms", chromedp.Navigate(base+"/alarms"), chromedp.WaitVisible(id("active")), shot("07-alarms"), chromedp.Click(css("button.ack")))
 	waitText("#active", "quittiert von admin")
 	run("change threshold", chromedp.SetValue(css(`#rule-0 input[name="above"]`), "9,5"), chromedp.Click(css("#rule-0 button")))
 	waitText("#flash", "Gespeichert")
-	run("screenshot", shot("07-threshold"))
+	run("screenshot", shot("08-threshold"))
 	above, err := chromedp.Run(ctx, chromedp.Value(css(`#rule-0 input[name="above"]`)))
 	if err != nil {
 		t.Fatal(err)
@@ -201,15 +210,15 @@ func TestBrowserEndToEnd(t *testing.T) {
 	run("settings", chromedp.Navigate(base+"/settings"), chromedp.WaitVisible(id("settings")),
 		chromedp.SetValue(id("broker"), "ftp://falsch"), chromedp.Click(id("save")))
 	waitText("#broker-error", "scheme")
-	run("screenshot", shot("08-settings-error"))
-	run("diagnostics", chromedp.Navigate(base+"/diagnostics"), chromedp.WaitVisible(id("audit")), shot("09-diagnostics"))
+	run("screenshot", shot("09-settings-error"))
+	run("diagnostics", chromedp.Navigate(base+"/diagnostics"), chromedp.WaitVisible(id("audit")), shot("10-diagnostics"))
 	if s := text("#audit"); !strings.Contains(s, "alarm.ack") || !strings.Contains(s, "config.alarm") {
 		t.Fatalf("audit on diagnostics page: %q", s)
 	}
 
 	run("english", chromedp.Click(id("lang")))
 	waitText("h1", "Diagnostics")
-	run("screenshot", shot("10-english"))
+	run("screenshot", shot("11-english"))
 	run("english overview", chromedp.Navigate(base+"/"), chromedp.WaitVisible(id("uplink")))
 	if s := text("#uplink h2"); s != "Connection to the provider" {
 		t.Fatalf("english overview: %q", s)
@@ -264,5 +273,5 @@ func TestBrowserEndToEnd(t *testing.T) {
 	}
 	run("log out", chromedp.Click(id("logout")))
 	waitText("#flash", "Logged out")
-	run("screenshot", shot("11-logged-out"))
+	run("screenshot", shot("12-logged-out"))
 }

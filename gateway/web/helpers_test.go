@@ -18,7 +18,9 @@ import (
 	"time"
 
 	"github.com/praxisgate/praxisgate/drivers"
-	_ "github.com/praxisgate/praxisgate/drivers/sim" // the test config's devices
+	_ "github.com/praxisgate/praxisgate/drivers/discover" // the test config's devices
+	_ "github.com/praxisgate/praxisgate/drivers/sim"
+	_ "github.com/praxisgate/praxisgate/drivers/snmp"
 	"github.com/praxisgate/praxisgate/gateway/alarm"
 	"github.com/praxisgate/praxisgate/gateway/coldchain"
 	"github.com/praxisgate/praxisgate/gateway/config"
@@ -42,6 +44,12 @@ devices:
     driver: sim
     kind: ups
     sim: {scenario: ups}
+  - id: netz
+    driver: discover
+    interval: 15m
+    discover:
+      interfaces: [lo]
+      known_macs: ["00:11:32:aa:bb:cc"]
 alarms:
   # vaccines: 2–8 °C
   - device: kuehlschrank
@@ -80,6 +88,13 @@ type fakeBackend struct {
 	acks    []string // "id by user"
 	events  []drivers.Event
 	polls   []string
+	hosts   []Host
+}
+
+func (b *fakeBackend) Inventory() []Host {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]Host(nil), b.hosts...)
 }
 
 func (b *fakeBackend) Devices() []Device {
@@ -172,6 +187,12 @@ func newEnv(t *testing.T) *env {
 		},
 		alarms: []alarm.Alarm{{ID: "kuehlschrank/temperature/above", Device: "kuehlschrank", Severity: drivers.Critical,
 			Message: "temperature 9.1 °C above 8 °C", Metric: "temperature", Value: &v, Since: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}},
+	}
+	be.hosts = []Host{
+		{Source: "netz", MAC: "00:c0:b7:01:02:03", IPs: []string{"192.168.10.31"}, Vendor: "American Power Conversion",
+			Name: "APC-Rack-USV", Kind: "ups-card", SNMP: true, Present: true},
+		{Source: "netz", MAC: "3c:2a:f4:00:00:01", IPs: []string{"192.168.10.40"}, Vendor: "Brother", Name: "drucker empfang", Kind: "printer", SNMP: true, Present: true, Known: true},
+		{Source: "netz", MAC: "da:11:22:33:44:55", IPs: []string{"192.168.10.77"}, Kind: "phone", Present: true},
 	}
 	clock := &fakeClock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
 	ring := logring.NewRing(50)

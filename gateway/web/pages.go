@@ -47,8 +47,31 @@ type pollResult struct {
 	Metrics []drivers.Metric
 }
 
+func (s *Server) devicesPage(w http.ResponseWriter, r *request, code int, d pageData, poll *pollResult) {
+	dd := devicesData{Devices: s.be.Devices(), Poll: poll}
+	d.Nav = "devices"
+	d.Data = dd
+	s.render(w, r, code, "devices", d)
+}
+
+type foundData struct {
+	Hosts []Host
+}
+
+// getFound lists the discovered inventory, apart from the configured
+// devices so each page stays light with hundreds of either.
+func (s *Server) getFound(w http.ResponseWriter, r *request) {
+	s.foundPage(w, r, http.StatusOK, pageData{})
+}
+
+func (s *Server) foundPage(w http.ResponseWriter, r *request, code int, d pageData) {
+	d.Nav = "devices"
+	d.Data = foundData{Hosts: s.be.Inventory()}
+	s.render(w, r, code, "found", d)
+}
+
 func (s *Server) getDevices(w http.ResponseWriter, r *request) {
-	s.render(w, r, http.StatusOK, "devices", pageData{Nav: "devices", Data: devicesData{Devices: s.be.Devices()}})
+	s.devicesPage(w, r, http.StatusOK, pageData{}, nil)
 }
 
 // pollTimeout bounds a test poll; the scheduler's own per-device timeout
@@ -77,7 +100,7 @@ func (s *Server) postPoll(w http.ResponseWriter, r *request) {
 		res.Err = err.Error()
 	}
 	s.log.Info("web: test poll", "user", r.sess.user, "device", id, "err", err)
-	s.render(w, r, http.StatusOK, "devices", pageData{Nav: "devices", Data: devicesData{Devices: devs, Poll: res}})
+	s.devicesPage(w, r, http.StatusOK, pageData{}, res)
 }
 
 type diagData struct {

@@ -17,6 +17,7 @@ var pagesToCheck = []struct {
 	{"/", []string{"Übersicht", "Verbindung zum Dienstleister", "verbunden", "Aktive Alarme", "9.1 °C", "1.2.3-test", "Impfstoff-Kühlschrank"},
 		[]string{"Overview", "Connection to the provider", "connected", "Active alarms", "Box health"}},
 	{"/devices", []string{"Geräte", "kuehlschrank", "usv", "Testabfrage", "timeout"}, []string{"Devices", "Test poll"}},
+	{"/devices/found", []string{"Im Netz gefunden", "192.168.10.31", "Überwachen"}, []string{"Found on the network", "Monitor (SNMP)"}},
 	{"/alarms", []string{"Sensoren &amp; Alarme", "Quittieren", "Schwellwerte", "kritisch", `value="8"`, `value="15m"`},
 		[]string{"Sensors &amp; alarms", "Acknowledge", "Thresholds"}},
 	{"/settings", []string{"Einstellungen", `value="tcp://127.0.0.1:1883"`, "Verbindung testen", "CA-Zertifikat"},

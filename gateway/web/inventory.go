@@ -1,0 +1,165 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// adoptForm is what the technician enters to adopt a discovered host.
+type adoptForm struct {
+	Source, MAC, ID, Name, Profile string
+}
+
+// findHost returns the inventory entry the form names.
+func (s *Server) findHost(source, mac string) (Host, bool) {
+	for _, h := range s.be.Inventory() {
+		if h.Source == source && strings.EqualFold(h.MAC, mac) {
+			return h, true
+		}
+	}
+	return Host{}, false
+}
+
+// deviceIndex is the position of a device in the saved config's list,
+// which is its index in the file's devices: sequence.
+func (s *Server) deviceIndex(id string) int {
+	for i, d := range s.saved.get(s.be.Config()).Devices {
+		if d.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// kindFor maps a discovery kind to a device kind.
+func kindFor(k string) string {
+	switch k {
+	case "ups-card":
+		return "ups"
+	case "unknown", "":
+		return ""
+	}
+	return k
+}
+
+// suggestID proposes a device id from the host's name: lower case, a-z,
+// 0-9 and '-', so the technician usually just confirms it.
+func suggestID(h Host) string {
+	src := h.Name
+	if src == "" {
+		src = h.Kind + "-" + strings.ReplaceAll(h.MAC, ":", "")[6:]
+	}
+	src = strings.NewReplacer("ä", "ae", "ö", "oe", "ü", "ue", "ß", "ss").Replace(strings.ToLower(src))
+	var b strings.Builder
+	dash := false
+	for _, r := range src {
+		if b.Len() >= 40 {
+			break
+		}
+		switch {
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			b.WriteRune(r)
+			dash = false
+		case !dash && b.Len() > 0:
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.TrimRight(b.String(), "-")
+}
+
+var errHostGone = errors.New("web: host not in the inventory")
+
+type adoptData struct {
+	Host Host
+	Form adoptForm
+}
+
+// adoptable is a host the snmp driver can poll and nobody adopted yet.
+func adoptable(h Host) bool { return h.SNMP && h.Present && len(h.IPs) > 0 && h.Adopted == "" }
+
+// getAdopt shows the adoption form for one host, the id proposed.
+func (s *Server) getAdopt(w http.ResponseWriter, r *request) {
+	q := r.URL.Query()
+	h, ok := s.findHost(q.Get("source"), q.Get("mac"))
+	if !ok || !adoptable(h) {
+		s.fail(w, r, http.StatusNotFound, "err.unknown_device", nil)
+		return
+	}
+	s.render(w, r, http.StatusOK, "adopt", pageData{Nav: "devices", Data: adoptData{Host: h,
+		Form: adoptForm{Source: h.Source, MAC: h.MAC, ID: suggestID(h), Name: h.Name}}})
+}
+
+// postAdopt adds a discovered SNMP host as a device polled by the snmp
+// driver and marks it adopted in its discovery device's config, in one
+// checked edit of the config file.
+func (s *Server) postAdopt(w http.ResponseWriter, r *request) {
+	f := adoptForm{Source: r.PostFormValue("source"), MAC: r.PostFormValue("mac"), ID: strings.TrimSpace(r.PostFormValue("id")),
+		Name: strings.TrimSpace(r.PostFormValue("name")), Profile: strings.TrimSpace(r.PostFormValue("profile"))}
+	h, ok := s.findHost(f.Source, f.MAC)
+	src := s.deviceIndex(f.Source)
+	if !ok || src < 0 || !adoptable(h) {
+		s.fail(w, r, http.StatusNotFound, "err.unknown_device", errHostGone)
+		return
+	}
+	devs := len(s.saved.get(s.be.Config()).Devices)
+	section := mapping("address", h.IPs[0])
+	if f.Profile != "" {
+		section.Content = append(section.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "profiles"},
+			&yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: yaml.FlowStyle,
+				Content: []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: f.Profile}}})
+	}
+	kv := []any{"id", f.ID}
+	if f.Name != "" {
+		kv = append(kv, "name", f.Name)
+	}
+	kv = append(kv, "driver", "snmp")
+	if k := kindFor(h.Kind); k != "" {
+		kv = append(kv, "kind", k)
+	}
+	kv = append(kv, "snmp", section)
+	edits := []edit{appendTo(mapping(kv...), "devices"), setStr(f.ID, "devices", src, "discover", "adopted", strings.ToLower(h.MAC))}
+	p := fmt.Sprintf("devices[%d].", devs)
+	res, err := s.saveConfig(edits, map[string]string{p + "id": "id", p + "name": "name", p + "snmp.profiles": "profile",
+		p + "snmp.profiles[0]": "profile", fmt.Sprintf("devices[%d].discover.adopted", src): "id"})
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "err.internal", err)
+		return
+	}
+	if !res.ok() {
+		s.render(w, r, http.StatusUnprocessableEntity, "adopt", pageData{Nav: "devices", Error: tr(r.lang, "err.config"),
+			Fields: res.Fields, Problems: res.Problems, Data: adoptData{Host: h, Form: f}})
+		return
+	}
+	s.change(r, "device.adopt", fmt.Sprintf("%s (%s, %s) as %s", h.MAC, h.IPs[0], h.Name, f.ID))
+	s.redirect(w, r, "/devices/found", "flash.saved")
+}
+
+// postIgnore marks a discovered host as expected (known_macs), so it no
+// longer raises device.unknown.
+func (s *Server) postIgnore(w http.ResponseWriter, r *request) {
+	source, mac, _ := strings.Cut(r.PostFormValue("host"), " ")
+	h, ok := s.findHost(source, mac)
+	src := s.deviceIndex(h.Source)
+	if !ok || src < 0 || h.Known {
+		s.fail(w, r, http.StatusNotFound, "err.unknown_device", errHostGone)
+		return
+	}
+	mac = strings.ToLower(h.MAC)
+	res, err := s.saveConfig([]edit{appendTo(&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: mac, Style: yaml.DoubleQuotedStyle},
+		"devices", src, "discover", "known_macs")}, nil)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "err.internal", err)
+		return
+	}
+	if !res.ok() {
+		s.foundPage(w, r, http.StatusUnprocessableEntity, pageData{Error: tr(r.lang, "err.config"), Problems: res.Problems})
+		return
+	}
+	s.change(r, "device.ignore", fmt.Sprintf("%s (%s)", mac, strings.Join(h.IPs, ", ")))
+	s.redirect(w, r, "/devices/found", "flash.saved")
+}
