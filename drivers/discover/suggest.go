@@ -2,6 +2,8 @@ package discover
 
 import (
 	"strings"
+
+	"github.com/praxisgate/praxisgate/drivers/snmp"
 )
 
 // Suggest proposes how to adopt a discovered host into monitoring: the
@@ -15,7 +17,7 @@ func Suggest(h Host) (driver, profile, id string) {
 	switch h.Kind {
 	case KindPrinter, KindSwitch, KindNAS, KindUPSCard:
 		driver = "snmp"
-		profile = h.Kind
+		profile = kindProfile(h.Kind)
 		if h.SNMP != nil {
 			profile = snmpProfile(h)
 		}
@@ -25,7 +27,8 @@ func Suggest(h Host) (driver, profile, id string) {
 		}
 	case KindIoT:
 		if h.SNMP != nil {
-			driver, profile = "snmp", "sensor"
+			// The snmp driver picks the sensor profile at its first poll.
+			driver, profile = "snmp", snmpProfile(h)
 		}
 	}
 	base := h.Name
@@ -46,14 +49,18 @@ func Suggest(h Host) (driver, profile, id string) {
 	return driver, profile, id
 }
 
-// snmpProfile names a maker-specific profile where the SNMP driver is
-// expected to have one, so the numbers (toner, battery) come out right.
+// snmpProfile names the profile the snmp driver itself would choose for
+// this identity, so an adopted device starts with the right numbers (toner,
+// battery); "" leaves the choice to the driver's first poll (e.g. a
+// Synology that needs a probe).
 func snmpProfile(h Host) string {
+	if name, _, ok := snmp.ProfileFor(snmp.Identity{SysObjectID: h.SNMP.SysObjectID, SysDescr: h.SNMP.SysDescr}); ok {
+		return name
+	}
 	oid := strings.TrimPrefix(h.SNMP.SysObjectID, ".")
 	for prefix, p := range map[string]string{
 		"1.3.6.1.4.1.318.":   "apc",
-		"1.3.6.1.4.1.534.":   "eaton",
-		"1.3.6.1.4.1.705.":   "eaton",
+		"1.3.6.1.4.1.534.":   "eaton-xups",
 		"1.3.6.1.4.1.6574.":  "synology",
 		"1.3.6.1.4.1.24681.": "qnap",
 	} {
@@ -61,7 +68,21 @@ func snmpProfile(h Host) string {
 			return p
 		}
 	}
-	return h.Kind
+	return kindProfile(h.Kind)
+}
+
+// kindProfile is the generic snmp profile for a kind, "" where the driver
+// should decide at its first poll.
+func kindProfile(kind string) string {
+	switch kind {
+	case KindPrinter:
+		return "printer"
+	case KindSwitch:
+		return "switch"
+	case KindUPSCard:
+		return "ups-mib"
+	}
+	return ""
 }
 
 // slug lower-cases s and keeps a-z, 0-9 and single dashes: the device id
