@@ -14,8 +14,12 @@ import (
 // self result is seen, so a wall-clock jump (NTP setting a Raspberry Pi's
 // clock at boot) never looks like a hang. It observes until ctx ends.
 func (g *Gateway) WatchAlive(ctx context.Context) func() bool {
-	limit := 3*g.cfg.Self.Interval + 30*time.Second
-	every := min(5*time.Second, g.cfg.Self.Interval)
+	return g.watchAlive(ctx, 3*g.cfg.Self.Interval+30*time.Second, min(5*time.Second, g.cfg.Self.Interval))
+}
+
+// watchAlive looks for a new self poll every so often; alive means one was
+// seen within limit.
+func (g *Gateway) watchAlive(ctx context.Context, limit, every time.Duration) func() bool {
 	start := time.Now()
 	var progress atomic.Int64 // nanoseconds since start of the last seen self poll
 	go func() {
