@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"time"
 )
 
 // Device is what every driver learns about the device it serves, besides its
@@ -31,6 +32,12 @@ type Spec[C any] struct {
 	Kind string
 	// Doc is one line for `praxisgate drivers` and docs/config.md.
 	Doc string
+	// Interval and Timeout, when set, are this driver's poll interval and
+	// timeout for devices that do not set their own; they win over the
+	// config's defaults: section, because some drivers must not run at a
+	// sensor's pace (a network sweep every 30 s would flood a practice
+	// network).
+	Interval, Timeout time.Duration
 	// Defaults returns a Config with every default filled in. Keys the
 	// config file leaves out keep these values.
 	Defaults func() C
@@ -44,9 +51,10 @@ type Spec[C any] struct {
 
 // Factory is the type-erased form of a Spec the gateway works with.
 type Factory struct {
-	Name string
-	Kind string
-	Doc  string
+	Name              string
+	Kind              string
+	Doc               string
+	Interval, Timeout time.Duration
 	// NewConfig returns a pointer to a fresh Config with defaults.
 	NewConfig func() any
 	// New builds the driver from a pointer returned by NewConfig.
@@ -69,9 +77,11 @@ func Register[C any](s Spec[C]) {
 		defaults = func() C { var c C; return c }
 	}
 	f := Factory{
-		Name: s.Name,
-		Kind: s.Kind,
-		Doc:  s.Doc,
+		Name:     s.Name,
+		Kind:     s.Kind,
+		Doc:      s.Doc,
+		Interval: s.Interval,
+		Timeout:  s.Timeout,
 		NewConfig: func() any {
 			c := defaults()
 			return &c

@@ -30,9 +30,12 @@ import (
 
 func init() {
 	drivers.Register(drivers.Spec[Config]{
-		Name:     "discover",
-		Kind:     "network",
-		Doc:      "ARP sweep of the practice network: inventory, new-device and ARP-spoofing alarms",
+		Name: "discover",
+		Kind: "network",
+		Doc:  "ARP sweep of the practice network: inventory, new-device and ARP-spoofing alarms",
+		// A sweep every 15 minutes; enrichment of a busy /22 takes minutes.
+		Interval: 15 * time.Minute,
+		Timeout:  2 * time.Minute,
 		Defaults: Defaults,
 		New: func(dev drivers.Device, cfg Config, log *slog.Logger) (drivers.Driver, error) {
 			return New(dev, cfg, log)

@@ -59,7 +59,16 @@ func (l *loader) fillDefaults() {
 
 	df := c.Defaults // as written in the file
 	for i := range c.Devices {
-		fillDevice(&c.Devices[i], df)
+		d := &c.Devices[i]
+		if f, ok := drivers.Lookup(d.Driver); ok {
+			if d.Interval == 0 {
+				d.Interval = f.Interval
+			}
+			if d.Timeout == 0 && f.Timeout > 0 && d.Interval > 0 {
+				d.Timeout = min(f.Timeout, d.Interval)
+			}
+		}
+		fillDevice(d, df)
 	}
 	fillDefaultsSection(&c.Defaults)
 
