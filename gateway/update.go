@@ -118,7 +118,20 @@ func (u *SelfUpdate) Run(ctx context.Context) error { return u.daemon.Run(ctx) }
 
 // Peek looks for a release without installing it (the update-check
 // command and the web page's search button).
-func (u *SelfUpdate) Peek(ctx context.Context) update.Event { return u.mgr.Peek(ctx) }
+func (u *SelfUpdate) Peek(ctx context.Context) update.Event {
+	if u == nil {
+		return updatesOff()
+	}
+	return u.mgr.Peek(ctx)
+}
+
+// updatesOff is what Peek and Check answer on a nil *SelfUpdate (a box
+// without update: in its config, or one that cannot update), so the daemon
+// can hand its updater to the commands without a nil check.
+func updatesOff() update.Event {
+	return update.Event{Time: time.Now().UTC(), State: update.StateFailed,
+		Reason: "self-update is off on this box (no usable update: section in the config)"}
+}
 
 // Check checks and installs a release (the update-install command and the
 // web page's install button); force skips the maintenance window,
@@ -127,6 +140,9 @@ func (u *SelfUpdate) Peek(ctx context.Context) update.Event { return u.mgr.Peek(
 // daemon restarts restartGrace later, so that the caller's reply goes out
 // first. With Peek it implements CommandOptions.Updater.
 func (u *SelfUpdate) Check(ctx context.Context, force bool) update.Event {
+	if u == nil {
+		return updatesOff()
+	}
 	u.deferring.Add(1)
 	ev := u.mgr.Check(ctx, force)
 	u.deferring.Add(-1)
@@ -136,8 +152,14 @@ func (u *SelfUpdate) Check(ctx context.Context, force bool) update.Event {
 	return ev
 }
 
-// Last is the most recent update event of this daemon, for the web page.
-func (u *SelfUpdate) Last() update.Event { return u.mgr.Last() }
+// Last is the most recent update event of this daemon, for the web page;
+// on a nil *SelfUpdate the event says that updates are off.
+func (u *SelfUpdate) Last() update.Event {
+	if u == nil {
+		return updatesOff()
+	}
+	return u.mgr.Last()
+}
 
 // restart is the Manager's Restart: at once for the periodic check, held
 // back while Check (a command or the web page) still has to answer.

@@ -62,6 +62,18 @@ func TestUpdateEvent(t *testing.T) {
 	}
 }
 
+// A box without updates answers the update commands through a nil
+// *SelfUpdate instead of crashing.
+func TestNilSelfUpdate(t *testing.T) {
+	var u *SelfUpdate
+	var cmds Updater = u
+	for _, ev := range []update.Event{cmds.Peek(context.Background()), cmds.Check(context.Background(), true), u.Last()} {
+		if ev.State != update.StateFailed || !strings.Contains(ev.Reason, "self-update is off") {
+			t.Fatalf("nil updater answered %+v", ev)
+		}
+	}
+}
+
 // runGateway starts a gateway of the given version until the test ends.
 func runGateway(t *testing.T, cfg *config.Config, version string) *Gateway {
 	t.Helper()
