@@ -3,6 +3,7 @@ package web
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
 	"testing"
 	"time"
 
@@ -90,5 +91,38 @@ func FuzzPasswordHash(f *testing.F) {
 			}
 		}
 		checkPassword(stored, pw)
+	})
+}
+
+// FuzzAdoptForm: whatever the technician types as id, name and profile
+// becomes quoted YAML in a new device entry; the edited file must still be
+// YAML, and what the loader accepts must carry the typed values unchanged.
+func FuzzAdoptForm(f *testing.F) {
+	f.Add("usv-rack", "USV im Rack", "")
+	f.Add("drucker", "Drucker \"Empfang\"\n- id: evil", "synology")
+	f.Add("x: y", "{a: [b]}", "]]")
+	f.Fuzz(func(t *testing.T, id, name, profile string) {
+		if !utf8.ValidString(id) || !utf8.ValidString(name) || !utf8.ValidString(profile) {
+			return // refused before any handler runs (TestInvalidUTF8Refused)
+		}
+		// The snmp section is replaced by a sim one: the loader would
+		// reject most profiles anyway, and the sim driver needs no network.
+		sim := mapping("scenario", "room")
+		if profile != "" {
+			sim = mapping("scenario", profile)
+		}
+		kv := []any{"id", id, "name", name, "driver", "sim", "sim", sim}
+		out, err := applyEdits([]byte(testConfig), []edit{appendTo(mapping(kv...), "devices")})
+		if err != nil {
+			t.Fatalf("edit failed: %v", err)
+		}
+		cfg, err := config.Parse(out, "/tmp/fuzz/praxisgate.yaml")
+		if err != nil {
+			return
+		}
+		last := cfg.Devices[len(cfg.Devices)-1]
+		if last.ID != id || last.Name != name {
+			t.Fatalf("typed id %q name %q, loaded %q %q", id, name, last.ID, last.Name)
+		}
 	})
 }

@@ -187,3 +187,13 @@ func TestOversizedFormRefused(t *testing.T) {
 		t.Fatal("oversized form changed the config")
 	}
 }
+
+func TestInvalidUTF8Refused(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	resp, body := e.post("/settings", url.Values{"site": {"praxis-\xff"}, "gateway": {"gw-01"}, "broker": {"tcp://127.0.0.1:1883"}})
+	wantStatus(t, resp, http.StatusBadRequest, body)
+	if data, _ := os.ReadFile(e.cfgPath); string(data) != testConfig {
+		t.Fatal("invalid UTF-8 reached the config")
+	}
+}

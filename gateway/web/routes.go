@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 // maxFormBytes bounds every request body; certificate uploads are the
@@ -82,6 +83,10 @@ func (s *Server) wrap(level int, h handlerFunc) http.Handler {
 				s.fail(w, r, http.StatusBadRequest, "err.bad_request", nil)
 				return
 			}
+			if !validUTF8(hr) {
+				s.fail(w, r, http.StatusBadRequest, "err.bad_request", nil)
+				return
+			}
 			if !r.sess.validToken(hr.PostFormValue("csrf")) {
 				s.denyCSRF(w, hr)
 				return
@@ -111,6 +116,22 @@ func parseForm(r *http.Request) error {
 		return r.ParseMultipartForm(maxFormBytes)
 	}
 	return r.ParseForm()
+}
+
+// validUTF8 reports whether every form value is UTF-8. Browsers send
+// nothing else; anything else would end up in the YAML file or the log.
+func validUTF8(r *http.Request) bool {
+	for k, vs := range r.PostForm {
+		if !utf8.ValidString(k) {
+			return false
+		}
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // denyCSRF answers a cross-origin or token-less state change.
