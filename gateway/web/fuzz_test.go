@@ -3,9 +3,9 @@ package web
 import (
 	"strconv"
 	"strings"
-	"unicode/utf8"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/praxisgate/praxisgate/gateway/config"
 )
