@@ -154,6 +154,9 @@ func TestDaemonUpdatesItself(t *testing.T) {
 					sub.find(topic+"event/gateway", `"type":"update.up_to_date"`)
 			})
 			stop()
+			if strings.Contains(logs.String(), "DATA RACE") {
+				t.Error("the race detector reported a race in the daemon")
+			}
 			if tc.name == "reexec" && !strings.Contains(logs.String(), "re-executing through the boot accounting") {
 				t.Errorf("no re-exec in the log:\n%s", logs.String())
 			}
