@@ -1,0 +1,165 @@
+#!/bin/bash
+# Builds the praxisgate appliance image: Debian 12 (bookworm) from Debian's
+# packages with mmdebstrap, the praxisgate package installed, and a raw GPT
+# disk image with three partitions:
+#
+#   1 ESP   (FAT, 64 MiB)  systemd-boot, kernel, initrd
+#   2 root  (ext4, ro)     the OS; mounted read-only, remounted rw only
+#                          while apt installs security updates
+#   3 data  (ext4, rw)     /data: /var/lib/praxisgate, /etc/praxisgate and
+#                          /var/lib/systemd bind-mounted from it; grown to
+#                          the disk's size at the first boot
+#
+#   image/build-image.sh [-a amd64|arm64] [-o OUTDIR] [-d DEB]
+#
+# Needs root (chroot), mmdebstrap, e2fsprogs, dosfstools, mtools, fdisk and
+# the host's apt sources for bookworm (they are reused for the image). For
+# arm64 on an amd64 host also qemu-user-static and binfmt-support.
+# Outputs in OUTDIR (default dist/image): praxisgate-ARCH.img (raw disk),
+# .img.zst, and the kernel and initrd for qemu's direct kernel boot.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+arch=amd64 out="$repo/dist/image" deb=""
+while getopts a:o:d: opt; do
+	case $opt in
+	a) arch=$OPTARG ;;
+	o) out=$OPTARG ;;
+	d) deb=$OPTARG ;;
+	*) exit 2 ;;
+	esac
+done
+case $arch in
+amd64) efiname=BOOTX64.EFI sdboot=systemd-bootx64.efi ;;
+arm64) efiname=BOOTAA64.EFI sdboot=systemd-bootaa64.efi ;;
+*) echo "build-image.sh: $arch not supported (amd64, arm64)" >&2; exit 2 ;;
+esac
+[ "$(id -u)" = 0 ] || { echo "build-image.sh: needs root (chroot, file ownership)" >&2; exit 1; }
+
+need="mmdebstrap e2fsprogs dosfstools mtools fdisk zstd"
+[ "$arch" = amd64 ] || need="$need qemu-user-static binfmt-support"
+missing=""
+for p in $need; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "installing build tools:$missing"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+start=$(date +%s)
+mkdir -p "$out"
+work=$(mktemp -d "${TMPDIR:-/tmp}/praxisgate-image.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+if [ -z "$deb" ]; then
+	deb=$("$here/build-deb.sh" -a "$arch" -o "$work" -n | tail -n1)
+fi
+cp "$deb" "$work/praxisgate.deb"
+
+# The image's apt sources are the host's bookworm sources (main, updates,
+# security), so the mirror is whatever this machine is configured with.
+sources=$work/sources
+: >"$sources"
+for f in /etc/apt/sources.list.d/*.sources; do
+	[ -e "$f" ] || continue
+	cat "$f" >>"$sources"
+	echo >>"$sources"
+done
+if [ -e /etc/apt/sources.list ]; then
+	grep -E '^deb ' /etc/apt/sources.list >>"$sources" || true
+fi
+grep -q bookworm "$sources" || { echo "build-image.sh: the host's apt sources name no bookworm suite" >&2; exit 1; }
+
+# Kernel drivers a gateway box never needs (graphics, sound, cameras,
+# wireless, Bluetooth, InfiniBand, ISDN, staging): about half of
+# linux-image-amd64. The exclusions stay in the image, so kernel security
+# updates are installed the same way.
+excl=""
+for d in drivers/gpu sound drivers/media drivers/net/wireless net/wireless net/mac80211 \
+	drivers/bluetooth net/bluetooth drivers/infiniband drivers/isdn drivers/staging \
+	drivers/iio drivers/input/joystick drivers/input/touchscreen drivers/net/can net/can \
+	drivers/hwmon/pmbus drivers/mtd drivers/nfc net/nfc drivers/net/ethernet/mellanox \
+	drivers/net/ethernet/chelsio drivers/net/ethernet/qlogic drivers/scsi/qla2xxx \
+	drivers/scsi/lpfc drivers/scsi/mpt3sas drivers/scsi/be2iscsi drivers/scsi/bfa \
+	drivers/target fs/ocfs2 fs/gfs2 fs/xfs fs/btrfs fs/ceph fs/nfs fs/nfsd fs/smb fs/cifs \
+	fs/f2fs fs/jfs fs/reiserfs fs/nilfs2 fs/ubifs drivers/md/bcache drivers/accel \
+	drivers/thunderbolt drivers/video/fbdev; do
+	excl="$excl --dpkgopt=path-exclude=/lib/modules/*/kernel/$d/*"
+done
+
+pkgs=systemd,systemd-sysv,systemd-resolved,systemd-timesyncd,udev,dbus,kmod
+pkgs=$pkgs,linux-image-$arch,initramfs-tools,zstd,systemd-boot-efi
+pkgs=$pkgs,avahi-daemon,libnss-mdns,unattended-upgrades,ca-certificates,iproute2,iputils-ping
+
+echo "== mmdebstrap bookworm $arch"
+mmdebstrap --variant=minbase --arch="$arch" --include="$pkgs" \
+	--dpkgopt='path-exclude=/usr/share/man/*' \
+	--dpkgopt='path-exclude=/usr/share/locale/*' \
+	--dpkgopt='path-include=/usr/share/locale/locale.alias' \
+	--dpkgopt='path-exclude=/usr/share/doc/*' \
+	--dpkgopt='path-include=/usr/share/doc/*/copyright' \
+	--dpkgopt='path-exclude=/usr/share/info/*' \
+	$excl \
+	--essential-hook='mkdir -p "$1/etc/initramfs-tools/conf.d" && printf "MODULES=most\nCOMPRESS=zstd\n" >"$1/etc/initramfs-tools/conf.d/praxisgate"' \
+	--customize-hook="copy-in $work/praxisgate.deb /tmp" \
+	--customize-hook='chroot "$1" dpkg -i /tmp/praxisgate.deb && rm "$1/tmp/praxisgate.deb"' \
+	--customize-hook="copy-in $here/rootfs/. /" \
+	--customize-hook="$here/customize.sh \"\$1\"" \
+	bookworm "$work/rootfs" - <"$sources"
+
+root=$work/rootfs
+# Split: the kernel and initrd go to the ESP, the writable state to /data.
+kver=$(ls "$root/lib/modules" | sort -V | tail -n1)
+cp "$root/boot/vmlinuz-$kver" "$out/praxisgate-$arch.vmlinuz"
+cp "$root/boot/initrd.img-$kver" "$out/praxisgate-$arch.initrd"
+data=$work/data
+mkdir -p "$data"
+for pair in praxisgate:var/lib/praxisgate etc-praxisgate:etc/praxisgate systemd:var/lib/systemd; do
+	name=${pair%%:*} path=${pair#*:}
+	mkdir -p "$data/$name"
+	cp -a "$root/$path/." "$data/$name/"
+	find "$root/$path" -mindepth 1 -delete
+	chown --reference="$root/$path" "$data/$name"
+	chmod --reference="$root/$path" "$data/$name"
+done
+
+esp=$work/esp.img
+mkfs.vfat -n PGESP -F 32 -C "$esp" $((64 * 1024)) >/dev/null
+export MTOOLS_SKIP_CHECK=1
+mmd -i "$esp" ::/EFI ::/EFI/BOOT ::/loader ::/loader/entries ::/praxisgate
+mcopy -i "$esp" "$root/usr/lib/systemd/boot/efi/$sdboot" "::/EFI/BOOT/$efiname"
+mcopy -i "$esp" "$out/praxisgate-$arch.vmlinuz" ::/praxisgate/vmlinuz
+mcopy -i "$esp" "$out/praxisgate-$arch.initrd" ::/praxisgate/initrd
+printf 'default praxisgate.conf\ntimeout 0\n' >"$work/loader.conf"
+mcopy -i "$esp" "$work/loader.conf" ::/loader/loader.conf
+console="console=ttyS0,115200 console=tty0"
+[ "$arch" = arm64 ] && console="console=ttyAMA0,115200 console=tty0"
+printf 'title praxisgate\nlinux /praxisgate/vmlinuz\ninitrd /praxisgate/initrd\noptions root=LABEL=pgroot ro rootwait %s\n' "$console" >"$work/entry.conf"
+mcopy -i "$esp" "$work/entry.conf" ::/loader/entries/praxisgate.conf
+
+# Root: the content plus room for one kernel security update (the old
+# kernel stays until the next one).
+rootmb=$(( $(du -sm "$root" | cut -f1) * 115 / 100 + 160 ))
+mkfs.ext4 -q -L pgroot -m 0 -d "$root" "$work/root.img" "${rootmb}M"
+datamb=64
+mkfs.ext4 -q -L pgdata -m 0 -d "$data" "$work/data.img" "${datamb}M"
+
+img=$out/praxisgate-$arch.img
+rm -f "$img"
+total=$((1 + 64 + rootmb + datamb + 1))
+truncate -s "${total}M" "$img"
+s=2048
+sfdisk -q "$img" <<SF
+label: gpt
+unit: sectors
+start=$s, size=$((64 * 2048)), type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="esp"
+start=$((s + 64 * 2048)), size=$((rootmb * 2048)), type=$( [ "$arch" = amd64 ] && echo 4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709 || echo B921B045-1DF0-41C3-AF44-4C6F280D3FAE ), name="root"
+start=$((s + (64 + rootmb) * 2048)), size=$((datamb * 2048)), type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="data"
+SF
+dd if="$esp" of="$img" bs=1M seek=1 conv=notrunc,sparse status=none
+dd if="$work/root.img" of="$img" bs=1M seek=$((1 + 64)) conv=notrunc,sparse status=none
+dd if="$work/data.img" of="$img" bs=1M seek=$((1 + 64 + rootmb)) conv=notrunc,sparse status=none
+
+zstd -q -T0 -10 -f "$img" -o "$img.zst"
+echo "== $img: $(du -m --apparent-size "$img" | cut -f1) MB raw ($(du -m "$img" | cut -f1) MB allocated), $(du -m "$img.zst" | cut -f1) MB zstd; kernel $kver; root ${rootmb} MiB ($(du -sm "$root" | cut -f1) MiB used); built in $(( $(date +%s) - start )) s"

@@ -1,0 +1,176 @@
+#!/bin/bash
+# Boot test of the appliance image: boots praxisgate-ARCH.img in qemu
+# (software emulation), with user-mode networking restricted to two
+# forwards: the guest's 10.0.2.100:1883 leads to a Mosquitto this test starts
+# on the host's loopback, and the host's loopback port WEB leads to the
+# guest's 443. Nothing else leaves the guest. Checks:
+#   1. the gateway publishes status "online" (prints boot-to-first-publish),
+#   2. systemd saw its readiness (Type=notify: "Started praxisgate.service"),
+#   3. the web page answers through the forwarded port.
+# Time-bounded (TIMEOUT, default 300 s). Prints "N passed, M failed".
+#
+#   image/test-image.sh [-a amd64|arm64] [-i IMAGEDIR] [-t TIMEOUT] [-u]
+# -u boots through the firmware and systemd-boot (UEFI, slower) instead of
+#    qemu's direct kernel boot.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+arch=amd64 dir="$repo/dist/image" timeout=300 uefi=0
+while getopts a:i:t:u opt; do
+	case $opt in
+	a) arch=$OPTARG ;;
+	i) dir=$OPTARG ;;
+	t) timeout=$OPTARG ;;
+	u) uefi=1 ;;
+	*) exit 2 ;;
+	esac
+done
+img=$dir/praxisgate-$arch.img
+for f in "$img" "$dir/praxisgate-$arch.vmlinuz" "$dir/praxisgate-$arch.initrd"; do
+	[ -f "$f" ] || { echo "test-image.sh: $f missing: run 'make image' (image/build-image.sh) first" >&2; exit 1; }
+done
+case $arch in
+amd64) qemu=qemu-system-x86_64 qpkg=qemu-system-x86 fw=/usr/share/OVMF/OVMF_CODE.fd
+	machine="-machine q35 -cpu max" console=ttyS0 ;;
+arm64) qemu=qemu-system-aarch64 qpkg=qemu-system-arm fw=/usr/share/AAVMF/AAVMF_CODE.fd
+	machine="-machine virt -cpu cortex-a72" console=ttyAMA0 ;;
+*) echo "test-image.sh: $arch not supported" >&2; exit 2 ;;
+esac
+missing=""
+for bin in $qemu:$qpkg mosquitto:mosquitto mosquitto_sub:mosquitto-clients socat:socat curl:curl debugfs:e2fsprogs sfdisk:fdisk; do
+	command -v "${bin%%:*}" >/dev/null 2>&1 || missing="$missing ${bin#*:}"
+done
+if [ "$uefi" = 1 ]; then
+	[ "$arch" = amd64 ] && { [ -f "$fw" ] || missing="$missing ovmf"; }
+	[ "$arch" = arm64 ] && { [ -f "$fw" ] || missing="$missing qemu-efi-aarch64"; }
+fi
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" = 0 ]; then
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
+			{ echo "test-image.sh: cannot install$missing" >&2; exit 1; }
+	else
+		echo "test-image.sh: missing$missing ('make image-test' as root installs them)" >&2
+		exit 1
+	fi
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/praxisgate-imgtest.XXXXXX")
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+mqtt_port=$(free_port) web_port=$(free_port)
+
+# The test's config goes onto a copy of the image's data partition.
+cp --sparse=always "$img" "$work/disk.img"
+line=$(sfdisk -d "$work/disk.img" | grep 'name="data"')
+dstart=$(echo "$line" | sed -n 's/.*start= *\([0-9]*\).*/\1/p')
+dsize=$(echo "$line" | sed -n 's/.*size= *\([0-9]*\).*/\1/p')
+dd if="$work/disk.img" of="$work/data.img" bs=512 skip="$dstart" count="$dsize" status=none
+cat >"$work/praxisgate.yaml" <<CFG
+site: image-test
+gateway: qemu-1
+uplink:
+  broker: tcp://10.0.2.100:1883
+  backoff_max: 5s
+self:
+  interval: 10s
+CFG
+gid=$(debugfs -R 'stat /etc-praxisgate' "$work/data.img" 2>/dev/null | sed -n 's/.*Group: *\([0-9]*\).*/\1/p' | head -n1)
+debugfs -w -f - "$work/data.img" >/dev/null 2>&1 <<DBG
+cd /etc-praxisgate
+rm praxisgate.yaml
+write $work/praxisgate.yaml praxisgate.yaml
+sif praxisgate.yaml uid 0
+sif praxisgate.yaml gid ${gid:-0}
+sif praxisgate.yaml mode 0100640
+DBG
+debugfs -R 'cat /etc-praxisgate/praxisgate.yaml' "$work/data.img" 2>/dev/null | grep -q 'qemu-1' ||
+	{ echo "test-image.sh: could not write the test config into the data partition" >&2; exit 1; }
+dd if="$work/data.img" of="$work/disk.img" bs=512 seek="$dstart" conv=notrunc status=none
+
+printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$mqtt_port" >"$work/mosquitto.conf"
+mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$mqtt_port") 2>/dev/null && break
+	sleep 0.1
+done
+mosquitto_sub -h 127.0.0.1 -p "$mqtt_port" -t 'praxisgate/v1/image-test/qemu-1/#' -v >"$work/mqtt.log" 2>&1 &
+pids+=($!)
+sleep 0.5
+
+boot=(-kernel "$dir/praxisgate-$arch.vmlinuz" -initrd "$dir/praxisgate-$arch.initrd"
+	-append "root=LABEL=pgroot ro rootwait console=$console,115200 systemd.show_status=1")
+if [ "$uefi" = 1 ]; then
+	boot=(-drive "if=pflash,format=raw,readonly=on,file=$fw")
+fi
+net="user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$web_port-:443"
+net="$net,guestfwd=tcp:10.0.2.100:1883-cmd:socat - TCP:127.0.0.1:$mqtt_port"
+t0=$(date +%s.%N)
+# shellcheck disable=SC2086
+$qemu $machine -m 1024 -smp 2 -nographic -no-reboot -serial "file:$work/console.log" -monitor none \
+	-drive "file=$work/disk.img,format=raw,if=virtio" "${boot[@]}" \
+	-netdev "$net" -device virtio-net-pci,netdev=n0 >"$work/qemu.log" 2>&1 &
+qpid=$!
+pids+=($qpid)
+echo "== booting $img in $qemu (TCG; mqtt :$mqtt_port, web :$web_port, timeout ${timeout}s)"
+
+pass=0 fail=0
+ok() { echo "ok:   $*"; pass=$((pass + 1)); }
+bad() { echo "FAIL: $*" >&2; fail=$((fail + 1)); }
+deadline=$(( $(date +%s) + timeout ))
+published=""
+while [ "$(date +%s)" -lt "$deadline" ]; do
+	if grep -q '/status .*"state":"online"' "$work/mqtt.log"; then
+		published=$(date +%s.%N)
+		break
+	fi
+	kill -0 "$qpid" 2>/dev/null || break
+	sleep 0.5
+done
+if [ -n "$published" ]; then
+	ok "status online published: $(awk -v a="$t0" -v b="$published" 'BEGIN { printf "%.1f", b - a }') s from qemu start to first publish"
+	grep -m1 '/status ' "$work/mqtt.log"
+else
+	bad "no status online within ${timeout}s"
+fi
+ready=""
+while [ -n "$published" ] && [ "$(date +%s)" -lt "$deadline" ]; do
+	if grep -q 'Started .*praxisgate' "$work/console.log"; then ready=1; break; fi
+	if grep -q 'Failed to start .*praxisgate\|praxisgate.service: start operation timed out' "$work/console.log"; then break; fi
+	sleep 1
+done
+if [ -n "$ready" ]; then
+	ok "systemd: praxisgate.service started (sd_notify READY)"
+else
+	bad "systemd never saw praxisgate's READY (Type=notify): the daemon must call update.NotifyReady()"
+fi
+code=""
+while [ -n "$published" ] && [ "$(date +%s)" -lt "$deadline" ]; do
+	code=$(curl -sk -o /dev/null -w '%{http_code}' --max-time 10 "https://127.0.0.1:$web_port/" 2>/dev/null)
+	case $code in [1-5][0-9][0-9]) break ;; esac
+	code=""
+	sleep 2
+done
+if [ -n "$code" ]; then
+	ok "web page answers through the forwarded port (HTTP $code)"
+else
+	bad "web page did not answer on https://127.0.0.1:$web_port/ (guest :443)"
+fi
+if [ "$fail" != 0 ]; then
+	echo "---- console (last 60 lines)" >&2
+	tail -n 60 "$work/console.log" >&2
+	echo "---- qemu" >&2
+	tail -n 5 "$work/qemu.log" >&2
+fi
+echo "image test took $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }') s"
+echo "image: $pass passed, $fail failed"
+[ "$fail" = 0 ]
