@@ -35,7 +35,8 @@ func fleetsimCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&o.Broker, "broker", "tcp://127.0.0.1:1883", "the broker (plain tcp://; the gateways connect through a local counting proxy)")
 	fs.DurationVar(&o.Interval, "interval", time.Second, "one reading per gateway every interval")
 	fs.DurationVar(&o.Ramp, "ramp", 0, "spread the first connects over this time (default n/40 s: 40 new connections a second)")
-	fs.DurationVar(&o.BackoffMin, "backoff-min", 20*time.Second, "uplink.backoff_min of every gateway")
+	fs.DurationVar(&o.BackoffMin, "backoff-min", time.Second, "uplink.backoff_min of every gateway")
+	fs.DurationVar(&o.ReconnectSpread, "reconnect-spread", 20*time.Second, "uplink.reconnect_spread of every gateway")
 	fs.DurationVar(&o.BackoffMax, "backoff-max", 2*time.Minute, "uplink.backoff_max of every gateway")
 	fs.DurationVar(&o.OutageAt, "outage-at", 10*time.Second, "when, after all are connected, the proxy cuts every connection (0: never)")
 	fs.DurationVar(&o.OutageFor, "outage-for", 2*time.Second, "how long the proxy then refuses connections, like a broker restart")
@@ -62,6 +63,7 @@ type fleetOptions struct {
 	Broker                 string
 	Interval, Ramp         time.Duration
 	BackoffMin, BackoffMax time.Duration
+	ReconnectSpread        time.Duration
 	OutageAt, OutageFor    time.Duration
 	Timeout                time.Duration
 	// Outage, when set, replaces the proxy cut: it must take the broker
@@ -219,7 +221,7 @@ func newFleetGateway(i int, broker string, o fleetOptions) (*fleetGateway, error
 	name := fmt.Sprintf("gw-%05d", i+1)
 	fg := &fleetGateway{name: name, buf: buffer.NewMemory(buffer.Options{})}
 	up, err := uplink.New(uplink.Options{
-		Config: config.Uplink{Broker: broker, BackoffMin: o.BackoffMin, BackoffMax: o.BackoffMax, KeepAlive: 30 * time.Second},
+		Config: config.Uplink{Broker: broker, BackoffMin: o.BackoffMin, BackoffMax: o.BackoffMax, ReconnectSpread: o.ReconnectSpread, KeepAlive: 30 * time.Second},
 		Site:   "fleet", Gateway: name, Origin: contract.Origin{Gateway: name, Boot: "fleetsim"},
 		Version: "fleetsim", Started: time.Now(), Logger: o.Logger,
 	}, fg.buf)

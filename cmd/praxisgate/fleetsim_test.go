@@ -68,15 +68,16 @@ func TestFleet500BrokerRestart(t *testing.T) {
 }
 
 // fleet500 runs 500 gateways against a Mosquitto that is restarted (SIGTERM,
-// start) under them. backoff_min 20s spreads the first retries of 500 boxes
-// over 20 s, about 25 a second.
+// start) under them, with the daemon's default backoff (1 s .. 2 m) and
+// reconnect spread (20 s): the first retries of 500 boxes come over 20 s,
+// about 25 a second.
 func fleet500(t testing.TB) *fleetReport {
 	raiseFileLimit(t)
 	mq := testpeer.StartMosquitto(t, testpeer.MosquittoOptions{Persistence: true, Extra: []string{"max_connections -1", "max_queued_messages 100000"}})
 	var out bytes.Buffer
 	rep, err := runFleet(context.Background(), fleetOptions{
 		N: 500, Broker: mq.URL(), Interval: time.Second, Ramp: 12500 * time.Millisecond,
-		BackoffMin: 20 * time.Second, BackoffMax: 2 * time.Minute,
+		BackoffMin: time.Second, BackoffMax: 2 * time.Minute, ReconnectSpread: 20 * time.Second,
 		OutageAt: 2 * time.Second, Timeout: 90 * time.Second,
 		Outage: mq.Restart, Out: &out,
 	})

@@ -99,6 +99,11 @@ type Uplink struct {
 	// per failure with full jitter. Defaults 1s and 2m.
 	BackoffMin time.Duration `yaml:"backoff_min"`
 	BackoffMax time.Duration `yaml:"backoff_max"`
+	// ReconnectSpread is the window in which the first reconnect after a
+	// lost connection is made, at a random moment: when the provider's
+	// broker restarts, hundreds of boxes lose it at once and must not all
+	// come back in the same second. Default 20s.
+	ReconnectSpread time.Duration `yaml:"reconnect_spread"`
 	// MaxInflight is how many QoS 1 publishes may await PUBACK. Default 256.
 	MaxInflight int `yaml:"max_inflight"`
 }

@@ -19,6 +19,7 @@ const (
 	defaultWriteTimeout     = 10 * time.Second
 	defaultBackoffMin       = time.Second
 	defaultBackoffMax       = 2 * time.Minute
+	defaultReconnectSpread  = 20 * time.Second
 	defaultMaxInflight      = 256
 	defaultSelfInterval     = 60 * time.Second
 	defaultAlarmSeverity    = drivers.Major
@@ -45,6 +46,7 @@ func (l *loader) fillDefaults() {
 	setDur(&u.WriteTimeout, defaultWriteTimeout)
 	setDur(&u.BackoffMin, defaultBackoffMin)
 	setDur(&u.BackoffMax, defaultBackoffMax)
+	setDur(&u.ReconnectSpread, defaultReconnectSpread)
 	if u.MaxInflight == 0 {
 		u.MaxInflight = defaultMaxInflight
 	}

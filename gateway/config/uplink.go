@@ -91,6 +91,9 @@ func (l *loader) validateUplink() {
 	l.positive("uplink.write_timeout", u.WriteTimeout)
 	l.positive("uplink.backoff_min", u.BackoffMin)
 	l.positive("uplink.backoff_max", u.BackoffMax)
+	if u.ReconnectSpread < 0 || u.ReconnectSpread > 10*time.Minute {
+		l.problem("uplink.reconnect_spread", "must be between 0 and 10m, got %s", fmtDur(u.ReconnectSpread))
+	}
 	bmin, bmax := u.BackoffMin, u.BackoffMax
 	if bmin == 0 {
 		bmin = defaultBackoffMin

@@ -246,6 +246,7 @@ uplink:
   broker: tcp://{{.Broker}}
   backoff_min: 500ms
   backoff_max: 3s
+  reconnect_spread: 1s
 buffer:
   max_bytes: 64MiB
 self:

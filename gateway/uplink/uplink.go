@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/url"
 	"sort"
 	"strings"
@@ -151,7 +152,13 @@ func (u *Uplink) Run(ctx context.Context) error {
 		if time.Since(up) >= stable {
 			bo.reset()
 		}
-		if !sleep(ctx, bo.next()) {
+		d := bo.next()
+		if s := u.cfg.ReconnectSpread; s > 0 {
+			// A broker restart drops every box at once: come back at a
+			// random moment of the spread window, not all in one second.
+			d = max(d, time.Duration(rand.Int64N(int64(s)+1)))
+		}
+		if !sleep(ctx, d) {
 			break
 		}
 	}
