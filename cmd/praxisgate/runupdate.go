@@ -54,14 +54,37 @@ func underServiceManager() bool {
 // (by systemd after ExecStartPre's boot accounting). Without one it
 // replaces itself with the committed binary's "update boot -exec", which
 // does the same accounting and then executes the current version with
-// the same arguments.
+// the same arguments; without updates configured, with its own binary.
 func restartDaemon(cfg *config.Config, configPath string, log *slog.Logger) error {
 	if underServiceManager() {
 		log.Info("exiting for the service manager to restart the daemon")
 		return nil
 	}
-	l := &update.Layout{Dir: cfg.Update.Dir}
-	argv := []string{l.CommittedBinary(), "update", "boot", "-exec", "-state", cfg.Update.Dir, "--", "run", "-config", configPath}
+	if !cfg.Update.On() {
+		// No versioned install to boot through: start this binary again.
+		self, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("restart: %w", err)
+		}
+		log.Info("re-executing", "binary", self)
+		if err := update.Reexec(append([]string{self}, os.Args[1:]...), os.Environ()); err != nil {
+			return fmt.Errorf("restart: %w", err)
+		}
+		return nil
+	}
+	var argv []string
+	if cfg.Update.On() {
+		l := &update.Layout{Dir: cfg.Update.Dir}
+		argv = []string{l.CommittedBinary(), "update", "boot", "-exec", "-state", cfg.Update.Dir, "--", "run", "-config", configPath}
+	} else {
+		// No install tree (a restart command on a box without updates):
+		// start this binary again.
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("restart: find own binary: %w", err)
+		}
+		argv = []string{exe, "run", "-config", configPath}
+	}
 	log.Info("re-executing through the boot accounting", "argv", argv)
 	if err := update.Reexec(argv, os.Environ()); err != nil {
 		return fmt.Errorf("restart: %w", err)
