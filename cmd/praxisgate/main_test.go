@@ -115,6 +115,7 @@ uplink:
   backoff_min: 100ms
   backoff_max: 1s
 self: {interval: 2s}
+web: {listen: "off", redirect_listen: "off"}
 devices:
   - id: kuehlschrank
     driver: sim

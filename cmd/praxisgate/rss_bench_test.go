@@ -82,6 +82,7 @@ state_dir: %s
 log: {level: warn}
 uplink: {broker: %q, backoff_min: 200ms, backoff_max: 1s}
 self: {interval: 5s}
+web: {listen: "off", redirect_listen: "off"}
 devices:
 %s`, state, mq.URL(), devs.String()))
 	cmd := exec.Command(bin, "run", "-config", cfg)

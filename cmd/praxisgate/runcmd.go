@@ -3,11 +3,15 @@ package main
 import (
 	"context"
 	"io"
+	"log/slog"
 	"os"
 	"runtime/debug"
 	"sync/atomic"
 
 	"github.com/praxisgate/praxisgate/gateway"
+	"github.com/praxisgate/praxisgate/gateway/command/configguard"
+	"github.com/praxisgate/praxisgate/gateway/config"
+	"github.com/praxisgate/praxisgate/gateway/logring"
 	"github.com/praxisgate/praxisgate/update"
 )
 
@@ -18,28 +22,36 @@ import (
 // the live size spiky), which doubles the resident memory for nothing.
 const defaultMemoryLimit = 28 << 20
 
+// logLines is how many recent log lines the daemon keeps in memory for the
+// web page, get-log and the support bundle.
+const logLines = 2000
+
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", "run -config FILE", stderr)
 	path := fs.String("config", "/etc/praxisgate/praxisgate.yaml", "config file")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*path, stderr)
+	// The guard settles a config pushed by set-config before the last
+	// restart: it loads it, or the previous file when it does not load.
+	guard := configguard.New(*path, slog.New(slog.NewTextHandler(stderr, nil)))
+	cfg, pending, err := guard.Load(func(p string) (*config.Config, error) { return loadConfig(p, stderr) })
 	if err != nil {
 		return err
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
-	log := newLogger(stderr, cfg.Log)
+	ring := logring.NewRing(logLines)
+	log := slog.New(logring.New(newLogger(stderr, cfg.Log).Handler(), ring, slog.LevelInfo))
 	g, err := gateway.New(cfg, gateway.Options{Version: version, Logger: log})
 	if err != nil {
 		return err
 	}
 
-	// A restart (into an installed version, or back after a rollback)
-	// stops the gateway like SIGTERM does, so the buffer is closed cleanly
-	// before the next version opens it.
+	// A restart (a command, a config change, an installed update or a
+	// rollback) stops the gateway like SIGTERM does, so the buffer is
+	// closed cleanly before the next process opens it.
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var restarting atomic.Bool
@@ -50,7 +62,27 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	done := make(chan error, 1)
 	go func() { done <- g.Run(runCtx) }()
-	startUpdates(runCtx, cfg, g, restart, log)
+	updater := startUpdates(runCtx, cfg, g, restart, log)
+	opts := gateway.CommandOptions{Log: ring, Guard: guard, Pending: pending,
+		Restart: func(reason string) {
+			log.Warn("daemon restarting", "reason", reason)
+			restart()
+		}}
+	if updater != nil {
+		opts.Updater = updater
+	}
+	cmds, err := g.StartCommands(runCtx, opts)
+	if err != nil {
+		cancel()
+		<-done
+		return err
+	}
+	defer cmds.Close()
+	go func() {
+		if err := g.RunWeb(runCtx, func() []string { return ring.Lines(500) }); err != nil && runCtx.Err() == nil {
+			log.Error("web page not available", "err", err)
+		}
+	}()
 	go func() {
 		if err := update.Watchdog(runCtx, g.WatchAlive(runCtx)); err != nil {
 			log.Error("watchdog stopped", "err", err)
