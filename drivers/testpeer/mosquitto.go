@@ -10,8 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -58,9 +56,7 @@ type Mosquitto struct {
 	// Port is the plain listener; TLSPort the TLS one (0 without TLS).
 	Port, TLSPort int
 
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{}
+	proc
 }
 
 // StartMosquitto starts a broker on free loopback ports and stops it when
@@ -213,30 +209,6 @@ func (m *Mosquitto) start(bin string) error {
 		}
 	}
 	return nil
-}
-
-// Stop ends the broker (SIGTERM, then SIGKILL after 5 s) and waits for it.
-// Stopping a stopped broker does nothing.
-func (m *Mosquitto) Stop() { m.signal(syscall.SIGTERM) }
-
-// Kill ends the broker with SIGKILL, as a crash or power cut would.
-func (m *Mosquitto) Kill() { m.signal(syscall.SIGKILL) }
-
-func (m *Mosquitto) signal(sig syscall.Signal) {
-	m.mu.Lock()
-	cmd, exited := m.cmd, m.exited
-	m.cmd = nil
-	m.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = cmd.Process.Signal(sig)
-	select {
-	case <-exited:
-	case <-time.After(5 * time.Second):
-		_ = cmd.Process.Kill()
-		<-exited
-	}
 }
 
 // Restart starts the broker again on the same ports after Stop or Kill.

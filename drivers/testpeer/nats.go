@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -32,9 +30,7 @@ type NATS struct {
 	// Port is the NATS client port, MQTTPort the MQTT listener.
 	Port, MQTTPort int
 
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{}
+	proc
 }
 
 // StartNATS starts nats-server on free loopback ports and stops it when the
@@ -114,29 +110,6 @@ func (n *NATS) start() error {
 		}
 	}
 	return nil
-}
-
-// Stop ends the server (SIGTERM, then SIGKILL after 5 s) and waits.
-func (n *NATS) Stop() { n.signal(syscall.SIGTERM) }
-
-// Kill ends the server with SIGKILL, as a crash would.
-func (n *NATS) Kill() { n.signal(syscall.SIGKILL) }
-
-func (n *NATS) signal(sig syscall.Signal) {
-	n.mu.Lock()
-	cmd, exited := n.cmd, n.exited
-	n.cmd = nil
-	n.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = cmd.Process.Signal(sig)
-	select {
-	case <-exited:
-	case <-time.After(5 * time.Second):
-		_ = cmd.Process.Kill()
-		<-exited
-	}
 }
 
 // Restart starts the server again on the same ports after Stop or Kill.
