@@ -43,7 +43,7 @@ update:
   window: "00:00-24:00"
   interval: 1h
   random_delay: 1s
-  trial_timeout: 60s
+  trial_timeout: %s
 `
 
 // TestDaemonUpdatesItself is the self-update end to end with real
@@ -61,6 +61,46 @@ func TestDaemonUpdatesItself(t *testing.T) {
 			took := f.updateOnce(t, "gw-"+mode, mode)
 			t.Logf("%s: available → committed in %s (event timestamps)", mode, took)
 		})
+	}
+}
+
+// TestDaemonRollsBackUnhealthyVersion: 2.0.0 is installed by the real
+// 1.0.0 daemon but cannot become healthy (the broker is gone while it is
+// on trial), so after trial_timeout it rolls back by itself; under
+// "update supervise" 1.0.0 comes back, reports the rollback once the
+// broker is back, and does not try 2.0.0 again.
+func TestDaemonRollsBackUnhealthyVersion(t *testing.T) {
+	f := newUpdateFixtureWith(t, testpeer.MosquittoOptions{Persistence: true})
+	const gateway = "gw-rollback"
+	// 2 s between exit and restart: time to stop the broker before 2.0.0 starts.
+	b := f.startBox(t, gateway, "supervise", "2s", "10s")
+	defer b.cleanup()
+	events := "praxisgate/v1/praxis-test/" + gateway + "/event/gateway"
+	f.sub.waitFor(t, "update.installed", events, `"type":"update.installed"`, `"to":"2.0.0"`)
+	f.mq.Stop()
+
+	l := &update.Layout{Dir: b.state}
+	waitFor(t, "2.0.0 rolled back in state.json", 90*time.Second, func() bool {
+		s, err := l.ReadState()
+		return err == nil && s.Committed == "1.0.0" && s.Trial == nil && s.IsFailed("2.0.0")
+	})
+	waitFor(t, "1.0.0 started again", 30*time.Second, func() bool {
+		return strings.Count(b.logs.String(), `version=1.0.0 devices=0`) >= 2
+	})
+	if !strings.Contains(b.logs.String(), `version=2.0.0 devices=0`) {
+		t.Fatal("2.0.0 never ran")
+	}
+	if cur, err := l.Linked(); err != nil || cur != "1.0.0" {
+		t.Fatalf("current -> %q (%v), want 1.0.0", cur, err)
+	}
+	f.mq.Restart()
+	f.sub.waitFor(t, "update.rolled_back (major) with the reason", events, `"type":"update.rolled_back"`, `"severity":"major"`,
+		`"from":"2.0.0"`, `"to":"1.0.0"`, `not healthy within 10s: uplink: not connected to the broker`)
+	f.sub.waitFor(t, "2.0.0 not tried again", events, `"type":"update.up_to_date"`, `"from":"1.0.0"`,
+		`2.0.0 was rolled back here before; waiting for a newer release`)
+	b.stop()
+	if strings.Contains(b.logs.String(), "DATA RACE") {
+		t.Error("the race detector reported a race in the daemon")
 	}
 }
 
@@ -122,7 +162,11 @@ func buildVersions(tb testing.TB) map[string]string {
 }
 
 func newUpdateFixture(tb testing.TB) *updateFixture {
-	f := &updateFixture{mq: testpeer.StartMosquitto(tb, testpeer.MosquittoOptions{}), bins: buildVersions(tb)}
+	return newUpdateFixtureWith(tb, testpeer.MosquittoOptions{})
+}
+
+func newUpdateFixtureWith(tb testing.TB, opts testpeer.MosquittoOptions) *updateFixture {
+	f := &updateFixture{mq: testpeer.StartMosquitto(tb, opts), bins: buildVersions(tb)}
 	d := tb.TempDir()
 	// The provider publishes 2.0.0.
 	ctx := context.Background()
@@ -138,6 +182,8 @@ func newUpdateFixture(tb testing.TB) *updateFixture {
 		tb.Fatal(err)
 	}
 	f.rootFile = writeFile(tb, d, "update-root.json", string(root)) // provisioned on the box
+	// A persistent session that reconnects quickly: the provider misses
+	// nothing across a Stop and Restart of a broker with persistence.
 	f.sub = listen(tb, f.mq.URL(), "praxisgate/v1/#")
 	return f
 }
@@ -148,36 +194,9 @@ func newUpdateFixture(tb testing.TB) *updateFixture {
 // the committed event, by their timestamps.
 func (f *updateFixture) updateOnce(tb testing.TB, gateway, mode string) time.Duration {
 	tb.Helper()
-	ctx := context.Background()
-	dir := tb.TempDir()
-	state := filepath.Join(dir, "state")
-	mustCall(ctx, tb, updateCmd, "provision", "-state", state, "-version", "1.0.0", "-binary", f.bins["1.0.0"])
-	cfg := writeFile(tb, dir, "praxisgate.yaml", fmt.Sprintf(updateConfig, gateway, state, f.mq.URL(), f.repoURL, f.rootFile))
-	argv := []string{filepath.Join(state, "current", "praxisgate"), "run", "-config", cfg}
-	if mode == "supervise" {
-		argv = []string{filepath.Join(state, "committed", "praxisgate"), "update", "supervise", "-state", state,
-			"-restart-delay", "200ms", "-watchdog", "30s", "--", "run", "-config", cfg}
-	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = withoutServiceManager(os.Environ())
-	var logs syncBuffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	stopped := false
-	defer func() {
-		if !stopped {
-			cmd.Process.Kill()
-			<-done
-		}
-		if tb.Failed() || os.Getenv("PG_SHOW_LOGS") != "" {
-			tb.Logf("daemon output:\n%s", logs.String())
-		}
-	}()
-
+	b := f.startBox(tb, gateway, mode, "200ms", "60s")
+	defer b.cleanup()
+	state, logs := b.state, &b.logs
 	topic := "praxisgate/v1/praxis-test/" + gateway + "/"
 	events := topic + "event/gateway"
 	f.sub.waitFor(tb, "1.0.0 online", topic+"status", `"state":"online","version":"1.0.0"`)
@@ -197,16 +216,7 @@ func (f *updateFixture) updateOnce(tb testing.TB, gateway, mode string) time.Dur
 	// 2.0.0 checks again and finds nothing newer.
 	f.sub.waitFor(tb, "update.up_to_date from 2.0.0", events, `"type":"update.up_to_date"`, `"from":"2.0.0"`)
 
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-done:
-		stopped = true
-		if err != nil {
-			tb.Errorf("exit after SIGTERM: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		tb.Error("did not stop within 30 s of SIGTERM")
-	}
+	b.stop()
 	out := logs.String()
 	if strings.Contains(out, "DATA RACE") {
 		tb.Error("the race detector reported a race in the daemon")
@@ -215,6 +225,67 @@ func (f *updateFixture) updateOnce(tb testing.TB, gateway, mode string) time.Dur
 		tb.Error("no re-exec in the log")
 	}
 	return committed.Sub(available)
+}
+
+// box is one gateway's install tree and its running daemon.
+type box struct {
+	tb      testing.TB
+	state   string
+	cmd     *exec.Cmd
+	done    chan error
+	stopped bool
+	logs    syncBuffer
+}
+
+// startBox provisions 1.0.0 for a new gateway id and starts it under
+// "update supervise" (restarting after restartDelay) or alone (mode
+// reexec), with the given update.trial_timeout.
+func (f *updateFixture) startBox(tb testing.TB, gateway, mode, restartDelay, trialTimeout string) *box {
+	tb.Helper()
+	ctx := context.Background()
+	dir := tb.TempDir()
+	b := &box{tb: tb, state: filepath.Join(dir, "state"), done: make(chan error, 1)}
+	mustCall(ctx, tb, updateCmd, "provision", "-state", b.state, "-version", "1.0.0", "-binary", f.bins["1.0.0"])
+	cfg := writeFile(tb, dir, "praxisgate.yaml", fmt.Sprintf(updateConfig, gateway, b.state, f.mq.URL(), f.repoURL, f.rootFile, trialTimeout))
+	argv := []string{filepath.Join(b.state, "current", "praxisgate"), "run", "-config", cfg}
+	if mode == "supervise" {
+		argv = []string{filepath.Join(b.state, "committed", "praxisgate"), "update", "supervise", "-state", b.state,
+			"-restart-delay", restartDelay, "-watchdog", "30s", "--", "run", "-config", cfg}
+	}
+	b.cmd = exec.Command(argv[0], argv[1:]...)
+	b.cmd.Env = withoutServiceManager(os.Environ())
+	b.cmd.Stdout, b.cmd.Stderr = &b.logs, &b.logs
+	if err := b.cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	go func() { b.done <- b.cmd.Wait() }()
+	return b
+}
+
+// stop ends the daemon (or its supervisor) with SIGTERM and expects a
+// clean exit.
+func (b *box) stop() {
+	b.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-b.done:
+		b.stopped = true
+		if err != nil {
+			b.tb.Errorf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		b.tb.Error("did not stop within 30 s of SIGTERM")
+	}
+}
+
+// cleanup kills a daemon still running and shows its output on failure.
+func (b *box) cleanup() {
+	if !b.stopped {
+		b.cmd.Process.Kill()
+		<-b.done
+	}
+	if b.tb.Failed() || os.Getenv("PG_SHOW_LOGS") != "" {
+		b.tb.Logf("daemon output:\n%s", b.logs.String())
+	}
 }
 
 // eventLog keeps every message a provider's subscriber received.
@@ -226,7 +297,8 @@ type eventLog struct {
 func listen(tb testing.TB, url, topic string) *eventLog {
 	tb.Helper()
 	e := &eventLog{msgs: map[string][]string{}}
-	cl := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(url).SetClientID(fmt.Sprintf("provider-%d", time.Now().UnixNano())))
+	cl := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(url).SetClientID(fmt.Sprintf("provider-%d", time.Now().UnixNano())).
+		SetCleanSession(false).SetMaxReconnectInterval(300 * time.Millisecond))
 	if tok := cl.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		tb.Fatalf("subscriber connect: %v", tok.Error())
 	}
