@@ -62,7 +62,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	done := make(chan error, 1)
 	go func() { done <- g.Run(runCtx) }()
-	updater := startUpdates(runCtx, cfg, g, restart, log)
+	// RunWeb below serves the page unless web.listen is off; a version on
+	// trial must then have it answering before it commits.
+	updater := startUpdates(runCtx, cfg, g, restart, cfg.Web.Listen != config.WebOff, log)
 	opts := gateway.CommandOptions{Log: ring, Guard: guard, Pending: pending,
 		Restart: func(reason string) {
 			log.Warn("daemon restarting", "reason", reason)

@@ -16,8 +16,10 @@ import (
 // checks. A box that cannot update (no root file, not provisioned, a
 // development build) logs why and runs on without updates; the gateway
 // also reports it as an update.failed event. It returns the running
-// updater for the update commands and the web page, or nil.
-func startUpdates(ctx context.Context, cfg *config.Config, g *gateway.Gateway, restart func() error, log *slog.Logger) *gateway.SelfUpdate {
+// updater for the update commands and the web page, or nil (a nil
+// *gateway.SelfUpdate answers that updates are off). web says that this
+// daemon serves the web page, which a version on trial must then have up.
+func startUpdates(ctx context.Context, cfg *config.Config, g *gateway.Gateway, restart func() error, web bool, log *slog.Logger) *gateway.SelfUpdate {
 	if !cfg.Update.On() {
 		return nil
 	}
@@ -29,7 +31,7 @@ func startUpdates(ctx context.Context, cfg *config.Config, g *gateway.Gateway, r
 		log.Error("self-update off: cannot read the provider's root metadata", "err", err)
 		return nil
 	}
-	u, err := g.NewSelfUpdate(gateway.UpdateOptions{TrustedRoot: root, Restart: restart})
+	u, err := g.NewSelfUpdate(gateway.UpdateOptions{TrustedRoot: root, Restart: restart, Web: web})
 	if err != nil {
 		log.Error("self-update off", "err", err)
 		return nil

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -26,7 +27,8 @@ import (
 )
 
 // updateConfig is a daemon that checks the loopback repository right
-// after it starts and may install at any hour.
+// after it starts and may install at any hour. Its web page is on, so a
+// version on trial must have it answering.
 const updateConfig = `site: praxis-test
 gateway: %s
 state_dir: %s
@@ -35,7 +37,7 @@ uplink:
   backoff_min: 100ms
   backoff_max: 1s
 self: {interval: 2s}
-web: {listen: "off", redirect_listen: "off"}
+web: {listen: "%s", redirect_listen: "off"}
 update:
   repo: %s
   insecure_http: true
@@ -246,7 +248,7 @@ func (f *updateFixture) startBox(tb testing.TB, gateway, mode, restartDelay, tri
 	dir := tb.TempDir()
 	b := &box{tb: tb, state: filepath.Join(dir, "state"), done: make(chan error, 1)}
 	mustCall(ctx, tb, updateCmd, "provision", "-state", b.state, "-version", "1.0.0", "-binary", f.bins["1.0.0"])
-	cfg := writeFile(tb, dir, "praxisgate.yaml", fmt.Sprintf(updateConfig, gateway, b.state, f.mq.URL(), f.repoURL, f.rootFile, trialTimeout))
+	cfg := writeFile(tb, dir, "praxisgate.yaml", fmt.Sprintf(updateConfig, gateway, b.state, f.mq.URL(), freeAddr(tb), f.repoURL, f.rootFile, trialTimeout))
 	argv := []string{filepath.Join(b.state, "current", "praxisgate"), "run", "-config", cfg}
 	if mode == "supervise" {
 		argv = []string{filepath.Join(b.state, "committed", "praxisgate"), "update", "supervise", "-state", b.state,
@@ -343,6 +345,16 @@ func (e *eventLog) waitFor(tb testing.TB, what, topic string, parts ...string) t
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// freeAddr is a loopback address with a port nobody listens on now.
+func freeAddr(tb testing.TB) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
 
 // mustCall runs a subcommand in process and fails the test on an error.
