@@ -36,7 +36,7 @@ arm64) efiname=BOOTAA64.EFI sdboot=systemd-bootaa64.efi ;;
 esac
 [ "$(id -u)" = 0 ] || { echo "build-image.sh: needs root (chroot, file ownership)" >&2; exit 1; }
 
-need="mmdebstrap e2fsprogs dosfstools mtools fdisk zstd"
+need="mmdebstrap eatmydata e2fsprogs dosfstools mtools fdisk zstd"
 [ "$arch" = amd64 ] || need="$need qemu-user-static binfmt-support"
 missing=""
 for p in $need; do
@@ -71,11 +71,12 @@ if [ -e /etc/apt/sources.list ]; then
 fi
 grep -q bookworm "$sources" || { echo "build-image.sh: the host's apt sources name no bookworm suite" >&2; exit 1; }
 
+set -f # the patterns below are for dpkg, not for this shell
 # Kernel drivers a gateway box never needs (graphics, sound, cameras,
 # wireless, Bluetooth, InfiniBand, ISDN, staging): about half of
 # linux-image-amd64. The exclusions stay in the image, so kernel security
 # updates are installed the same way.
-excl=""
+excl=()
 for d in drivers/gpu sound drivers/media drivers/net/wireless net/wireless net/mac80211 \
 	drivers/bluetooth net/bluetooth drivers/infiniband drivers/isdn drivers/staging \
 	drivers/iio drivers/input/joystick drivers/input/touchscreen drivers/net/can net/can \
@@ -84,23 +85,35 @@ for d in drivers/gpu sound drivers/media drivers/net/wireless net/wireless net/m
 	drivers/scsi/lpfc drivers/scsi/mpt3sas drivers/scsi/be2iscsi drivers/scsi/bfa \
 	drivers/target fs/ocfs2 fs/gfs2 fs/xfs fs/btrfs fs/ceph fs/nfs fs/nfsd fs/smb fs/cifs \
 	fs/f2fs fs/jfs fs/reiserfs fs/nilfs2 fs/ubifs drivers/md/bcache drivers/accel \
-	drivers/thunderbolt drivers/video/fbdev; do
-	excl="$excl --dpkgopt=path-exclude=/lib/modules/*/kernel/$d/*"
+	drivers/thunderbolt drivers/video/fbdev drivers/usb/gadget drivers/scsi/* \
+	drivers/net/ethernet/intel/ice drivers/net/ethernet/intel/i40e drivers/net/ethernet/intel/iavf \
+	drivers/net/ethernet/broadcom/bnx2x drivers/net/ethernet/broadcom/bnxt drivers/net/ethernet/cavium \
+	drivers/net/ethernet/huawei drivers/net/ethernet/emulex drivers/net/ethernet/sfc \
+	drivers/net/ethernet/netronome drivers/net/ethernet/marvell/octeontx2 drivers/net/ethernet/marvell/prestera \
+	drivers/net/ethernet/pensando drivers/net/ethernet/amazon drivers/net/ethernet/cisco \
+	drivers/net/ethernet/brocade drivers/net/ethernet/google drivers/net/ethernet/fungible \
+	drivers/net/ethernet/microsoft drivers/net/ethernet/ibm drivers/net/ethernet/mscc; do
+	excl+=("--dpkgopt=path-exclude=/lib/modules/*/kernel/$d/*")
 done
 
-pkgs=systemd,systemd-sysv,systemd-resolved,systemd-timesyncd,udev,dbus,kmod
+set +f
+
+pkgs=usr-is-merged,systemd,systemd-sysv,systemd-resolved,systemd-timesyncd,udev,dbus,kmod
 pkgs=$pkgs,linux-image-$arch,initramfs-tools,zstd,systemd-boot-efi
 pkgs=$pkgs,avahi-daemon,libnss-mdns,unattended-upgrades,ca-certificates,iproute2,iputils-ping
 
 echo "== mmdebstrap bookworm $arch"
+# eatmydata: no fsync while unpacking into a directory that is copied
+# into a file system image afterwards anyway.
 mmdebstrap --variant=minbase --arch="$arch" --include="$pkgs" \
+	--hook-dir=/usr/share/mmdebstrap/hooks/eatmydata \
 	--dpkgopt='path-exclude=/usr/share/man/*' \
 	--dpkgopt='path-exclude=/usr/share/locale/*' \
 	--dpkgopt='path-include=/usr/share/locale/locale.alias' \
 	--dpkgopt='path-exclude=/usr/share/doc/*' \
 	--dpkgopt='path-include=/usr/share/doc/*/copyright' \
 	--dpkgopt='path-exclude=/usr/share/info/*' \
-	$excl \
+	"${excl[@]}" \
 	--essential-hook='mkdir -p "$1/etc/initramfs-tools/conf.d" && printf "MODULES=most\nCOMPRESS=zstd\n" >"$1/etc/initramfs-tools/conf.d/praxisgate"' \
 	--customize-hook="copy-in $work/praxisgate.deb /tmp" \
 	--customize-hook='chroot "$1" dpkg -i /tmp/praxisgate.deb && rm "$1/tmp/praxisgate.deb"' \
@@ -138,11 +151,11 @@ console="console=ttyS0,115200 console=tty0"
 printf 'title praxisgate\nlinux /praxisgate/vmlinuz\ninitrd /praxisgate/initrd\noptions root=LABEL=pgroot ro rootwait %s\n' "$console" >"$work/entry.conf"
 mcopy -i "$esp" "$work/entry.conf" ::/loader/entries/praxisgate.conf
 
-# Root: the content plus room for one kernel security update (the old
-# kernel stays until the next one).
-rootmb=$(( $(du -sm "$root" | cut -f1) * 115 / 100 + 160 ))
+# Root: the content plus 10% and 32 MiB for security updates. A kernel
+# update needs more (both kernels' modules at once): see docs/image.md.
+rootmb=$(( $(du -sm "$root" | cut -f1) * 110 / 100 + 32 ))
 mkfs.ext4 -q -L pgroot -m 0 -d "$root" "$work/root.img" "${rootmb}M"
-datamb=64
+datamb=32
 mkfs.ext4 -q -L pgdata -m 0 -d "$data" "$work/data.img" "${datamb}M"
 
 img=$out/praxisgate-$arch.img
