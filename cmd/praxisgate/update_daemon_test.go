@@ -217,6 +217,10 @@ func (f *updateFixture) updateOnce(tb testing.TB, gateway, mode string) time.Dur
 	}
 	// 2.0.0 checks again and finds nothing newer.
 	f.sub.waitFor(tb, "update.up_to_date from 2.0.0", events, `"type":"update.up_to_date"`, `"from":"2.0.0"`)
+	// The provider asks over MQTT (update-check needs no signature).
+	id := "uc-" + gateway
+	f.sub.publish(tb, topic+"cmd/update-check", `{"id":"`+id+`"}`)
+	f.sub.waitFor(tb, "update-check reply", topic+"reply/"+id, `"ok":true`, `"state":"up_to_date"`, `"from":"2.0.0"`)
 
 	b.stop()
 	out := logs.String()
@@ -292,8 +296,17 @@ func (b *box) cleanup() {
 
 // eventLog keeps every message a provider's subscriber received.
 type eventLog struct {
+	cl   mqtt.Client
 	mu   sync.Mutex
 	msgs map[string][]string
+}
+
+// publish sends a message as the provider (QoS 1).
+func (e *eventLog) publish(tb testing.TB, topic, payload string) {
+	tb.Helper()
+	if tok := e.cl.Publish(topic, 1, false, payload); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		tb.Fatalf("publish %s: %v", topic, tok.Error())
+	}
 }
 
 func listen(tb testing.TB, url, topic string) *eventLog {
@@ -305,6 +318,7 @@ func listen(tb testing.TB, url, topic string) *eventLog {
 		tb.Fatalf("subscriber connect: %v", tok.Error())
 	}
 	tb.Cleanup(func() { cl.Disconnect(100) })
+	e.cl = cl
 	tok := cl.Subscribe(topic, 1, func(_ mqtt.Client, m mqtt.Message) {
 		e.mu.Lock()
 		e.msgs[m.Topic()] = append(e.msgs[m.Topic()], string(m.Payload()))
