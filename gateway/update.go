@@ -39,8 +39,9 @@ type UpdateOptions struct {
 	HTTPClient *http.Client
 }
 
-// restartGrace is how long UpdateInstall waits before restarting into an
-// installed version, so the web page that asked can still answer.
+// restartGrace is how long Check waits before restarting into an
+// installed version, so the command or the web page that asked can still
+// answer.
 const restartGrace = 2 * time.Second
 
 // SelfUpdate is the self-update of one running gateway: the update.Daemon

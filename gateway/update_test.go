@@ -74,6 +74,45 @@ func TestNilSelfUpdate(t *testing.T) {
 	}
 }
 
+// A box that cannot update says why, as an error and as an update.failed
+// event in the buffer, instead of failing later at every check.
+func TestNewSelfUpdatePreflight(t *testing.T) {
+	for _, tt := range []struct {
+		name, version string
+		provisioned   bool
+		want          string
+	}{
+		{"development build", "dev", true, `this build's version "dev" is not a release version`},
+		{"not provisioned", "1.0.0", false, "not provisioned?"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			state := filepath.Join(dir, "state")
+			if tt.provisioned {
+				provision(t, state, "1.0.0")
+			}
+			root := filepath.Join(dir, "root.json")
+			if err := os.WriteFile(root, []byte("{}"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cfg := load(t, dir, fmt.Sprintf("site: s\ngateway: g\nstate_dir: %s\nuplink: {broker: \"tcp://127.0.0.1:1\"}\nupdate: {repo: \"https://u.example\", root_file: %s, dir: %s}\n",
+				dir, root, state))
+			g, err := New(cfg, Options{Version: tt.version})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer g.closeAll()
+			u, err := g.NewSelfUpdate(UpdateOptions{TrustedRoot: []byte("{}"), Restart: func() error { return nil }})
+			if u != nil || err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, %v; want an error with %q", u, err, tt.want)
+			}
+			if n := g.BufferStats().Appended; n != 1 {
+				t.Fatalf("%d records appended, want the update.failed event", n)
+			}
+		})
+	}
+}
+
 // runGateway starts a gateway of the given version until the test ends.
 func runGateway(t *testing.T, cfg *config.Config, version string) *Gateway {
 	t.Helper()
