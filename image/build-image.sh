@@ -3,7 +3,7 @@
 # packages with mmdebstrap, the praxisgate package installed, and a raw GPT
 # disk image with three partitions:
 #
-#   1 ESP   (FAT, 64 MiB)  systemd-boot, kernel, initrd
+#   1 ESP   (FAT, 40 MiB)  systemd-boot, kernel, initrd
 #   2 root  (ext4, ro)     the OS; mounted read-only, remounted rw only
 #                          while apt installs security updates
 #   3 data  (ext4, rw)     /data: /var/lib/praxisgate, /etc/praxisgate and
@@ -45,6 +45,14 @@ done
 if [ -n "$missing" ]; then
 	echo "installing build tools:$missing"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+if [ "$arch" != "$(dpkg --print-architecture)" ]; then
+	# Foreign chroot: the maintainer scripts run under qemu-user.
+	mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+	update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
+	[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] ||
+		{ echo "build-image.sh: cannot run arm64 programs (binfmt_misc, qemu-user-static)" >&2; exit 1; }
 fi
 
 start=$(date +%s)
@@ -92,9 +100,24 @@ for d in drivers/gpu sound drivers/media drivers/net/wireless net/wireless net/m
 	drivers/net/ethernet/netronome drivers/net/ethernet/marvell/octeontx2 drivers/net/ethernet/marvell/prestera \
 	drivers/net/ethernet/pensando drivers/net/ethernet/amazon drivers/net/ethernet/cisco \
 	drivers/net/ethernet/brocade drivers/net/ethernet/google drivers/net/ethernet/fungible \
-	drivers/net/ethernet/microsoft drivers/net/ethernet/ibm drivers/net/ethernet/mscc; do
+	drivers/net/ethernet/microsoft drivers/net/ethernet/ibm drivers/net/ethernet/mscc arch/x86/kvm virt \
+	drivers/net/ethernet net/netfilter net/ipv4/netfilter net/ipv6/netfilter net/bridge/netfilter \
+	net/sched net/sunrpc net/ceph net/sctp net/tipc net/atm drivers/atm drivers/comedi drivers/md; do
 	excl+=("--dpkgopt=path-exclude=/lib/modules/*/kernel/$d/*")
 done
+# ... but the wired network chips of mini-PCs stay (Intel, Realtek,
+# Broadcom tg3, Aquantia), and USB network adapters.
+for d in intel realtek broadcom/tg3.ko aquantia; do
+	case $d in
+	*.ko) excl+=("--dpkgopt=path-include=/lib/modules/*/kernel/drivers/net/ethernet/$d") ;;
+	*) excl+=("--dpkgopt=path-include=/lib/modules/*/kernel/drivers/net/ethernet/$d/*") ;;
+	esac
+done
+for d in intel/ice intel/i40e intel/iavf; do
+	excl+=("--dpkgopt=path-exclude=/lib/modules/*/kernel/drivers/net/ethernet/$d/*")
+done
+# udev's hardware database names vendors and maps keyboards: not needed.
+excl+=("--dpkgopt=path-exclude=/usr/lib/udev/hwdb.d/*" "--dpkgopt=path-exclude=/lib/udev/hwdb.d/*")
 
 set +f
 
@@ -103,6 +126,8 @@ pkgs=$pkgs,linux-image-$arch,initramfs-tools,zstd,systemd-boot-efi
 pkgs=$pkgs,avahi-daemon,libnss-mdns,unattended-upgrades,ca-certificates,iproute2,iputils-ping
 
 echo "== mmdebstrap bookworm $arch"
+# The initramfs is made once at the end, not at every trigger of the
+# install (update-initramfs is diverted meanwhile).
 # eatmydata: no fsync while unpacking into a directory that is copied
 # into a file system image afterwards anyway.
 mmdebstrap --variant=minbase --arch="$arch" --include="$pkgs" \
@@ -115,6 +140,8 @@ mmdebstrap --variant=minbase --arch="$arch" --include="$pkgs" \
 	--dpkgopt='path-exclude=/usr/share/info/*' \
 	"${excl[@]}" \
 	--essential-hook='mkdir -p "$1/etc/initramfs-tools/conf.d" && printf "MODULES=most\nCOMPRESS=zstd\n" >"$1/etc/initramfs-tools/conf.d/praxisgate"' \
+	--essential-hook='chroot "$1" dpkg-divert --quiet --local --rename --add /usr/sbin/update-initramfs && printf "#!/bin/sh\nexit 0\n" >"$1/usr/sbin/update-initramfs" && chmod 755 "$1/usr/sbin/update-initramfs"' \
+	--customize-hook='rm "$1/usr/sbin/update-initramfs" && chroot "$1" dpkg-divert --quiet --local --rename --remove /usr/sbin/update-initramfs && chroot "$1" update-initramfs -c -k all' \
 	--customize-hook="copy-in $work/praxisgate.deb /tmp" \
 	--customize-hook='chroot "$1" dpkg -i /tmp/praxisgate.deb && rm "$1/tmp/praxisgate.deb"' \
 	--customize-hook="copy-in $here/rootfs/. /" \
@@ -137,8 +164,11 @@ for pair in praxisgate:var/lib/praxisgate etc-praxisgate:etc/praxisgate systemd:
 	chmod --reference="$root/$path" "$data/$name"
 done
 
-esp=$work/esp.img
-mkfs.vfat -n PGESP -F 32 -C "$esp" $((64 * 1024)) >/dev/null
+# The ESP holds the kernel and initrd the box boots, so the root does not
+# keep a second copy (the kernel hook writes new ones to both).
+rm -f "$root/boot/vmlinuz-$kver" "$root/boot/initrd.img-$kver"
+esp=$work/esp.img espmb=40
+mkfs.vfat -n PGESP -F 32 -C "$esp" $((espmb * 1024)) >/dev/null
 export MTOOLS_SKIP_CHECK=1
 mmd -i "$esp" ::/EFI ::/EFI/BOOT ::/loader ::/loader/entries ::/praxisgate
 mcopy -i "$esp" "$root/usr/lib/systemd/boot/efi/$sdboot" "::/EFI/BOOT/$efiname"
@@ -151,28 +181,28 @@ console="console=ttyS0,115200 console=tty0"
 printf 'title praxisgate\nlinux /praxisgate/vmlinuz\ninitrd /praxisgate/initrd\noptions root=LABEL=pgroot ro rootwait %s\n' "$console" >"$work/entry.conf"
 mcopy -i "$esp" "$work/entry.conf" ::/loader/entries/praxisgate.conf
 
-# Root: the content plus 10% and 32 MiB for security updates. A kernel
+# Root: the content plus 5% and 24 MiB for security updates. A kernel
 # update needs more (both kernels' modules at once): see docs/image.md.
-rootmb=$(( $(du -sm "$root" | cut -f1) * 110 / 100 + 32 ))
+rootmb=$(( $(du -sm "$root" | cut -f1) * 105 / 100 + 24 ))
 mkfs.ext4 -q -L pgroot -m 0 -d "$root" "$work/root.img" "${rootmb}M"
-datamb=32
+datamb=24
 mkfs.ext4 -q -L pgdata -m 0 -d "$data" "$work/data.img" "${datamb}M"
 
 img=$out/praxisgate-$arch.img
 rm -f "$img"
-total=$((1 + 64 + rootmb + datamb + 1))
+total=$((1 + espmb + rootmb + datamb + 1))
 truncate -s "${total}M" "$img"
 s=2048
 sfdisk -q "$img" <<SF
 label: gpt
 unit: sectors
-start=$s, size=$((64 * 2048)), type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="esp"
-start=$((s + 64 * 2048)), size=$((rootmb * 2048)), type=$( [ "$arch" = amd64 ] && echo 4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709 || echo B921B045-1DF0-41C3-AF44-4C6F280D3FAE ), name="root"
-start=$((s + (64 + rootmb) * 2048)), size=$((datamb * 2048)), type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="data"
+start=$s, size=$((espmb * 2048)), type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="esp"
+start=$((s + espmb * 2048)), size=$((rootmb * 2048)), type=$( [ "$arch" = amd64 ] && echo 4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709 || echo B921B045-1DF0-41C3-AF44-4C6F280D3FAE ), name="root"
+start=$((s + (espmb + rootmb) * 2048)), size=$((datamb * 2048)), type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="data"
 SF
 dd if="$esp" of="$img" bs=1M seek=1 conv=notrunc,sparse status=none
-dd if="$work/root.img" of="$img" bs=1M seek=$((1 + 64)) conv=notrunc,sparse status=none
-dd if="$work/data.img" of="$img" bs=1M seek=$((1 + 64 + rootmb)) conv=notrunc,sparse status=none
+dd if="$work/root.img" of="$img" bs=1M seek=$((1 + espmb)) conv=notrunc,sparse status=none
+dd if="$work/data.img" of="$img" bs=1M seek=$((1 + espmb + rootmb)) conv=notrunc,sparse status=none
 
 zstd -q -T0 -10 -f "$img" -o "$img.zst"
 echo "== $img: $(du -m --apparent-size "$img" | cut -f1) MB raw ($(du -m "$img" | cut -f1) MB allocated), $(du -m "$img.zst" | cut -f1) MB zstd; kernel $kver; root ${rootmb} MiB ($(du -sm "$root" | cut -f1) MiB used); built in $(( $(date +%s) - start )) s"

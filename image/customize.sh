@@ -11,4 +11,6 @@ ln -sf /run/systemd/resolve/stub-resolv.conf "$r/etc/resolv.conf"
 # Empty: systemd makes a transient id at each boot of the read-only root.
 : >"$r/etc/machine-id"
 rm -f "$r/var/lib/dbus/machine-id"
+# Byte code caches: python recompiles in memory (unattended-upgrades, once a day).
+find "$r/usr/lib/python3" "$r/usr/lib/python3.11" -name __pycache__ -prune -exec rm -rf {} + 2>/dev/null || true
 rm -rf "$r/var/cache/apt/"*.bin "$r/var/lib/apt/lists/"* "$r/var/log/"*

@@ -120,7 +120,7 @@ $qemu $machine -m 1024 -smp 2 -nographic -no-reboot -serial "file:$work/console.
 	-drive "file=$work/disk.img,format=raw,if=virtio" "${boot[@]}" \
 	-netdev "$net" -device virtio-net-pci,netdev=n0 >"$work/qemu.log" 2>&1 &
 qpid=$!
-pids+=($qpid)
+pids+=("$qpid")
 echo "== booting $img in $qemu (TCG; mqtt :$mqtt_port, web :$web_port, timeout ${timeout}s)"
 
 pass=0 fail=0

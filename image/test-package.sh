@@ -7,7 +7,6 @@
 #   image/test-package.sh [-a amd64]
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/.." && pwd)
 arch=amd64
 while getopts a: opt; do
 	case $opt in
