@@ -64,6 +64,7 @@ type Gateway struct {
 	latest        map[string]Latest
 	alarmsVersion uint64
 	appendErrors  atomic.Int64
+	selfUpdate    atomic.Pointer[SelfUpdate]
 }
 
 // Device is a configured device with its driver built.

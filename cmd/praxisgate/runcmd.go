@@ -65,6 +65,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	// RunWeb below serves the page unless web.listen is off; a version on
 	// trial must then have it answering before it commits.
 	updater := startUpdates(runCtx, cfg, g, restart, cfg.Web.Listen != config.WebOff, log)
+	g.SetSelfUpdate(updater)
 	opts := gateway.CommandOptions{Log: ring, Guard: guard, Pending: pending,
 		Restart: func(reason string) {
 			log.Warn("daemon restarting", "reason", reason)

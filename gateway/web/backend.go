@@ -35,6 +35,16 @@ type Backend interface {
 	// Event sends an audit record to the provider as an event (it is
 	// buffered like every other event).
 	Event(e drivers.Event)
+	// UpdateStatus is the self-update's state for the Update page.
+	UpdateStatus() UpdateInfo
+	// UpdateCheck looks for a release without installing it. The error
+	// says that updates cannot run on this box at all; a failed check is
+	// a State in the UpdateInfo.
+	UpdateCheck(ctx context.Context) (UpdateInfo, error)
+	// UpdateInstall checks and installs a release (the box restarts a
+	// moment later); force overrides the maintenance window and the
+	// other gates.
+	UpdateInstall(ctx context.Context, force bool) (UpdateInfo, error)
 }
 
 // Device is one configured device as the page shows it.

@@ -89,6 +89,10 @@ type fakeBackend struct {
 	events  []drivers.Event
 	polls   []string
 	hosts   []Host
+	// update is the self-update's state; updateCalls records "check" and
+	// "install force=<bool>".
+	update      UpdateInfo
+	updateCalls []string
 }
 
 func (b *fakeBackend) Inventory() []Host {

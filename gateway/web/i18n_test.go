@@ -11,7 +11,7 @@ import (
 
 // keyRE finds message keys in templates and Go code: a quoted
 // prefix.name where the prefix is one the catalog uses.
-var keyRE = regexp.MustCompile(`"((?:app|nav|lang|setup|login|err|flash|ov|dev|al|sev|set|step|cert|diag|cc|inv)\.[a-z_]+)"`)
+var keyRE = regexp.MustCompile(`"((?:app|nav|lang|setup|login|err|flash|ov|dev|al|sev|set|step|cert|diag|cc|inv|upd)\.[a-z_]+)"`)
 
 // TestCatalogComplete: every message has German and English, and every key
 // the templates and handlers use exists, so no page shows a raw key or
@@ -50,7 +50,7 @@ func TestCatalogComplete(t *testing.T) {
 		scan(f, data)
 	}
 	// Keys built at run time: nav.<page>, sev.<severity>, step.<name>.
-	for _, k := range []string{"nav.overview", "nav.devices", "nav.alarms", "nav.settings", "nav.diagnostics",
+	for _, k := range []string{"nav.overview", "nav.devices", "nav.alarms", "nav.settings", "nav.diagnostics", "nav.update",
 		"sev.critical", "sev.major", "sev.minor", "sev.info", "step.dns", "step.tcp", "step.tls", "step.auth", "step.mqtt"} {
 		if _, ok := catalog[k]; !ok {
 			t.Errorf("catalog lacks %s", k)

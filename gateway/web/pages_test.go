@@ -22,6 +22,7 @@ var pagesToCheck = []struct {
 		[]string{"Sensors &amp; alarms", "Acknowledge", "Thresholds"}},
 	{"/settings", []string{"Einstellungen", `value="tcp://127.0.0.1:1883"`, "Verbindung testen", "CA-Zertifikat"},
 		[]string{"Settings", "Test connection", "CA certificate"}},
+	{"/update", []string{"Update", "Laufende Version", "ausgeschaltet"}, []string{"Running version", "Updates are off"}},
 	{"/diagnostics", []string{"Diagnose", "Support-Paket", "gateway starting", "Änderungsprotokoll"},
 		[]string{"Diagnostics", "support bundle", "Audit log"}},
 }

@@ -52,6 +52,9 @@ func (s *Server) routes() {
 	m.Handle("POST /settings/test", s.wrap(loggedIn, s.postTest))
 	m.Handle("GET /diagnostics", s.wrap(loggedIn, s.getDiagnostics))
 	m.Handle("GET /diagnostics/bundle", s.wrap(loggedIn, s.getBundle))
+	m.Handle("GET /update", s.wrap(loggedIn, s.getUpdate))
+	m.Handle("POST /update/check", s.wrap(loggedIn, s.postUpdateCheck))
+	m.Handle("POST /update/install", s.wrap(loggedIn, s.postUpdateInstall))
 	m.Handle("/", s.wrap(public, s.notFound))
 	s.mux = m
 }

@@ -1,0 +1,93 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/praxisgate/praxisgate/update"
+)
+
+// The web page's Update tab on a real self-update: off until the daemon
+// hands its updater over, then the check finds the release, an install
+// outside the window is deferred with the reason, and a forced install
+// installs and restarts after the page could answer.
+func TestWebBackendUpdate(t *testing.T) {
+	dir := t.TempDir()
+	repoURL, rootFile := publish(t, dir, "2.0.0")
+	state := filepath.Join(dir, "state")
+	provision(t, state, "1.0.0")
+	h := time.Now().Hour()
+	window := fmt.Sprintf("%02d:00-%02d:00", (h+2)%24, (h+3)%24) // not now
+	cfg := load(t, dir, fmt.Sprintf(`site: s
+gateway: g
+state_dir: %s
+uplink: {broker: "tcp://127.0.0.1:1"}
+web: {listen: "off"}
+update: {repo: %q, insecure_http: true, root_file: %s, window: %q, channel: stable, dir: %s}
+`, dir, repoURL, rootFile, window, state))
+	g, err := New(cfg, Options{Version: "1.0.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.closeAll()
+	be := g.Web()
+	ctx := context.Background()
+
+	if st := be.UpdateStatus(); st.On || st.Version != "1.0.0" || !strings.Contains(st.Reason, "cannot update") {
+		t.Fatalf("status before SetSelfUpdate: %+v", st)
+	}
+	if _, err := be.UpdateInstall(ctx, true); err == nil {
+		t.Fatal("install without an updater succeeded")
+	}
+
+	var restarts atomic.Int32
+	u, err := g.NewSelfUpdate(UpdateOptions{TrustedRoot: readFile(t, rootFile), Restart: func() error { restarts.Add(1); return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.SetSelfUpdate(u)
+	if st := be.UpdateStatus(); !st.On || st.Channel != "stable" || st.Window != window || st.Version != "1.0.0" {
+		t.Fatalf("status: %+v", st)
+	}
+	if st, err := be.UpdateCheck(ctx); err != nil || st.State != update.StateAvailable || st.To != "2.0.0" || st.At.IsZero() {
+		t.Fatalf("check: %+v %v", st, err)
+	}
+	if st, err := be.UpdateInstall(ctx, false); err != nil || st.State != update.StateDeferred || st.Reason != "outside the maintenance window" {
+		t.Fatalf("install outside the window: %+v %v", st, err)
+	}
+	if st, err := be.UpdateInstall(ctx, true); err != nil || st.State != update.StateInstalled || st.To != "2.0.0" {
+		t.Fatalf("forced install: %+v %v", st, err)
+	}
+	if st := be.UpdateStatus(); st.State != update.StateInstalled {
+		t.Fatalf("status after install: %+v", st)
+	}
+	waitFor(t, "restart after the grace", func() bool { return restarts.Load() == 1 })
+
+	g.SetSelfUpdate(nil)
+	if st := be.UpdateStatus(); st.On {
+		t.Fatalf("status after SetSelfUpdate(nil): %+v", st)
+	}
+}
+
+// A box without an update: section says just that.
+func TestWebBackendUpdateNotConfigured(t *testing.T) {
+	dir := t.TempDir()
+	cfg := load(t, dir, fmt.Sprintf("site: s\ngateway: g\nstate_dir: %s\nuplink: {broker: \"tcp://127.0.0.1:1\"}\n", dir))
+	g, err := New(cfg, Options{Version: "1.0.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.closeAll()
+	st := g.Web().UpdateStatus()
+	if st.On || st.Reason != "no update: section in the config" {
+		t.Fatalf("status: %+v", st)
+	}
+	if _, err := g.Web().UpdateCheck(context.Background()); err == nil {
+		t.Fatal("check without updates succeeded")
+	}
+}
