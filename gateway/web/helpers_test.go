@@ -130,8 +130,12 @@ func (b *fakeBackend) PollNow(_ context.Context, device string) (drivers.Sample,
 	b.mu.Lock()
 	b.polls = append(b.polls, device)
 	b.mu.Unlock()
-	if device == "usv" {
+	switch device {
+	case "usv":
 		return drivers.Sample{}, errors.New("serial port /dev/ttyUSB0: no such file")
+	case "netz":
+		return drivers.Sample{Device: device, Metrics: []drivers.Metric{drivers.Num("discover.hosts", 23, ""),
+			drivers.Num("discover.hosts.new", 2, ""), drivers.Num("discover.hosts.unknown", 5, ""), drivers.Num("discover.hosts.gone", 1, "")}}, nil
 	}
 	return drivers.Sample{Device: device, Metrics: []drivers.Metric{drivers.Num("temperature", 5.25, "°C")}}, nil
 }

@@ -106,10 +106,18 @@ func (s *Server) postPoll(w http.ResponseWriter, r *request) {
 type diagData struct {
 	Logs  []string
 	Audit []AuditEntry
+	// Discovery is the result of the one-shot discovery button (Ran):
+	// one entry per discovery device, none when none is configured.
+	Discovery []discoveryResult
+	Ran       bool
 }
 
 func (s *Server) getDiagnostics(w http.ResponseWriter, r *request) {
-	var d diagData
+	s.diagnosticsPage(w, r, nil)
+}
+
+func (s *Server) diagnosticsPage(w http.ResponseWriter, r *request, discovery []discoveryResult) {
+	d := diagData{Discovery: discovery, Ran: discovery != nil}
 	if s.logs != nil {
 		lines := s.logs()
 		// newest first, at most 200 on the page

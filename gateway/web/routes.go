@@ -52,6 +52,7 @@ func (s *Server) routes() {
 	m.Handle("POST /settings/test", s.wrap(loggedIn, s.postTest))
 	m.Handle("GET /diagnostics", s.wrap(loggedIn, s.getDiagnostics))
 	m.Handle("GET /diagnostics/bundle", s.wrap(loggedIn, s.getBundle))
+	m.Handle("POST /diagnostics/discover", s.wrap(loggedIn, s.postDiscover))
 	m.Handle("GET /update", s.wrap(loggedIn, s.getUpdate))
 	m.Handle("POST /update/check", s.wrap(loggedIn, s.postUpdateCheck))
 	m.Handle("POST /update/install", s.wrap(loggedIn, s.postUpdateInstall))
