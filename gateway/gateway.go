@@ -65,6 +65,7 @@ type Gateway struct {
 	alarmsVersion uint64
 	appendErrors  atomic.Int64
 	selfUpdate    atomic.Pointer[SelfUpdate]
+	temps         tempHistory
 }
 
 // Device is a configured device with its driver built.
@@ -363,6 +364,7 @@ func (g *Gateway) handle(r schedule.Result) {
 	alarmEvents := g.alarms.Observe(s, r.Err != nil)
 	if r.Err == nil {
 		g.cold.Observe(s)
+		g.temps.Observe(g.cfg, s)
 	}
 	st := contract.Stamp{Time: s.Time, Synced: g.clock.Synced()}
 	recs := make([]buffer.Record, 0, 1+len(s.Events)+len(alarmEvents))

@@ -5,6 +5,7 @@ import (
 	"io"
 	"path/filepath"
 	"sort"
+	"time"
 
 	"github.com/praxisgate/praxisgate/drivers"
 	"github.com/praxisgate/praxisgate/drivers/discover"
@@ -72,6 +73,18 @@ func (b *WebBackend) Status() web.Status {
 		}
 	}
 	return st
+}
+
+// FridgeHistory is a fridge's last 24 h for the overview's sparkline,
+// with the cold-chain band of the config.
+func (b *WebBackend) FridgeHistory(device string) web.TempHistory {
+	fp := b.g.cfg.Fridge.Effective()
+	pts := b.g.temps.Points(device, time.Now())
+	h := web.TempHistory{Low: *fp.Low, High: *fp.High, Points: make([]web.TempPoint, len(pts))}
+	for i, p := range pts {
+		h.Points[i] = web.TempPoint{At: p.At, V: p.V}
+	}
+	return h
 }
 
 // hostLister is a discovery driver (drivers/discover).

@@ -45,6 +45,23 @@ type Backend interface {
 	// moment later); force overrides the maintenance window and the
 	// other gates.
 	UpdateInstall(ctx context.Context, force bool) (UpdateInfo, error)
+	// FridgeHistory is a fridge's temperature over the last 24 h (kept
+	// in memory by the gateway, at most one point per minute) for the
+	// overview's sparkline.
+	FridgeHistory(device string) TempHistory
+}
+
+// TempHistory is a fridge's recent temperatures and the band they must
+// stay in (config fridge:, 2–8 °C by default).
+type TempHistory struct {
+	Points    []TempPoint
+	Low, High float64
+}
+
+// TempPoint is one reading.
+type TempPoint struct {
+	At time.Time
+	V  float64
 }
 
 // Device is one configured device as the page shows it.

@@ -61,6 +61,13 @@ func bigPractice(tb testing.TB, n int) (*Server, *http.Cookie) {
 		}
 		be.hosts = append(be.hosts, h)
 	}
+	// Every fridge with a full day of readings, one a minute.
+	be.history = map[string]TempHistory{}
+	for _, d := range be.devices {
+		if d.Kind == "fridge" {
+			be.history[d.ID] = dayOfReadings(now, 1440)
+		}
+	}
 	for i := range 20 {
 		v := 9.0
 		be.alarms = append(be.alarms, alarm.Alarm{ID: fmt.Sprintf("dev-%03d/temperature/above", i*10), Device: fmt.Sprintf("dev-%03d", i*10),

@@ -93,6 +93,8 @@ type fakeBackend struct {
 	// "install force=<bool>".
 	update      UpdateInfo
 	updateCalls []string
+	// history is each fridge's sparkline data.
+	history map[string]TempHistory
 }
 
 func (b *fakeBackend) Inventory() []Host {

@@ -14,7 +14,15 @@ type overviewData struct {
 	Uptime  time.Duration
 	Alarms  []alarm.Alarm
 	UPS     []Device
-	Fridges []Device
+	Fridges []fridgeView
+}
+
+// fridgeView is a fridge on the overview: its latest reading and, once
+// there are readings, the 24 h sparkline.
+type fridgeView struct {
+	Device
+	Spark    sparkView
+	HasSpark bool
 }
 
 func (s *Server) getOverview(w http.ResponseWriter, r *request) {
@@ -28,7 +36,9 @@ func (s *Server) getOverview(w http.ResponseWriter, r *request) {
 		case "ups":
 			d.UPS = append(d.UPS, dev)
 		case "fridge":
-			d.Fridges = append(d.Fridges, dev)
+			f := fridgeView{Device: dev}
+			f.Spark, f.HasSpark = sparkline(s.be.FridgeHistory(dev.ID), s.now())
+			d.Fridges = append(d.Fridges, f)
 		}
 	}
 	s.render(w, r, http.StatusOK, "overview", pageData{Nav: "overview", Data: d})

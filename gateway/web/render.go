@@ -56,6 +56,7 @@ func parsePages() (*pages, error) {
 		"sev":   func(lang string, s drivers.Severity) string { return tr(lang, "sev."+string(s)) },
 		"bytes": fmtBytes,
 		"num":   fmtNum,
+		"num1":  func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
 		"numptr": func(p *float64) string {
 			if p == nil {
 				return ""

@@ -1,0 +1,108 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/gateway/config"
+	"github.com/praxisgate/praxisgate/gateway/schedule"
+)
+
+func fridgeSample(at time.Time, v float64) drivers.Sample {
+	return drivers.Sample{Device: "fridge", Kind: config.FridgeKind, Time: at,
+		Metrics: []drivers.Metric{drivers.Num("temperature", v, "°C"), drivers.Num("humidity", 40, "%")}}
+}
+
+func TestTempHistory(t *testing.T) {
+	cfg := &config.Config{}
+	t0 := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		samples []drivers.Sample
+		now     time.Time
+		want    []TempPoint
+	}{
+		{"one point per minute, the one furthest from 5 °C",
+			[]drivers.Sample{fridgeSample(t0, 5.2), fridgeSample(t0.Add(10*time.Second), 8.5), fridgeSample(t0.Add(50*time.Second), 5.1),
+				fridgeSample(t0.Add(time.Minute), 4.9)},
+			t0.Add(2 * time.Minute),
+			[]TempPoint{{t0.Add(10 * time.Second), 8.5}, {t0.Add(time.Minute), 4.9}}},
+		{"other kinds and metrics ignored",
+			[]drivers.Sample{{Device: "fridge", Kind: "room", Time: t0, Metrics: []drivers.Metric{drivers.Num("temperature", 21, "°C")}},
+				{Device: "fridge", Kind: config.FridgeKind, Time: t0, Metrics: []drivers.Metric{drivers.Num("humidity", 40, "%")}}},
+			t0.Add(time.Minute), nil},
+		{"only the last 24 h",
+			[]drivers.Sample{fridgeSample(t0, 5), fridgeSample(t0.Add(23*time.Hour), 6)},
+			t0.Add(24*time.Hour + time.Minute),
+			[]TempPoint{{t0.Add(23 * time.Hour), 6}}},
+		{"clock stepped back: older reading skipped",
+			[]drivers.Sample{fridgeSample(t0.Add(time.Hour), 5), fridgeSample(t0, 7)},
+			t0.Add(2 * time.Hour),
+			[]TempPoint{{t0.Add(time.Hour), 5}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var h tempHistory
+			for _, s := range tt.samples {
+				h.Observe(cfg, s)
+			}
+			got := h.Points("fridge", tt.now)
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Fatalf("points %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// Two days of readings every 30 s: the ring keeps exactly the last
+// historyCap minutes, in order.
+func TestTempHistoryBounded(t *testing.T) {
+	var h tempHistory
+	cfg := &config.Config{}
+	t0 := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	end := t0.Add(48 * time.Hour)
+	for at := t0; at.Before(end); at = at.Add(30 * time.Second) {
+		h.Observe(cfg, fridgeSample(at, 5))
+	}
+	if n := h.rings["fridge"].n; n != historyCap {
+		t.Fatalf("ring holds %d points, want %d", n, historyCap)
+	}
+	pts := h.Points("fridge", end)
+	if len(pts) != historyCap-1 { // the oldest minute is exactly 24 h old
+		t.Fatalf("%d points in the last 24 h, want %d", len(pts), historyCap-1)
+	}
+	for i := 1; i < len(pts); i++ {
+		if pts[i].At.Sub(pts[i-1].At) != time.Minute {
+			t.Fatalf("points %d and %d are %v apart", i-1, i, pts[i].At.Sub(pts[i-1].At))
+		}
+	}
+}
+
+// handle feeds the history with good readings of fridges only, and the
+// web page gets it with the config's band.
+func TestHandleFeedsFridgeHistory(t *testing.T) {
+	dir := t.TempDir()
+	cfg := load(t, dir, fmt.Sprintf(`site: s
+gateway: g
+state_dir: %s
+uplink: {broker: "tcp://127.0.0.1:1"}
+fridge: {low: 3, high: 7}
+devices:
+  - {id: fridge, driver: sim, kind: fridge, sim: {scenario: fridge}}
+`, dir))
+	g, err := New(cfg, Options{Version: "1.0.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.closeAll()
+	now := time.Now()
+	g.handle(schedule.Result{Sample: fridgeSample(now.Add(-2*time.Minute), 5.5)})
+	g.handle(schedule.Result{Sample: fridgeSample(now.Add(-time.Minute), 9), Err: errors.New("timeout")})
+	h := g.Web().FridgeHistory("fridge")
+	if len(h.Points) != 1 || h.Points[0].V != 5.5 || h.Low != 3 || h.High != 7 {
+		t.Fatalf("history %+v", h)
+	}
+}
