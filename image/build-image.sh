@@ -176,8 +176,10 @@ mcopy -i "$esp" "$out/praxisgate-$arch.vmlinuz" ::/praxisgate/vmlinuz
 mcopy -i "$esp" "$out/praxisgate-$arch.initrd" ::/praxisgate/initrd
 printf 'default praxisgate.conf\ntimeout 0\n' >"$work/loader.conf"
 mcopy -i "$esp" "$work/loader.conf" ::/loader/loader.conf
-console="console=ttyS0,115200 console=tty0"
-[ "$arch" = arm64 ] && console="console=ttyAMA0,115200 console=tty0"
+# The serial console is the last, so the primary one: systemd's status
+# lines go there (a technician's serial cable, qemu's boot test).
+console="console=tty0 console=ttyS0,115200"
+[ "$arch" = arm64 ] && console="console=tty0 console=ttyAMA0,115200"
 printf 'title praxisgate\nlinux /praxisgate/vmlinuz\ninitrd /praxisgate/initrd\noptions root=LABEL=pgroot ro rootwait %s\n' "$console" >"$work/entry.conf"
 mcopy -i "$esp" "$work/entry.conf" ::/loader/entries/praxisgate.conf
 

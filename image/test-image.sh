@@ -7,7 +7,8 @@
 #   1. the gateway publishes status "online" (prints boot-to-first-publish),
 #   2. systemd saw its readiness (Type=notify: "Started praxisgate.service"),
 #   3. the web page answers through the forwarded port.
-# Time-bounded (TIMEOUT, default 300 s). Prints "N passed, M failed".
+# Kernel messages are kept off the console (loglevel=3) so they cannot split
+# systemd's status lines. Time-bounded (TIMEOUT, default 300 s). Prints "N passed, M failed".
 #
 #   image/test-image.sh [-a amd64|arm64] [-i IMAGEDIR] [-t TIMEOUT] [-u]
 # -u boots through the firmware and systemd-boot (UEFI, slower) instead of
@@ -59,7 +60,12 @@ pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	rm -rf "$work"
+	rm -f "$work/disk.img" "$work/data.img"
+	if [ "${fail:-0}" = 0 ]; then
+		rm -rf "$work"
+	else
+		echo "logs kept in $work (console.log, mqtt.log, mosquitto.log)" >&2
+	fi
 }
 trap cleanup EXIT
 
@@ -108,7 +114,7 @@ pids+=($!)
 sleep 0.5
 
 boot=(-kernel "$dir/praxisgate-$arch.vmlinuz" -initrd "$dir/praxisgate-$arch.initrd"
-	-append "root=LABEL=pgroot ro rootwait console=$console,115200 systemd.show_status=1")
+	-append "root=LABEL=pgroot ro rootwait console=$console,115200 loglevel=3 systemd.show_status=1")
 if [ "$uefi" = 1 ]; then
 	boot=(-drive "if=pflash,format=raw,readonly=on,file=$fw")
 fi
@@ -143,7 +149,9 @@ else
 	bad "no status online within ${timeout}s"
 fi
 ready=""
-while [ -n "$published" ] && [ "$(date +%s)" -lt "$deadline" ]; do
+ready_by=$(( $(date +%s) + 90 ))
+[ "$ready_by" -lt "$deadline" ] || ready_by=$deadline
+while [ -n "$published" ] && [ "$(date +%s)" -lt "$ready_by" ]; do
 	if grep -q 'Started .*praxisgate' "$work/console.log"; then ready=1; break; fi
 	if grep -q 'Failed to start .*praxisgate\|praxisgate.service: start operation timed out' "$work/console.log"; then break; fi
 	sleep 1
