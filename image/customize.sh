@@ -11,6 +11,11 @@ ln -sf /run/systemd/resolve/stub-resolv.conf "$r/etc/resolv.conf"
 # Empty: systemd makes a transient id at each boot of the read-only root.
 : >"$r/etc/machine-id"
 rm -f "$r/var/lib/dbus/machine-id"
+# Kernel modules compressed like future kernels' (00-praxisgate-xz).
+for k in "$r"/lib/modules/*; do
+	find "$k" -name '*.ko' -print0 | xargs -0 -r -P 2 -n 64 xz -f --check=crc32 --lzma2=dict=1MiB
+	chroot "$r" depmod -a "$(basename "$k")"
+done
 # Byte code caches: python recompiles in memory (unattended-upgrades, once a day).
 find "$r/usr/lib/python3" "$r/usr/lib/python3.11" -name __pycache__ -prune -exec rm -rf {} + 2>/dev/null || true
 rm -rf "$r/var/cache/apt/"*.bin "$r/var/lib/apt/lists/"* "$r/var/log/"*
