@@ -6,7 +6,8 @@
 # guest's 443. Nothing else leaves the guest. Checks:
 #   1. the gateway publishes status "online" (prints boot-to-first-publish),
 #   2. systemd saw its readiness (Type=notify: "Started praxisgate.service"),
-#   3. the web page answers through the forwarded port.
+#   3. the web page answers through the forwarded port,
+#   4. the data partition grew into the rest of the (enlarged) disk.
 # Kernel messages are kept off the console (loglevel=3) so they cannot split
 # systemd's status lines. Time-bounded (TIMEOUT, default 300 s). Prints "N passed, M failed".
 #
@@ -76,6 +77,9 @@ mqtt_port=$(free_port) web_port=$(free_port)
 
 # The test's config goes onto a copy of the image's data partition.
 cp --sparse=always "$img" "$work/disk.img"
+# A bigger disk than the image, as on a real SSD: the data partition must
+# grow into the rest at the first boot (systemd-repart, x-systemd.growfs).
+truncate -s +256M "$work/disk.img"
 line=$(sfdisk -d "$work/disk.img" | grep 'name="data"')
 dstart=$(echo "$line" | sed -n 's/.*start= *\([0-9]*\).*/\1/p')
 dsize=$(echo "$line" | sed -n 's/.*size= *\([0-9]*\).*/\1/p')
@@ -172,6 +176,19 @@ if [ -n "$code" ]; then
 	ok "web page answers through the forwarded port (HTTP $code)"
 else
 	bad "web page did not answer on https://127.0.0.1:$web_port/ (guest :443)"
+fi
+# The box's own telemetry reports the size of the state directory's file
+# system; 24 MiB in the image, about 280 MB once grown.
+size=""
+while [ -n "$published" ] && [ "$(date +%s)" -lt "$deadline" ]; do
+	size=$(grep -o '"name":"disk.size","value":[0-9.e+]*' "$work/mqtt.log" | tail -n1 | sed 's/.*"value"://')
+	[ -n "$size" ] && break
+	sleep 2
+done
+if [ -n "$size" ] && awk -v s="$size" 'BEGIN { exit !(s > 200 * 1024 * 1024) }'; then
+	ok "data partition grew to the disk: $(awk -v s="$size" 'BEGIN { printf "%.0f", s / 1048576 }') MiB"
+else
+	bad "data partition did not grow (disk.size ${size:-not reported}, want > 200 MiB)"
 fi
 if [ "$fail" != 0 ]; then
 	echo "---- console (last 60 lines)" >&2
