@@ -12,7 +12,7 @@ DIST      := dist
 # Debian packages the tests start as real peers.
 TEST_PEERS := mosquitto mosquitto-clients snmpd snmp nut-server nut-client socat arp-scan nmap iproute2 util-linux dcmtk python3 python3-pymodbus python3-serial curl nats-server chromium
 
-.PHONY: all build build-amd64 build-arm64 demo test test-peers vet bench fuzz clean
+.PHONY: all build build-amd64 build-arm64 demo test test-peers vet bench fuzz clean security package package-test image image-test
 
 all: build
 
@@ -60,6 +60,25 @@ fuzz:
 			echo "== $$f $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 30s $$f || exit 1; \
 		done; \
 	done
+
+# The appliance (image/, docs/image.md). These need root and Debian's
+# mmdebstrap, lintian and qemu (the scripts install what is missing); the
+# image build takes minutes, so they are not part of `make test`.
+security:
+	image/security.sh
+
+package:
+	image/build-deb.sh -a amd64 -o $(DIST)
+	image/build-deb.sh -a arm64 -o $(DIST)
+
+package-test:
+	image/test-package.sh -a amd64
+
+image:
+	image/build-image.sh -a amd64 -o $(DIST)/image
+
+image-test: image
+	image/test-image.sh -a amd64 -i $(DIST)/image
 
 clean:
 	rm -rf $(DIST) bench.out
