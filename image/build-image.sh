@@ -167,7 +167,9 @@ done
 # The ESP holds the kernel and initrd the box boots, so the root does not
 # keep a second copy (the kernel hook writes new ones to both).
 rm -f "$root/boot/vmlinuz-$kver" "$root/boot/initrd.img-$kver"
+# arm64's kernel is an uncompressed Image (33 MB): its ESP is bigger.
 esp=$work/esp.img espmb=40
+[ "$arch" = arm64 ] && espmb=112
 mkfs.vfat -n PGESP -F 32 -C "$esp" $((espmb * 1024)) >/dev/null
 export MTOOLS_SKIP_CHECK=1
 mmd -i "$esp" ::/EFI ::/EFI/BOOT ::/loader ::/loader/entries ::/praxisgate
