@@ -47,18 +47,7 @@ type Component struct {
 }
 
 // Value is one reading in a generic JSON document.
-type Value struct {
-	// Name is the metric name.
-	Name string `yaml:"name"`
-	// Path is a dotted path into the document; numbers index arrays:
-	// "sensors.0.temperature" or "sensors[0].temperature".
-	Path string `yaml:"path"`
-	// Unit is the metric's unit.
-	Unit string `yaml:"unit"`
-	// Scale multiplies the value (0 means 1); Offset is added afterwards.
-	Scale  float64 `yaml:"scale"`
-	Offset float64 `yaml:"offset"`
-}
+type Value = jsonpath.Value
 
 func defaults() Config {
 	return Config{Mode: "shelly", Timeout: 5 * time.Second, Auth: "auto", Username: "admin"}
@@ -126,21 +115,7 @@ func (c *Config) check() error {
 		if len(c.Components) > 0 {
 			errs = append(errs, drivers.Fieldf("components", "only for mode shelly"))
 		}
-		for i := range c.Values {
-			v := &c.Values[i]
-			if v.Name == "" {
-				errs = append(errs, drivers.Fieldf(fmt.Sprintf("values[%d].name", i), "required"))
-			} else if names[v.Name] {
-				errs = append(errs, drivers.Fieldf(fmt.Sprintf("values[%d].name", i), "%q is used twice", v.Name))
-			}
-			names[v.Name] = true
-			if _, err := jsonpath.Parse(v.Path); err != nil {
-				errs = append(errs, drivers.Fieldf(fmt.Sprintf("values[%d].path", i), "%v", err))
-			}
-			if v.Scale == 0 {
-				v.Scale = 1
-			}
-		}
+		errs = append(errs, jsonpath.CheckValues(c.Values, names)...)
 	default:
 		errs = append(errs, drivers.Fieldf("mode", "want shelly or generic, got %q", c.Mode))
 	}

@@ -75,10 +75,7 @@ func New(dev drivers.Device, cfg Config, log *slog.Logger) (drivers.Driver, erro
 		cnonce: newCnonce,
 		basic:  cfg.Auth == "basic",
 	}
-	for _, v := range cfg.Values {
-		p, _ := jsonpath.Parse(v.Path)
-		d.paths = append(d.paths, p)
-	}
+	d.paths = jsonpath.Paths(cfg.Values)
 	return d, nil
 }
 
@@ -127,11 +124,7 @@ func extract(values []Value, paths []jsonpath.Path, body []byte) ([]drivers.Metr
 	var ms []drivers.Metric
 	var cs []drivers.Condition
 	for i, v := range values {
-		raw, err := paths[i].Lookup(doc)
-		var n float64
-		if err == nil {
-			n, err = jsonpath.Number(raw)
-		}
+		n, err := v.Read(doc, paths[i])
 		if err != nil {
 			cs = append(cs, drivers.Condition{
 				Name:     "httpjson." + v.Name + ".invalid",
@@ -140,7 +133,7 @@ func extract(values []Value, paths []jsonpath.Path, body []byte) ([]drivers.Metr
 			})
 			continue
 		}
-		ms = append(ms, drivers.Num(v.Name, n*v.Scale+v.Offset, v.Unit))
+		ms = append(ms, drivers.Num(v.Name, n, v.Unit))
 	}
 	return ms, cs, nil
 }

@@ -44,13 +44,7 @@ type Config struct {
 }
 
 // Value is one reading picked out of a payload.
-type Value struct {
-	Name   string  `yaml:"name"`
-	Path   string  `yaml:"path"`
-	Unit   string  `yaml:"unit"`
-	Scale  float64 `yaml:"scale"`
-	Offset float64 `yaml:"offset"`
-}
+type Value = jsonpath.Value
 
 func defaults() Config {
 	return Config{
@@ -120,22 +114,7 @@ func (c *Config) check(deviceID string) error {
 	if c.StaleAfter <= 0 {
 		errs = append(errs, drivers.Fieldf("stale_after", "must be positive"))
 	}
-	names := map[string]bool{}
-	for i := range c.Values {
-		v := &c.Values[i]
-		if v.Name == "" {
-			errs = append(errs, drivers.Fieldf(fmt.Sprintf("values[%d].name", i), "required"))
-		} else if names[v.Name] {
-			errs = append(errs, drivers.Fieldf(fmt.Sprintf("values[%d].name", i), "%q is used twice", v.Name))
-		}
-		names[v.Name] = true
-		if _, err := jsonpath.Parse(v.Path); err != nil {
-			errs = append(errs, drivers.Fieldf(fmt.Sprintf("values[%d].path", i), "%v", err))
-		}
-		if v.Scale == 0 {
-			v.Scale = 1
-		}
-	}
+	errs = append(errs, jsonpath.CheckValues(c.Values, map[string]bool{})...)
 	return errors.Join(errs...)
 }
 

@@ -60,10 +60,7 @@ func New(dev drivers.Device, cfg Config, log *slog.Logger) (drivers.Driver, erro
 		return nil, err
 	}
 	d := &Driver{cfg: cfg, log: log, now: time.Now}
-	for _, v := range cfg.Values {
-		p, _ := jsonpath.Parse(v.Path)
-		d.paths = append(d.paths, p)
-	}
+	d.paths = jsonpath.Paths(cfg.Values)
 	d.readingsTopic, d.availTopic = cfg.topics()
 	return d, nil
 }
