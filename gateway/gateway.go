@@ -49,13 +49,16 @@ type Gateway struct {
 	clock   *clock.Clock
 	origin  contract.Origin
 
-	buf     *buffer.DB
-	up      *uplink.Uplink
-	sched   *schedule.Scheduler
-	alarms  *alarm.Engine
-	cold    *coldchain.Recorder
-	devices []Device
-	self    *selfmon.Monitor
+	buf    *buffer.DB
+	up     *uplink.Uplink
+	sched  *schedule.Scheduler
+	alarms *alarm.Engine
+	// inventories are the devices whose driver keeps a network inventory,
+	// by id, looked up after every poll.
+	inventories map[string]inventorier
+	cold        *coldchain.Recorder
+	devices     []Device
+	self        *selfmon.Monitor
 
 	// startEvents are appended once Run starts (buffer reset, start).
 	startEvents []drivers.Event
@@ -123,6 +126,12 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	g.devices, err = BuildDrivers(cfg, log)
 	if err != nil {
 		return nil, err
+	}
+	g.inventories = map[string]inventorier{}
+	for _, d := range g.devices {
+		if inv, ok := d.Driver.(inventorier); ok {
+			g.inventories[d.Config.ID] = inv
+		}
 	}
 	g.up, err = uplink.New(uplink.Options{
 		Config: cfg.Uplink, Site: cfg.Site, Gateway: cfg.Gateway, Origin: g.origin,
@@ -391,14 +400,8 @@ type inventorier interface {
 }
 
 func (g *Gateway) publishInventory(device string) {
-	var inv inventorier
-	for _, d := range g.devices {
-		if d.Config.ID == device {
-			inv, _ = d.Driver.(inventorier)
-			break
-		}
-	}
-	if inv == nil {
+	inv, ok := g.inventories[device]
+	if !ok {
 		return
 	}
 	body, err := g.origin.EncodeInventory(inv.InventoryPayload(), g.clock.Now())
