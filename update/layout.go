@@ -24,6 +24,9 @@ type Layout struct {
 	// trial, commit, rollback) after state.json is replaced
 	// and before the symlinks follow; crash tests SIGKILL the process there.
 	Hook func(step string)
+	// HistoryMax is how many events history.jsonl keeps; 0 means
+	// DefaultHistoryMax.
+	HistoryMax int
 }
 
 func (l *Layout) now() time.Time {

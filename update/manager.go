@@ -109,6 +109,9 @@ func (m *Manager) emit(state, to, reason string) Event {
 	m.last.Lock()
 	m.last.ev = ev
 	m.last.Unlock()
+	if err := m.cfg.Layout.RecordEvent(ev); err != nil {
+		m.cfg.Log.Warn("update: history not written", "err", err)
+	}
 	if m.cfg.OnEvent != nil {
 		m.cfg.OnEvent(ev)
 	}

@@ -50,7 +50,7 @@ func (l *Layout) RunTrial(ctx context.Context, tc TrialConfig) (bool, error) {
 	if s.Trial != nil {
 		prev = s.Trial.Previous
 	}
-	tc.emit(Event{Time: l.now().UTC(), State: StateTrial, From: prev, To: tc.Version, Reason: fmt.Sprintf("must become healthy within %s", tc.Timeout)})
+	l.emit(tc, Event{Time: l.now().UTC(), State: StateTrial, From: prev, To: tc.Version, Reason: fmt.Sprintf("must become healthy within %s", tc.Timeout)})
 	if tc.Hook != nil {
 		tc.Hook("trial")
 	}
@@ -91,8 +91,12 @@ func (l *Layout) RunTrial(ctx context.Context, tc TrialConfig) (bool, error) {
 	}
 }
 
-func (tc *TrialConfig) emit(ev Event) {
+// emit logs, records in the history and reports a step of the trial.
+func (l *Layout) emit(tc TrialConfig, ev Event) {
 	tc.Log.Info("update", "state", ev.State, "from", ev.From, "to", ev.To, "reason", ev.Reason)
+	if err := l.RecordEvent(ev); err != nil {
+		tc.Log.Warn("update: history not written", "err", err)
+	}
 	if tc.OnEvent != nil {
 		tc.OnEvent(ev)
 	}
@@ -102,7 +106,7 @@ func (tc *TrialConfig) emit(ev Event) {
 func (l *Layout) report(tc TrialConfig) error {
 	ev, err := l.TakeNote()
 	if ev != nil {
-		tc.emit(*ev)
+		l.emit(tc, *ev)
 	}
 	return err
 }
