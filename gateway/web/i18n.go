@@ -200,6 +200,12 @@ var catalog = map[string]msg{
 	"upd.state_deferred":    {"verschoben", "deferred"},
 	"upd.state_refused":     {"abgelehnt", "refused"},
 	"upd.state_failed":      {"fehlgeschlagen", "failed"},
+	"upd.history":           {"Verlauf", "History"},
+	"upd.h_time":            {"Zeit", "Time"},
+	"upd.h_step":            {"Schritt", "Step"},
+	"upd.h_from":            {"von Version", "from version"},
+	"upd.h_to":              {"zu Version", "to version"},
+	"upd.h_empty":           {"Noch keine Update-Schritte aufgezeichnet.", "No update steps recorded yet."},
 }
 
 // tr looks a key up; an unknown key shows itself so the gap is visible.

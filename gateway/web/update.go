@@ -25,6 +25,19 @@ type UpdateInfo struct {
 	To     string
 	Reason string
 	At     time.Time
+	// History is the box's recorded update steps, oldest first (bounded by
+	// the update package), so a technician sees what happened since the
+	// last visit, not only the latest check.
+	History []UpdateStep
+}
+
+// UpdateStep is one recorded step of an update.
+type UpdateStep struct {
+	At     time.Time
+	State  string // an update state, as UpdateInfo.State
+	From   string
+	To     string
+	Reason string
 }
 
 // updateTimeout bounds a check or an install from the page: an install
@@ -44,6 +57,23 @@ type updateData struct {
 	StateKey string
 	// Result is set after a button was pressed: which one.
 	Result string
+	// Steps is Info.History newest first, with catalog keys.
+	Steps []stepRow
+}
+
+type stepRow struct {
+	UpdateStep
+	Key string // catalog key of State, "" to show State as is
+}
+
+// historyRows lists the newest step first: what a technician asks first
+// is what happened last.
+func historyRows(h []UpdateStep) []stepRow {
+	rows := make([]stepRow, 0, len(h))
+	for i := len(h) - 1; i >= 0; i-- {
+		rows = append(rows, stepRow{UpdateStep: h[i], Key: updateStates[h[i].State]})
+	}
+	return rows
 }
 
 func (s *Server) getUpdate(w http.ResponseWriter, r *request) {
@@ -53,6 +83,7 @@ func (s *Server) getUpdate(w http.ResponseWriter, r *request) {
 func (s *Server) updatePage(w http.ResponseWriter, r *request, info UpdateInfo, result string) {
 	d := updateData{Info: info, Result: result}
 	d.StateKey = updateStates[info.State]
+	d.Steps = historyRows(info.History)
 	s.render(w, r, http.StatusOK, "update", pageData{Nav: "update", Data: d})
 }
 

@@ -167,3 +167,70 @@ func TestUpdateCSRFAndLogin(t *testing.T) {
 		t.Fatalf("GET reached the backend: %v", calls)
 	}
 }
+
+// The history table lists every recorded step newest first, in German by
+// default and in English on request, with versions and reasons escaped;
+// a box without recorded steps says so.
+func TestUpdatePageHistory(t *testing.T) {
+	e := newEnv(t)
+	updatesOn(e)
+	e.login()
+	_, body := e.get("/update")
+	if !strings.Contains(body, "Verlauf") || !strings.Contains(body, `id="upd-history-empty"`) || strings.Contains(body, `class="upd-step`) {
+		t.Fatalf("page without history:\n%s", body)
+	}
+
+	at := func(m int) time.Time { return time.Date(2026, 11, 20, 21, m, 0, 0, time.UTC) }
+	e.be.mu.Lock()
+	e.be.update.History = []UpdateStep{
+		{At: at(0), State: "installed", From: "1.2.3", To: "1.3.0", Reason: "restarting into the new version"},
+		{At: at(1), State: "trial", From: "1.2.3", To: "1.3.0"},
+		{At: at(5), State: "rolled_back", From: "1.3.0", To: "1.2.3", Reason: "1.3.0 started 3 times <b>without</b> becoming healthy"},
+		{At: at(9), State: "some_future_state", From: "1.2.3"},
+	}
+	e.be.mu.Unlock()
+	resp, body := e.get("/update")
+	wantStatus(t, resp, http.StatusOK, body)
+	if strings.Contains(body, `id="upd-history-empty"`) {
+		t.Fatal("history shown as empty")
+	}
+	rows := strings.Split(body, `<tr class="upd-step`)[1:]
+	if len(rows) != 4 {
+		t.Fatalf("%d history rows, want 4:\n%s", len(rows), body)
+	}
+	wantRows := [][]string{
+		{"some_future_state", "1.2.3"},
+		{"zurückgerollt", "1.3.0", "1.2.3", "started 3 times &lt;b&gt;without&lt;/b&gt; becoming healthy", fmtWhen(at(5))},
+		{"neue Version in Erprobung", "1.3.0"},
+		{"installiert, Neustart folgt", "1.2.3", "1.3.0", "restarting into the new version", fmtWhen(at(0))},
+	}
+	for i, want := range wantRows {
+		for _, w := range want {
+			if !strings.Contains(rows[i], w) {
+				t.Errorf("history row %d lacks %q: %s", i, w, rows[i])
+			}
+		}
+	}
+	if strings.Contains(body, "<b>without</b>") {
+		t.Fatal("reason not escaped")
+	}
+	for _, w := range []string{"Zeit", "Schritt", "von Version", "zu Version"} {
+		if !strings.Contains(body, "<th>"+w+"</th>") {
+			t.Errorf("German table lacks header %q", w)
+		}
+	}
+
+	e.post("/lang", url.Values{"lang": {"en"}, "back": {"/update"}})
+	_, body = e.get("/update")
+	for _, w := range []string{"History", "<th>Time</th>", "<th>Step</th>", "<th>from version</th>", "<th>to version</th>", ">rolled back<", ">new version on trial<"} {
+		if !strings.Contains(body, w) {
+			t.Errorf("English history lacks %q", w)
+		}
+	}
+
+	// After a button press the page shows the history too.
+	_, body = e.post("/update/check", nil)
+	if !strings.Contains(body, "started 3 times") {
+		t.Fatal("history missing after a check")
+	}
+}
