@@ -162,6 +162,15 @@ func (u *SelfUpdate) Last() update.Event {
 	return u.mgr.Last()
 }
 
+// History is the recorded update steps of this box, oldest first (see
+// update.Layout.History); on a nil *SelfUpdate there are none.
+func (u *SelfUpdate) History() ([]update.Event, error) {
+	if u == nil {
+		return nil, nil
+	}
+	return u.layout.History()
+}
+
 // restart is the Manager's Restart: at once for the periodic check, held
 // back while Check (a command or the web page) still has to answer.
 func (u *SelfUpdate) restart() error {

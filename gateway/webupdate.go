@@ -49,7 +49,22 @@ func (b *WebBackend) UpdateInstall(ctx context.Context, force bool) (web.UpdateI
 func (b *WebBackend) updateInfo(ev update.Event) web.UpdateInfo {
 	c := b.g.cfg.Update
 	return web.UpdateInfo{On: true, Version: b.g.version, Channel: c.Channel, Window: c.Window,
-		State: ev.State, From: ev.From, To: ev.To, Reason: ev.Reason, At: ev.Time}
+		State: ev.State, From: ev.From, To: ev.To, Reason: ev.Reason, At: ev.Time, History: b.updateHistory()}
+}
+
+// updateHistory is the box's recorded update steps for the page's table.
+// A history that cannot be read costs the table, not the page.
+func (b *WebBackend) updateHistory() []web.UpdateStep {
+	evs, err := b.g.selfUpdate.Load().History()
+	if err != nil {
+		b.g.log.Warn("web: update history", "err", err)
+		return nil
+	}
+	steps := make([]web.UpdateStep, 0, len(evs))
+	for _, e := range evs {
+		steps = append(steps, web.UpdateStep{At: e.Time, State: e.State, From: e.From, To: e.To, Reason: e.Reason})
+	}
+	return steps
 }
 
 // updatesOffInfo tells a box that has no update: section from one whose

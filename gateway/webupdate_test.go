@@ -63,8 +63,20 @@ update: {repo: %q, insecure_http: true, root_file: %s, window: %q, channel: stab
 	if st, err := be.UpdateInstall(ctx, true); err != nil || st.State != update.StateInstalled || st.To != "2.0.0" {
 		t.Fatalf("forced install: %+v %v", st, err)
 	}
-	if st := be.UpdateStatus(); st.State != update.StateInstalled {
+	st := be.UpdateStatus()
+	if st.State != update.StateInstalled {
 		t.Fatalf("status after install: %+v", st)
+	}
+	// The page's history holds every step of the three presses, oldest first.
+	var steps []string
+	for _, s := range st.History {
+		steps = append(steps, s.State)
+	}
+	if got := strings.Join(steps, ","); got != "checking,available,checking,available,deferred,checking,available,downloading,installed" {
+		t.Fatalf("history %s", got)
+	}
+	if d := st.History[4]; d.Reason != "outside the maintenance window" || d.To != "2.0.0" || d.From != "1.0.0" || d.At.IsZero() {
+		t.Fatalf("deferred step %+v", d)
 	}
 	waitFor(t, "restart after the grace", func() bool { return restarts.Load() == 1 })
 
