@@ -5,6 +5,8 @@ import (
 	"io"
 	"path/filepath"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/praxisgate/praxisgate/drivers"
@@ -17,9 +19,17 @@ import (
 
 // WebBackend adapts the gateway to what the local web page needs
 // (web.Backend); web defines the interface so it never imports gateway.
-type WebBackend struct{ g *Gateway }
+type WebBackend struct {
+	g *Gateway
+	// applyMu serialises Apply; live is the config with the sections
+	// Apply put into effect (nil: none yet, the gateway's own config).
+	applyMu sync.Mutex
+	live    atomic.Pointer[config.Config]
+}
 
-// Web returns the gateway's view for gateway/web.
+// Web returns the gateway's view for gateway/web. Each view keeps its own
+// record of what its page applied live (the alarm rules themselves live in
+// the engine), so the daemon makes one and serves the page with it.
 func (g *Gateway) Web() *WebBackend { return &WebBackend{g: g} }
 
 var _ web.Backend = (*WebBackend)(nil)
@@ -78,7 +88,7 @@ func (b *WebBackend) Status() web.Status {
 // FridgeHistory is a fridge's last 24 h for the overview's sparkline,
 // with the cold-chain band of the config.
 func (b *WebBackend) FridgeHistory(device string) web.TempHistory {
-	fp := b.g.cfg.Fridge.Effective()
+	fp := b.Config().Fridge.Effective()
 	pts := b.g.temps.Points(device, time.Now())
 	h := web.TempHistory{Low: *fp.Low, High: *fp.High, Points: make([]web.TempPoint, len(pts))}
 	for i, p := range pts {
@@ -108,8 +118,14 @@ func (b *WebBackend) Inventory() []web.Host {
 	return out
 }
 
-// Config is the config the gateway runs with.
-func (b *WebBackend) Config() *config.Config { return b.g.cfg }
+// Config is the config the gateway runs with: the one it started with, and
+// the sections Apply has put into effect since.
+func (b *WebBackend) Config() *config.Config {
+	if c := b.live.Load(); c != nil {
+		return c
+	}
+	return b.g.cfg
+}
 
 // Event buffers an audit record from the web page as an event of the box
 // itself, so the provider sees every change made on site.

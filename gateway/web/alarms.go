@@ -73,7 +73,7 @@ func (s *Server) postRule(w http.ResponseWriter, r *request) {
 		return
 	}
 	prefix := fmt.Sprintf("alarms[%d].", idx)
-	res, err := s.saveConfig(edits, map[string]string{
+	res, err := s.saveConfig(r.Context(), edits, map[string]string{
 		prefix + "above": "above", prefix + "below": "below", prefix + "for": "for",
 		prefix + "hysteresis": "hysteresis", prefix + "severity": "severity", prefix[:len(prefix)-1]: "above",
 	})
@@ -88,7 +88,7 @@ func (s *Server) postRule(w http.ResponseWriter, r *request) {
 	rule := rules[idx]
 	s.change(r, "config.alarm", fmt.Sprintf("%s %s: above=%q below=%q for=%q hysteresis=%q severity=%q",
 		rule.Device, rule.Metric, f.Above, f.Below, f.For, f.Hysteresis, f.Severity))
-	s.redirect(w, r, "/alarms", "flash.saved")
+	s.savedRedirect(w, r, "/alarms", res.Applied)
 }
 
 // ruleEdits turns the threshold form into edits of alarms[idx], with a

@@ -26,9 +26,15 @@ type Backend interface {
 	PollNow(ctx context.Context, device string) (drivers.Sample, error)
 	// Status reports uplink, buffer and box state for the overview.
 	Status() Status
-	// Config returns the config the gateway runs with; Config().Path is
-	// the file the web page edits.
+	// Config returns the config the gateway runs with, including the
+	// sections Apply put into effect since the start; Config().Path is the
+	// file the web page edits.
 	Config() *config.Config
+	// Apply is called after the page wrote a new config file (cfg is what
+	// the loader made of it). It puts into effect what the running daemon
+	// can take without a restart (alarm rules, the fridge profile) and
+	// reports the rest, which waits for the next start.
+	Apply(ctx context.Context, cfg *config.Config) Applied
 	// Inventory returns what the discovery devices (driver discover)
 	// found on the practice network; empty without one.
 	Inventory() []Host

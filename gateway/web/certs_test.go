@@ -140,7 +140,7 @@ func TestCertificateUpload(t *testing.T) {
 		}
 	}
 	_, body = e.get("/settings")
-	if !strings.Contains(body, "Zertifikat gespeichert") || !strings.Contains(body, cfg.Uplink.CAFile) {
+	if !strings.Contains(body, "Gespeichert. Gilt nach Neustart des Dienstes: Verbindung zum Dienstleister.") || !strings.Contains(body, cfg.Uplink.CAFile) {
 		t.Fatalf("settings page after upload:\n%s", body)
 	}
 	// A later client certificate is checked against the configured CA.

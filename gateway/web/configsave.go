@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -22,6 +23,8 @@ var errNoConfigFile = errors.New("web: the config has no file")
 type saveResult struct {
 	Fields   map[string]string
 	Problems []string
+	// Applied says, after a successful save, what is in effect.
+	Applied Applied
 }
 
 func (r saveResult) ok() bool { return len(r.Fields) == 0 && len(r.Problems) == 0 }
@@ -30,7 +33,7 @@ func (r saveResult) ok() bool { return len(r.Fields) == 0 && len(r.Problems) == 
 // the same loader the daemon uses at start, and only then writes it
 // atomically, keeping the previous file as .bak. fields maps config paths
 // (uplink.broker) to the form's field names for field-level messages.
-func (s *Server) saveConfig(edits []edit, fields map[string]string) (saveResult, error) {
+func (s *Server) saveConfig(ctx context.Context, edits []edit, fields map[string]string) (saveResult, error) {
 	saveMu.Lock()
 	defer saveMu.Unlock()
 	path := s.be.Config().Path
@@ -49,7 +52,8 @@ func (s *Server) saveConfig(edits []edit, fields map[string]string) (saveResult,
 	if err != nil {
 		return saveResult{}, fmt.Errorf("web: edit config: %w", err)
 	}
-	if _, err := config.Parse(data, path); err != nil {
+	cfg, err := config.Parse(data, path)
+	if err != nil {
 		var ce *config.Errors
 		if !errors.As(err, &ce) {
 			return saveResult{}, fmt.Errorf("web: check config: %w", err)
@@ -59,7 +63,7 @@ func (s *Server) saveConfig(edits []edit, fields map[string]string) (saveResult,
 	if err := replaceKeepingOld(path, data, st.Mode().Perm()); err != nil {
 		return saveResult{}, fmt.Errorf("web: write config: %w", err)
 	}
-	return saveResult{}, nil
+	return saveResult{Applied: s.be.Apply(ctx, cfg)}, nil
 }
 
 func problemsToFields(list []config.Problem, fields map[string]string) saveResult {

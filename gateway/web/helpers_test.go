@@ -95,6 +95,8 @@ type fakeBackend struct {
 	updateCalls []string
 	// history is each fridge's sparkline data.
 	history map[string]TempHistory
+	// applied are the configs Apply got.
+	applied []*config.Config
 }
 
 func (b *fakeBackend) Inventory() []Host {
@@ -147,7 +149,11 @@ func (b *fakeBackend) Status() Status {
 		BufferRecords: 12, BufferBytes: 4096, Health: []drivers.Metric{drivers.Num("cpu.load", 0.25, "")}}
 }
 
-func (b *fakeBackend) Config() *config.Config { return b.cfg }
+func (b *fakeBackend) Config() *config.Config {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.cfg
+}
 
 func (b *fakeBackend) Event(e drivers.Event) {
 	b.mu.Lock()
@@ -351,4 +357,25 @@ func recordColdChain(t *testing.T, dir string) coldChainFiles {
 		t.Fatal(err)
 	}
 	return coldChainFiles{dir: dir, fridges: rec.Fridges()}
+}
+
+// Apply takes alarms and the fridge profile live, like the gateway, and
+// records what it was given.
+func (b *fakeBackend) Apply(_ context.Context, cfg *config.Config) Applied {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.applied = append(b.applied, cfg)
+	var a Applied
+	for _, sec := range ChangedSections(b.cfg, cfg) {
+		switch sec {
+		case "alarms", "fridge":
+			a.Live = append(a.Live, sec)
+		default:
+			a.Restart = append(a.Restart, sec)
+		}
+	}
+	next := *b.cfg
+	next.Alarms, next.Fridge = cfg.Alarms, cfg.Fridge
+	b.cfg = &next
+	return a
 }

@@ -124,7 +124,7 @@ func (s *Server) postAdopt(w http.ResponseWriter, r *request) {
 	kv = append(kv, "snmp", section)
 	edits := []edit{appendTo(mapping(kv...), "devices"), setStr(f.ID, "devices", src, "discover", "adopted", strings.ToLower(h.MAC))}
 	p := fmt.Sprintf("devices[%d].", devs)
-	res, err := s.saveConfig(edits, map[string]string{p + "id": "id", p + "name": "name", p + "snmp.profiles": "profile",
+	res, err := s.saveConfig(r.Context(), edits, map[string]string{p + "id": "id", p + "name": "name", p + "snmp.profiles": "profile",
 		p + "snmp.profiles[0]": "profile", fmt.Sprintf("devices[%d].discover.adopted", src): "id"})
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, "err.internal", err)
@@ -136,7 +136,7 @@ func (s *Server) postAdopt(w http.ResponseWriter, r *request) {
 		return
 	}
 	s.change(r, "device.adopt", fmt.Sprintf("%s (%s, %s) as %s", h.MAC, h.IPs[0], h.Name, f.ID))
-	s.redirect(w, r, "/devices/found", "flash.saved")
+	s.savedRedirect(w, r, "/devices/found", res.Applied)
 }
 
 // postIgnore marks a discovered host as expected (known_macs), so it no
@@ -150,7 +150,7 @@ func (s *Server) postIgnore(w http.ResponseWriter, r *request) {
 		return
 	}
 	mac = strings.ToLower(h.MAC)
-	res, err := s.saveConfig([]edit{appendTo(&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: mac, Style: yaml.DoubleQuotedStyle},
+	res, err := s.saveConfig(r.Context(), []edit{appendTo(&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: mac, Style: yaml.DoubleQuotedStyle},
 		"devices", src, "discover", "known_macs")}, nil)
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, "err.internal", err)
@@ -161,5 +161,5 @@ func (s *Server) postIgnore(w http.ResponseWriter, r *request) {
 		return
 	}
 	s.change(r, "device.ignore", fmt.Sprintf("%s (%s)", mac, strings.Join(h.IPs, ", ")))
-	s.redirect(w, r, "/devices/found", "flash.saved")
+	s.savedRedirect(w, r, "/devices/found", res.Applied)
 }

@@ -108,7 +108,10 @@ func (s *Server) render(w http.ResponseWriter, r *request, code int, name string
 		d.User = r.sess.user
 		d.CSRF = r.sess.csrf
 		if d.Flash == "" {
-			if f := s.sessions.takeFlash(r.sess.id); f != "" {
+			switch f, a := s.sessions.takeFlash(r.sess.id); {
+			case a != nil:
+				d.Flash = appliedFlash(r.lang, *a)
+			case f != "":
 				d.Flash = tr(r.lang, f)
 			}
 		}

@@ -32,6 +32,8 @@ type session struct {
 	seen    time.Time
 	// flash is a one-shot message key shown on the next page.
 	flash string
+	// applied, with flash.applied, says what a save put into effect.
+	applied *Applied
 }
 
 type sessions struct {
@@ -124,16 +126,16 @@ func (s *sessions) update(id string, f func(*session)) {
 }
 
 // takeFlash returns and clears the session's one-shot message.
-func (s *sessions) takeFlash(id string) string {
+func (s *sessions) takeFlash(id string) (string, *Applied) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ss, ok := s.m[id]
 	if !ok {
-		return ""
+		return "", nil
 	}
-	f := ss.flash
-	ss.flash = ""
-	return f
+	f, a := ss.flash, ss.applied
+	ss.flash, ss.applied = "", nil
+	return f, a
 }
 
 // validToken compares a form's CSRF token with the session's.

@@ -120,7 +120,7 @@ func (s *Server) postSettings(w http.ResponseWriter, r *request) {
 			return
 		}
 	}
-	res, err := s.saveConfig(edits, settingsFields)
+	res, err := s.saveConfig(r.Context(), edits, settingsFields)
 	if errors.Is(err, errNoConfigFile) {
 		s.settingsPage(w, r, http.StatusConflict, pageData{Error: tr(r.lang, "err.no_config_file")}, &f, nil)
 		return
@@ -138,7 +138,7 @@ func (s *Server) postSettings(w http.ResponseWriter, r *request) {
 		detail += " password changed"
 	}
 	s.change(r, "config.settings", detail)
-	s.redirect(w, r, "/settings", "flash.saved")
+	s.savedRedirect(w, r, "/settings", res.Applied)
 }
 
 func writeSecretFile(path, secret string) error {
@@ -231,7 +231,7 @@ func (s *Server) postCerts(w http.ResponseWriter, r *request) {
 		edits = append(edits, setStr(path, "uplink", p.key))
 		stored = append(stored, p.key+"="+path)
 	}
-	res, err := s.saveConfig(edits, map[string]string{"uplink.ca_file": "ca", "uplink.cert_file": "cert", "uplink.key_file": "key"})
+	res, err := s.saveConfig(r.Context(), edits, map[string]string{"uplink.ca_file": "ca", "uplink.cert_file": "cert", "uplink.key_file": "key"})
 	if errors.Is(err, errNoConfigFile) {
 		s.settingsPage(w, r, http.StatusConflict, pageData{Error: tr(r.lang, "err.no_config_file")}, nil, nil)
 		return
@@ -245,7 +245,7 @@ func (s *Server) postCerts(w http.ResponseWriter, r *request) {
 		return
 	}
 	s.change(r, "config.certificates", strings.Join(stored, " "))
-	s.redirect(w, r, "/settings", "flash.cert_saved")
+	s.savedRedirect(w, r, "/settings", res.Applied)
 }
 
 // postTest runs the connection test against the saved settings.

@@ -1,0 +1,75 @@
+package gateway
+
+import (
+	"context"
+
+	"github.com/praxisgate/praxisgate/gateway/alarm"
+	"github.com/praxisgate/praxisgate/gateway/config"
+	"github.com/praxisgate/praxisgate/gateway/web"
+)
+
+// liveSections are the config sections the running daemon takes over
+// without a restart. Alarm rules and the fridge profile only feed the
+// alarm engine, which can swap its rules (alarm.Engine.SetRules), and the
+// overview's band. Everything else is wired into long-lived parts at
+// start: devices into drivers and the scheduler, poll defaults into the
+// devices, the uplink into the MQTT connection, web into the listener,
+// state_dir and buffer into open files.
+var liveSections = map[string]bool{"alarms": true, "fridge": true}
+
+// Apply puts a config the web page just saved into effect as far as it can
+// without a restart: the threshold rules and the fridge profile. Alarms of
+// rules that are gone are cleared (and the clearing sent to the provider),
+// the others are judged against their new limits at the next reading.
+// Rules for devices that do not run yet (adopted on the page, not started
+// before a restart) wait for the restart too. The report lists what is
+// live now and every section that still differs from what the daemon
+// started with.
+func (b *WebBackend) Apply(ctx context.Context, cfg *config.Config) web.Applied {
+	b.applyMu.Lock()
+	defer b.applyMu.Unlock()
+	running, current := b.g.cfg, b.Config()
+	next := *running
+	next.Alarms, next.Fridge = cfg.Alarms, cfg.Fridge
+
+	var a web.Applied
+	for _, sec := range web.ChangedSections(current, cfg) {
+		if liveSections[sec] {
+			a.Live = append(a.Live, sec)
+		}
+	}
+	for _, sec := range web.ChangedSections(running, cfg) {
+		if !liveSections[sec] {
+			a.Restart = append(a.Restart, sec)
+		}
+	}
+	// The cold-chain recorder measures excursions against the band it
+	// was started with.
+	if o, n := running.Fridge.Effective(), cfg.Fridge.Effective(); *o.Low != *n.Low || *o.High != *n.High {
+		a.Restart = append(a.Restart, web.SectionColdChain)
+	}
+
+	evs := b.g.alarms.SetRules(b.runningRules(&next), b.g.clock.Now().Time)
+	b.g.appendEvents(ctx, evs)
+	b.g.publishAlarms(false)
+	b.live.Store(&next)
+	b.g.log.Info("config applied", "live", a.Live, "after_restart", a.Restart, "alarms_cleared", len(evs))
+	return a
+}
+
+// runningRules are cfg's alarm rules for devices that run in this process
+// (and the box itself, and "*"): a rule for a device adopted since the
+// start would otherwise report its sensor offline until the restart.
+func (b *WebBackend) runningRules(cfg *config.Config) []config.AlarmRule {
+	runs := map[string]bool{"*": true, SelfDevice: true}
+	for _, d := range b.g.devices {
+		runs[d.Config.ID] = true
+	}
+	var out []config.AlarmRule
+	for _, r := range alarm.Rules(cfg) {
+		if runs[r.Device] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
