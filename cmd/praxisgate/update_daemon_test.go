@@ -27,8 +27,9 @@ import (
 )
 
 // updateConfig is a daemon that checks the loopback repository right
-// after it starts and may install at any hour. Its web page is on, so a
-// version on trial must have it answering.
+// after it starts and may install in the given window. Its web page is
+// on, so a version on trial must have it answering. The last %s is extra
+// YAML (e.g. a commands: section).
 const updateConfig = `site: praxis-test
 gateway: %s
 state_dir: %s
@@ -42,11 +43,11 @@ update:
   repo: %s
   insecure_http: true
   root_file: %s
-  window: "00:00-24:00"
+  window: "%s"
   interval: 1h
   random_delay: 1s
   trial_timeout: %s
-`
+%s`
 
 // TestDaemonUpdatesItself is the self-update end to end with real
 // binaries: praxisgate 1.0.0 and 2.0.0 are built with -ldflags, 2.0.0 is
@@ -248,15 +249,44 @@ type box struct {
 // reexec), with the given update.trial_timeout.
 func (f *updateFixture) startBox(tb testing.TB, gateway, mode, restartDelay, trialTimeout string) *box {
 	tb.Helper()
+	return f.startBoxWith(tb, boxOptions{gateway: gateway, mode: mode, restartDelay: restartDelay, trialTimeout: trialTimeout})
+}
+
+// boxOptions describe one gateway for startBoxWith; empty fields take
+// the defaults of startBox's scenario.
+type boxOptions struct {
+	gateway, mode, restartDelay, trialTimeout string
+	first                                     string // version provisioned; default 1.0.0
+	repoURL, rootFile                         string // default: the fixture's repository
+	window                                    string // default: always open
+	extra                                     string // YAML appended to the config
+}
+
+func (f *updateFixture) startBoxWith(tb testing.TB, o boxOptions) *box {
+	tb.Helper()
+	def := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	def(&o.first, "1.0.0")
+	def(&o.repoURL, f.repoURL)
+	def(&o.rootFile, f.rootFile)
+	def(&o.window, "00:00-24:00")
 	ctx := context.Background()
 	dir := tb.TempDir()
 	b := &box{tb: tb, state: filepath.Join(dir, "state"), done: make(chan error, 1)}
-	mustCall(ctx, tb, updateCmd, "provision", "-state", b.state, "-version", "1.0.0", "-binary", f.bins["1.0.0"])
-	cfg := writeFile(tb, dir, "praxisgate.yaml", fmt.Sprintf(updateConfig, gateway, b.state, f.mq.URL(), freeAddr(tb), f.repoURL, f.rootFile, trialTimeout))
+	bin, ok := f.bins[o.first]
+	if !ok {
+		tb.Fatalf("no build of %s", o.first)
+	}
+	mustCall(ctx, tb, updateCmd, "provision", "-state", b.state, "-version", o.first, "-binary", bin)
+	cfg := writeFile(tb, dir, "praxisgate.yaml", fmt.Sprintf(updateConfig, o.gateway, b.state, f.mq.URL(), freeAddr(tb),
+		o.repoURL, o.rootFile, o.window, o.trialTimeout, o.extra))
 	argv := []string{filepath.Join(b.state, "current", "praxisgate"), "run", "-config", cfg}
-	if mode == "supervise" {
+	if o.mode == "supervise" {
 		argv = []string{filepath.Join(b.state, "committed", "praxisgate"), "update", "supervise", "-state", b.state,
-			"-restart-delay", restartDelay, "-watchdog", "30s", "--", "run", "-config", cfg}
+			"-restart-delay", o.restartDelay, "-watchdog", "30s", "--", "run", "-config", cfg}
 	}
 	b.cmd = exec.Command(argv[0], argv[1:]...)
 	b.cmd.Env = withoutServiceManager(os.Environ())
@@ -334,6 +364,13 @@ func listen(tb testing.TB, url, topic string) *eventLog {
 // and returns its "ts".
 func (e *eventLog) waitFor(tb testing.TB, what, topic string, parts ...string) time.Time {
 	tb.Helper()
+	return e.waitForAfter(tb, what, topic, time.Time{}, parts...)
+}
+
+// waitForAfter is waitFor for a message whose "ts" is after after (a
+// version that comes back says "online" again).
+func (e *eventLog) waitForAfter(tb testing.TB, what, topic string, after time.Time, parts ...string) time.Time {
+	tb.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		e.mu.Lock()
@@ -352,13 +389,32 @@ func (e *eventLog) waitFor(tb testing.TB, what, topic string, parts ...string) t
 			if err := json.Unmarshal([]byte(m), &h); err != nil {
 				tb.Fatalf("%s: %v in %s", what, err, m)
 			}
-			return h.TS
+			if h.TS.After(after) {
+				return h.TS
+			}
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after 60 s waiting for %s", what)
+			tb.Fatalf("timed out after 60 s waiting for %s; messages on %s:\n%s", what, topic, strings.Join(msgs, "\n"))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// count is how many messages on topic contain every part.
+func (e *eventLog) count(topic string, parts ...string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+next:
+	for _, m := range e.msgs[topic] {
+		for _, p := range parts {
+			if !strings.Contains(m, p) {
+				continue next
+			}
+		}
+		n++
+	}
+	return n
 }
 
 // freeAddr is a loopback address with a port nobody listens on now.
