@@ -67,13 +67,19 @@ func (s *Server) postRule(w http.ResponseWriter, r *request) {
 		For: strings.TrimSpace(r.PostFormValue("for")), Hysteresis: strings.TrimSpace(r.PostFormValue("hysteresis")),
 		Severity: strings.TrimSpace(r.PostFormValue("severity")),
 	}
-	edits, fields := ruleEdits(idx, f, r.lang)
+	fields := checkRule(f, rules[idx].StaleAfter > 0, r.lang)
+	edits, parsed := ruleEdits(idx, f, r.lang)
+	for k, v := range parsed {
+		if fields[k] == "" {
+			fields[k] = v
+		}
+	}
 	if len(fields) > 0 {
 		s.alarmsPage(w, r, http.StatusUnprocessableEntity, pageData{Fields: fields}, idx, f)
 		return
 	}
 	prefix := fmt.Sprintf("alarms[%d].", idx)
-	res, err := s.saveConfig(r.Context(), edits, map[string]string{
+	res, err := s.saveConfig(r.Context(), r.lang, edits, map[string]string{
 		prefix + "above": "above", prefix + "below": "below", prefix + "for": "for",
 		prefix + "hysteresis": "hysteresis", prefix + "severity": "severity", prefix[:len(prefix)-1]: "above",
 	})
@@ -82,7 +88,7 @@ func (s *Server) postRule(w http.ResponseWriter, r *request) {
 		return
 	}
 	if !res.ok() {
-		s.alarmsPage(w, r, http.StatusUnprocessableEntity, pageData{Error: tr(r.lang, "err.config"), Fields: res.Fields, Problems: res.Problems}, idx, f)
+		s.alarmsPage(w, r, http.StatusUnprocessableEntity, pageData{Error: tr(r.lang, "err.config_refused"), Fields: res.Fields, Problems: res.Problems}, idx, f)
 		return
 	}
 	rule := rules[idx]

@@ -33,7 +33,7 @@ func (r saveResult) ok() bool { return len(r.Fields) == 0 && len(r.Problems) == 
 // the same loader the daemon uses at start, and only then writes it
 // atomically, keeping the previous file as .bak. fields maps config paths
 // (uplink.broker) to the form's field names for field-level messages.
-func (s *Server) saveConfig(ctx context.Context, edits []edit, fields map[string]string) (saveResult, error) {
+func (s *Server) saveConfig(ctx context.Context, lang string, edits []edit, fields map[string]string) (saveResult, error) {
 	saveMu.Lock()
 	defer saveMu.Unlock()
 	path := s.be.Config().Path
@@ -58,7 +58,7 @@ func (s *Server) saveConfig(ctx context.Context, edits []edit, fields map[string
 		if !errors.As(err, &ce) {
 			return saveResult{}, fmt.Errorf("web: check config: %w", err)
 		}
-		return problemsToFields(ce.List, fields), nil
+		return problemsToFields(ce.List, fields, lang), nil
 	}
 	if err := replaceKeepingOld(path, data, st.Mode().Perm()); err != nil {
 		return saveResult{}, fmt.Errorf("web: write config: %w", err)
@@ -66,19 +66,21 @@ func (s *Server) saveConfig(ctx context.Context, edits []edit, fields map[string
 	return saveResult{Applied: s.be.Apply(ctx, cfg)}, nil
 }
 
-func problemsToFields(list []config.Problem, fields map[string]string) saveResult {
+// problemsToFields turns the loader's refusal into what the form shows:
+// every problem in the list under the heading "Die Konfiguration wurde
+// nicht übernommen:" (the loader speaks English and names the key path,
+// which is precise and what a support call needs), and at the field it
+// concerns a marker in the page's language pointing there, rather than an
+// English sentence beside a German label.
+func problemsToFields(list []config.Problem, fields map[string]string, lang string) saveResult {
 	res := saveResult{Fields: map[string]string{}}
 	for _, p := range list {
-		if f, ok := fields[p.Path]; ok {
-			if res.Fields[f] != "" {
-				res.Fields[f] += "; "
-			}
-			res.Fields[f] += p.Msg
-			continue
-		}
 		// Line numbers refer to the edited text, which the technician
 		// never saw; the key path says where.
 		res.Problems = append(res.Problems, p.Path+": "+p.Msg)
+		if f, ok := fields[p.Path]; ok {
+			res.Fields[f] = tr(lang, "err.see_problems")
+		}
 	}
 	return res
 }

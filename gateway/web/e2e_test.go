@@ -209,7 +209,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 
 	run("settings", chromedp.Navigate(base+"/settings"), chromedp.WaitVisible(id("settings")),
 		chromedp.SetValue(id("broker"), "ftp://falsch"), chromedp.Click(id("save")))
-	waitText("#broker-error", "scheme")
+	waitText("#broker-error", "unbekanntes Schema")
 	run("screenshot", shot("09-settings-error"))
 	run("diagnostics", chromedp.Navigate(base+"/diagnostics"), chromedp.WaitVisible(id("audit")), shot("10-diagnostics"))
 	if s := text("#audit"); !strings.Contains(s, "alarm.ack") || !strings.Contains(s, "config.alarm") {

@@ -12,7 +12,8 @@ import (
 
 // FuzzRuleForm feeds the threshold form's fields through the same path
 // postRule uses: local parsing, the YAML edit, and the config loader. It
-// must never panic, and whatever the loader accepts must round-trip.
+// must never panic, whatever the loader accepts must round-trip, and the
+// form's German/English field checks must accept it too.
 func FuzzRuleForm(f *testing.F) {
 	f.Add("8", "2", "15m", "0.5", "critical")
 	f.Add("8,5", "", "1d2h", "", "major")
@@ -32,6 +33,11 @@ func FuzzRuleForm(f *testing.F) {
 		cfg, err := config.Parse(out, "/tmp/fuzz/praxisgate.yaml")
 		if err != nil {
 			return
+		}
+		// The form's own checks are never stricter than the loader: a
+		// value the daemon would take is never refused on the page.
+		if msgs := checkRule(f, false, langEN); len(msgs) > 0 {
+			t.Fatalf("form refuses %+v, which the loader accepts: %v", f, msgs)
 		}
 		r := cfg.Alarms[0]
 		if n, ok := parseNumber(f.Above); ok && f.Above != "" && (r.Above == nil || fmtNum(*r.Above) != fmtNum(mustFloat(n))) {
@@ -123,6 +129,41 @@ func FuzzAdoptForm(f *testing.F) {
 		last := cfg.Devices[len(cfg.Devices)-1]
 		if last.ID != id || last.Name != name {
 			t.Fatalf("typed id %q name %q, loaded %q %q", id, name, last.ID, last.Name)
+		}
+	})
+}
+
+// FuzzSettingsForm: the settings form's checks of site, gateway and broker
+// URL never panic and never refuse what the config loader accepts, so the
+// page's own messages only ever stand in for the loader's.
+func FuzzSettingsForm(f *testing.F) {
+	f.Add("praxis-test", "gw-01", "mqtts://mqtt.example.com:8883")
+	f.Add("Praxis Müller", "gw 1", "ftp://example")
+	f.Add("a", "b", "tls://user:pw@host:99999/x?y#z")
+	f.Add("x", "y", "ws://[::1]:80/mqtt")
+	f.Fuzz(func(t *testing.T, site, gw, broker string) {
+		site, gw, broker = strings.TrimSpace(site), strings.TrimSpace(gw), strings.TrimSpace(broker)
+		if !utf8.ValidString(site + gw + broker) {
+			return
+		}
+		keys := []string{checkSlug(site), checkSlug(gw), checkBroker(broker)}
+		for _, k := range keys {
+			if k != "" && tr(langDE, k) == k {
+				t.Fatalf("message key %q not in the catalog", k)
+			}
+		}
+		edits := []edit{setStr(site, "site"), setStr(gw, "gateway"), setStr(broker, "uplink", "broker")}
+		out, err := applyEdits([]byte(testConfig), edits)
+		if err != nil {
+			return
+		}
+		if _, err := config.Parse(out, "/tmp/fuzz/praxisgate.yaml"); err != nil {
+			return
+		}
+		for i, k := range keys {
+			if k != "" {
+				t.Fatalf("field %d: form says %s for site=%q gateway=%q broker=%q, which the loader accepts", i, k, site, gw, broker)
+			}
 		}
 	})
 }

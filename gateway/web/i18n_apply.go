@@ -33,3 +33,28 @@ func init() {
 		catalog[k] = m
 	}
 }
+
+var formCatalog = map[string]msg{
+	"err.config_refused": {"Die Konfiguration wurde nicht übernommen:", "The configuration was not accepted:"},
+	"err.see_problems":   {"nicht übernommen, siehe Meldung oben", "not accepted, see the message above"},
+	"err.required":       {"Pflichtfeld", "required"},
+	"err.slug":           {"nur Kleinbuchstaben a–z, Ziffern und '-', höchstens 64 Zeichen", "only lower-case a–z, digits and '-', at most 64 characters"},
+	"err.url":            {"keine URL (z. B. mqtts://mqtt.dienstleister.de:8883)", "not a URL (e.g. mqtts://mqtt.provider.example:8883)"},
+	"err.scheme":         {"unbekanntes Schema; erlaubt sind mqtt, mqtts, tcp, tls, ssl, ws und wss", "unknown scheme; allowed are mqtt, mqtts, tcp, tls, ssl, ws and wss"},
+	"err.url_user":       {"Zugangsdaten gehören in die Felder Benutzer und Passwort, nicht in die URL", "credentials belong in the user and password fields, not in the URL"},
+	"err.url_host":       {"der Rechnername fehlt", "the host name is missing"},
+	"err.port":           {"Port außerhalb von 1–65535", "port out of 1–65535"},
+	"err.above_below":    {"muss größer sein als der Wert bei „unter“", "must be greater than the value under “below”"},
+	"err.need_bound":     {"mindestens „über“ oder „unter“ angeben", "give at least “above” or “below”"},
+	"err.negative":       {"darf nicht negativ sein", "must not be negative"},
+	"err.severity":       {"kritisch, schwer oder leicht wählen", "choose critical, major or minor"},
+}
+
+func init() {
+	for k, m := range formCatalog {
+		if _, dup := catalog[k]; dup {
+			panic("web: message " + k + " defined twice")
+		}
+		catalog[k] = m
+	}
+}

@@ -106,6 +106,11 @@ func (s *Server) postAdopt(w http.ResponseWriter, r *request) {
 		s.fail(w, r, http.StatusNotFound, "err.unknown_device", errHostGone)
 		return
 	}
+	if key := checkSlug(f.ID); key != "" {
+		s.render(w, r, http.StatusUnprocessableEntity, "adopt", pageData{Nav: "devices",
+			Fields: map[string]string{"id": tr(r.lang, key)}, Data: adoptData{Host: h, Form: f}})
+		return
+	}
 	devs := len(s.saved.get(s.be.Config()).Devices)
 	section := mapping("address", h.IPs[0])
 	if f.Profile != "" {
@@ -124,14 +129,14 @@ func (s *Server) postAdopt(w http.ResponseWriter, r *request) {
 	kv = append(kv, "snmp", section)
 	edits := []edit{appendTo(mapping(kv...), "devices"), setStr(f.ID, "devices", src, "discover", "adopted", strings.ToLower(h.MAC))}
 	p := fmt.Sprintf("devices[%d].", devs)
-	res, err := s.saveConfig(r.Context(), edits, map[string]string{p + "id": "id", p + "name": "name", p + "snmp.profiles": "profile",
+	res, err := s.saveConfig(r.Context(), r.lang, edits, map[string]string{p + "id": "id", p + "name": "name", p + "snmp.profiles": "profile",
 		p + "snmp.profiles[0]": "profile", fmt.Sprintf("devices[%d].discover.adopted", src): "id"})
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, "err.internal", err)
 		return
 	}
 	if !res.ok() {
-		s.render(w, r, http.StatusUnprocessableEntity, "adopt", pageData{Nav: "devices", Error: tr(r.lang, "err.config"),
+		s.render(w, r, http.StatusUnprocessableEntity, "adopt", pageData{Nav: "devices", Error: tr(r.lang, "err.config_refused"),
 			Fields: res.Fields, Problems: res.Problems, Data: adoptData{Host: h, Form: f}})
 		return
 	}
@@ -150,14 +155,14 @@ func (s *Server) postIgnore(w http.ResponseWriter, r *request) {
 		return
 	}
 	mac = strings.ToLower(h.MAC)
-	res, err := s.saveConfig(r.Context(), []edit{appendTo(&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: mac, Style: yaml.DoubleQuotedStyle},
+	res, err := s.saveConfig(r.Context(), r.lang, []edit{appendTo(&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: mac, Style: yaml.DoubleQuotedStyle},
 		"devices", src, "discover", "known_macs")}, nil)
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, "err.internal", err)
 		return
 	}
 	if !res.ok() {
-		s.foundPage(w, r, http.StatusUnprocessableEntity, pageData{Error: tr(r.lang, "err.config"), Problems: res.Problems})
+		s.foundPage(w, r, http.StatusUnprocessableEntity, pageData{Error: tr(r.lang, "err.config_refused"), Problems: res.Problems})
 		return
 	}
 	s.change(r, "device.ignore", fmt.Sprintf("%s (%s)", mac, strings.Join(h.IPs, ", ")))

@@ -60,10 +60,10 @@ func TestInventoryAdoptAndIgnore(t *testing.T) {
 		t.Fatal("adoption not audited")
 	}
 
-	// rejected by the config loader: a taken id, a bad slug, an unknown profile
+	// a bad slug refused by the form; a taken id and an unknown profile by the config loader
 	for _, tt := range []struct{ id, profile, want string }{
 		{"kuehlschrank", "", "duplicate"},
-		{"Drucker Empfang", "", "slug"},
+		{"Drucker Empfang", "", "nur Kleinbuchstaben"},
 		{"drucker", "gibt-es-nicht", "gibt-es-nicht"},
 	} {
 		form := url.Values{"source": {"netz"}, "mac": {"3c:2a:f4:00:00:01"}, "id": {tt.id}, "profile": {tt.profile}}

@@ -94,6 +94,13 @@ func (s *Server) postSettings(w http.ResponseWriter, r *request) {
 		edits = append(edits, setStr(f.Username, "uplink", "username"))
 	}
 	fields := map[string]string{}
+	for _, c := range []struct{ name, key string }{
+		{"site", checkSlug(f.Site)}, {"gateway", checkSlug(f.Gateway)}, {"broker", checkBroker(f.Broker)},
+	} {
+		if c.key != "" {
+			fields[c.name] = tr(r.lang, c.key)
+		}
+	}
 	switch {
 	case f.Interval == "":
 		edits = append(edits, remove("defaults", "interval"))
@@ -120,7 +127,7 @@ func (s *Server) postSettings(w http.ResponseWriter, r *request) {
 			return
 		}
 	}
-	res, err := s.saveConfig(r.Context(), edits, settingsFields)
+	res, err := s.saveConfig(r.Context(), r.lang, edits, settingsFields)
 	if errors.Is(err, errNoConfigFile) {
 		s.settingsPage(w, r, http.StatusConflict, pageData{Error: tr(r.lang, "err.no_config_file")}, &f, nil)
 		return
@@ -130,7 +137,7 @@ func (s *Server) postSettings(w http.ResponseWriter, r *request) {
 		return
 	}
 	if !res.ok() {
-		s.settingsPage(w, r, http.StatusUnprocessableEntity, pageData{Error: tr(r.lang, "err.config"), Fields: res.Fields, Problems: res.Problems}, &f, nil)
+		s.settingsPage(w, r, http.StatusUnprocessableEntity, pageData{Error: tr(r.lang, "err.config_refused"), Fields: res.Fields, Problems: res.Problems}, &f, nil)
 		return
 	}
 	detail := fmt.Sprintf("site=%q gateway=%q broker=%q username=%q interval=%q", f.Site, f.Gateway, f.Broker, f.Username, f.Interval)
@@ -231,7 +238,7 @@ func (s *Server) postCerts(w http.ResponseWriter, r *request) {
 		edits = append(edits, setStr(path, "uplink", p.key))
 		stored = append(stored, p.key+"="+path)
 	}
-	res, err := s.saveConfig(r.Context(), edits, map[string]string{"uplink.ca_file": "ca", "uplink.cert_file": "cert", "uplink.key_file": "key"})
+	res, err := s.saveConfig(r.Context(), r.lang, edits, map[string]string{"uplink.ca_file": "ca", "uplink.cert_file": "cert", "uplink.key_file": "key"})
 	if errors.Is(err, errNoConfigFile) {
 		s.settingsPage(w, r, http.StatusConflict, pageData{Error: tr(r.lang, "err.no_config_file")}, nil, nil)
 		return
@@ -241,7 +248,7 @@ func (s *Server) postCerts(w http.ResponseWriter, r *request) {
 		return
 	}
 	if !res.ok() {
-		s.settingsPage(w, r, http.StatusUnprocessableEntity, pageData{Error: tr(r.lang, "err.config"), Fields: res.Fields, Problems: res.Problems}, nil, nil)
+		s.settingsPage(w, r, http.StatusUnprocessableEntity, pageData{Error: tr(r.lang, "err.config_refused"), Fields: res.Fields, Problems: res.Problems}, nil, nil)
 		return
 	}
 	s.change(r, "config.certificates", strings.Join(stored, " "))

@@ -64,10 +64,10 @@ func TestChangeThresholdRejected(t *testing.T) {
 	}{
 		{"not a number", ruleForm0("warm", "2", "15m", "", "critical"), "keine Zahl"},
 		{"not a duration", ruleForm0("8", "2", "eine Weile", "", "critical"), "keine Dauer"},
-		// the config loader's own rule, shown at the field
-		{"above below below", ruleForm0("1", "2", "15m", "", "critical"), "must be greater than below"},
-		{"neither bound", ruleForm0("", "", "15m", "", "critical"), "needs above, below or both"},
-		{"bad severity", ruleForm0("8", "2", "15m", "", "sehr schlimm"), "want info, minor, major or critical"},
+		{"above below below", ruleForm0("1", "2", "15m", "", "critical"), "muss größer sein als der Wert bei „unter“"},
+		{"neither bound", ruleForm0("", "", "15m", "", "critical"), "mindestens „über“ oder „unter“ angeben"},
+		{"negative hysteresis", ruleForm0("8", "2", "15m", "-0,5", "critical"), "darf nicht negativ sein"},
+		{"bad severity", ruleForm0("8", "2", "15m", "", "sehr schlimm"), "kritisch, schwer oder leicht wählen"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,7 +130,7 @@ func TestSettingsSave(t *testing.T) {
 	bad := url.Values{"site": {"Praxis Müller"}, "gateway": {"gw-02"}, "broker": {"ftp://example"}, "interval": {"30s"}}
 	resp, body = e.post("/settings", bad)
 	wantStatus(t, resp, http.StatusUnprocessableEntity, body)
-	for _, w := range []string{`id="broker-error"`, "scheme", "must be a slug", `value="Praxis Müller"`} {
+	for _, w := range []string{`id="broker-error"`, "unbekanntes Schema", "nur Kleinbuchstaben", `value="Praxis Müller"`} {
 		if !strings.Contains(body, w) {
 			t.Errorf("rejected settings page lacks %q", w)
 		}
