@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
 )
@@ -30,6 +31,8 @@ type DB struct {
 	qmu      sync.Mutex
 	closed   bool
 	inAppend []*appendReq
+	// inUrgent marks an Event record among inAppend: it ends a linger.
+	inUrgent bool
 	inAcks   []uint64
 	inFlush  []chan struct{}
 	wake     chan struct{}
@@ -61,6 +64,11 @@ type DB struct {
 	work        meta
 	wal         *walSyncer
 	lastCallers int
+	// answered is when the last cycle with appends answered them.
+	answered time.Time
+	// returnWithin and ackDelay are the constants of the same names;
+	// tests widen them to check the committer's logic without racing it.
+	returnWithin, ackDelay time.Duration
 	// sinceDrain counts records deleted since the last reclaim.
 	sinceDrain int64
 	// noReclaim disables the reclaim after a drain; benchmarks use it to
@@ -103,6 +111,8 @@ func Open(dir string, opts Options) (*DB, error) {
 		notify:        make(chan struct{}),
 		wal:           newWALSyncer(dir, opts.Logger),
 		reclaimMin:    reclaimAfter,
+		returnWithin:  returnWithin,
+		ackDelay:      ackDelay,
 	}
 	st, err := loadMeta(bdb, opts.Logger)
 	if err != nil {
@@ -144,6 +154,10 @@ func (d *DB) Append(ctx context.Context, recs []Record) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("buffer: append: %w", err)
 	}
+	urgent := false
+	for _, r := range recs {
+		urgent = urgent || r.Class == Event
+	}
 	req := &appendReq{recs: append([]Record(nil), recs...), done: make(chan error, 1)}
 	d.qmu.Lock()
 	if d.closed {
@@ -151,6 +165,7 @@ func (d *DB) Append(ctx context.Context, recs []Record) error {
 		return ErrClosed
 	}
 	d.inAppend = append(d.inAppend, req)
+	d.inUrgent = d.inUrgent || urgent
 	d.qmu.Unlock()
 	d.poke()
 	select {

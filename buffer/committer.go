@@ -9,17 +9,48 @@ import (
 // a burst cannot make one cycle (and everyone's latency) arbitrarily long.
 const maxCycleCallers = 4096
 
+// returnWithin tells the two ways appends arrive apart. Appenders that
+// wait on the committer (a backlog, or a loop of Appends) are back within
+// microseconds of their answer; a box's device goroutines, each appending
+// one poll every few seconds, arrive at random moments. Two milliseconds is
+// far above a goroutine wake-up and far below the gap between two polls of
+// 500 sensors at 10 s (20 ms on average).
+const returnWithin = 2 * time.Millisecond
+
+// lingerEnough ends a linger early: with this many appends sharing one
+// fsync its cost is already spread thin, and waiting longer only adds
+// latency.
+const lingerEnough = 32
+
+// ackDelay is how long acknowledgements may wait for an append cycle to
+// ride along with before they are committed on their own. Acks need no
+// fsync and Stats, Rewind and Close apply them first, so delaying them
+// costs nothing visible, while committing each PUBACK alone cost one badger
+// transaction per published message (issue 6, 500 sensors).
+const ackDelay = 250 * time.Millisecond
+
+// maxPendingAcks commits acks at once when this many wait (a backlog
+// draining at the broker's pace), bounding the inbox and the transaction.
+const maxPendingAcks = 4096
+
 // commitLoop is the committer goroutine: the only writer of records. Each
 // cycle takes everything in the inbox, writes it in as few transactions as
 // badger allows, fsyncs once if anything was appended, and only then
-// answers the waiting appenders.
+// answers the waiting appenders. Acks alone do not start a cycle at once
+// (see ackDelay).
 func (d *DB) commitLoop() {
 	defer close(d.committerDone)
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
+	window := time.NewTimer(time.Hour)
+	window.Stop()
+	acksDue := time.NewTimer(time.Hour)
+	acksDue.Stop()
+	acksArmed := false
 	for {
+		acksNow := false
 		select {
 		case <-d.wake:
+		case <-acksDue.C:
+			acksArmed, acksNow = false, true
 		case reply := <-d.maint:
 			reply <- d.maintain()
 			continue
@@ -28,29 +59,60 @@ func (d *DB) commitLoop() {
 			d.cycle()
 			return
 		}
-		d.gather(timer)
+		woke := time.Now()
+		if !acksNow && d.onlyAcksWaiting() {
+			if !acksArmed {
+				// Let them wait for the next append cycle, but not for ever.
+				acksDue.Reset(d.ackDelay)
+				acksArmed = true
+			}
+			continue
+		}
+		d.gather(window, woke)
 		d.cycle()
+		if acksArmed {
+			// Go ≥ 1.23: after Stop the channel holds no stale tick.
+			acksDue.Stop()
+			acksArmed = false
+		}
 	}
 }
 
-// gather waits up to CommitWindow for more appenders to join the cycle. It
-// stops early once as many callers wait as took part in the previous cycle:
-// with a steady set of N appenders each comes back right after its answer,
-// so waiting longer only adds latency. A lone appender (the normal case on a
-// quiet box) therefore pays no window at all after its first cycle.
-func (d *DB) gather(timer *time.Timer) {
+// onlyAcksWaiting reports whether the inbox holds acks but nothing that
+// must be answered (no appends, no flush) and not so many acks that they
+// should go now.
+func (d *DB) onlyAcksWaiting() bool {
 	d.qmu.Lock()
-	n := len(d.inAppend)
-	d.qmu.Unlock()
+	defer d.qmu.Unlock()
+	return len(d.inAppend) == 0 && len(d.inFlush) == 0 && len(d.inAcks) > 0 && len(d.inAcks) < maxPendingAcks
+}
+
+// gather decides how long a cycle waits for more appenders to share its
+// fsync, up to CommitWindow in either of two regimes:
+//
+//   - Returning appenders (the first append came within returnWithin of
+//     the previous cycle's answers): stop once as many wait as took part in
+//     the previous cycle. With a steady set of N appenders each comes back
+//     right after its answer, so waiting longer only adds latency, and a
+//     lone appender in a loop pays no window at all.
+//   - Trickling appenders (the committer was idle): linger for the whole
+//     window, unless lingerEnough appends or an Event record (an alarm
+//     should not wait) arrive first. This is the quiet box's normal case:
+//     500 sensors at 10 s are 50 lone appends a second, and giving each its
+//     own fsync was most of the daemon's CPU (issue 6). Nobody waits on
+//     these appends but the device goroutines, whose next poll is seconds
+//     away.
+//
+// woke is when the committer saw the first append of this cycle.
+func (d *DB) gather(timer *time.Timer, woke time.Time) {
+	n, urgent := d.pendingAppends()
 	if n == 0 {
 		return
 	}
+	returning := d.lastCallers > 0 && woke.Sub(d.answered) < d.returnWithin
 	timer.Reset(d.opts.CommitWindow)
 	defer timer.Stop()
-	for {
-		if d.lastCallers > 0 && n >= d.lastCallers || n >= maxCycleCallers {
-			return
-		}
+	for !d.enough(n, urgent, returning) {
 		select {
 		case <-d.wake:
 		case <-timer.C:
@@ -58,10 +120,28 @@ func (d *DB) gather(timer *time.Timer) {
 		case <-d.stop:
 			return
 		}
-		d.qmu.Lock()
-		n = len(d.inAppend)
-		d.qmu.Unlock()
+		n, urgent = d.pendingAppends()
 	}
+}
+
+// enough reports whether a gathering cycle has waited long enough.
+func (d *DB) enough(n int, urgent, returning bool) bool {
+	switch {
+	case n >= maxCycleCallers:
+		return true
+	case returning:
+		return n >= d.lastCallers
+	default:
+		return urgent || n >= lingerEnough
+	}
+}
+
+// pendingAppends counts waiting Append calls and whether any carries an
+// Event record.
+func (d *DB) pendingAppends() (n int, urgent bool) {
+	d.qmu.Lock()
+	defer d.qmu.Unlock()
+	return len(d.inAppend), d.inUrgent
 }
 
 // cycle applies one inbox: acks, appends, evictions, commit, fsync, publish.
@@ -73,19 +153,21 @@ func (d *DB) cycle() {
 		d.poke()
 	} else {
 		d.inAppend = nil
+		d.inUrgent = false
 	}
 	d.inAcks, d.inFlush = nil, nil
 	d.qmu.Unlock()
 
 	err := d.write(appends, acks)
+	if len(appends) > 0 {
+		d.lastCallers = len(appends)
+		d.answered = time.Now()
+	}
 	for _, r := range appends {
 		r.done <- err
 	}
 	for _, ch := range flushes {
 		close(ch)
-	}
-	if len(appends) > 0 {
-		d.lastCallers = len(appends)
 	}
 	if err == nil {
 		d.maybeReclaim()

@@ -9,7 +9,7 @@ import (
 const (
 	DefaultMaxBytes     = 2 << 30
 	DefaultMaxAge       = 30 * 24 * time.Hour
-	DefaultCommitWindow = 5 * time.Millisecond
+	DefaultCommitWindow = 50 * time.Millisecond
 	DefaultGCInterval   = 5 * time.Minute
 )
 

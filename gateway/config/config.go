@@ -116,7 +116,10 @@ type Buffer struct {
 	MaxBytes ByteSize `yaml:"max_bytes"`
 	// MaxAge accepts durations like 720h or 30d. Default 30d.
 	MaxAge time.Duration `yaml:"max_age"`
-	// CommitWindow is the group-commit window. Default 5ms, at most 100ms.
+	// CommitWindow is how long a reading waits at most for others to share
+	// its disk sync (buffer.Options.CommitWindow). Default 50ms, at most
+	// 100ms: longer would spend the second a reading may take to the broker
+	// for little more saving.
 	CommitWindow time.Duration `yaml:"commit_window"`
 }
 

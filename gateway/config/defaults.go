@@ -13,7 +13,7 @@ const (
 	DefaultPrefix           = "praxisgate/v1"
 	DefaultMaxBytes         = ByteSize(2 << 30)
 	DefaultMaxAge           = 30 * 24 * time.Hour
-	DefaultCommitWindow     = 5 * time.Millisecond
+	DefaultCommitWindow     = 50 * time.Millisecond
 	defaultKeepAlive        = 30 * time.Second
 	defaultConnectTimeout   = 10 * time.Second
 	defaultWriteTimeout     = 10 * time.Second

@@ -89,7 +89,7 @@ func TestExampleLoads(t *testing.T) {
 			Dir:          "/var/lib/praxisgate/buffer",
 			MaxBytes:     2 << 30,
 			MaxAge:       30 * 24 * time.Hour,
-			CommitWindow: 5 * time.Millisecond,
+			CommitWindow: 50 * time.Millisecond,
 		},
 		Defaults: DeviceDefaults{Interval: 30 * time.Second, Timeout: 10 * time.Second, Jitter: dur(3 * time.Second), UnreachableAfter: 3},
 		Devices: []Device{
@@ -164,7 +164,7 @@ alarms:
 		{"buffer.dir", cfg.Buffer.Dir, filepath.Join(dir, "state", "buffer")},
 		{"buffer.max_bytes", cfg.Buffer.MaxBytes, ByteSize(2 << 30)},
 		{"buffer.max_age", cfg.Buffer.MaxAge, 720 * time.Hour},
-		{"buffer.commit_window", cfg.Buffer.CommitWindow, 5 * time.Millisecond},
+		{"buffer.commit_window", cfg.Buffer.CommitWindow, 50 * time.Millisecond},
 		{"defaults", cfg.Defaults, DeviceDefaults{Interval: 30 * time.Second, Timeout: 30 * time.Second, Jitter: dur(3 * time.Second), UnreachableAfter: 3}},
 		{"devices[0].kind", cfg.Devices[0].Kind, "widget"},
 		{"devices[0].interval", cfg.Devices[0].Interval, 30 * time.Second},
