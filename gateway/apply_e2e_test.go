@@ -50,8 +50,8 @@ func (l *lockedBuffer) String() string {
 // lowers the fridge's upper threshold below its temperature and sees the
 // alarm become active on the overview and the alarms page without a
 // restart, while the provider receives alarm.raised. It also visits the
-// overview's sparkline, the Update page and the one-shot discovery on
-// the Diagnose page. Screenshots go to $ARTIFACTS/web-e2e-live (or a
+// overview's sparkline, the Update page, the one-shot discovery on the
+// Diagnose page and the settings page's restart button. Screenshots go to $ARTIFACTS/web-e2e-live (or a
 // temp dir).
 func TestBrowserLiveApply(t *testing.T) {
 	bin := ""
@@ -101,7 +101,11 @@ alarms:
 	ctx, cancel := context.WithCancel(context.Background())
 	ran, served := make(chan error, 1), make(chan error, 1)
 	go func() { ran <- g.Run(ctx) }()
-	go func() { served <- g.RunWeb(ctx, func() []string { return []string{"a log line"} }) }()
+	restarts := make(chan string, 1)
+	go func() {
+		served <- g.ServeWeb(ctx, WebOptions{Logs: func() []string { return []string{"a log line"} },
+			Restart: func(reason string) { restarts <- reason }})
+	}()
 	defer func() {
 		cancel()
 		for _, c := range []chan error{served, ran} {
@@ -261,6 +265,24 @@ alarms:
 	if s := text("#audit"); !strings.Contains(s, "config.alarm") || !strings.Contains(s, "discovery.run") {
 		t.Fatalf("audit: %q", s)
 	}
+
+	// The broker edit waits for a restart; the settings page offers one.
+	run("restart", chromedp.Navigate(base+"/settings"), chromedp.WaitVisible(id("restart-button")), shot("08-settings-restart-button"),
+		chromedp.Click(id("restart-button")), chromedp.WaitVisible(id("flash")))
+	if s := text("#flash"); !strings.Contains(s, "Der Dienst wird neu gestartet") {
+		t.Fatalf("after the restart button: %q", s)
+	}
+	select {
+	case r := <-restarts:
+		if r != "web page: admin" {
+			t.Fatalf("restart reason %q", r)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the restart button did not restart the daemon")
+	}
+	waitFor(t, "the restart audited at the broker", func() bool {
+		return sub.count("/event/gateway", `"type":"web.change"`, `"action":"service.restart"`) == 1
+	})
 }
 
 // insecureTLS only asks whether the page answers yet; the browser below

@@ -50,6 +50,7 @@ func (s *Server) routes() {
 	m.Handle("POST /settings", s.wrap(loggedIn, s.postSettings))
 	m.Handle("POST /settings/certs", s.wrap(loggedIn, s.postCerts))
 	m.Handle("POST /settings/test", s.wrap(loggedIn, s.postTest))
+	m.Handle("POST /settings/restart", s.wrap(loggedIn, s.postRestart))
 	m.Handle("GET /diagnostics", s.wrap(loggedIn, s.getDiagnostics))
 	m.Handle("GET /diagnostics/bundle", s.wrap(loggedIn, s.getBundle))
 	m.Handle("POST /diagnostics/discover", s.wrap(loggedIn, s.postDiscover))

@@ -38,6 +38,10 @@ type Options struct {
 	Hostnames []string
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// Restart stops the daemon so that its service manager starts it
+	// again (the "Dienst neu starten" button on the settings page); nil
+	// hides the button.
+	Restart func(reason string)
 }
 
 // Server is the web page. Create it with New, serve it with Run (or mount
@@ -60,6 +64,10 @@ type Server struct {
 	saved    fileConfig
 	resolver resolver
 	mux      *http.ServeMux
+	// restart is Options.Restart, called restartDelay after the page
+	// answered.
+	restart      func(reason string)
+	restartDelay time.Duration
 }
 
 // New prepares the page: loads or creates the certificate, reads the
@@ -68,7 +76,8 @@ func New(opts Options) (*Server, error) {
 	if opts.Backend == nil || opts.Dir == "" {
 		return nil, errors.New("web: Backend and Dir are required")
 	}
-	s := &Server{be: opts.Backend, dir: opts.Dir, log: opts.Logger, logs: opts.Logs, cold: opts.ColdChain, now: opts.Now}
+	s := &Server{be: opts.Backend, dir: opts.Dir, log: opts.Logger, logs: opts.Logs, cold: opts.ColdChain, now: opts.Now,
+		restart: opts.Restart, restartDelay: restartDelay}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

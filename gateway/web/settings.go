@@ -19,6 +19,8 @@ type settingsData struct {
 	CA, Cert certInfo
 	Test     []step
 	TestOK   bool
+	// CanRestart shows the "restart the service" button.
+	CanRestart bool
 }
 
 type settingsForm struct {
@@ -57,7 +59,7 @@ func formFromConfig(c *config.Config) settingsForm {
 
 func (s *Server) settingsPage(w http.ResponseWriter, r *request, code int, d pageData, form *settingsForm, test []step) {
 	c := s.saved.get(s.be.Config())
-	sd := settingsData{CA: describeCert(c.Uplink.CAFile), Cert: describeCert(c.Uplink.CertFile), Test: test}
+	sd := settingsData{CA: describeCert(c.Uplink.CAFile), Cert: describeCert(c.Uplink.CertFile), Test: test, CanRestart: s.restart != nil}
 	if form != nil {
 		sd.Form = *form
 	} else {
