@@ -7,13 +7,22 @@
 #   1. the gateway publishes status "online" (prints boot-to-first-publish),
 #   2. systemd saw its readiness (Type=notify: "Started praxisgate.service"),
 #   3. the web page answers through the forwarded port,
-#   4. the data partition grew into the rest of the (enlarged) disk.
+#   4. the data partition grew into the rest of the (enlarged) disk,
+#   5. the root file system has at least 100 MiB free for OS updates,
+#   6. an OS update goes through the box's own path on the read-only root:
+#      apt-daily and apt-daily-upgrade (started with systemd.wants= on the
+#      kernel command line) make the root writable, unattended-upgrades
+#      installs a newer package from a local repository on the data
+#      partition (os-update-fixture.sh), and the root is read-only again;
+#      after a clean ACPI shutdown the update is on the root file system,
+#      which e2fsck finds clean.
 # Kernel messages are kept off the console (loglevel=3) so they cannot split
 # systemd's status lines. Time-bounded (TIMEOUT, default 300 s). Prints "N passed, M failed".
 #
 #   image/test-image.sh [-a amd64|arm64] [-i IMAGEDIR] [-t TIMEOUT] [-u]
 # -u boots through the firmware and systemd-boot (UEFI, slower) instead of
-#    qemu's direct kernel boot.
+#    qemu's direct kernel boot; the OS update check (6) needs the direct
+#    boot's kernel command line and is left out.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
@@ -39,7 +48,8 @@ arm64) qemu=qemu-system-aarch64 qpkg=qemu-system-arm fw=/usr/share/AAVMF/AAVMF_C
 *) echo "test-image.sh: $arch not supported" >&2; exit 2 ;;
 esac
 missing=""
-for bin in $qemu:$qpkg mosquitto:mosquitto mosquitto_sub:mosquitto-clients socat:socat curl:curl debugfs:e2fsprogs sfdisk:fdisk; do
+for bin in $qemu:$qpkg mosquitto:mosquitto mosquitto_sub:mosquitto-clients socat:socat curl:curl debugfs:e2fsprogs \
+	sfdisk:fdisk dpkg-deb:dpkg python3:python3; do
 	command -v "${bin%%:*}" >/dev/null 2>&1 || missing="$missing ${bin#*:}"
 done
 if [ "$uefi" = 1 ]; then
@@ -61,7 +71,7 @@ pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	rm -f "$work/disk.img" "$work/data.img"
+	rm -f "$work/disk.img" "$work/data.img" "$work/root.img"
 	if [ "${fail:-0}" = 0 ]; then
 		rm -rf "$work"
 	else
@@ -80,10 +90,28 @@ cp --sparse=always "$img" "$work/disk.img"
 # A bigger disk than the image, as on a real SSD: the data partition must
 # grow into the rest at the first boot (systemd-repart, x-systemd.growfs).
 truncate -s +256M "$work/disk.img"
-line=$(sfdisk -d "$work/disk.img" | grep 'name="data"')
-dstart=$(echo "$line" | sed -n 's/.*start= *\([0-9]*\).*/\1/p')
-dsize=$(echo "$line" | sed -n 's/.*size= *\([0-9]*\).*/\1/p')
+part() { # part NAME: "start size" of the partition in sectors
+	sfdisk -d "$work/disk.img" | grep "name=\"$1\"" |
+		sed -n 's/.*start= *\([0-9]*\), *size= *\([0-9]*\).*/\1 \2/p'
+}
+read -r dstart dsize <<<"$(part data)"
+read -r rstart rsize <<<"$(part root)"
+[ -n "$dsize" ] && [ -n "$rsize" ] || { echo "test-image.sh: no root or data partition in $img" >&2; exit 1; }
 dd if="$work/disk.img" of="$work/data.img" bs=512 skip="$dstart" count="$dsize" status=none
+dd if="$work/disk.img" of="$work/root.img" bs=512 skip="$rstart" count="$rsize" conv=sparse status=none
+
+pass=0 fail=0
+ok() { echo "ok:   $*"; pass=$((pass + 1)); }
+bad() { echo "FAIL: $*" >&2; fail=$((fail + 1)); }
+
+# Room for OS updates on the read-only root (a kernel update: docs/image.md).
+rootfree=$(dumpe2fs -h "$work/root.img" 2>/dev/null |
+	awk -F: '/^Free blocks/ { f = $2 } /^Block size/ { b = $2 } END { print int(f * b / 1048576) }')
+if [ "${rootfree:-0}" -ge 100 ]; then
+	ok "root file system has $rootfree MiB free for OS updates"
+else
+	bad "root file system has ${rootfree:-?} MiB free, want >= 100 MiB for OS updates"
+fi
 cat >"$work/praxisgate.yaml" <<CFG
 site: image-test
 gateway: qemu-1
@@ -104,6 +132,12 @@ sif praxisgate.yaml mode 0100640
 DBG
 debugfs -R 'cat /etc-praxisgate/praxisgate.yaml' "$work/data.img" 2>/dev/null | grep -q 'qemu-1' ||
 	{ echo "test-image.sh: could not write the test config into the data partition" >&2; exit 1; }
+update=""
+if [ "$uefi" = 0 ]; then
+	update=$("$here/os-update-fixture.sh" "$work" "$work/root.img" "$work/data.img" | tail -n1) ||
+		{ echo "test-image.sh: could not prepare the OS update" >&2; exit 1; }
+	dd if="$work/root.img" of="$work/disk.img" bs=512 seek="$rstart" conv=notrunc,sparse status=none
+fi
 dd if="$work/data.img" of="$work/disk.img" bs=512 seek="$dstart" conv=notrunc status=none
 
 printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$mqtt_port" >"$work/mosquitto.conf"
@@ -118,7 +152,7 @@ pids+=($!)
 sleep 0.5
 
 boot=(-kernel "$dir/praxisgate-$arch.vmlinuz" -initrd "$dir/praxisgate-$arch.initrd"
-	-append "root=LABEL=pgroot ro rootwait console=$console,115200 loglevel=3 systemd.show_status=1")
+	-append "root=LABEL=pgroot ro rootwait console=$console,115200 loglevel=3 systemd.show_status=1 systemd.wants=apt-daily.service systemd.wants=apt-daily-upgrade.service")
 if [ "$uefi" = 1 ]; then
 	boot=(-drive "if=pflash,format=raw,readonly=on,file=$fw")
 fi
@@ -126,16 +160,14 @@ net="user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$web_port-:443"
 net="$net,guestfwd=tcp:10.0.2.100:1883-cmd:socat - TCP:127.0.0.1:$mqtt_port"
 t0=$(date +%s.%N)
 # shellcheck disable=SC2086
-$qemu $machine -m 1024 -smp 2 -nographic -no-reboot -serial "file:$work/console.log" -monitor none \
+$qemu $machine -m 1024 -smp 2 -nographic -no-reboot -serial "file:$work/console.log" \
+	-monitor "unix:$work/monitor,server=on,wait=off" \
 	-drive "file=$work/disk.img,format=raw,if=virtio" "${boot[@]}" \
 	-netdev "$net" -device virtio-net-pci,netdev=n0 >"$work/qemu.log" 2>&1 &
 qpid=$!
 pids+=("$qpid")
 echo "== booting $img in $qemu (TCG; mqtt :$mqtt_port, web :$web_port, timeout ${timeout}s)"
 
-pass=0 fail=0
-ok() { echo "ok:   $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL: $*" >&2; fail=$((fail + 1)); }
 deadline=$(( $(date +%s) + timeout ))
 published=""
 while [ "$(date +%s)" -lt "$deadline" ]; do
@@ -189,6 +221,44 @@ if [ -n "$size" ] && awk -v s="$size" 'BEGIN { exit !(s > 200 * 1024 * 1024) }';
 	ok "data partition grew to the disk: $(awk -v s="$size" 'BEGIN { printf "%.0f", s / 1048576 }') MiB"
 else
 	bad "data partition did not grow (disk.size ${size:-not reported}, want > 200 MiB)"
+fi
+if [ -n "$update" ]; then
+	ended=""
+	while [ -n "$published" ] && [ "$(date +%s)" -lt "$deadline" ]; do
+		ended=$(grep -a -o 'imgtest: apt-daily-upgrade ended.*' "$work/console.log" | head -n1)
+		[ -n "$ended" ] && break
+		kill -0 "$qpid" 2>/dev/null || break
+		sleep 2
+	done
+	started=$(grep -a -o 'imgtest: apt-daily-upgrade starts.*' "$work/console.log" | head -n1)
+	echo "${started:-no apt-daily-upgrade start seen}"
+	echo "${ended:-no apt-daily-upgrade end seen}"
+	if [[ $started == *"/ is rw"* ]] && [[ $ended == *"(success), / is ro"* ]]; then
+		ok "apt-daily-upgrade ran with the root writable and left it read-only"
+	else
+		bad "apt-daily-upgrade: root not writable while it ran, or not read-only after, or the unit failed"
+	fi
+fi
+# A clean ACPI shutdown, so that the root can be read back (and must be clean).
+down=""
+if kill -0 "$qpid" 2>/dev/null; then
+	printf 'system_powerdown\n' | socat - "UNIX-CONNECT:$work/monitor" >/dev/null 2>&1
+	down_by=$(( $(date +%s) + 120 ))
+	while kill -0 "$qpid" 2>/dev/null && [ "$(date +%s)" -lt "$down_by" ]; do sleep 1; done
+	kill -0 "$qpid" 2>/dev/null || down=1
+fi
+if [ -n "$update" ]; then
+	dd if="$work/disk.img" of="$work/root.img" bs=512 skip="$rstart" count="$rsize" conv=sparse status=none
+	got=$(debugfs -R 'cat /var/lib/dpkg/status' "$work/root.img" 2>/dev/null |
+		awk '/^Package: /{ p = $2 } p == "usr-is-merged" && /^Version: /{ print $2 }')
+	marker=$(debugfs -R 'cat /usr/share/praxisgate-imgtest/updated' "$work/root.img" 2>/dev/null)
+	if [ -z "$down" ]; then
+		bad "the guest did not power off within 120 s of the ACPI power button"
+	elif [ "$got" = "$update" ] && [ -n "$marker" ] && e2fsck -fn "$work/root.img" >"$work/e2fsck.log" 2>&1; then
+		ok "OS update installed on the read-only root ($got), root file system clean after shutdown"
+	else
+		bad "OS update not on the root after shutdown (usr-is-merged ${got:-?}, want $update; marker ${marker:+present}${marker:-missing}) or e2fsck found errors ($work/e2fsck.log)"
+	fi
 fi
 if [ "$fail" != 0 ]; then
 	echo "---- console (last 60 lines)" >&2

@@ -26,7 +26,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/praxisgate-pkgtest.XXXXXX")
 root=$work/root
 cleanup() {
 	for m in proc sys dev/pts dev; do umount "$root/$m" 2>/dev/null; done
-	rm -rf "$work"
+	rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
 
