@@ -20,6 +20,10 @@ type alarmsData struct {
 	Form ruleForm
 	// Fridges have a cold-chain record to download (nil: none).
 	Fridges []string
+	// Fridge is the fridge profile's card, shown when a device of kind
+	// fridge is configured.
+	Fridge    fridgeCard
+	HasFridge bool
 }
 
 type ruleForm struct {
@@ -28,7 +32,14 @@ type ruleForm struct {
 
 func (s *Server) alarmsPage(w http.ResponseWriter, r *request, code int, d pageData, edit int, form ruleForm) {
 	d.Nav = "alarms"
-	ad := alarmsData{Alarms: s.be.Alarms(), Rules: s.saved.get(s.be.Config()).Alarms, Edit: edit, Form: form}
+	saved := s.saved.get(s.be.Config())
+	ad := alarmsData{Alarms: s.be.Alarms(), Rules: saved.Alarms, Edit: edit, Form: form, Fridge: fridgeFromConfig(saved)}
+	for _, d := range saved.Devices {
+		ad.HasFridge = ad.HasFridge || d.Kind == config.FridgeKind
+	}
+	if edit == editFridge {
+		ad.Fridge.Form = form
+	}
 	if s.cold != nil {
 		ad.Fridges = s.cold.Fridges()
 	}

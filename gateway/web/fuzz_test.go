@@ -167,3 +167,42 @@ func FuzzSettingsForm(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFridgeForm: the fridge profile form never panics, and refuses
+// nothing the loader accepts as long as the effective band (with the
+// defaults for empty fields) is a band; that one check the form adds.
+func FuzzFridgeForm(f *testing.F) {
+	f.Add("8", "2", "15m", "0.5", "critical")
+	f.Add("", "9", "", "", "")
+	f.Add("7,5", "-0", "1d", "1e3", "minor")
+	f.Fuzz(func(t *testing.T, high, low, delay, hyst, sev string) {
+		ff := ruleForm{Above: strings.TrimSpace(high), Below: strings.TrimSpace(low), For: strings.TrimSpace(delay),
+			Hysteresis: strings.TrimSpace(hyst), Severity: strings.TrimSpace(sev)}
+		edits, fields := fridgeEdits(ff, langDE)
+		if len(fields) > 0 {
+			return
+		}
+		out, err := applyEdits([]byte(testConfig), edits)
+		if err != nil {
+			return
+		}
+		cfg, err := config.Parse(out, "/tmp/fuzz/praxisgate.yaml")
+		if err != nil {
+			return
+		}
+		fp := cfg.Fridge.Effective()
+		if *fp.High <= *fp.Low {
+			return
+		}
+		cmp := ff
+		if cmp.Above == "" {
+			cmp.Above = fmtNum(*fp.High)
+		}
+		if cmp.Below == "" {
+			cmp.Below = fmtNum(*fp.Low)
+		}
+		if msgs := checkRule(cmp, true, langEN); len(msgs) > 0 {
+			t.Fatalf("form refuses %+v, which the loader accepts: %v", ff, msgs)
+		}
+	})
+}

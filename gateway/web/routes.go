@@ -45,6 +45,7 @@ func (s *Server) routes() {
 	m.Handle("GET /alarms", s.wrap(loggedIn, s.getAlarms))
 	m.Handle("POST /alarms/ack", s.wrap(loggedIn, s.postAck))
 	m.Handle("POST /alarms/rule", s.wrap(loggedIn, s.postRule))
+	m.Handle("POST /alarms/fridge", s.wrap(loggedIn, s.postFridge))
 	m.Handle("GET /coldchain.csv", s.wrap(loggedIn, s.getColdChainCSV))
 	m.Handle("GET /settings", s.wrap(loggedIn, s.getSettings))
 	m.Handle("POST /settings", s.wrap(loggedIn, s.postSettings))
