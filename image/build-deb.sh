@@ -43,6 +43,8 @@ debver=$(echo "$semver" | tr '-' '~')
 mkdir -p "$out"
 work=$(mktemp -d "${TMPDIR:-/tmp}/praxisgate-deb.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+# sh runs the EXIT trap on a signal only through exit.
+trap 'exit 1' HUP INT TERM
 root=$work/root
 
 if [ -z "$binary" ]; then

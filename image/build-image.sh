@@ -11,7 +11,7 @@
 #                          bind-mounted from it; grown to the disk's size
 #                          at the first boot
 #
-# The root keeps ROOT_FREE MiB free (default: 100 plus the kernel's size)
+# The root keeps ROOT_FREE MiB free (default: 120 plus the kernel's size)
 # for OS updates: a kernel update unpacks the new kernel's uncompressed
 # modules next to the running kernel's (docs/image.md).
 #
@@ -55,7 +55,8 @@ fi
 
 if [ "$arch" != "$(dpkg --print-architecture)" ]; then
 	# Foreign chroot: the maintainer scripts run under qemu-user.
-	mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+	mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc ||
+		{ echo "build-image.sh: cannot mount binfmt_misc (a container needs it from its host)" >&2; exit 1; }
 	update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
 	[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] ||
 		{ echo "build-image.sh: cannot run arm64 programs (binfmt_misc, qemu-user-static)" >&2; exit 1; }
@@ -63,8 +64,15 @@ fi
 
 start=$(date +%s)
 mkdir -p "$out"
+# Room: the root tree, the partition images and the disk image (about
+# 1.5 GiB for arm64) in TMPDIR, the outputs (raw, zst, kernel) in OUTDIR.
+avail() { df -Pm "$1" | awk 'NR == 2 { print $4 }'; }
+[ "$(avail "${TMPDIR:-/tmp}")" -ge 2048 ] || { echo "build-image.sh: less than 2 GiB free in ${TMPDIR:-/tmp} (set TMPDIR)" >&2; exit 1; }
+[ "$(avail "$out")" -ge 1024 ] || { echo "build-image.sh: less than 1 GiB free in $out" >&2; exit 1; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/praxisgate-image.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+# --one-file-system: never into /dev or /proc should mmdebstrap have left
+# them mounted in the tree after a failure.
+trap 'rm -rf --one-file-system "$work"' EXIT
 
 if [ -z "$deb" ]; then
 	deb=$("$here/build-deb.sh" -a "$arch" -o "$work" -n | tail -n1)
@@ -163,7 +171,8 @@ mmdebstrap --variant=minbase --arch="$arch" --include="$pkgs" \
 	--customize-hook="$here/drop-perl.sh \"\$1\"" \
 	--customize-hook="copy-in $here/rootfs/. /" \
 	--customize-hook="$here/customize.sh \"\$1\"" \
-	bookworm "$work/rootfs" - <"$sources"
+	bookworm "$work/rootfs" - <"$sources" ||
+	{ echo "build-image.sh: mmdebstrap failed (is the host's Debian mirror reachable? see above)" >&2; exit 1; }
 
 root=$work/rootfs
 # Split: the kernel and initrd go to the ESP, the writable state to /data.
@@ -209,7 +218,7 @@ mcopy -i "$esp" "$work/entry.conf" ::/loader/entries/praxisgate.conf
 # apt's lists and downloads are on the data partition. Made twice: the
 # first file system measures ext4's overhead, the second has the size.
 kernelmb=$(( ($(stat -c %s "$out/praxisgate-$arch.vmlinuz") + 1048575) / 1048576 ))
-[ -n "$rootfree" ] || rootfree=$((100 + kernelmb))
+[ -n "$rootfree" ] || rootfree=$((120 + kernelmb))
 inodes=$(( $(find "$root" -xdev | wc -l) * 2 + 8192 ))
 mkroot() { # mkroot MIB
 	rm -f "$work/root.img"

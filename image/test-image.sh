@@ -8,7 +8,7 @@
 #   2. systemd saw its readiness (Type=notify: "Started praxisgate.service"),
 #   3. the web page answers through the forwarded port,
 #   4. the data partition grew into the rest of the (enlarged) disk,
-#   5. the root file system has at least 100 MiB free for OS updates,
+#   5. the root file system has at least 120 MiB free for OS updates,
 #   6. an OS update goes through the box's own path on the read-only root:
 #      apt-daily and apt-daily-upgrade (started with systemd.wants= on the
 #      kernel command line) make the root writable, unattended-upgrades
@@ -44,7 +44,7 @@ case $arch in
 amd64) qemu=qemu-system-x86_64 qpkg=qemu-system-x86 fw=/usr/share/OVMF/OVMF_CODE.fd
 	machine="-machine q35 -cpu max" console=ttyS0 ;;
 arm64) qemu=qemu-system-aarch64 qpkg=qemu-system-arm fw=/usr/share/AAVMF/AAVMF_CODE.fd
-	machine="-machine virt -cpu cortex-a72" console=ttyAMA0 ;;
+	machine="-machine virt -cpu cortex-a57" console=ttyAMA0 ;;
 *) echo "test-image.sh: $arch not supported" >&2; exit 2 ;;
 esac
 missing=""
@@ -107,10 +107,10 @@ bad() { echo "FAIL: $*" >&2; fail=$((fail + 1)); }
 # Room for OS updates on the read-only root (a kernel update: docs/image.md).
 rootfree=$(dumpe2fs -h "$work/root.img" 2>/dev/null |
 	awk -F: '/^Free blocks/ { f = $2 } /^Block size/ { b = $2 } END { print int(f * b / 1048576) }')
-if [ "${rootfree:-0}" -ge 100 ]; then
+if [ "${rootfree:-0}" -ge 120 ]; then
 	ok "root file system has $rootfree MiB free for OS updates"
 else
-	bad "root file system has ${rootfree:-?} MiB free, want >= 100 MiB for OS updates"
+	bad "root file system has ${rootfree:-?} MiB free, want >= 120 MiB for OS updates"
 fi
 cat >"$work/praxisgate.yaml" <<CFG
 site: image-test
