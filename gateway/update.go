@@ -37,6 +37,10 @@ type UpdateOptions struct {
 	// HTTPClient fetches from the repository; nil uses the update
 	// package's default.
 	HTTPClient *http.Client
+	// Hook is called at the named steps of download, switch and trial
+	// (update.Config.Hook, Layout.Hook, TrialConfig.Hook). Only the
+	// fault-injection build of the tests sets it; nil in production.
+	Hook func(step string)
 }
 
 // restartGrace is how long Check waits before restarting into an
@@ -77,7 +81,7 @@ func (g *Gateway) NewSelfUpdate(o UpdateOptions) (*SelfUpdate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: update: %w", err)
 	}
-	u := &SelfUpdate{g: g, o: o, layout: &update.Layout{Dir: c.Dir}}
+	u := &SelfUpdate{g: g, o: o, layout: &update.Layout{Dir: c.Dir, Hook: o.Hook}}
 	if err := u.preflight(); err != nil {
 		g.publishUpdateEvent(update.Event{Time: time.Now().UTC(), State: update.StateFailed, From: g.version,
 			Reason: "self-update not possible: " + err.Error()})
@@ -87,13 +91,13 @@ func (g *Gateway) NewSelfUpdate(o UpdateOptions) (*SelfUpdate, error) {
 	u.mgr, err = update.NewManager(update.Config{Layout: u.layout, RepoURL: c.Repo, TrustedRoot: o.TrustedRoot,
 		Channel: c.Channel, GatewayID: g.UpdateID(), Running: g.version, HTTPClient: o.HTTPClient,
 		Window: w.Contains, Gates: []update.Gate{g.gateOnBattery, g.gateCriticalAlarm},
-		OnEvent: g.publishUpdateEvent, Restart: u.restart, Log: log})
+		OnEvent: g.publishUpdateEvent, Restart: u.restart, Log: log, Hook: o.Hook})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	u.daemon = &update.Daemon{Layout: u.layout, Manager: u.mgr, Interval: c.Interval, Jitter: c.RandomDelay,
 		Trial: update.TrialConfig{Version: g.version, Health: g.updateHealth(o.Web), Timeout: c.TrialTimeout,
-			OnEvent: g.publishUpdateEvent, Restart: o.Restart, Log: log}}
+			OnEvent: g.publishUpdateEvent, Restart: o.Restart, Log: log, Hook: o.Hook}}
 	return u, nil
 }
 

@@ -31,7 +31,7 @@ func startUpdates(ctx context.Context, cfg *config.Config, g *gateway.Gateway, r
 		log.Error("self-update off: cannot read the provider's root metadata", "err", err)
 		return nil
 	}
-	u, err := g.NewSelfUpdate(gateway.UpdateOptions{TrustedRoot: root, Restart: restart, Web: web})
+	u, err := g.NewSelfUpdate(gateway.UpdateOptions{TrustedRoot: root, Restart: restart, Web: web, Hook: faultHook})
 	if err != nil {
 		log.Error("self-update off", "err", err)
 		return nil
@@ -43,6 +43,13 @@ func startUpdates(ctx context.Context, cfg *config.Config, g *gateway.Gateway, r
 	}()
 	return u
 }
+
+// faultHook is called at the named steps of an update (download-half,
+// downloaded, staged, state-written:trial, switched, trial,
+// state-written:commit). It stays nil in release builds; only the tests'
+// fault-injection build (-tags pgfault, faultinject_pgfault.go) sets it,
+// to kill the daemon at a step as a power cut would.
+var faultHook func(step string)
 
 // underServiceManager tells whether something restarts the daemon when it
 // exits: systemd (INVOCATION_ID for every service, NOTIFY_SOCKET for

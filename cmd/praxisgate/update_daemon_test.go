@@ -260,6 +260,8 @@ type boxOptions struct {
 	repoURL, rootFile                         string // default: the fixture's repository
 	window                                    string // default: always open
 	extra                                     string // YAML appended to the config
+	env                                       []string
+	bins                                      map[string]string // builds by version; default the fixture's
 }
 
 func (f *updateFixture) startBoxWith(tb testing.TB, o boxOptions) *box {
@@ -276,7 +278,10 @@ func (f *updateFixture) startBoxWith(tb testing.TB, o boxOptions) *box {
 	ctx := context.Background()
 	dir := tb.TempDir()
 	b := &box{tb: tb, state: filepath.Join(dir, "state"), done: make(chan error, 1)}
-	bin, ok := f.bins[o.first]
+	if o.bins == nil {
+		o.bins = f.bins
+	}
+	bin, ok := o.bins[o.first]
 	if !ok {
 		tb.Fatalf("no build of %s", o.first)
 	}
@@ -289,7 +294,7 @@ func (f *updateFixture) startBoxWith(tb testing.TB, o boxOptions) *box {
 			"-restart-delay", o.restartDelay, "-watchdog", "30s", "--", "run", "-config", cfg}
 	}
 	b.cmd = exec.Command(argv[0], argv[1:]...)
-	b.cmd.Env = withoutServiceManager(os.Environ())
+	b.cmd.Env = append(withoutServiceManager(os.Environ()), o.env...)
 	b.cmd.Stdout, b.cmd.Stderr = &b.logs, &b.logs
 	if err := b.cmd.Start(); err != nil {
 		tb.Fatal(err)

@@ -60,6 +60,25 @@ func (p provider) send(tb testing.TB, e *eventLog, root, name, id, args string, 
 	e.publish(tb, root+"/cmd/"+name, msg+"}")
 }
 
+// commandsReady pings the gateway at root until it answers, so a command
+// sent next is not lost: "online" in the status can come before the box's
+// subscription to cmd/# is in place.
+func (e *eventLog) commandsReady(tb testing.TB, root string) {
+	tb.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for i := 0; time.Now().Before(deadline); i++ {
+		id := fmt.Sprintf("ready-%d", i)
+		e.publish(tb, root+"/cmd/ping", `{"id":"`+id+`"}`)
+		for range 10 {
+			if e.count(root+"/reply/"+id, `"ok":true`) > 0 {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	tb.Fatalf("%s does not answer ping within 30 s", root)
+}
+
 // closedWindow is a maintenance window that does not contain now (nor
 // the next hour), so the box's own periodic check defers the update and
 // only a forced command installs.
@@ -143,6 +162,7 @@ func TestDaemonUpdateByCommand(t *testing.T) {
 	defer b.cleanup()
 	f.sub.waitFor(t, "1.0.0 online", root+"/status", `"state":"online","version":"1.0.0"`)
 	f.sub.waitFor(t, "the box's own check deferred", events, `"type":"update.deferred"`, `"to":"2.0.0"`, `outside the maintenance window`)
+	f.sub.commandsReady(t, root)
 
 	prov.send(t, f.sub, root, "update-install", "unsigned-1", `{"force":true}`, true)
 	f.sub.waitFor(t, "unsigned update-install refused", root+"/reply/unsigned-1", `"ok":false`, "must be signed")
@@ -223,6 +243,7 @@ func TestDaemonRefusesByCommand(t *testing.T) {
 				repoURL: url, rootFile: rootFile, window: closedWindow(), extra: prov.commandsYAML()})
 			defer b.cleanup()
 			f.sub.waitFor(t, tc.running+" online", root+"/status", `"state":"online","version":"`+tc.running+`"`)
+			f.sub.commandsReady(t, root)
 			id := fmt.Sprintf("refuse-%d", i)
 			prov.send(t, f.sub, root, "update-install", id, `{"force":true}`, false)
 			f.sub.waitFor(t, "error reply", root+"/reply/"+id, `"ok":false`, "update refused", tc.reason)
@@ -260,44 +281,75 @@ func TestDaemonRefusesByCommand(t *testing.T) {
 }
 
 // TestDaemonRollsBackCrashingVersion: a real praxisgate 3.0.0 built with
-// -tags pgfault exits at every start. The committed 2.0.0 installs it
+// -tags pgfault exits at every start (PRAXISGATE_FAULT=exit-at-start; the
+// committed 2.0.0 is a release build and ignores it). The committed 2.0.0 installs it
 // under "update supervise" with the unit's pacing (RestartSec=2, 3 starts
 // on trial); after its third failed start the box is back on 2.0.0 by
 // itself, 2.0.0 reports the rollback, and it does not install 3.0.0 again.
 func TestDaemonRollsBackCrashingVersion(t *testing.T) {
 	f := newUpdateFixture(t)
 	r := newReleaseRepo(t, buildFaulty(t, "3.0.0"), "3.0.0", "-arch", runtime.GOARCH)
-	const gateway = "gw-crash"
+	back, online := f.crashRollbackOnce(t, r, "gw-crash")
+	t.Logf("crashing 3.0.0: installed → rollback reported by 2.0.0 %s, → 2.0.0 online again %s (event timestamps; target ≤ 60 s)",
+		back.Round(time.Millisecond), online.Round(time.Millisecond))
+}
+
+// BenchmarkDaemonRollbackCrash measures, with the real daemon and the
+// unit's pacing (RestartSec=2, 3 starts on trial), how long a box runs a
+// version that exits at start: from update.installed to the rollback and
+// to the previous version online again (the issue's target: ≤ 60 s).
+func BenchmarkDaemonRollbackCrash(b *testing.B) {
+	f := newUpdateFixture(b)
+	r := newReleaseRepo(b, buildFaulty(b, "3.0.0"), "3.0.0", "-arch", runtime.GOARCH)
+	var back, online time.Duration
+	for i := 0; i < b.N; i++ {
+		rb, on := f.crashRollbackOnce(b, r, fmt.Sprintf("gw-bench-crash-%d", benchRuns.Add(1)))
+		back += rb
+		online += on
+	}
+	n := float64(b.N)
+	b.ReportMetric(back.Seconds()/n, "s/installed-to-rollback-reported")
+	b.ReportMetric(online.Seconds()/n, "s/installed-to-online-again")
+	fmt.Printf("BenchmarkDaemonRollbackCrash: installed → rollback reported %.2f s, → previous version online %.2f s (mean of %d; target ≤ 60 s)\n",
+		back.Seconds()/n, online.Seconds()/n, b.N)
+}
+
+// crashRollbackOnce provisions 2.0.0 (a release build) for a new gateway,
+// lets it install the crashing 3.0.0 from r under "update supervise", and
+// checks that the box is back on 2.0.0 by itself, reports it, and does not
+// install 3.0.0 again. It returns the times from the installed event to
+// the rollback and to 2.0.0 online again (event timestamps).
+func (f *updateFixture) crashRollbackOnce(tb testing.TB, r *releaseRepo, gateway string) (toRolledBack, toOnline time.Duration) {
+	tb.Helper()
 	root := "praxisgate/v1/praxis-test/" + gateway
 	events := root + "/event/gateway"
-	b := f.startBoxWith(t, boxOptions{gateway: gateway, mode: "supervise", restartDelay: "2s", trialTimeout: "60s",
-		first: "2.0.0", repoURL: r.url, rootFile: r.rootFile})
+	b := f.startBoxWith(tb, boxOptions{gateway: gateway, mode: "supervise", restartDelay: "2s", trialTimeout: "60s",
+		first: "2.0.0", repoURL: r.url, rootFile: r.rootFile, env: []string{"PRAXISGATE_FAULT=exit-at-start"}})
 	defer b.cleanup()
-	installed := f.sub.waitFor(t, "update.installed 2.0.0 → 3.0.0", events, `"type":"update.installed"`, `"from":"2.0.0"`, `"to":"3.0.0"`)
-	rolledBack := f.sub.waitFor(t, "update.rolled_back reported by 2.0.0", events, `"type":"update.rolled_back"`, `"severity":"major"`,
+	installed := f.sub.waitFor(tb, "update.installed 2.0.0 → 3.0.0", events, `"type":"update.installed"`, `"from":"2.0.0"`, `"to":"3.0.0"`)
+	rolledBack := f.sub.waitFor(tb, "update.rolled_back reported by 2.0.0", events, `"type":"update.rolled_back"`, `"severity":"major"`,
 		`"from":"3.0.0"`, `"to":"2.0.0"`, "started 3 times without becoming healthy")
-	online := f.sub.waitForAfter(t, "2.0.0 online again", root+"/status", installed, `"state":"online","version":"2.0.0"`)
-	f.sub.waitFor(t, "3.0.0 not tried again", events, `"type":"update.up_to_date"`, `"from":"2.0.0"`,
+	online := f.sub.waitForAfter(tb, "2.0.0 online again", root+"/status", installed, `"state":"online","version":"2.0.0"`)
+	f.sub.waitFor(tb, "3.0.0 not tried again", events, `"type":"update.up_to_date"`, `"from":"2.0.0"`,
 		"3.0.0 was rolled back here before")
-	if st := retainedStatus(t, f.mq.URL(), root); !strings.Contains(st, `"version":"2.0.0"`) {
-		t.Fatalf("retained status: %s", st)
+	if st := retainedStatus(tb, f.mq.URL(), root); !strings.Contains(st, `"version":"2.0.0"`) {
+		tb.Fatalf("retained status: %s", st)
 	}
 	b.stop()
 	if n := strings.Count(b.logs.String(), "praxisgate 3.0.0: fault injection"); n != 3 {
-		t.Fatalf("3.0.0 started %d times, want 3 (max-boots)", n)
+		tb.Fatalf("3.0.0 started %d times, want 3 (max-boots)", n)
 	}
 	l := &update.Layout{Dir: b.state}
 	if s, err := l.ReadState(); err != nil || s.Committed != "2.0.0" || s.Trial != nil || !s.IsFailed("3.0.0") {
-		t.Fatalf("state.json: %+v %v", s, err)
+		tb.Fatalf("state.json: %+v %v", s, err)
 	}
 	if cur, err := l.Linked(); err != nil || cur != "2.0.0" {
-		t.Fatalf("current -> %q (%v)", cur, err)
+		tb.Fatalf("current -> %q (%v)", cur, err)
 	}
-	if h := historyStates(t, b.state); !containsInOrder(h, []string{"installed 2.0.0→3.0.0", "rolled_back 3.0.0→2.0.0"}) {
-		t.Fatalf("history %q", h)
+	if h := historyStates(tb, b.state); !containsInOrder(h, []string{"installed 2.0.0→3.0.0", "rolled_back 3.0.0→2.0.0"}) {
+		tb.Fatalf("history %q", h)
 	}
-	t.Logf("crashing 3.0.0: installed → rolled back %s, → 2.0.0 online again %s (event timestamps; target ≤ 60 s)",
-		rolledBack.Sub(installed).Round(time.Millisecond), online.Sub(installed).Round(time.Millisecond))
+	return rolledBack.Sub(installed), online.Sub(installed)
 }
 
 // releaseRepo is a repository made with "praxisgate release", served on
@@ -371,4 +423,61 @@ func buildFaulty(tb testing.TB, v string) string {
 	}
 	faulty[v] = p
 	return p
+}
+
+// TestDaemonKillAtEachStep: the real daemon is SIGKILLed, as by a power
+// cut, at each step of download, switch and trial (1.0.0 and 2.0.0 are
+// -tags pgfault builds with PRAXISGATE_FAULT=kill-at:<step>, killing once).
+// Under "update supervise" the box always comes back on a version that
+// starts and finally commits 2.0.0, with no partial download left.
+func TestDaemonKillAtEachStep(t *testing.T) {
+	f := newUpdateFixture(t)
+	bins := map[string]string{"1.0.0": buildFaulty(t, "1.0.0"), "2.0.0": buildFaulty(t, "2.0.0")}
+	r := newReleaseRepo(t, bins["2.0.0"], "2.0.0", "-arch", runtime.GOARCH)
+	steps := []string{
+		"download-half",        // half the binary on disk: resumed after the restart
+		"downloaded",           // verified, not yet in place
+		"staged",               // binary in place, state not yet written
+		"state-written:trial",  // state.json says trial, symlinks not switched
+		"switched",             // switched, restart not yet asked for
+		"trial",                // 2.0.0 on trial, before its first health check
+		"state-written:commit", // committed in state.json, symlinks not yet
+	}
+	for i, step := range steps {
+		t.Run(step, func(t *testing.T) {
+			gateway := fmt.Sprintf("gw-kill-%d", i)
+			root := "praxisgate/v1/praxis-test/" + gateway
+			events := root + "/event/gateway"
+			mark := filepath.Join(t.TempDir(), "killed")
+			b := f.startBoxWith(t, boxOptions{gateway: gateway, mode: "supervise", restartDelay: "200ms", trialTimeout: "60s",
+				repoURL: r.url, rootFile: r.rootFile, bins: bins,
+				env: []string{"PRAXISGATE_FAULT=kill-at:" + step, "PRAXISGATE_FAULT_MARK=" + mark}})
+			defer b.cleanup()
+			f.sub.waitFor(t, "update.committed 2.0.0", events, `"type":"update.committed"`, `"to":"2.0.0"`)
+			f.sub.waitFor(t, "2.0.0 up to date", events, `"type":"update.up_to_date"`, `"from":"2.0.0"`)
+			b.stop()
+			if _, err := os.Stat(mark); err != nil {
+				t.Fatalf("the daemon never reached step %s: %v", step, err)
+			}
+			if !strings.Contains(b.logs.String(), "fault injection: SIGKILL at update step "+step) {
+				t.Fatal("no kill in the log")
+			}
+			l := &update.Layout{Dir: b.state}
+			if s, err := l.ReadState(); err != nil || s.Committed != "2.0.0" || s.Trial != nil || len(s.Failed) != 0 {
+				t.Fatalf("state.json: %+v %v", s, err)
+			}
+			if cur, err := l.Linked(); err != nil || cur != "2.0.0" {
+				t.Fatalf("current -> %q (%v)", cur, err)
+			}
+			if _, err := os.Stat(filepath.Join(l.VersionDir("2.0.0"), update.BinaryName+".part")); err == nil {
+				t.Fatal("a partial download was left behind")
+			}
+			// Every start that came online ran 1.0.0 or 2.0.0.
+			online := f.sub.count(root+"/status", `"state":"online"`)
+			if n := online - f.sub.count(root+"/status", `"state":"online","version":"1.0.0"`) -
+				f.sub.count(root+"/status", `"state":"online","version":"2.0.0"`); n != 0 || online == 0 {
+				t.Fatalf("%d of %d starts ran another version", n, online)
+			}
+		})
+	}
 }
