@@ -62,7 +62,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	done := make(chan error, 1)
 	go func() { done <- g.Run(runCtx) }()
-	// RunWeb below serves the page unless web.listen is off; a version on
+	// ServeWeb below serves the page unless web.listen is off; a version on
 	// trial must then have it answering before it commits.
 	updater := startUpdates(runCtx, cfg, g, restart, cfg.Web.Listen != config.WebOff, log)
 	g.SetSelfUpdate(updater)
@@ -82,7 +82,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer cmds.Close()
 	go func() {
-		if err := g.RunWeb(runCtx, func() []string { return ring.Lines(500) }); err != nil && runCtx.Err() == nil {
+		if err := g.ServeWeb(runCtx, gateway.WebOptions{Logs: func() []string { return ring.Lines(500) }, Restart: opts.Restart}); err != nil && runCtx.Err() == nil {
 			log.Error("web page not available", "err", err)
 		}
 	}()
