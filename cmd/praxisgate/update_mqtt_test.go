@@ -445,6 +445,9 @@ func TestDaemonKillAtEachStep(t *testing.T) {
 	}
 	for i, step := range steps {
 		t.Run(step, func(t *testing.T) {
+			// Mostly waiting (restart delays, health intervals): boxes run
+			// side by side, up to -parallel (GOMAXPROCS by default).
+			t.Parallel()
 			gateway := fmt.Sprintf("gw-kill-%d", i)
 			root := "praxisgate/v1/praxis-test/" + gateway
 			events := root + "/event/gateway"
