@@ -140,8 +140,8 @@ func (l *Layout) RecordEvent(ev Event) error {
 			return nil
 		}
 	}
-	if max := l.historyMax(); len(evs)+1 > max+max/4 {
-		return l.rewriteHistory(pruneHistory(append(evs, ev), max))
+	if limit := l.historyMax(); len(evs)+1 > limit+limit/4 {
+		return l.rewriteHistory(pruneHistory(append(evs, ev), limit))
 	}
 	line, err := json.Marshal(ev)
 	if err != nil {
@@ -183,14 +183,14 @@ func sameEvent(a, b Event) bool {
 var routine = map[string]bool{StateChecking: true, StateUpToDate: true, StateAvailable: true,
 	StateDeferred: true, StateFailed: true}
 
-// pruneHistory keeps at most max events, in order: it drops the oldest
+// pruneHistory keeps at most limit events, in order: it drops the oldest
 // routine events first, then the oldest of the rest.
-func pruneHistory(evs []Event, max int) []Event {
-	drop := len(evs) - max
+func pruneHistory(evs []Event, limit int) []Event {
+	drop := len(evs) - limit
 	if drop <= 0 {
 		return evs
 	}
-	out := make([]Event, 0, max)
+	out := make([]Event, 0, limit)
 	for _, e := range evs {
 		if drop > 0 && routine[e.State] {
 			drop--
@@ -198,8 +198,8 @@ func pruneHistory(evs []Event, max int) []Event {
 		}
 		out = append(out, e)
 	}
-	if len(out) > max {
-		out = out[len(out)-max:]
+	if len(out) > limit {
+		out = out[len(out)-limit:]
 	}
 	return out
 }
