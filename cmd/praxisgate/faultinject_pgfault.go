@@ -8,6 +8,8 @@ package main
 //	exit-at-start    the daemon ("run") exits with status 3 at every start,
 //	                 before it reads its config, as a release that crashes
 //	                 at start would
+//	hang-at-start    the daemon hangs at every start without ever pinging
+//	                 the watchdog, as a release that deadlocks would
 //	kill-at:<step>   the daemon SIGKILLs itself at that update step (see
 //	                 faultHook), as a power cut would, once: it first
 //	                 creates the file PRAXISGATE_FAULT_MARK, and does not
@@ -21,6 +23,7 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // faultExitCode is what the faulty daemon exits with; systemd and
@@ -34,6 +37,13 @@ func init() {
 	case fault == "exit-at-start" && daemon:
 		fmt.Fprintf(os.Stderr, "praxisgate %s: fault injection (built with -tags pgfault): exiting at start\n", version)
 		os.Exit(faultExitCode)
+	case fault == "hang-at-start" && daemon:
+		fmt.Fprintf(os.Stderr, "praxisgate %s: fault injection (built with -tags pgfault): hanging at start\n", version)
+		for {
+			// Sleeping, not blocked: the runtime would end a process whose
+			// goroutines are all blocked as a deadlock, which is a crash.
+			time.Sleep(time.Hour)
+		}
 	case strings.HasPrefix(fault, "kill-at:") && daemon:
 		faultHook = killAt(strings.TrimPrefix(fault, "kill-at:"), os.Getenv("PRAXISGATE_FAULT_MARK"))
 	}

@@ -260,6 +260,7 @@ type boxOptions struct {
 	repoURL, rootFile                         string // default: the fixture's repository
 	window                                    string // default: always open
 	extra                                     string // YAML appended to the config
+	watchdog                                  string // update supervise -watchdog; default 30s
 	env                                       []string
 	bins                                      map[string]string // builds by version; default the fixture's
 }
@@ -275,6 +276,7 @@ func (f *updateFixture) startBoxWith(tb testing.TB, o boxOptions) *box {
 	def(&o.repoURL, f.repoURL)
 	def(&o.rootFile, f.rootFile)
 	def(&o.window, "00:00-24:00")
+	def(&o.watchdog, "30s")
 	ctx := context.Background()
 	dir := tb.TempDir()
 	b := &box{tb: tb, state: filepath.Join(dir, "state"), done: make(chan error, 1)}
@@ -291,7 +293,7 @@ func (f *updateFixture) startBoxWith(tb testing.TB, o boxOptions) *box {
 	argv := []string{filepath.Join(b.state, "current", "praxisgate"), "run", "-config", cfg}
 	if o.mode == "supervise" {
 		argv = []string{filepath.Join(b.state, "committed", "praxisgate"), "update", "supervise", "-state", b.state,
-			"-restart-delay", o.restartDelay, "-watchdog", "30s", "--", "run", "-config", cfg}
+			"-restart-delay", o.restartDelay, "-watchdog", o.watchdog, "--", "run", "-config", cfg}
 	}
 	b.cmd = exec.Command(argv[0], argv[1:]...)
 	b.cmd.Env = append(withoutServiceManager(os.Environ()), o.env...)
