@@ -235,6 +235,7 @@ func TestDaemonRefusesByCommand(t *testing.T) {
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // independent boxes and repositories
 			url, rootFile := tc.publish(t)
 			gateway := fmt.Sprintf("gw-refuse-%d", i)
 			root := "praxisgate/v1/praxis-test/" + gateway
