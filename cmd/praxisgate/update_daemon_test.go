@@ -45,7 +45,7 @@ update:
   root_file: %s
   window: "%s"
   interval: 1h
-  random_delay: 1s
+  random_delay: 100ms
   trial_timeout: %s
 %s`
 

@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -152,6 +153,7 @@ func containsInOrder(got, want []string) bool {
 // events and 2.0.0 in the retained status. The box's update history has
 // every step.
 func TestDaemonUpdateByCommand(t *testing.T) {
+	t.Parallel() // a box of its own; mostly waiting for restarts
 	f := newUpdateFixture(t)
 	prov := newProvider(t)
 	const gateway = "gw-cmd"
@@ -198,6 +200,7 @@ func TestDaemonUpdateByCommand(t *testing.T) {
 // still shows the running version, and nothing was switched. The same
 // cases with the test app run in update/e2e_test.go (TestRefused).
 func TestDaemonRefusesByCommand(t *testing.T) {
+	t.Parallel() // a box of its own; mostly waiting for restarts
 	f := newUpdateFixture(t)
 	prov := newProvider(t)
 	cases := []struct {
@@ -290,6 +293,7 @@ func TestDaemonRefusesByCommand(t *testing.T) {
 // the third failed start of 3.0.0 the box is back on 2.0.0 by itself,
 // 2.0.0 reports the rollback, and it does not install 3.0.0 again.
 func TestDaemonRollsBackCrashingVersion(t *testing.T) {
+	t.Parallel() // a box of its own; mostly waiting for restarts
 	f := newUpdateFixture(t)
 	r := newReleaseRepo(t, buildFaulty(t, "3.0.0"), "3.0.0", "-arch", runtime.GOARCH)
 	for _, tc := range []struct{ fault, watchdog string }{{"exit-at-start", "30s"}, {"hang-at-start", "5s"}} {
@@ -416,13 +420,20 @@ func otherArch() string {
 	return "arm64"
 }
 
-var faulty = map[string]string{}
+// faulty holds the -tags pgfault builds by version; tests that build
+// them run in parallel.
+var faulty struct {
+	sync.Mutex
+	bins map[string]string
+}
 
 // buildFaulty builds praxisgate with -tags pgfault (faultinject_pgfault.go:
 // exits at every start of the daemon) as version v, once per test binary.
 func buildFaulty(tb testing.TB, v string) string {
 	tb.Helper()
-	if p, ok := faulty[v]; ok {
+	faulty.Lock()
+	defer faulty.Unlock()
+	if p, ok := faulty.bins[v]; ok {
 		return p
 	}
 	p := filepath.Join(filepath.Dir(binary), "praxisgate-"+v+"-pgfault")
@@ -430,7 +441,10 @@ func buildFaulty(tb testing.TB, v string) string {
 	if err != nil {
 		tb.Fatalf("build %s with -tags pgfault: %v\n%s", v, err, out)
 	}
-	faulty[v] = p
+	if faulty.bins == nil {
+		faulty.bins = map[string]string{}
+	}
+	faulty.bins[v] = p
 	return p
 }
 
@@ -440,6 +454,7 @@ func buildFaulty(tb testing.TB, v string) string {
 // Under "update supervise" the box always comes back on a version that
 // starts and finally commits 2.0.0, with no partial download left.
 func TestDaemonKillAtEachStep(t *testing.T) {
+	t.Parallel() // a box of its own; mostly waiting for restarts
 	f := newUpdateFixture(t)
 	bins := map[string]string{"1.0.0": buildFaulty(t, "1.0.0"), "2.0.0": buildFaulty(t, "2.0.0")}
 	r := newReleaseRepo(t, bins["2.0.0"], "2.0.0", "-arch", runtime.GOARCH)
