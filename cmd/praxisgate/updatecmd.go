@@ -103,10 +103,17 @@ func updateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		cur, _ := l.Linked()
+		hist, err := l.History()
+		if err != nil {
+			return err
+		}
+		// The history says what happened before (refusals, rollbacks),
+		// which the state alone does not: a technician asks for both.
 		out := struct {
 			Current string `json:"current"`
 			update.State
-		}{cur, s}
+			History []update.Event `json:"history"`
+		}{cur, s, hist}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)

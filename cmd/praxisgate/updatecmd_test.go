@@ -80,11 +80,15 @@ func TestReleaseAndUpdateCommands(t *testing.T) {
 	}
 	out = mustOK(call(updateCmd, "status", "-state", state))
 	var st struct {
-		Current string        `json:"current"`
-		Trial   *update.Trial `json:"trial"`
+		Current string         `json:"current"`
+		Trial   *update.Trial  `json:"trial"`
+		History []update.Event `json:"history"`
 	}
 	if err := json.Unmarshal([]byte(out), &st); err != nil || st.Current != "1.1.0" || st.Trial == nil {
 		t.Fatalf("status %q: %v", out, err)
+	}
+	if n := len(st.History); n == 0 || st.History[n-1].State != "installed" || st.History[n-1].To != "1.1.0" {
+		t.Fatalf("status history %+v, want the install to 1.1.0 last", st.History)
 	}
 	out = mustOK(call(updateCmd, "boot", "-state", state))
 	if !strings.Contains(out, "starting 1.1.0 (on trial: true)") {
