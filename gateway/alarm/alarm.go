@@ -47,7 +47,35 @@ type Alarm struct {
 	AckedBy  string           `json:"acked_by,omitempty"`
 	// Condition is set for alarms raised from a driver's condition.
 	Condition bool `json:"condition,omitempty"`
+
+	// The fields below describe the alarm in structured form, so the
+	// local web page can word it in German or English; Message stays the
+	// engine's English text, which goes to the provider unchanged. They
+	// are additive: a state file of an older version has none of them
+	// (Kind ""), and the page then shows Message.
+
+	// Kind is one of the Kind* constants.
+	Kind string `json:"kind,omitempty"`
+	// Limit is the threshold that was crossed (threshold kinds).
+	Limit *float64 `json:"limit,omitempty"`
+	// Unit is the metric's unit (threshold kinds).
+	Unit string `json:"unit,omitempty"`
+	// For is the rule's minimum duration (threshold kinds) or its
+	// stale_after (KindStale), in nanoseconds in JSON.
+	For time.Duration `json:"for_ns,omitempty"`
+	// CondName is the driver's condition name (KindCondition), e.g.
+	// ups.on_battery.
+	CondName string `json:"condition_name,omitempty"`
 }
+
+// Kinds of alarm (Alarm.Kind).
+const (
+	KindThresholdHigh = "threshold_high" // a metric above its rule's limit
+	KindThresholdLow  = "threshold_low"  // a metric below its rule's limit
+	KindStale         = "stale"          // no reading of a watched metric for stale_after
+	KindUnreachable   = "unreachable"    // the device does not answer
+	KindCondition     = "condition"      // a condition the driver reports
+)
 
 // Engine evaluates samples. It is safe for concurrent use by the device
 // goroutines.
@@ -184,8 +212,11 @@ func (e *Engine) threshold(out []drivers.Event, s drivers.Sample, r *config.Alar
 		sev = drivers.Major
 	}
 	if a, ok := e.active[id]; ok {
-		val := v
-		a.Value = &val
+		val, lim := v, limit
+		a.Value, a.Limit, a.For = &val, &lim, r.For
+		if a.Kind == "" { // raised by an older version
+			a.Kind, a.Unit = thresholdKind(above), m.Unit
+		}
 		if back {
 			delete(e.active, id)
 			out = append(out, drivers.Event{Device: s.Device, Time: s.Time, Type: Cleared, Severity: drivers.Info,
@@ -218,10 +249,18 @@ func (e *Engine) threshold(out []drivers.Event, s drivers.Sample, r *config.Alar
 			msg += fmt.Sprintf(" for %s", r.For)
 		}
 	}
-	val := v
-	e.active[id] = &Alarm{ID: id, Device: s.Device, Severity: sev, Message: msg, Metric: m.Name, Value: &val, Since: since}
+	val, lim := v, limit
+	e.active[id] = &Alarm{ID: id, Device: s.Device, Severity: sev, Message: msg, Metric: m.Name, Value: &val, Since: since,
+		Kind: thresholdKind(above), Limit: &lim, Unit: m.Unit, For: r.For}
 	return append(out, drivers.Event{Device: s.Device, Time: s.Time, Type: Raised, Severity: sev, Message: msg,
 		Attrs: map[string]any{"alarm": id, "metric": m.Name, "value": v, "limit": limit, "since": contract.FormatTime(since)}})
+}
+
+func thresholdKind(above bool) string {
+	if above {
+		return KindThresholdHigh
+	}
+	return KindThresholdLow
 }
 
 func (e *Engine) conditions(out []drivers.Event, s drivers.Sample) []drivers.Event {
@@ -233,12 +272,11 @@ func (e *Engine) conditions(out []drivers.Event, s drivers.Sample) []drivers.Eve
 	for _, c := range s.Conditions {
 		id := s.Device + "/" + c.Name
 		if a, ok := e.active[id]; ok {
-			if a.Severity != c.Severity || a.Message != c.Message {
-				a.Severity, a.Message = c.Severity, c.Message
-			}
+			a.Severity, a.Message, a.Kind, a.CondName = c.Severity, c.Message, KindCondition, c.Name
 			continue
 		}
-		e.active[id] = &Alarm{ID: id, Device: s.Device, Severity: c.Severity, Message: c.Message, Since: s.Time, Condition: true}
+		e.active[id] = &Alarm{ID: id, Device: s.Device, Severity: c.Severity, Message: c.Message, Since: s.Time, Condition: true,
+			Kind: KindCondition, CondName: c.Name}
 		out = append(out, drivers.Event{Device: s.Device, Time: s.Time, Type: Raised, Severity: c.Severity, Message: c.Message,
 			Attrs: map[string]any{"alarm": id, "condition": c.Name}})
 	}

@@ -92,7 +92,7 @@ func (e *Engine) unreachable(out []drivers.Event, s drivers.Sample) []drivers.Ev
 
 func (e *Engine) raiseUnreachable(out []drivers.Event, device string, at time.Time, sev drivers.Severity, msg string, attrs map[string]any) []drivers.Event {
 	id := unreachableID(device)
-	e.active[id] = &Alarm{ID: id, Device: device, Severity: sev, Message: msg, Since: at}
+	e.active[id] = &Alarm{ID: id, Device: device, Severity: sev, Message: msg, Since: at, Kind: KindUnreachable}
 	attrs["alarm"] = id
 	return append(out, drivers.Event{Device: device, Time: at, Type: Raised, Severity: sev, Message: msg, Attrs: attrs})
 }

@@ -110,7 +110,8 @@ func (e *Engine) Tick(now time.Time) []drivers.Event {
 			continue
 		}
 		msg := fmt.Sprintf("%s %s: no reading for %s (sensor offline?)", d.k.device, d.k.metric, roundDur(now.Sub(last)))
-		e.active[id] = &Alarm{ID: id, Device: d.k.device, Severity: d.sev, Message: msg, Metric: d.k.metric, Since: last}
+		e.active[id] = &Alarm{ID: id, Device: d.k.device, Severity: d.sev, Message: msg, Metric: d.k.metric, Since: last,
+			Kind: KindStale, For: d.after}
 		out = append(out, drivers.Event{Device: d.k.device, Time: now, Type: Raised, Severity: d.sev, Message: msg,
 			Attrs: map[string]any{"alarm": id, "metric": d.k.metric, "stale_after": d.after.String(), "last_reading": contract.FormatTime(last)}})
 	}
