@@ -5,7 +5,8 @@
 # on the host's loopback, and the host's loopback port WEB leads to the
 # guest's 443. Nothing else leaves the guest. Checks:
 #   1. the gateway publishes status "online" (prints boot-to-first-publish),
-#   2. systemd saw its readiness (Type=notify: "Started praxisgate.service"),
+#   2. systemd saw its readiness (Type=notify: a probe ExecStartPost, which
+#      systemd runs only after READY=1, prints to the console),
 #   3. the web page answers through the forwarded port,
 #   4. the data partition grew into the rest of the (enlarged) disk,
 #   5. the root file system has at least 120 MiB free for OS updates,
@@ -17,7 +18,10 @@
 #      after a clean ACPI shutdown the update is on the root file system,
 #      which e2fsck finds clean.
 # Kernel messages are kept off the console (loglevel=3) so they cannot split
-# systemd's status lines. Time-bounded (TIMEOUT, default 300 s). Prints "N passed, M failed".
+# systemd's status lines, and the console's getty is masked: systemd prints
+# no status lines while a process holds the console, and on a slow guest the
+# login prompt comes before praxisgate's readiness (its root login is locked
+# anyway). Time-bounded (TIMEOUT, default 300 s). Prints "N passed, M failed".
 #
 #   image/test-image.sh [-a amd64|arm64] [-i IMAGEDIR] [-t TIMEOUT] [-u]
 # -u boots through the firmware and systemd-boot (UEFI, slower) instead of
@@ -71,7 +75,7 @@ pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	rm -f "$work/disk.img" "$work/data.img" "$work/root.img"
+	rm -f "$work/disk.img" "$work/data.img" "$work/root.img" "$work/vars.fd"
 	if [ "${fail:-0}" = 0 ]; then
 		rm -rf "$work"
 	else
@@ -132,12 +136,29 @@ sif praxisgate.yaml mode 0100640
 DBG
 debugfs -R 'cat /etc-praxisgate/praxisgate.yaml' "$work/data.img" 2>/dev/null | grep -q 'qemu-1' ||
 	{ echo "test-image.sh: could not write the test config into the data partition" >&2; exit 1; }
+# Readiness probe: systemd runs ExecStartPost only after the daemon's
+# READY=1 (Type=notify). systemd's own "Started" status line is not enough:
+# it is not printed while a process holds the console, and on the slow
+# arm64 guest it was missing although the daemon ran.
+# DevicePolicy=closed holds for "+" commands too, hence the DeviceAllow;
+# "-": a failing probe fails this check, not the unit.
+printf '%s\n' '[Service]' 'DeviceAllow=/dev/console w' \
+	"ExecStartPost=-+/bin/sh -c 'echo \"imgtest: praxisgate.service ready\" >/dev/console'" >"$work/ready.conf"
+debugfs -w -f - "$work/root.img" >/dev/null 2>&1 <<DBG
+mkdir /etc/systemd/system/praxisgate.service.d
+write $work/ready.conf /etc/systemd/system/praxisgate.service.d/zz-imgtest.conf
+sif /etc/systemd/system/praxisgate.service.d/zz-imgtest.conf mode 0100644
+sif /etc/systemd/system/praxisgate.service.d/zz-imgtest.conf uid 0
+sif /etc/systemd/system/praxisgate.service.d/zz-imgtest.conf gid 0
+DBG
+debugfs -R 'cat /etc/systemd/system/praxisgate.service.d/zz-imgtest.conf' "$work/root.img" 2>/dev/null | grep -q 'imgtest' ||
+	{ echo "test-image.sh: could not write the readiness probe into the root" >&2; exit 1; }
 update=""
 if [ "$uefi" = 0 ]; then
 	update=$("$here/os-update-fixture.sh" "$work" "$work/root.img" "$work/data.img" | tail -n1) ||
 		{ echo "test-image.sh: could not prepare the OS update" >&2; exit 1; }
-	dd if="$work/root.img" of="$work/disk.img" bs=512 seek="$rstart" conv=notrunc,sparse status=none
 fi
+dd if="$work/root.img" of="$work/disk.img" bs=512 seek="$rstart" conv=notrunc,sparse status=none
 dd if="$work/data.img" of="$work/disk.img" bs=512 seek="$dstart" conv=notrunc status=none
 
 printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$mqtt_port" >"$work/mosquitto.conf"
@@ -152,9 +173,14 @@ pids+=($!)
 sleep 0.5
 
 boot=(-kernel "$dir/praxisgate-$arch.vmlinuz" -initrd "$dir/praxisgate-$arch.initrd"
-	-append "root=LABEL=pgroot ro rootwait console=$console,115200 loglevel=3 systemd.show_status=1 systemd.wants=apt-daily.service systemd.wants=apt-daily-upgrade.service")
+	-append "root=LABEL=pgroot ro rootwait console=$console,115200 loglevel=3 systemd.show_status=1 systemd.wants=apt-daily.service systemd.wants=apt-daily-upgrade.service systemd.mask=serial-getty@$console.service")
 if [ "$uefi" = 1 ]; then
 	boot=(-drive "if=pflash,format=raw,readonly=on,file=$fw")
+	if [ "$arch" = arm64 ]; then
+		# The virt machine's second flash holds the UEFI variables.
+		cp "${fw%_CODE.fd}_VARS.fd" "$work/vars.fd"
+		boot+=(-drive "if=pflash,format=raw,file=$work/vars.fd")
+	fi
 fi
 net="user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$web_port-:443"
 net="$net,guestfwd=tcp:10.0.2.100:1883-cmd:socat - TCP:127.0.0.1:$mqtt_port"
@@ -188,12 +214,12 @@ ready=""
 ready_by=$(( $(date +%s) + 90 ))
 [ "$ready_by" -lt "$deadline" ] || ready_by=$deadline
 while [ -n "$published" ] && [ "$(date +%s)" -lt "$ready_by" ]; do
-	if grep -q 'Started .*praxisgate' "$work/console.log"; then ready=1; break; fi
+	if grep -a -q 'imgtest: praxisgate.service ready' "$work/console.log"; then ready=1; break; fi
 	if grep -q 'Failed to start .*praxisgate\|praxisgate.service: start operation timed out' "$work/console.log"; then break; fi
 	sleep 1
 done
 if [ -n "$ready" ]; then
-	ok "systemd: praxisgate.service started (sd_notify READY)"
+	ok "systemd: praxisgate.service ready (sd_notify READY; ExecStartPost ran)"
 else
 	bad "systemd never saw praxisgate's READY (Type=notify): the daemon must call update.NotifyReady()"
 fi
