@@ -227,12 +227,24 @@ alarms:
 		t.Fatalf("flash after the threshold edit: %q", s)
 	}
 	run("screenshot", shot("02-threshold-saved"))
-	waitPage("/", "#alarms", "above the limit of 4.5 °C")
+	// The page words the alarm in German with the fridge's configured
+	// name; the provider still gets the engine's English message.
+	waitPage("/", "#alarms", "Impfstoff-Kühlschrank: Temperatur")
+	if s := text("#alarms"); !strings.Contains(s, "über dem Grenzwert 4,5 °C") {
+		t.Fatalf("alarm on the overview: %q", s)
+	}
+	// The box health card, from the real self monitor.
+	if s := text("#health"); !strings.Contains(s, "Arbeitsspeicher") || !strings.Contains(s, "MiB belegt") || !strings.Contains(s, "GiB frei") {
+		t.Fatalf("box health: %q", s)
+	}
 	run("screenshot", shot("03-overview-alarm"))
-	waitPage("/alarms", "#active", "kuehlschrank")
+	waitPage("/alarms", "#active", "Impfstoff-Kühlschrank")
+	if s := text("#active"); !strings.Contains(s, "über dem Grenzwert 4,5 °C") {
+		t.Fatalf("alarm on the alarms page: %q", s)
+	}
 	run("screenshot", shot("04-alarms-active"))
 	waitFor(t, "alarm.raised at the broker", func() bool {
-		return sub.count("/event/kuehlschrank", `"type":"alarm.raised"`, `"limit":4.5`) == 1
+		return sub.count("/event/kuehlschrank", `"type":"alarm.raised"`, `"limit":4.5`, `above the limit of 4.5 °C`) == 1
 	})
 	if data, _ := os.ReadFile(cfgPath); !strings.Contains(string(data), "above: 4.5") || !strings.Contains(string(data), "# vaccines") {
 		t.Fatalf("config file after the edit:\n%s", data)

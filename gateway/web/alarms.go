@@ -7,12 +7,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/praxisgate/praxisgate/gateway/alarm"
 	"github.com/praxisgate/praxisgate/gateway/config"
 )
 
 type alarmsData struct {
-	Alarms []alarm.Alarm
+	Alarms []alarmView
 	Rules  []config.AlarmRule
 	// Edit is the rule whose form is re-shown with messages (-1: none) and
 	// Form its submitted values.
@@ -33,7 +32,7 @@ type ruleForm struct {
 func (s *Server) alarmsPage(w http.ResponseWriter, r *request, code int, d pageData, edit int, form ruleForm) {
 	d.Nav = "alarms"
 	saved := s.saved.get(s.be.Config())
-	ad := alarmsData{Alarms: s.be.Alarms(), Rules: saved.Alarms, Edit: edit, Form: form, Fridge: fridgeFromConfig(saved)}
+	ad := alarmsData{Alarms: alarmViews(r.lang, s.be.Alarms(), deviceNames(s.be.Devices()), s.now()), Rules: saved.Alarms, Edit: edit, Form: form, Fridge: fridgeFromConfig(saved)}
 	for _, d := range saved.Devices {
 		ad.HasFridge = ad.HasFridge || d.Kind == config.FridgeKind
 	}

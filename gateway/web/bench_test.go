@@ -69,9 +69,10 @@ func bigPractice(tb testing.TB, n int) (*Server, *http.Cookie) {
 		}
 	}
 	for i := range 20 {
-		v := 9.0
+		v, limit := 9.0, 8.0
 		be.alarms = append(be.alarms, alarm.Alarm{ID: fmt.Sprintf("dev-%03d/temperature/above", i*10), Device: fmt.Sprintf("dev-%03d", i*10),
-			Severity: drivers.Critical, Message: "temperature 9 °C above 8 °C", Value: &v, Since: now.Add(-time.Hour)})
+			Severity: drivers.Critical, Message: "temperature 9 °C above 8 °C", Value: &v, Since: now.Add(-time.Hour),
+			Metric: "temperature", Kind: alarm.KindThresholdHigh, Limit: &limit, Unit: "°C"})
 	}
 	ring := logring.NewRing(500)
 	log := slog.New(logring.New(slog.NewTextHandler(io.Discard, nil), ring, slog.LevelInfo))

@@ -174,12 +174,12 @@ func TestBrowserEndToEnd(t *testing.T) {
 	run("log in", chromedp.SetValue(id("password"), testPassword), chromedp.Click(id("submit")))
 	waitText("#uplink h2", "Verbindung zum Dienstleister")
 	run("screenshot", shot("04-overview"))
-	if s := text("#alarms"); !strings.Contains(s, "9.1 °C above 8 °C") {
+	if s := text("#alarms"); !strings.Contains(s, "Temperatur 9,1 °C über dem Grenzwert 8 °C") {
 		t.Fatalf("overview alarms: %q", s)
 	}
 
 	run("devices", chromedp.Navigate(base+"/devices"), chromedp.WaitVisible(id("devices")), chromedp.Click(css(`button[value="kuehlschrank"]`)))
-	waitText("#poll", "5.25 °C")
+	waitText("#poll", "5,25 °C")
 	run("screenshot", shot("05-devices"))
 
 	// The first adoptable host in the list is the APC card.

@@ -146,7 +146,7 @@ func (b *fakeBackend) PollNow(_ context.Context, device string) (drivers.Sample,
 
 func (b *fakeBackend) Status() Status {
 	return Status{Version: "1.2.3-test", Started: time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC), Connected: true,
-		BufferRecords: 12, BufferBytes: 4096, Health: []drivers.Metric{drivers.Num("cpu.load", 0.25, "")}}
+		BufferRecords: 12, BufferBytes: 4096, Health: selfmonMetrics(95, 48.3, false)}
 }
 
 func (b *fakeBackend) Config() *config.Config {
@@ -194,7 +194,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := 9.1
+	v, limit := 9.1, 8.0
 	be := &fakeBackend{cfg: cfg,
 		devices: []Device{
 			{ID: "kuehlschrank", Name: "Impfstoff-Kühlschrank", Kind: "fridge", Driver: "sim", At: time.Date(2026, 11, 22, 9, 59, 0, 0, time.UTC),
@@ -202,7 +202,8 @@ func newEnv(t *testing.T) *env {
 			{ID: "usv", Kind: "ups", Driver: "sim", Err: "timeout"},
 		},
 		alarms: []alarm.Alarm{{ID: "kuehlschrank/temperature/above", Device: "kuehlschrank", Severity: drivers.Critical,
-			Message: "temperature 9.1 °C above 8 °C", Metric: "temperature", Value: &v, Since: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}},
+			Message: "temperature 9.1 °C above 8 °C", Metric: "temperature", Value: &v, Since: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC),
+			Kind: alarm.KindThresholdHigh, Limit: &limit, Unit: "°C"}},
 	}
 	be.hosts = []Host{
 		{Source: "netz", MAC: "00:c0:b7:01:02:03", IPs: []string{"192.168.10.31"}, Vendor: "American Power Conversion",

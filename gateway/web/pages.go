@@ -6,15 +6,16 @@ import (
 	"time"
 
 	"github.com/praxisgate/praxisgate/drivers"
-	"github.com/praxisgate/praxisgate/gateway/alarm"
 )
 
 type overviewData struct {
 	Status  Status
 	Uptime  time.Duration
-	Alarms  []alarm.Alarm
+	Alarms  []alarmView
 	UPS     []Device
 	Fridges []fridgeView
+	// Health is the box health card's lines, from Status.Health.
+	Health []healthRow
 }
 
 // fridgeView is a fridge on the overview: its latest reading and, once
@@ -27,11 +28,14 @@ type fridgeView struct {
 
 func (s *Server) getOverview(w http.ResponseWriter, r *request) {
 	st := s.be.Status()
-	d := overviewData{Status: st, Alarms: s.be.Alarms()}
+	devs := s.be.Devices()
+	now := s.now()
+	d := overviewData{Status: st, Alarms: alarmViews(r.lang, s.be.Alarms(), deviceNames(devs), now)}
 	if !st.Started.IsZero() {
-		d.Uptime = s.now().Sub(st.Started).Round(time.Second)
+		d.Uptime = now.Sub(st.Started).Round(time.Second)
 	}
-	for _, dev := range s.be.Devices() {
+	d.Health = healthRows(r.lang, st.Version, d.Uptime, st.Health)
+	for _, dev := range devs {
 		switch dev.Kind {
 		case "ups":
 			d.UPS = append(d.UPS, dev)

@@ -14,12 +14,13 @@ var pagesToCheck = []struct {
 	path   string
 	de, en []string
 }{
-	{"/", []string{"Übersicht", "Verbindung zum Dienstleister", "verbunden", "Aktive Alarme", "9.1 °C", "1.2.3-test", "Impfstoff-Kühlschrank"},
-		[]string{"Overview", "Connection to the provider", "connected", "Active alarms", "Box health"}},
+	{"/", []string{"Übersicht", "Verbindung zum Dienstleister", "verbunden", "Aktive Alarme", "Impfstoff-Kühlschrank: Temperatur 9,1 °C über dem Grenzwert 8 °C", "1.2.3-test"},
+		[]string{"Overview", "Connection to the provider", "connected", "Active alarms", "Box health", "Impfstoff-Kühlschrank: temperature 9.1 °C above the limit of 8 °C"}},
 	{"/devices", []string{"Geräte", "kuehlschrank", "usv", "Testabfrage", "timeout"}, []string{"Devices", "Test poll"}},
 	{"/devices/found", []string{"Im Netz gefunden", "192.168.10.31", "Überwachen"}, []string{"Found on the network", "Monitor (SNMP)"}},
-	{"/alarms", []string{"Sensoren &amp; Alarme", "Quittieren", "Schwellwerte", "kritisch", `value="8"`, `value="15m"`},
-		[]string{"Sensors &amp; alarms", "Acknowledge", "Thresholds"}},
+	{"/alarms", []string{"Sensoren &amp; Alarme", "Quittieren", "Schwellwerte", "kritisch", `value="8"`, `value="15m"`,
+		"<td>Impfstoff-Kühlschrank</td><td>Temperatur 9,1 °C über dem Grenzwert 8 °C (seit "},
+		[]string{"Sensors &amp; alarms", "Acknowledge", "Thresholds", "<td>temperature 9.1 °C above the limit of 8 °C (for "}},
 	{"/settings", []string{"Einstellungen", `value="tcp://127.0.0.1:1883"`, "Verbindung testen", "CA-Zertifikat"},
 		[]string{"Settings", "Test connection", "CA certificate"}},
 	{"/update", []string{"Update", "Laufende Version", "ausgeschaltet"}, []string{"Running version", "Updates are off"}},
@@ -162,7 +163,7 @@ func TestTestPoll(t *testing.T) {
 	e.login()
 	resp, body := e.post("/devices/poll", url.Values{"device": {"kuehlschrank"}})
 	wantStatus(t, resp, http.StatusOK, body)
-	if !strings.Contains(body, "Ergebnis der Testabfrage") || !strings.Contains(body, "5.25 °C") {
+	if !strings.Contains(body, "Ergebnis der Testabfrage") || !strings.Contains(body, "5,25 °C") {
 		t.Fatalf("poll result not shown:\n%s", body)
 	}
 	_, body = e.post("/devices/poll", url.Values{"device": {"usv"}})

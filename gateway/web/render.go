@@ -51,20 +51,22 @@ func parsePages() (*pages, error) {
 		"t":     tr,
 		"tf":    func(lang, key string, args ...any) string { return fmt.Sprintf(tr(lang, key), args...) },
 		"when":  fmtWhen,
-		"ago":   fmtAgo,
-		"value": fmtMetric,
+		"ago":   fmtAgoL,
+		"span":  fmtSpan,
+		"value": fmtValue,
 		"sev":   func(lang string, s drivers.Severity) string { return tr(lang, "sev."+string(s)) },
-		"bytes": fmtBytes,
+		"bytes": func(lang string, n int64) string { return fmtIEC(lang, float64(n)) },
 		"num":   fmtNum,
-		"num1":  func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
+		"num1":  func(lang string, f float64) string { return fmtFixed(lang, f, 1) },
 		"numptr": func(p *float64) string {
 			if p == nil {
 				return ""
 			}
 			return fmtNum(*p)
 		},
-		"dur":   fmtDur,
-		"field": func(m map[string]string, k string) string { return m[k] },
+		"dur":    fmtDur,
+		"metric": metricLabel,
+		"field":  func(m map[string]string, k string) string { return m[k] },
 	}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
@@ -143,13 +145,6 @@ func fmtWhen(t time.Time) string {
 	return t.Local().Format("02.01.2006 15:04:05")
 }
 
-func fmtAgo(now, t time.Time) string {
-	if t.IsZero() {
-		return "–"
-	}
-	return fmtDur(now.Sub(t).Round(time.Second))
-}
-
 func fmtDur(d time.Duration) string {
 	if d < 0 {
 		d = 0
@@ -172,38 +167,4 @@ func fmtNum(f float64) string {
 		return "–"
 	}
 	return strconv.FormatFloat(f, 'f', -1, 64)
-}
-
-func fmtMetric(m drivers.Metric) string {
-	var s string
-	switch v := m.Value.(type) {
-	case float64:
-		s = strconv.FormatFloat(v, 'f', -1, 64)
-		if i := strings.IndexByte(s, '.'); i >= 0 && len(s)-i > 3 {
-			s = strconv.FormatFloat(v, 'f', 2, 64)
-		}
-	case bool:
-		s = strconv.FormatBool(v)
-	case string:
-		s = v
-	default:
-		s = fmt.Sprint(v)
-	}
-	if m.Unit != "" {
-		s += " " + m.Unit
-	}
-	return s
-}
-
-func fmtBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

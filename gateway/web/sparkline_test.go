@@ -103,7 +103,7 @@ func TestOverviewSparkline(t *testing.T) {
 	e.be.mu.Unlock()
 	resp, body := e.get("/")
 	wantStatus(t, resp, http.StatusOK, body)
-	for _, w := range []string{`<svg class="spark"`, "<polyline", "24 Std.: min. 4.0 °C, max. 11.5 °C; Soll 2.0–8.0 °C"} {
+	for _, w := range []string{`<svg class="spark"`, "<polyline", "24 Std.: min. 4,0 °C, max. 11,5 °C; Soll 2,0–8,0 °C"} {
 		if !strings.Contains(body, w) {
 			t.Errorf("overview lacks %q", w)
 		}
