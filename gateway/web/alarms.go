@@ -23,6 +23,8 @@ type alarmsData struct {
 	// fridge is configured.
 	Fridge    fridgeCard
 	HasFridge bool
+	// Names maps device ids to their configured names.
+	Names map[string]string
 }
 
 type ruleForm struct {
@@ -32,7 +34,9 @@ type ruleForm struct {
 func (s *Server) alarmsPage(w http.ResponseWriter, r *request, code int, d pageData, edit int, form ruleForm) {
 	d.Nav = "alarms"
 	saved := s.saved.get(s.be.Config())
-	ad := alarmsData{Alarms: alarmViews(r.lang, s.be.Alarms(), deviceNames(s.be.Devices()), s.now()), Rules: saved.Alarms, Edit: edit, Form: form, Fridge: fridgeFromConfig(saved)}
+	names := deviceNames(s.be.Devices())
+	ad := alarmsData{Alarms: alarmViews(r.lang, s.be.Alarms(), names, s.now()), Rules: saved.Alarms, Edit: edit, Form: form,
+		Fridge: fridgeFromConfig(saved), Names: names}
 	for _, d := range saved.Devices {
 		ad.HasFridge = ad.HasFridge || d.Kind == config.FridgeKind
 	}

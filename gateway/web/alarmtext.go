@@ -28,11 +28,7 @@ type alarmView struct {
 func alarmViews(lang string, as []alarm.Alarm, names map[string]string, now time.Time) []alarmView {
 	out := make([]alarmView, len(as))
 	for i, a := range as {
-		n := names[a.Device]
-		if n == "" {
-			n = a.Device
-		}
-		out[i] = alarmView{Alarm: a, Name: n, Text: alarmText(lang, a, now)}
+		out[i] = alarmView{Alarm: a, Name: deviceName(names, a.Device), Text: alarmText(lang, a, now)}
 	}
 	return out
 }
@@ -46,6 +42,15 @@ func deviceNames(devs []Device) map[string]string {
 		}
 	}
 	return m
+}
+
+// deviceName is a device's configured name, else its id; "*" (a rule for
+// every device) stays as it is.
+func deviceName(names map[string]string, id string) string {
+	if n := names[id]; n != "" {
+		return n
+	}
+	return id
 }
 
 // alarmText is one alarm in words, without the device (the page shows it

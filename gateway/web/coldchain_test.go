@@ -13,7 +13,7 @@ func TestColdChainCSV(t *testing.T) {
 	wantRedirect(t, resp, "/setup")
 	e.login()
 	_, body := e.get("/alarms")
-	if !strings.Contains(body, "Kühlketten-Protokoll") || !strings.Contains(body, "<option>kuehlschrank</option>") {
+	if !strings.Contains(body, "Kühlketten-Protokoll") || !strings.Contains(body, `<option value="kuehlschrank">Impfstoff-Kühlschrank</option>`) {
 		t.Fatalf("alarms page lacks the cold-chain form:\n%s", body)
 	}
 	tests := []struct {

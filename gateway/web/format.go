@@ -54,13 +54,20 @@ func fmtValue(lang string, m drivers.Metric) string {
 	var s string
 	switch v := m.Value.(type) {
 	case float64:
-		if m.Unit == "B" {
+		switch {
+		case m.Unit == "B":
 			return fmtIEC(lang, v)
+		case m.Unit == "s" && v >= 60 && v < 1e9:
+			// a UPS's battery.runtime of 1800 s is "30 Min."
+			return fmtSpan(lang, time.Duration(v*float64(time.Second)))
 		}
 		s = fmtDec(lang, v, 2)
 	case bool:
 		s = fmtYesNo(lang, v)
 	case string:
+		if m.Name == "ups.status" {
+			return upsStatusWords(lang, v)
+		}
 		s = v
 	default:
 		s = fmt.Sprint(v)
@@ -152,4 +159,21 @@ func fmtAgoL(lang string, now, t time.Time) string {
 		return tr(lang, "just_now")
 	}
 	return tf(lang, "ago", fmtSpan(lang, d))
+}
+
+// upsStatusWords spells out NUT's ups.status flags ("OL CHRG" is
+// "Netzbetrieb, lädt (OL CHRG)"); unknown flags stay as they are.
+func upsStatusWords(lang, v string) string {
+	flags := strings.Fields(v)
+	if len(flags) == 0 {
+		return v
+	}
+	words := make([]string, len(flags))
+	for i, f := range flags {
+		words[i] = f
+		if _, ok := catalog["ups."+f]; ok {
+			words[i] = tr(lang, "ups."+f)
+		}
+	}
+	return strings.Join(words, ", ") + " (" + strings.Join(flags, " ") + ")"
 }

@@ -121,7 +121,7 @@ func TestOverviewBoxHealth(t *testing.T) {
 			`<dd id="hl-version">1.2.3-test</dd>`,
 			`<details><summary>Alle Messwerte</summary>`,
 			`<dt>disk.free</dt><dd>67 GiB</dd>`,
-			`<dt>system.uptime</dt><dd>12624,9 s</dd>`,
+			`<dt>system.uptime</dt><dd>3 Std. 30 Min.</dd>`,
 			"12 Einträge, 4 KiB",
 		}},
 		{"en", []string{
@@ -129,7 +129,7 @@ func TestOverviewBoxHealth(t *testing.T) {
 			`<dt>Clock synchronised</dt><dd id="hl-clock" class="bad">no</dd>`,
 			`<dt>Memory</dt><dd id="hl-memory">26 MiB used (box: 3.5 GiB of 4 GiB free)</dd>`,
 			`<details><summary>All readings</summary>`,
-			`<dt>system.uptime</dt><dd>12624.9 s</dd>`,
+			`<dt>system.uptime</dt><dd>3 h 30 min</dd>`,
 		}},
 	}
 	for _, c := range cases {

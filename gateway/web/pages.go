@@ -55,7 +55,10 @@ type devicesData struct {
 }
 
 type pollResult struct {
+	// Device is the polled device's id, Name its configured name (else
+	// the id).
 	Device  string
+	Name    string
 	Err     string
 	Took    time.Duration
 	Metrics []drivers.Metric
@@ -101,6 +104,7 @@ func (s *Server) postPoll(w http.ResponseWriter, r *request) {
 	for _, d := range devs {
 		known = known || d.ID == id
 	}
+	name := deviceName(deviceNames(devs), id)
 	if !known {
 		s.fail(w, r, http.StatusNotFound, "err.unknown_device", nil)
 		return
@@ -109,7 +113,7 @@ func (s *Server) postPoll(w http.ResponseWriter, r *request) {
 	defer cancel()
 	start := time.Now()
 	sample, err := s.be.PollNow(ctx, id)
-	res := &pollResult{Device: id, Took: time.Since(start).Round(time.Millisecond), Metrics: sample.Metrics}
+	res := &pollResult{Device: id, Name: name, Took: time.Since(start).Round(time.Millisecond), Metrics: sample.Metrics}
 	if err != nil {
 		res.Err = err.Error()
 	}

@@ -66,6 +66,7 @@ func parsePages() (*pages, error) {
 		},
 		"dur":    fmtDur,
 		"metric": metricLabel,
+		"name":   deviceName,
 		"field":  func(m map[string]string, k string) string { return m[k] },
 	}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
