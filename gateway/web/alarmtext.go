@@ -98,3 +98,12 @@ func metricLabel(lang, metric string) string {
 	}
 	return metric
 }
+
+// kindLabel names a device kind for people; kinds the catalog does not
+// know (set freely in the config) stay as they are.
+func kindLabel(lang, kind string) string {
+	if _, ok := catalog["kind."+kind]; ok {
+		return tr(lang, "kind."+kind)
+	}
+	return kind
+}

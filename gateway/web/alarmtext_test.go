@@ -56,3 +56,16 @@ func TestAlarmViewsUseDeviceNames(t *testing.T) {
 		t.Fatalf("%+v", vs)
 	}
 }
+
+func TestKindLabels(t *testing.T) {
+	for _, c := range []struct{ kind, de, en string }{
+		{"fridge", "Kühlschrank", "fridge"}, {"ups", "USV", "UPS"}, {"labor-geraet", "labor-geraet", "labor-geraet"},
+	} {
+		if got := kindLabel(langDE, c.kind); got != c.de {
+			t.Errorf("de %s: %q", c.kind, got)
+		}
+		if got := kindLabel(langEN, c.kind); got != c.en {
+			t.Errorf("en %s: %q", c.kind, got)
+		}
+	}
+}

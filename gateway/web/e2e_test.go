@@ -200,7 +200,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if above != "9.5" {
+	if above != "9,5" {
 		t.Fatalf("threshold shows %q after save", above)
 	}
 	if data, _ := os.ReadFile(e.cfgPath); !strings.Contains(string(data), "above: 9.5") {

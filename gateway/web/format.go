@@ -177,3 +177,17 @@ func upsStatusWords(lang, v string) string {
 	}
 	return strings.Join(words, ", ") + " (" + strings.Join(flags, " ") + ")"
 }
+
+// decComma writes a plain number ("4.5", as fmtNum or a form's defaults
+// make it) with the German page's decimal comma, for form fields: the
+// technician sees 4,5 and may type either, parseNumber takes both.
+// Anything that is not a plain number is left alone.
+func decComma(lang, s string) string {
+	if lang == langEN {
+		return s
+	}
+	if _, err := strconv.ParseFloat(s, 64); err != nil {
+		return s
+	}
+	return strings.Replace(s, ".", ",", 1)
+}

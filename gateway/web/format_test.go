@@ -40,6 +40,8 @@ func TestFormatNumbers(t *testing.T) {
 		{"span days", func(l string) string { return fmtSpan(l, 50*time.Hour) }, "2 Tg. 2 Std.", "2 d 2 h"},
 		{"span days skip zero hours", func(l string) string { return fmtSpan(l, 48*time.Hour+5*time.Minute) }, "2 Tg.", "2 d"},
 		{"ago", func(l string) string { return fmtAgoL(l, t0web.Add(90*time.Second), t0web) }, "vor 1 Min. 30 s", "1 min 30 s ago"},
+		{"form number", func(l string) string { return decComma(l, "0.5") }, "0,5", "0.5"},
+		{"form text stays", func(l string) string { return decComma(l, "1.5h") }, "1.5h", "1.5h"},
 		{"ago now", func(l string) string { return fmtAgoL(l, t0web.Add(300*time.Millisecond), t0web) }, "gerade eben", "just now"},
 		{"ago never", func(l string) string { return fmtAgoL(l, t0web, time.Time{}) }, "–", "–"},
 	}

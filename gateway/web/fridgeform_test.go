@@ -29,7 +29,7 @@ func TestFridgeProfileForm(t *testing.T) {
 		t.Fatalf("saved profile %+v", fp)
 	}
 	_, body = e.get("/alarms")
-	for _, w := range []string{"Gespeichert und sofort aktiv.", `name="above" value="7.5"`, `name="for" value="10m"`, `<option value="major" selected>`} {
+	for _, w := range []string{"Gespeichert und sofort aktiv.", `name="above" value="7,5"`, `name="for" value="10m"`, `<option value="major" selected>`} {
 		if !strings.Contains(body, w) {
 			t.Errorf("alarms page after the save lacks %q", w)
 		}

@@ -16,7 +16,7 @@ var pagesToCheck = []struct {
 }{
 	{"/", []string{"Übersicht", "Verbindung zum Dienstleister", "verbunden", "Aktive Alarme", "Impfstoff-Kühlschrank: Temperatur 9,1 °C über dem Grenzwert 8 °C", "1.2.3-test"},
 		[]string{"Overview", "Connection to the provider", "connected", "Active alarms", "Box health", "Impfstoff-Kühlschrank: temperature 9.1 °C above the limit of 8 °C"}},
-	{"/devices", []string{"Geräte", "kuehlschrank", "usv", "Testabfrage", "timeout"}, []string{"Devices", "Test poll"}},
+	{"/devices", []string{"Geräte", "kuehlschrank", "usv", "Testabfrage", "timeout", "<td>Kühlschrank</td>", "<td>USV</td>", "vor 1 Min."}, []string{"Devices", "Test poll", "<td>fridge</td>", "1 min ago"}},
 	{"/devices/found", []string{"Im Netz gefunden", "192.168.10.31", "Überwachen"}, []string{"Found on the network", "Monitor (SNMP)"}},
 	{"/alarms", []string{"Sensoren &amp; Alarme", "Quittieren", "Schwellwerte", "kritisch", `value="8"`, `value="15m"`,
 		"<td>Impfstoff-Kühlschrank</td><td>Temperatur 9,1 °C über dem Grenzwert 8 °C (seit "},

@@ -56,17 +56,19 @@ func parsePages() (*pages, error) {
 		"value": fmtValue,
 		"sev":   func(lang string, s drivers.Severity) string { return tr(lang, "sev."+string(s)) },
 		"bytes": func(lang string, n int64) string { return fmtIEC(lang, float64(n)) },
-		"num":   fmtNum,
+		"num":   func(lang string, f float64) string { return decComma(lang, fmtNum(f)) },
+		"dec":   decComma,
 		"num1":  func(lang string, f float64) string { return fmtFixed(lang, f, 1) },
-		"numptr": func(p *float64) string {
+		"numptr": func(lang string, p *float64) string {
 			if p == nil {
 				return ""
 			}
-			return fmtNum(*p)
+			return decComma(lang, fmtNum(*p))
 		},
 		"dur":    fmtDur,
 		"metric": metricLabel,
 		"name":   deviceName,
+		"kind":   kindLabel,
 		"field":  func(m map[string]string, k string) string { return m[k] },
 	}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")

@@ -44,7 +44,7 @@ func TestChangeThreshold(t *testing.T) {
 		t.Fatalf("file mode changed to %v", st.Mode().Perm())
 	}
 	_, body = e.get("/alarms")
-	if !strings.Contains(body, `value="9.5"`) || !strings.Contains(body, "Gespeichert") {
+	if !strings.Contains(body, `value="9,5"`) || !strings.Contains(body, "Gespeichert") {
 		t.Fatalf("page does not show the saved threshold:\n%s", body)
 	}
 	// an empty field removes the key
