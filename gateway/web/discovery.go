@@ -22,9 +22,11 @@ const discoverTimeout = 3 * time.Minute
 // discoveryResult is one discovery device's sweep as the Diagnose page
 // shows it.
 type discoveryResult struct {
-	Device string
-	Err    string
-	Took   time.Duration
+	// Device is the discovery device's id, Name its configured name
+	// (else the id).
+	Device, Name string
+	Err          string
+	Took         time.Duration
 	// Hosts present, New ones not seen before, Unknown ones neither known
 	// nor adopted, Gone since the last sweep.
 	Hosts, New, Unknown, Gone int
@@ -49,6 +51,7 @@ func (s *Server) discoveryDevices() []string {
 // practice network.
 func (s *Server) postDiscover(w http.ResponseWriter, r *request) {
 	ids := s.discoveryDevices()
+	names := deviceNames(s.be.Devices())
 	res := []discoveryResult{}
 	var details []string
 	for _, id := range ids {
@@ -56,7 +59,7 @@ func (s *Server) postDiscover(w http.ResponseWriter, r *request) {
 		start := time.Now()
 		sample, err := s.be.PollNow(ctx, id)
 		cancel()
-		dr := discoveryResult{Device: id, Took: time.Since(start).Round(time.Millisecond)}
+		dr := discoveryResult{Device: id, Name: deviceName(names, id), Took: time.Since(start).Round(time.Millisecond)}
 		if err != nil {
 			dr.Err = err.Error()
 			details = append(details, id+": "+dr.Err)
