@@ -69,6 +69,10 @@ type Scheduler struct {
 	mu    sync.Mutex
 	jobs  map[string]*job
 	order []string
+	// runCtx is Run's context while Run runs (nil before and after): a
+	// job added then starts at once. loops counts the running job loops.
+	runCtx context.Context
+	loops  sync.WaitGroup
 }
 
 type job struct {
@@ -78,6 +82,12 @@ type job struct {
 	st   Stats
 	rng  *rand.Rand
 	busy bool
+	// cancel stops the job's loop (nil until it runs); done is closed
+	// when the loop has returned; polls counts Poll calls still running,
+	// including one that outlived its timeout.
+	cancel context.CancelFunc
+	done   chan struct{}
+	polls  sync.WaitGroup
 }
 
 type nowReq struct {
@@ -96,8 +106,10 @@ func New(h Handler, stamp func() time.Time, log *slog.Logger) *Scheduler {
 	return &Scheduler{handler: h, log: log, now: time.Now, stamp: stamp, jobs: map[string]*job{}}
 }
 
-// Add registers a job before Run. It panics on a duplicate device, which
-// config validation rules out.
+// Add registers a job. While Run runs, the job starts at once, so a device
+// adopted on the web page polls without a restart. It panics on a
+// duplicate device, which config validation rules out (a changed device is
+// removed before it is added again).
 func (s *Scheduler) Add(j Job) {
 	if j.Interval <= 0 {
 		j.Interval = 30 * time.Second
@@ -120,27 +132,91 @@ func (s *Scheduler) Add(j Job) {
 	for _, c := range j.Device {
 		seed = seed*131 + uint64(c)
 	}
-	s.jobs[j.Device] = &job{Job: j, now: make(chan nowReq), rng: rand.New(rand.NewPCG(seed, uint64(time.Now().UnixNano()))), st: Stats{Reachable: true}}
+	nj := &job{Job: j, now: make(chan nowReq), rng: rand.New(rand.NewPCG(seed, uint64(time.Now().UnixNano()))), st: Stats{Reachable: true},
+		done: make(chan struct{})}
+	s.jobs[j.Device] = nj
 	s.order = append(s.order, j.Device)
+	if s.runCtx != nil {
+		s.startLocked(nj)
+	}
 }
 
-// Run polls every job until ctx ends and all polls have returned.
+// startLocked starts a job's loop under Run's context; s.mu is held.
+func (s *Scheduler) startLocked(j *job) {
+	ctx, cancel := context.WithCancel(s.runCtx)
+	j.cancel = cancel
+	s.loops.Add(1)
+	go func() {
+		defer s.loops.Done()
+		defer close(j.done)
+		defer cancel()
+		s.loop(ctx, j)
+	}()
+}
+
+// Run polls every job, and every job added while it runs, until ctx ends
+// and all polls have returned.
 func (s *Scheduler) Run(ctx context.Context) {
 	s.mu.Lock()
-	jobs := make([]*job, 0, len(s.order))
+	if s.runCtx != nil {
+		s.mu.Unlock()
+		panic("schedule: Run called twice")
+	}
+	s.runCtx = ctx
 	for _, d := range s.order {
-		jobs = append(jobs, s.jobs[d])
+		s.startLocked(s.jobs[d])
 	}
 	s.mu.Unlock()
-	var wg sync.WaitGroup
-	for _, j := range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.loop(ctx, j)
-		}()
+	<-ctx.Done()
+	// No job starts after this, so waiting on the loops is safe.
+	s.mu.Lock()
+	s.runCtx = nil
+	s.mu.Unlock()
+	s.loops.Wait()
+}
+
+// ErrStillPolling is returned by Remove when the device's last poll did not
+// return before the caller's context ended; the poll's goroutine ends when
+// the driver returns.
+var ErrStillPolling = errors.New("poll still running")
+
+// Remove stops polling a device: its job is gone at once (PollNow then
+// answers ErrUnknownDevice), its loop is cancelled, and Remove waits until
+// the loop and every Poll call of the device have returned, or ctx ends.
+// Only then may the caller close the device's driver. Remove of a device
+// without a job returns ErrUnknownDevice.
+func (s *Scheduler) Remove(ctx context.Context, device string) error {
+	s.mu.Lock()
+	j, ok := s.jobs[device]
+	if ok {
+		delete(s.jobs, device)
+		for i, d := range s.order {
+			if d == device {
+				s.order = append(s.order[:i:i], s.order[i+1:]...)
+				break
+			}
+		}
 	}
-	wg.Wait()
+	s.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("remove %s: %w", device, ErrUnknownDevice)
+	}
+	if j.cancel == nil {
+		return nil // never ran
+	}
+	j.cancel()
+	idle := make(chan struct{})
+	go func() {
+		<-j.done
+		j.polls.Wait()
+		close(idle)
+	}()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("remove %s: %w: %w", device, ErrStillPolling, ctx.Err())
+	}
 }
 
 // ErrUnknownDevice is returned by PollNow for a device without a job.
@@ -159,12 +235,16 @@ func (s *Scheduler) PollNow(ctx context.Context, device string) (Result, error) 
 	req := nowReq{reply: make(chan Result, 1)}
 	select {
 	case j.now <- req:
+	case <-j.done:
+		return Result{}, fmt.Errorf("poll %s: %w", device, ErrUnknownDevice)
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
 	}
 	select {
 	case r := <-req.reply:
 		return r, nil
+	case <-j.done:
+		return Result{}, fmt.Errorf("poll %s: removed while polling: %w", device, ErrUnknownDevice)
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
 	}
@@ -248,7 +328,9 @@ func (s *Scheduler) pollOnce(ctx context.Context, j *job) (Result, bool) {
 	start := s.now()
 	pctx, cancel := context.WithTimeout(ctx, j.Timeout)
 	done := make(chan pollOutcome, 1)
+	j.polls.Add(1)
 	go func() {
+		defer j.polls.Done()
 		defer func() {
 			if p := recover(); p != nil {
 				done <- pollOutcome{err: fmt.Errorf("driver panicked: %v\n%s", p, debug.Stack())}
