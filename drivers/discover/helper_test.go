@@ -76,6 +76,10 @@ func helperDriver() (*Driver, error) {
 		cfg.SNMP.Communities = append(cfg.SNMP.Communities, drivers.Secret(c))
 	}
 	cfg.SNMP.Timeout = 500 * time.Millisecond
+	// A closed port in a namespace answers with a reset at once, so a long
+	// bound costs nothing here; the default 500 ms was missed by an open
+	// one when CI's race-enabled run kept both cores busy.
+	cfg.ProbeTimeout = 3 * time.Second
 	if a.MissedSweeps > 0 {
 		cfg.MissedSweeps = a.MissedSweeps
 	}
