@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"slices"
 
 	"github.com/praxisgate/praxisgate/gateway/alarm"
 	"github.com/praxisgate/praxisgate/gateway/config"
@@ -11,41 +12,44 @@ import (
 // liveSections are the config sections the running daemon takes over
 // without a restart. Alarm rules and the fridge profile only feed the
 // alarm engine, which can swap its rules (alarm.Engine.SetRules), and the
-// overview's band. Everything else is wired into long-lived parts at
-// start: devices into drivers and the scheduler, poll defaults into the
-// devices, the uplink into the MQTT connection, web into the listener,
-// state_dir and buffer into open files.
-var liveSections = map[string]bool{"alarms": true, "fridge": true}
+// overview's band. Devices are started, stopped and rebuilt by
+// applyDevices (devices.go), except for what it holds for the restart.
+// Everything else is wired into long-lived parts at start: poll defaults
+// into the devices, the uplink into the MQTT connection, web into the
+// listener, state_dir and buffer into open files.
+var liveSections = map[string]bool{"alarms": true, "fridge": true, "devices": true}
 
 // Apply puts a config the web page just saved into effect as far as it can
-// without a restart: the threshold rules and the fridge profile. Alarms of
-// rules that are gone are cleared (and the clearing sent to the provider),
-// the others are judged against their new limits at the next reading.
-// Rules for devices that do not run yet (adopted on the page, not started
-// before a restart) wait for the restart too. The report lists what is
-// live now and every section that still differs from what the daemon
-// started with.
+// without a restart: devices (adopted, enabled, disabled, removed, changed;
+// see applyDevices), the threshold rules and the fridge profile. Alarms of
+// rules and devices that are gone are cleared (and the clearing sent to
+// the provider), the others are judged against their new limits at the
+// next reading. The report lists what is live now and every section that
+// still differs from what the daemon runs with.
 func (b *WebBackend) Apply(ctx context.Context, cfg *config.Config) web.Applied {
 	b.applyMu.Lock()
 	defer b.applyMu.Unlock()
 	running, current := b.g.cfg, b.Config()
 	next := *running
-	next.Alarms, next.Fridge = cfg.Alarms, cfg.Fridge
+	next.Alarms, next.Fridge, next.Devices = cfg.Alarms, cfg.Fridge, cfg.Devices
 
+	da := b.g.applyDevices(ctx, cfg)
+	held := len(da.Held) > 0
 	var a web.Applied
 	for _, sec := range web.ChangedSections(current, cfg) {
-		if liveSections[sec] {
+		if liveSections[sec] && !(sec == "devices" && held) {
 			a.Live = append(a.Live, sec)
 		}
 	}
 	for _, sec := range web.ChangedSections(running, cfg) {
-		if !liveSections[sec] {
+		if !liveSections[sec] || (sec == "devices" && held) {
 			a.Restart = append(a.Restart, sec)
 		}
 	}
 	// The cold-chain recorder measures excursions against the band it
-	// was started with.
-	if o, n := running.Fridge.Effective(), cfg.Fridge.Effective(); *o.Low != *n.Low || *o.High != *n.High {
+	// was started with, for the fridges it was started with.
+	o, n := running.Fridge.Effective(), cfg.Fridge.Effective()
+	if *o.Low != *n.Low || *o.High != *n.High || !slices.Equal(coldChainFridges(running), coldChainFridges(cfg)) {
 		a.Restart = append(a.Restart, web.SectionColdChain)
 	}
 
@@ -53,7 +57,9 @@ func (b *WebBackend) Apply(ctx context.Context, cfg *config.Config) web.Applied 
 	b.g.appendEvents(ctx, evs)
 	b.g.publishAlarms(false)
 	b.live.Store(&next)
-	b.g.log.Info("config applied", "live", a.Live, "after_restart", a.Restart, "alarms_cleared", len(evs))
+	b.g.log.Info("config applied", "live", a.Live, "after_restart", a.Restart, "alarms_cleared", len(evs),
+		"devices_added", da.Added, "devices_changed", da.Changed, "devices_stopped", da.Stopped,
+		"devices_held_for_restart", da.Held, "discovery_lists_for_restart", da.ListsOnly)
 	return a
 }
 
@@ -62,7 +68,7 @@ func (b *WebBackend) Apply(ctx context.Context, cfg *config.Config) web.Applied 
 // start would otherwise report its sensor offline until the restart.
 func (b *WebBackend) runningRules(cfg *config.Config) []config.AlarmRule {
 	runs := map[string]bool{"*": true, SelfDevice: true}
-	for _, d := range b.g.devices {
+	for _, d := range b.g.deviceList() {
 		runs[d.Config.ID] = true
 	}
 	var out []config.AlarmRule
@@ -71,5 +77,18 @@ func (b *WebBackend) runningRules(cfg *config.Config) []config.AlarmRule {
 			out = append(out, r)
 		}
 	}
+	return out
+}
+
+// coldChainFridges are the enabled fridges the cold-chain recorder keeps
+// a record of, with their poll interval (its hold time), as "id interval".
+func coldChainFridges(cfg *config.Config) []string {
+	var out []string
+	for _, d := range cfg.Devices {
+		if !d.Disabled && d.Kind == config.FridgeKind {
+			out = append(out, d.ID+" "+d.Interval.String())
+		}
+	}
+	slices.Sort(out)
 	return out
 }

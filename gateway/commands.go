@@ -183,7 +183,7 @@ func (g *Gateway) deviceByID(id string) (Device, bool) {
 	if id == SelfDevice {
 		return Device{}, true
 	}
-	for _, d := range g.devices {
+	for _, d := range g.deviceList() {
 		if d.Config.ID == id {
 			return d, true
 		}
@@ -193,7 +193,7 @@ func (g *Gateway) deviceByID(id string) (Device, bool) {
 
 func (g *Gateway) deviceIDs(keep func(Device) bool) []string {
 	var ids []string
-	for _, d := range g.devices {
+	for _, d := range g.deviceList() {
 		if keep(d) {
 			ids = append(ids, d.Config.ID)
 		}

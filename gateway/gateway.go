@@ -53,12 +53,15 @@ type Gateway struct {
 	up     *uplink.Uplink
 	sched  *schedule.Scheduler
 	alarms *alarm.Engine
-	// inventories are the devices whose driver keeps a network inventory,
-	// by id, looked up after every poll.
+	// devMu guards devices and inventories, which the web page's live
+	// apply replaces (devices.go). inventories are the devices whose
+	// driver keeps a network inventory, by id, looked up after every poll.
+	devMu       sync.RWMutex
 	inventories map[string]inventorier
 	cold        *coldchain.Recorder
 	devices     []Device
 	self        *selfmon.Monitor
+	watch       watchSet
 
 	// startEvents are appended once Run starts (buffer reset, start).
 	startEvents []drivers.Event
@@ -123,16 +126,11 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	g.devices, err = BuildDrivers(cfg, log)
+	devs, err := BuildDrivers(cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	g.inventories = map[string]inventorier{}
-	for _, d := range g.devices {
-		if inv, ok := d.Driver.(inventorier); ok {
-			g.inventories[d.Config.ID] = inv
-		}
-	}
+	g.setDevices(devs)
 	g.up, err = uplink.New(uplink.Options{
 		Config: cfg.Uplink, Site: cfg.Site, Gateway: cfg.Gateway, Origin: g.origin,
 		Version: opts.Version, Started: g.started, Now: g.clock.Now, Logger: log.With("part", "uplink"),
@@ -151,13 +149,8 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		StateDir:    cfg.StateDir,
 	})
 	g.sched = schedule.New(g.handle, func() time.Time { return g.clock.Now().Time }, log.With("part", "schedule"))
-	for _, d := range g.devices {
-		jitter := d.Config.Interval / 10
-		if d.Config.Jitter != nil {
-			jitter = *d.Config.Jitter
-		}
-		g.sched.Add(schedule.Job{Device: d.Config.ID, Kind: d.Config.Kind, Driver: d.Driver, Interval: d.Config.Interval,
-			Timeout: d.Config.Timeout, Jitter: jitter, UnreachableAfter: d.Config.UnreachableAfter})
+	for _, d := range devs {
+		g.sched.Add(jobFor(d))
 	}
 	g.sched.Add(schedule.Job{Device: SelfDevice, Kind: "gateway", Driver: g.self, Interval: cfg.Self.Interval,
 		Timeout: 10 * time.Second, Jitter: cfg.Self.Interval / 20, UnreachableAfter: 1})
@@ -247,7 +240,7 @@ func newBootID() string {
 // Run runs the gateway until ctx ends, then shuts down in order.
 func (g *Gateway) Run(ctx context.Context) error {
 	g.log.Info("gateway starting", "site", g.cfg.Site, "gateway", g.cfg.Gateway, "version", g.version,
-		"devices", len(g.devices), "broker", g.cfg.Uplink.Broker, "boot", g.origin.Boot)
+		"devices", len(g.deviceList()), "broker", g.cfg.Uplink.Broker, "boot", g.origin.Boot)
 	if !g.clock.Synced() {
 		g.log.Warn("system clock not synchronised: timestamps are estimates and marked clock=unsynced until it is")
 	}
@@ -256,7 +249,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	go func() { upDone <- g.up.Run(upCtx) }()
 
 	start := drivers.Event{Device: SelfDevice, Type: "gateway.started", Severity: drivers.Info,
-		Message: fmt.Sprintf("praxisgate %s started", g.version), Attrs: map[string]any{"version": g.version, "devices": len(g.devices)}}
+		Message: fmt.Sprintf("praxisgate %s started", g.version), Attrs: map[string]any{"version": g.version, "devices": len(g.deviceList())}}
 	g.appendEvents(ctx, append(g.startEvents, start))
 	g.publishAlarms(true)
 
@@ -266,25 +259,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		defer wg.Done()
 		g.runTicks(ctx, TickInterval, g.alarms, g.cold)
 	}()
-	for _, d := range g.devices {
-		w, ok := d.Driver.(drivers.Watcher)
-		if !ok {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := w.Watch(ctx, func(e drivers.Event) {
-				if e.Device == "" {
-					e.Device = d.Config.ID
-				}
-				g.appendEvents(context.Background(), []drivers.Event{e})
-			})
-			if err != nil && ctx.Err() == nil {
-				g.log.Error("watch ended", "device", d.Config.ID, "err", err)
-			}
-		}()
-	}
+	g.startWatchers(ctx)
 	if g.cfg.NUTServer.Listen != "" {
 		wg.Add(1)
 		go func() {
@@ -293,6 +268,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		}()
 	}
 	g.sched.Run(ctx) // returns when ctx ends and polls have returned
+	g.waitWatchers()
 	wg.Wait()
 
 	// Give the uplink a moment to publish what the last polls produced.
@@ -311,7 +287,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 }
 
 func (g *Gateway) closeAll() {
-	closeDrivers(g.devices)
+	closeDrivers(g.deviceList())
 	if g.cold != nil {
 		if err := g.cold.Close(); err != nil {
 			g.log.Error("close cold-chain record", "err", err)
@@ -400,7 +376,7 @@ type inventorier interface {
 }
 
 func (g *Gateway) publishInventory(device string) {
-	inv, ok := g.inventories[device]
+	inv, ok := g.inventory(device)
 	if !ok {
 		return
 	}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"io"
+	"net"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -41,8 +42,9 @@ func (b *WebBackend) Devices() []web.Device {
 	for _, l := range b.g.Latest() {
 		latest[l.Sample.Device] = l
 	}
-	out := make([]web.Device, 0, len(b.g.cfg.Devices))
-	for _, dc := range b.g.cfg.Devices {
+	devs := b.Config().Devices
+	out := make([]web.Device, 0, len(devs))
+	for _, dc := range devs {
 		d := web.Device{ID: dc.ID, Name: dc.Name, Kind: dc.Kind, Driver: dc.Driver, Disabled: dc.Disabled}
 		if l, ok := latest[dc.ID]; ok {
 			d.At, d.Err, d.Metrics = l.At, l.Err, l.Sample.Metrics
@@ -102,20 +104,56 @@ type hostLister interface {
 	Inventory() []discover.Host
 }
 
-// Inventory lists what every discovery device found on the network.
+// Inventory lists what every discovery device found on the network. A
+// host adopted or ignored on the page since the discovery driver started
+// shows so at once: the driver keeps its lists until the restart
+// (applyDevices), the page takes them from the config in effect.
 func (b *WebBackend) Inventory() []web.Host {
+	lists := map[string]*discover.Config{}
+	for _, dc := range b.Config().Devices {
+		if c, ok := dc.DriverConfig.(*discover.Config); ok {
+			lists[dc.ID] = c
+		}
+	}
 	var out []web.Host
-	for _, d := range b.g.devices {
+	for _, d := range b.g.deviceList() {
 		hl, ok := d.Driver.(hostLister)
 		if !ok {
 			continue
 		}
 		for _, h := range hl.Inventory() {
-			out = append(out, web.Host{Source: d.Config.ID, MAC: h.MAC, IPs: h.IPs, Vendor: h.Vendor, Name: h.Name, Kind: h.Kind,
-				SNMP: h.SNMP != nil, Known: h.Known, Adopted: h.Adopted, Present: h.Present, LastSeen: h.LastSeen})
+			wh := web.Host{Source: d.Config.ID, MAC: h.MAC, IPs: h.IPs, Vendor: h.Vendor, Name: h.Name, Kind: h.Kind,
+				SNMP: h.SNMP != nil, Known: h.Known, Adopted: h.Adopted, Present: h.Present, LastSeen: h.LastSeen}
+			if c := lists[d.Config.ID]; c != nil {
+				wh.Known, wh.Adopted = listedHost(c, h.MAC, wh.Known, wh.Adopted)
+			}
+			out = append(out, wh)
 		}
 	}
 	return out
+}
+
+// listedHost adds what a discovery config says of a MAC (known_macs with
+// full MACs or vendor prefixes, adopted) to what the driver reported.
+func listedHost(c *discover.Config, mac string, known bool, adopted string) (bool, string) {
+	hw, err := net.ParseMAC(mac)
+	if err != nil {
+		return known, adopted
+	}
+	norm := hw.String()
+	for m, id := range c.Adopted {
+		if a, err := net.ParseMAC(m); err == nil && a.String() == norm {
+			adopted, known = id, true
+		}
+	}
+	for _, m := range c.KnownMACs {
+		if k, err := net.ParseMAC(m); err == nil && k.String() == norm {
+			known = true
+		} else if k, err := net.ParseMAC(m + ":00:00:00"); err == nil && len(norm) >= 8 && k.String()[:8] == norm[:8] {
+			known = true
+		}
+	}
+	return known, adopted
 }
 
 // Config is the config the gateway runs with: the one it started with, and

@@ -13,7 +13,7 @@ import (
 // Jobs added while Run runs start polling at once, and Remove stops a job
 // for good: no handler call of the device after Remove returned, and its
 // PollNow answers ErrUnknownDevice.
-func TestAddAndRemoveWhileRunning(t *testing.T) {
+func TestScheduleAddAndRemoveWhileRunning(t *testing.T) {
 	tests := []struct {
 		name string
 		// driver of the device added live; release unblocks it.
@@ -99,7 +99,7 @@ func TestAddAndRemoveWhileRunning(t *testing.T) {
 }
 
 // Remove before Run: the job never starts.
-func TestRemoveBeforeRun(t *testing.T) {
+func TestScheduleRemoveBeforeRun(t *testing.T) {
 	c := newCollector()
 	s := New(c.handle, nil, nil)
 	var calls atomic.Int32
@@ -124,7 +124,7 @@ func TestRemoveBeforeRun(t *testing.T) {
 
 // A job added after Run has returned does not start a goroutine that
 // nobody waits for.
-func TestAddAfterRunDoesNotStart(t *testing.T) {
+func TestScheduleAddAfterRunDoesNotStart(t *testing.T) {
 	c := newCollector()
 	s := New(c.handle, nil, nil)
 	ctx, cancel := context.WithCancel(context.Background())
