@@ -114,6 +114,10 @@ func Open(dir string, opts Options) (*DB, error) {
 		returnWithin:  returnWithin,
 		ackDelay:      ackDelay,
 	}
+	if err := migrateMetaKey(bdb, opts.Logger); err != nil {
+		_ = bdb.Close()
+		return nil, fmt.Errorf("buffer: open %s: %w", dir, err)
+	}
 	st, err := loadMeta(bdb, opts.Logger)
 	if err != nil {
 		_ = bdb.Close()

@@ -7,10 +7,14 @@ import (
 
 // TestMain lets the test binary double as the crash-test child: with
 // crashDirEnv set it runs crashChild instead of the tests (see
-// crash_test.go).
+// crash_test.go), and with openChildEnv set it is the child of
+// BenchmarkOpenBacklog.
 func TestMain(m *testing.M) {
 	if dir := os.Getenv(crashDirEnv); dir != "" {
 		os.Exit(crashChild(dir, os.Getenv(crashRunEnv)))
+	}
+	if dir := os.Getenv(openChildEnv); dir != "" {
+		os.Exit(openChild(dir))
 	}
 	os.Exit(m.Run())
 }

@@ -31,10 +31,15 @@ func badgerOptions(dir string, opts Options) badger.Options {
 		WithNumMemtables(2).
 		WithNumLevelZeroTables(4).
 		WithNumLevelZeroTablesStall(8).
-		// Small tables keep compaction's build buffers small: a restart
-		// with a 100k backlog peaked at 85 MiB RSS with 2 MiB tables and at
-		// 60 MiB with 1 MiB ones (BenchmarkRSS in cmd/praxisgate).
-		WithBaseTableSize(1 << 20).
+		// Small tables keep compaction's build buffers small. A table
+		// builder fills until the *compressed* size reaches the table size,
+		// so it holds the raw records (JSON compresses 4-7x), the compressed
+		// blocks and its allocator's doubling slack, and a compaction keeps
+		// up to 9 of them in flight. Opening a 100k backlog that compacts
+		// level 0 peaked at 31 MiB anonymous memory with 1 MiB tables and
+		// at 19 MiB with 256 KiB ones (128 KiB: no better); see
+		// BenchmarkOpenBacklog and BenchmarkRSS in cmd/praxisgate.
+		WithBaseTableSize(256 << 10).
 		WithBaseLevelSize(8 << 20).
 		// Records are a few hundred bytes and live in the LSM tree, where
 		// deleting them frees space by compaction. Only unusually large
