@@ -13,11 +13,11 @@ import (
 // without a restart. Alarm rules and the fridge profile only feed the
 // alarm engine, which can swap its rules (alarm.Engine.SetRules), and the
 // overview's band. Devices are started, stopped and rebuilt by
-// applyDevices (devices.go), except for what it holds for the restart.
-// Everything else is wired into long-lived parts at start: poll defaults
-// into the devices, the uplink into the MQTT connection, web into the
+// applyDevices (devices.go), except for what it holds for the restart;
+// poll defaults take effect through the devices they are filled into.
+// Everything else is wired into long-lived parts at start: the uplink into the MQTT connection, web into the
 // listener, state_dir and buffer into open files.
-var liveSections = map[string]bool{"alarms": true, "fridge": true, "devices": true}
+var liveSections = map[string]bool{"alarms": true, "fridge": true, "devices": true, "defaults": true}
 
 // Apply puts a config the web page just saved into effect as far as it can
 // without a restart: devices (adopted, enabled, disabled, removed, changed;
@@ -31,18 +31,21 @@ func (b *WebBackend) Apply(ctx context.Context, cfg *config.Config) web.Applied 
 	defer b.applyMu.Unlock()
 	running, current := b.g.cfg, b.Config()
 	next := *running
-	next.Alarms, next.Fridge, next.Devices = cfg.Alarms, cfg.Fridge, cfg.Devices
+	next.Alarms, next.Fridge, next.Devices, next.Defaults = cfg.Alarms, cfg.Fridge, cfg.Devices, cfg.Defaults
 
 	da := b.g.applyDevices(ctx, cfg)
 	held := len(da.Held) > 0
 	var a web.Applied
+	// The poll defaults only reach the daemon through the devices the
+	// loader filled them into.
+	heldSec := func(sec string) bool { return held && (sec == "devices" || sec == "defaults") }
 	for _, sec := range web.ChangedSections(current, cfg) {
-		if liveSections[sec] && !(sec == "devices" && held) {
+		if liveSections[sec] && !heldSec(sec) {
 			a.Live = append(a.Live, sec)
 		}
 	}
 	for _, sec := range web.ChangedSections(running, cfg) {
-		if !liveSections[sec] || (sec == "devices" && held) {
+		if !liveSections[sec] || heldSec(sec) {
 			a.Restart = append(a.Restart, sec)
 		}
 	}

@@ -112,6 +112,14 @@ devices:
 				}
 			}
 		}},
+		{"poll default for a device without its own interval", "  - {id: lab, driver: sim, kind: room, sim: {scenario: room}}\ndefaults: {interval: 3s}\n",
+			[]string{"defaults", "devices"}, nil, func(t *testing.T) {
+				d, ok := g.deviceByID("lab")
+				if !ok || d.Config.Interval != 3*time.Second {
+					t.Fatalf("running lab %+v, want the default interval 3s", d.Config)
+				}
+				waitFor(t, "readings of the device with the default interval", func() bool { return s.count("/telemetry/lab") >= 1 })
+			}},
 	}
 	for _, st := range steps {
 		a := be.Apply(context.Background(), load(t, dir, cfgFor(st.extra)))

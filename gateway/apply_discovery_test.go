@@ -1,0 +1,90 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/praxisgate/praxisgate/drivers/discover"
+	"github.com/praxisgate/praxisgate/drivers/testpeer"
+)
+
+// Adopting a host changes the discovery device's adopted list too; that
+// must not rebuild the discovery driver (its inventory lives in it) nor
+// make the page say "after restart". A change of its sweep settings waits
+// for the restart, and the running driver stays as it is.
+func TestApplyDevicesDiscovery(t *testing.T) {
+	mq := testpeer.StartMosquitto(t, testpeer.MosquittoOptions{})
+	dir := t.TempDir()
+	cfgFor := func(interval, adopted, extra string) string {
+		return fmt.Sprintf(`site: s
+gateway: g
+state_dir: %s
+uplink: {broker: %q}
+devices:
+  - {id: netz, driver: discover, interval: %s, discover: {interfaces: [lo]%s}}
+%s`, dir, mq.URL(), interval, adopted, extra)
+	}
+	g, stop := start(t, load(t, dir, cfgFor("1h", "", "")))
+	defer stop()
+	be := g.Web()
+	before, _ := g.deviceByID("netz")
+
+	steps := []struct {
+		name          string
+		yaml          string
+		live, restart []string
+		running       []string
+	}{
+		{"adopt a host", cfgFor("1h", `, adopted: {"AA:BB:CC:DD:EE:FF": drucker}`, "  - {id: drucker, driver: sim, kind: room, interval: 1s, sim: {scenario: room}}\n"),
+			[]string{"devices"}, nil, []string{"netz", "drucker"}},
+		{"sweep interval changed", cfgFor("2h", `, adopted: {"AA:BB:CC:DD:EE:FF": drucker}`, "  - {id: drucker, driver: sim, kind: room, interval: 1s, sim: {scenario: room}}\n"),
+			nil, []string{"devices"}, []string{"netz", "drucker"}},
+	}
+	for _, st := range steps {
+		a := be.Apply(context.Background(), load(t, dir, st.yaml))
+		if !slices.Equal(a.Live, st.live) || !slices.Equal(a.Restart, st.restart) {
+			t.Fatalf("%s: applied %+v, want live %v restart %v", st.name, a, st.live, st.restart)
+		}
+		var running []string
+		for _, d := range g.deviceList() {
+			running = append(running, d.Config.ID)
+		}
+		if !slices.Equal(running, st.running) {
+			t.Fatalf("%s: running %v, want %v", st.name, running, st.running)
+		}
+		if now, _ := g.deviceByID("netz"); now.Driver != before.Driver || now.Config.Interval != before.Config.Interval {
+			t.Fatalf("%s: discovery driver rebuilt (%+v)", st.name, now.Config)
+		}
+	}
+	waitFor(t, "the adopted device polled", func() bool {
+		st, ok := g.sched.Stats("drucker")
+		return ok && st.Polls > 0
+	})
+}
+
+// The page shows a host adopted or ignored since the discovery driver
+// started as such, from the config in effect.
+func TestListedHost(t *testing.T) {
+	c := &discover.Config{Adopted: map[string]string{"AA:BB:CC:DD:EE:01": "drucker"}, KnownMACs: []string{"aa:bb:cc:dd:ee:02", "11:22:33"}}
+	cases := []struct {
+		mac, driverAdopted string
+		driverKnown        bool
+		known              bool
+		adopted            string
+	}{
+		{"aa:bb:cc:dd:ee:01", "", false, true, "drucker"},
+		{"aa:bb:cc:dd:ee:02", "", false, true, ""},
+		{"11:22:33:44:55:66", "", false, true, ""},
+		{"aa:bb:cc:dd:ee:03", "", false, false, ""},
+		{"aa:bb:cc:dd:ee:04", "nas", true, true, "nas"},
+		{"not a mac", "", false, false, ""},
+	}
+	for _, tc := range cases {
+		known, adopted := listedHost(c, tc.mac, tc.driverKnown, tc.driverAdopted)
+		if known != tc.known || adopted != tc.adopted {
+			t.Errorf("%s: known %v adopted %q, want %v %q", tc.mac, known, adopted, tc.known, tc.adopted)
+		}
+	}
+}
