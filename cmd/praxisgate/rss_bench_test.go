@@ -108,6 +108,7 @@ devices:
 	startHeap := heap.takeMax()
 	offline := sampleRSS(pid, 5*time.Second, 250*time.Millisecond)
 	offlineHeap := heap.takeMax()
+	offlineMaps := residentByMapping(pid)
 	mq.Restart()
 	drainStart := time.Now()
 	var drain rss
@@ -121,6 +122,7 @@ devices:
 	drainHeap := heap.takeMax()
 	steady := sampleRSS(pid, 10*time.Second, 250*time.Millisecond)
 	steadyHeap := heap.takeMax()
+	steadyMaps := residentByMapping(pid)
 	hwm := readStatusKB(pid, "VmHWM:")
 	if l := left.Load(); l < 0 || l > 200 {
 		b.Fatalf("backlog not drained within 3 minutes: the gateway reports %d records left", l)
@@ -150,6 +152,7 @@ devices:
 		fmt.Printf("  %-22s %6.1f %6.1f %6.1f %6.1f\n", p.name, mib(p.r.total), mib(p.r.anon), mib(p.r.file), p.heap)
 	}
 	fmt.Printf("  peak RSS (VmHWM) %.1f MiB; backlog drained in %.1f s\n", mib(hwm), drainTime.Seconds())
+	fmt.Printf("  resident by mapping, offline: %s\n  resident by mapping, steady:  %s\n", offlineMaps, steadyMaps)
 	fmt.Printf("  (anon: heap, stacks, runtime; file: mmapped badger tables and logs, page cache the kernel can drop; heap: Go heap at GC start, gctrace)\n")
 }
 
@@ -177,6 +180,56 @@ func sampleRSS(pid int, d, step time.Duration) (m rss) {
 		time.Sleep(step)
 	}
 	return m
+}
+
+// residentByMapping sums the resident kB of a process's mappings by what
+// they map (the binary, badger's tables, memtable logs, value logs, other
+// files, anonymous), from /proc/PID/smaps, to say what RssFile is made of.
+func residentByMapping(pid int) string {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/smaps", pid))
+	if err != nil {
+		return err.Error()
+	}
+	defer f.Close()
+	kinds := []string{"binary", "sst", "mem", "vlog", "other-file", "anon"}
+	kb := map[string]float64{}
+	kind := "anon"
+	exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fs := strings.Fields(sc.Text())
+		if len(fs) == 0 {
+			continue
+		}
+		if !strings.HasSuffix(fs[0], ":") {
+			// A mapping's header: address range, perms, offset, dev, inode, path.
+			kind = "anon"
+			if len(fs) >= 6 && strings.HasPrefix(fs[5], "/") {
+				switch path := fs[5]; {
+				case path == exe:
+					kind = "binary"
+				case strings.HasSuffix(path, ".sst"):
+					kind = "sst"
+				case strings.HasSuffix(path, ".mem"):
+					kind = "mem"
+				case strings.HasSuffix(path, ".vlog"):
+					kind = "vlog"
+				default:
+					kind = "other-file"
+				}
+			}
+			continue
+		}
+		if fs[0] == "Rss:" && len(fs) > 1 {
+			v, _ := strconv.ParseFloat(fs[1], 64)
+			kb[kind] += v
+		}
+	}
+	var out []string
+	for _, k := range kinds {
+		out = append(out, fmt.Sprintf("%s %.1f", k, kb[k]/1024))
+	}
+	return strings.Join(out, ", ") + " MiB"
 }
 
 // heapWatch passes the daemon's stderr through and keeps the largest heap
