@@ -360,8 +360,9 @@ func recordColdChain(t *testing.T, dir string) coldChainFiles {
 	return coldChainFiles{dir: dir, fridges: rec.Fridges()}
 }
 
-// Apply takes alarms and the fridge profile live, like the gateway, and
-// records what it was given.
+// Apply takes alarms, the fridge profile, devices and poll defaults live,
+// like the gateway (which holds a discovery device's sweep settings for
+// the restart; no test here changes them), and records what it was given.
 func (b *fakeBackend) Apply(_ context.Context, cfg *config.Config) Applied {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -369,14 +370,14 @@ func (b *fakeBackend) Apply(_ context.Context, cfg *config.Config) Applied {
 	var a Applied
 	for _, sec := range ChangedSections(b.cfg, cfg) {
 		switch sec {
-		case "alarms", "fridge":
+		case "alarms", "fridge", "devices", "defaults":
 			a.Live = append(a.Live, sec)
 		default:
 			a.Restart = append(a.Restart, sec)
 		}
 	}
 	next := *b.cfg
-	next.Alarms, next.Fridge = cfg.Alarms, cfg.Fridge
+	next.Alarms, next.Fridge, next.Devices, next.Defaults = cfg.Alarms, cfg.Fridge, cfg.Devices, cfg.Defaults
 	b.cfg = &next
 	return a
 }

@@ -40,6 +40,10 @@ func TestInventoryAdoptAndIgnore(t *testing.T) {
 	adopt := url.Values{"source": {"netz"}, "mac": {"00:c0:b7:01:02:03"}, "id": {"usv-rack"}, "name": {"USV im Rack"}}
 	resp, body = e.post("/devices/adopt", adopt)
 	wantRedirect(t, resp, "/devices/found")
+	// The daemon runs an adopted device at once (gateway.applyDevices).
+	if _, body = e.get("/devices/found"); !strings.Contains(body, "Gespeichert und sofort aktiv.") {
+		t.Fatalf("no live-apply message after adoption:\n%s", body)
+	}
 	cfg, err := config.Load(e.cfgPath)
 	if err != nil {
 		t.Fatalf("config after adoption: %v", err)
