@@ -134,3 +134,21 @@ devices:
 	n := s.count("/telemetry/room")
 	waitFor(t, "the unchanged device still polling", func() bool { return s.count("/telemetry/room") > n })
 }
+
+// A device saved while the daemon shuts down is neither built nor closed
+// twice: it waits for the next start, and the page says so.
+func TestApplyDevicesAfterShutdown(t *testing.T) {
+	mq := testpeer.StartMosquitto(t, testpeer.MosquittoOptions{})
+	dir := t.TempDir()
+	base := fmt.Sprintf("site: s\ngateway: g\nstate_dir: %s\nuplink: {broker: %q}\ndevices:\n  - {id: room, driver: sim, kind: room, interval: 1s, sim: {scenario: room}}\n", dir, mq.URL())
+	g, stop := start(t, load(t, dir, base))
+	be := g.Web()
+	stop()
+	a := be.Apply(context.Background(), load(t, dir, base+"  - {id: lab, driver: sim, kind: room, interval: 1s, sim: {scenario: room}}\n"))
+	if !slices.Contains(a.Restart, "devices") || slices.Contains(a.Live, "devices") {
+		t.Fatalf("applied after shutdown: %+v, want devices after the restart", a)
+	}
+	if _, ok := g.deviceByID("lab"); ok {
+		t.Fatal("a device was built after the gateway closed its drivers")
+	}
+}

@@ -173,7 +173,17 @@ type deviceApply struct {
 // clears the alarms of devices that are gone. Callers serialise it.
 func (g *Gateway) applyDevices(ctx context.Context, next *config.Config) deviceApply {
 	var res deviceApply
+	g.lifeMu.Lock()
+	defer g.lifeMu.Unlock()
 	cur := g.deviceList()
+	if g.closed {
+		// Shutting down: the drivers are closed or being closed, and the
+		// saved file takes effect at the next start.
+		for _, dc := range next.Devices {
+			res.Held = append(res.Held, dc.ID)
+		}
+		return res
+	}
 	curBy := make(map[string]Device, len(cur))
 	for _, d := range cur {
 		curBy[d.Config.ID] = d

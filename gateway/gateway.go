@@ -62,6 +62,11 @@ type Gateway struct {
 	devices     []Device
 	self        *selfmon.Monitor
 	watch       watchSet
+	// lifeMu orders a live device change against shutdown: closeAll sets
+	// closed under it, and applyDevices holds it throughout, so a driver
+	// is never closed twice nor built after the others were closed.
+	lifeMu sync.Mutex
+	closed bool
 
 	// startEvents are appended once Run starts (buffer reset, start).
 	startEvents []drivers.Event
@@ -287,6 +292,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 }
 
 func (g *Gateway) closeAll() {
+	g.lifeMu.Lock()
+	g.closed = true
+	g.lifeMu.Unlock()
 	closeDrivers(g.deviceList())
 	if g.cold != nil {
 		if err := g.cold.Close(); err != nil {
