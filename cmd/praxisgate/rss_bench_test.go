@@ -116,7 +116,7 @@ devices:
 	// Done when a report taken after the restart shows an empty buffer
 	// (100 live devices keep adding a few records between reports).
 	for (left.Load() < 0 || left.Load() > 200) && time.Since(drainStart) < 3*time.Minute {
-		drain = drain.max(sampleRSS(pid, time.Second, 250*time.Millisecond))
+		drain = drain.max(sampleRSS(pid, time.Second, 50*time.Millisecond))
 	}
 	drainTime := time.Since(drainStart)
 	drainHeap := heap.takeMax()
