@@ -62,7 +62,7 @@ func (b *WebBackend) Apply(ctx context.Context, cfg *config.Config) web.Applied 
 	b.live.Store(&next)
 	b.g.log.Info("config applied", "live", a.Live, "after_restart", a.Restart, "alarms_cleared", len(evs),
 		"devices_added", da.Added, "devices_changed", da.Changed, "devices_stopped", da.Stopped,
-		"devices_held_for_restart", da.Held, "discovery_lists_for_restart", da.ListsOnly)
+		"devices_held_for_restart", da.Held, "discovery_lists", da.Lists)
 	return a
 }
 

@@ -54,8 +54,13 @@ devices:
 		if !slices.Equal(running, st.running) {
 			t.Fatalf("%s: running %v, want %v", st.name, running, st.running)
 		}
-		if now, _ := g.deviceByID("netz"); now.Driver != before.Driver || now.Config.Interval != before.Config.Interval {
+		now, _ := g.deviceByID("netz")
+		if now.Driver != before.Driver || now.Config.Interval != before.Config.Interval {
 			t.Fatalf("%s: discovery driver rebuilt (%+v)", st.name, now.Config)
+		}
+		// The running driver was handed the new list (SetLists).
+		if dc := now.Config.DriverConfig.(*discover.Config); dc.Adopted["AA:BB:CC:DD:EE:FF"] != "drucker" {
+			t.Fatalf("%s: running discovery device's adopted list %v", st.name, dc.Adopted)
 		}
 	}
 	waitFor(t, "the adopted device polled", func() bool {

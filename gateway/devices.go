@@ -159,10 +159,10 @@ type deviceApply struct {
 	// device's sweep settings (its inventory lives in the running driver),
 	// or a device whose new driver could not be built.
 	Held []string
-	// ListsOnly are discovery devices whose adopted or known_macs lists
-	// changed: the page shows them at once (WebBackend.Inventory), the
-	// driver's own flags and device.unknown events follow at the restart.
-	ListsOnly []string
+	// Lists are discovery devices whose adopted or known_macs lists were
+	// handed to the running driver (its inventory and the next sweep's
+	// device.unknown events follow them at once).
+	Lists []string
 }
 
 // applyDevices brings the running devices in line with next's devices:
@@ -208,10 +208,23 @@ func (g *Gateway) applyDevices(ctx context.Context, next *config.Config) deviceA
 			keep[d.Config.ID] = true
 		case isDiscovery(d.Config) && isDiscovery(w):
 			keep[d.Config.ID] = true
-			if sameDevice(withoutLists(d.Config), withoutLists(w)) {
-				res.ListsOnly = append(res.ListsOnly, d.Config.ID)
-			} else {
+			if !sameDevice(withoutLists(d.Config), withoutLists(w)) {
 				res.Held = append(res.Held, d.Config.ID)
+				break
+			}
+			// Only the adopted/known lists changed: the running sweep
+			// keeps its inventory and judges by the new lists.
+			ls, ok := d.Driver.(listSetter)
+			dc := w.DriverConfig.(*discover.Config)
+			if !ok {
+				res.Held = append(res.Held, d.Config.ID)
+			} else if err := ls.SetLists(dc.KnownMACs, dc.Adopted); err != nil {
+				g.log.Error("discovery lists not applied; they wait for the restart", "device", d.Config.ID, "err", err)
+				res.Held = append(res.Held, d.Config.ID)
+			} else {
+				d.Config = w
+				curBy[d.Config.ID] = d
+				res.Lists = append(res.Lists, d.Config.ID)
 			}
 		default:
 			stop = append(stop, d)
@@ -225,7 +238,7 @@ func (g *Gateway) applyDevices(ctx context.Context, next *config.Config) deviceA
 			res.Added = append(res.Added, dc.ID)
 		}
 	}
-	if len(stop) == 0 && len(build) == 0 {
+	if len(stop) == 0 && len(build) == 0 && len(res.Lists) == 0 {
 		g.setAlarmDevices(ctx, next)
 		return res
 	}
@@ -315,6 +328,12 @@ func sameDevice(running, next config.Device) bool {
 		}
 	}
 	return reflect.DeepEqual(running, next)
+}
+
+// listSetter is a discovery driver whose known and adopted lists can be
+// replaced while it runs (drivers/discover).
+type listSetter interface {
+	SetLists(known []string, adopted map[string]string) error
 }
 
 func isDiscovery(d config.Device) bool {

@@ -127,8 +127,7 @@ func (inv *inventory) merge(now time.Time, obs []observation, enr map[string]enr
 		h.LastSeen = now
 		h.Missed = 0
 		h.Present = true
-		h.Adopted = p.adopted[o.MAC]
-		h.Known = h.Learned || h.Adopted != "" || p.knownMACs[o.MAC] || p.knownOUIs[o.MAC[:8]]
+		p.mark(h, o.MAC)
 
 		oldName, oldKind, wasEnriched := h.Name, h.Kind, !h.EnrichedAt.IsZero()
 		if e, ok := enr[o.MAC]; ok {
@@ -309,4 +308,11 @@ func (inv *inventory) conflictsWith(now time.Time, o observation, p policy) []dr
 			Attrs:   map[string]any{"ip": o.IPs[0], "macs": []string{mac, o.MAC}}})
 	}
 	return events
+}
+
+// mark sets whether the host with this MAC is adopted or expected, from
+// the lists of the config (and what the first sweep learned).
+func (p policy) mark(h *Host, mac string) {
+	h.Adopted = p.adopted[mac]
+	h.Known = h.Learned || h.Adopted != "" || p.knownMACs[mac] || p.knownOUIs[mac[:8]]
 }
