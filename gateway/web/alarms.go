@@ -76,39 +76,56 @@ func (s *Server) postRule(w http.ResponseWriter, r *request) {
 		s.fail(w, r, http.StatusBadRequest, "err.rule", nil)
 		return
 	}
-	f := ruleForm{
-		Above: strings.TrimSpace(r.PostFormValue("above")), Below: strings.TrimSpace(r.PostFormValue("below")),
-		For: strings.TrimSpace(r.PostFormValue("for")), Hysteresis: strings.TrimSpace(r.PostFormValue("hysteresis")),
-		Severity: strings.TrimSpace(r.PostFormValue("severity")),
-	}
+	f := readRuleForm(r)
 	fields := checkRule(f, rules[idx].StaleAfter > 0, r.lang)
 	edits, parsed := ruleEdits(idx, f, r.lang)
-	for k, v := range parsed {
-		if fields[k] == "" {
-			fields[k] = v
-		}
-	}
-	if len(fields) > 0 {
-		s.alarmsPage(w, r, http.StatusUnprocessableEntity, pageData{Fields: fields}, idx, f)
-		return
-	}
 	prefix := fmt.Sprintf("alarms[%d].", idx)
-	res, err := s.saveConfig(r.Context(), r.lang, edits, map[string]string{
+	res, ok := s.saveRuleForm(w, r, idx, f, fields, parsed, edits, map[string]string{
 		prefix + "above": "above", prefix + "below": "below", prefix + "for": "for",
 		prefix + "hysteresis": "hysteresis", prefix + "severity": "severity", prefix[:len(prefix)-1]: "above",
 	})
-	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, "err.internal", err)
-		return
-	}
-	if !res.ok() {
-		s.alarmsPage(w, r, http.StatusUnprocessableEntity, pageData{Error: tr(r.lang, "err.config_refused"), Fields: res.Fields, Problems: res.Problems}, idx, f)
+	if !ok {
 		return
 	}
 	rule := rules[idx]
 	s.change(r, "config.alarm", fmt.Sprintf("%s %s: above=%q below=%q for=%q hysteresis=%q severity=%q",
 		rule.Device, rule.Metric, f.Above, f.Below, f.For, f.Hysteresis, f.Severity))
 	s.savedRedirect(w, r, "/alarms", res.Applied)
+}
+
+// readRuleForm reads the threshold fields that the rule and the fridge
+// profile forms share.
+func readRuleForm(r *request) ruleForm {
+	v := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
+	return ruleForm{Above: v("above"), Below: v("below"), For: v("for"), Hysteresis: v("hysteresis"), Severity: v("severity")}
+}
+
+// saveRuleForm saves a rule or fridge form's edits once the form's own
+// checks (fields) and the parse messages of its values (parsed) found
+// nothing, and otherwise re-shows the alarms page with the messages; edit
+// says which form gets them, paths maps config paths to form fields. It
+// answers the request itself unless the save worked.
+func (s *Server) saveRuleForm(w http.ResponseWriter, r *request, edit int, f ruleForm, fields, parsed map[string]string,
+	edits []edit, paths map[string]string) (saveResult, bool) {
+	for k, v := range parsed {
+		if fields[k] == "" {
+			fields[k] = v
+		}
+	}
+	if len(fields) > 0 {
+		s.alarmsPage(w, r, http.StatusUnprocessableEntity, pageData{Fields: fields}, edit, f)
+		return saveResult{}, false
+	}
+	res, err := s.saveConfig(r.Context(), r.lang, edits, paths)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "err.internal", err)
+		return saveResult{}, false
+	}
+	if !res.ok() {
+		s.alarmsPage(w, r, http.StatusUnprocessableEntity, pageData{Error: tr(r.lang, "err.config_refused"), Fields: res.Fields, Problems: res.Problems}, edit, f)
+		return saveResult{}, false
+	}
+	return res, true
 }
 
 // ruleEdits turns the threshold form into edits of alarms[idx], with a

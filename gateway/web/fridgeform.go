@@ -3,7 +3,6 @@ package web
 import (
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/praxisgate/praxisgate/gateway/config"
 )
@@ -44,11 +43,7 @@ func fridgeFromConfig(c *config.Config) fridgeCard {
 // It is live at once (Backend.Apply); the cold-chain record's band
 // follows at the next restart, and the flash says so.
 func (s *Server) postFridge(w http.ResponseWriter, r *request) {
-	f := ruleForm{
-		Above: strings.TrimSpace(r.PostFormValue("above")), Below: strings.TrimSpace(r.PostFormValue("below")),
-		For: strings.TrimSpace(r.PostFormValue("for")), Hysteresis: strings.TrimSpace(r.PostFormValue("hysteresis")),
-		Severity: strings.TrimSpace(r.PostFormValue("severity")),
-	}
+	f := readRuleForm(r)
 	// An empty field means its default, and the band must hold with the
 	// defaults too (the loader compares low and high only when both are
 	// written out).
@@ -65,25 +60,11 @@ func (s *Server) postFridge(w http.ResponseWriter, r *request) {
 		fields["below"] = fmt.Sprintf(tr(r.lang, "err.below_high"), cmp.Above)
 	}
 	edits, parsed := fridgeEdits(f, r.lang)
-	for k, v := range parsed {
-		if fields[k] == "" {
-			fields[k] = v
-		}
-	}
-	if len(fields) > 0 {
-		s.alarmsPage(w, r, http.StatusUnprocessableEntity, pageData{Fields: fields}, editFridge, f)
-		return
-	}
-	res, err := s.saveConfig(r.Context(), r.lang, edits, map[string]string{
+	res, ok := s.saveRuleForm(w, r, editFridge, f, fields, parsed, edits, map[string]string{
 		"fridge.high": "above", "fridge.low": "below", "fridge.delay": "for", "fridge.hysteresis": "hysteresis",
 		"fridge.severity": "severity", "fridge": "above",
 	})
-	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, "err.internal", err)
-		return
-	}
-	if !res.ok() {
-		s.alarmsPage(w, r, http.StatusUnprocessableEntity, pageData{Error: tr(r.lang, "err.config_refused"), Fields: res.Fields, Problems: res.Problems}, editFridge, f)
+	if !ok {
 		return
 	}
 	s.change(r, "config.fridge", fmt.Sprintf("high=%q low=%q delay=%q hysteresis=%q severity=%q", f.Above, f.Below, f.For, f.Hysteresis, f.Severity))
