@@ -27,8 +27,8 @@ var liveSections = map[string]bool{"alarms": true, "fridge": true, "devices": tr
 // next reading. The report lists what is live now and every section that
 // still differs from what the daemon runs with.
 func (b *WebBackend) Apply(ctx context.Context, cfg *config.Config) web.Applied {
-	b.applyMu.Lock()
-	defer b.applyMu.Unlock()
+	b.g.applyMu.Lock()
+	defer b.g.applyMu.Unlock()
 	running, current := b.g.cfg, b.Config()
 	next := *running
 	next.Alarms, next.Fridge, next.Devices, next.Defaults = cfg.Alarms, cfg.Fridge, cfg.Devices, cfg.Defaults
@@ -59,7 +59,7 @@ func (b *WebBackend) Apply(ctx context.Context, cfg *config.Config) web.Applied 
 	evs := b.g.alarms.SetRules(b.runningRules(&next), b.g.clock.Now().Time)
 	b.g.appendEvents(ctx, evs)
 	b.g.publishAlarms(false)
-	b.live.Store(&next)
+	b.g.live.Store(&next)
 	b.g.log.Info("config applied", "live", a.Live, "after_restart", a.Restart, "alarms_cleared", len(evs),
 		"devices_added", da.Added, "devices_changed", da.Changed, "devices_stopped", da.Stopped,
 		"devices_held_for_restart", da.Held, "discovery_lists", da.Lists)

@@ -67,6 +67,11 @@ type Gateway struct {
 	// is never closed twice nor built after the others were closed.
 	lifeMu sync.Mutex
 	closed bool
+	// applyMu serialises live config changes (WebBackend.Apply); live is
+	// the config with the sections they put into effect (nil: none yet,
+	// cfg as it started).
+	applyMu sync.Mutex
+	live    atomic.Pointer[config.Config]
 
 	// startEvents are appended once Run starts (buffer reset, start).
 	startEvents []drivers.Event

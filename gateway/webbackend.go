@@ -6,8 +6,6 @@ import (
 	"net"
 	"path/filepath"
 	"sort"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/praxisgate/praxisgate/drivers"
@@ -20,17 +18,9 @@ import (
 
 // WebBackend adapts the gateway to what the local web page needs
 // (web.Backend); web defines the interface so it never imports gateway.
-type WebBackend struct {
-	g *Gateway
-	// applyMu serialises Apply; live is the config with the sections
-	// Apply put into effect (nil: none yet, the gateway's own config).
-	applyMu sync.Mutex
-	live    atomic.Pointer[config.Config]
-}
+type WebBackend struct{ g *Gateway }
 
-// Web returns the gateway's view for gateway/web. Each view keeps its own
-// record of what its page applied live (the alarm rules themselves live in
-// the engine), so the daemon makes one and serves the page with it.
+// Web returns the gateway's view for gateway/web.
 func (g *Gateway) Web() *WebBackend { return &WebBackend{g: g} }
 
 var _ web.Backend = (*WebBackend)(nil)
@@ -159,7 +149,7 @@ func listedHost(c *discover.Config, mac string, known bool, adopted string) (boo
 // Config is the config the gateway runs with: the one it started with, and
 // the sections Apply has put into effect since.
 func (b *WebBackend) Config() *config.Config {
-	if c := b.live.Load(); c != nil {
+	if c := b.g.live.Load(); c != nil {
 		return c
 	}
 	return b.g.cfg
