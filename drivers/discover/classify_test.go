@@ -8,9 +8,9 @@ import (
 	"testing"
 )
 
-// recordings are LibreNMS snmprec captures of real devices, kept outside
-// the project tree (GPL-3.0 data, see ../shared/testdata/README.md).
-const recordings = "../../../shared/testdata/snmprec"
+// recordings are LibreNMS snmprec captures of real devices, kept apart as
+// third-party test data (GPL-3.0, see its README).
+const recordings = "../testdata/third_party/librenms-snmprec"
 
 // identityFromRecording reads the three system-group objects from an
 // snmprec file (OID|type|value per line).
@@ -18,7 +18,7 @@ func identityFromRecording(t *testing.T, name string) *SNMPIdentity {
 	t.Helper()
 	f, err := os.Open(filepath.Join(recordings, name+".snmprec"))
 	if err != nil {
-		t.Fatalf("recording: %v (the shared test data lives in ../shared/testdata)", err)
+		t.Fatalf("recording: %v (the recordings live in drivers/testdata/third_party)", err)
 	}
 	defer f.Close()
 	id := &SNMPIdentity{Via: "recording"}

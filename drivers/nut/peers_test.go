@@ -62,10 +62,11 @@ func repoRoot(t *testing.T) string {
 	return ""
 }
 
-// sharedDump returns the path of a NUT DDL dump in ../shared/testdata.
+// sharedDump returns the path of a NUT DDL dump kept in the repository's
+// third-party test data (drivers/testdata/third_party/nut-ddl).
 func sharedDump(t *testing.T, name string) string {
 	t.Helper()
-	p := filepath.Join(repoRoot(t), "..", "shared", "testdata", "nut-ddl", name)
+	p := filepath.Join(repoRoot(t), "drivers", "testdata", "third_party", "nut-ddl", name)
 	if _, err := os.Stat(p); err != nil {
 		t.Fatalf("test data %s missing: %v", name, err)
 	}

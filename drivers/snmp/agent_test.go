@@ -21,8 +21,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// recordingsDir finds ../shared/testdata/snmprec next to the repository
-// root (the directory holding go.mod), so no machine path is written down.
+// recordingsDir finds the LibreNMS recordings in the repository's
+// third-party test data below the root (the directory holding go.mod).
 func recordingsDir(tb testing.TB) string {
 	tb.Helper()
 	dir, err := os.Getwd()
@@ -31,7 +31,7 @@ func recordingsDir(tb testing.TB) string {
 	}
 	for range 20 {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			rec := filepath.Join(dir, "..", "shared", "testdata", "snmprec")
+			rec := filepath.Join(dir, "drivers", "testdata", "third_party", "librenms-snmprec")
 			if _, err := os.Stat(rec); err != nil {
 				tb.Fatalf("recordings not found at %s: %v", rec, err)
 			}

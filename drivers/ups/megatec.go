@@ -13,7 +13,7 @@ import (
 )
 
 // Megatec/Q1 ("blazer", nutdrv_qx "megatec") as described in
-// ../shared/testdata/ups-serial-protocols.md §1: commands end in CR, the
+// docs/ups-serial-protocols.md §1: commands end in CR, the
 // status reply starts with '(' and the rating and vendor replies with '#'.
 
 // q1Status is a parsed Q1 reply. Fields the UPS left as dashes or dots
