@@ -10,13 +10,13 @@ PKG       := ./cmd/praxisgate
 DIST      := dist
 
 # Debian packages the tests start as real peers.
-TEST_PEERS := mosquitto mosquitto-clients snmpd snmp nut-server nut-client socat arp-scan nmap iproute2 util-linux dcmtk python3 python3-pymodbus python3-serial curl nats-server chromium
+TEST_PEERS := mosquitto mosquitto-clients snmpd snmp nut-server nut-client socat arp-scan nmap iproute2 util-linux dcmtk python3 python3-pymodbus python3-serial python3-serial-asyncio curl nats-server chromium
 
 # Debian packages the appliance tests use (the image scripts install their
 # own build tools, mmdebstrap and lintian among them, when missing).
 APPLIANCE_PEERS := qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64 e2fsprogs fdisk
 
-.PHONY: all build build-amd64 build-arm64 demo test test-peers appliance-peers install-missing check vet bench fuzz clean security package package-test image image-test image-arm64 image-test-arm64
+.PHONY: all build build-amd64 build-arm64 demo test test-short test-peers appliance-peers install-missing check vet bench fuzz clean security package package-test image image-test image-arm64 image-test-arm64
 
 all: build
 
@@ -60,6 +60,13 @@ vet:
 
 test: test-peers vet
 	$(GO) test -race -timeout 30m ./...
+
+# The contributors' fast tier: no root, no peers, no race detector. Unit
+# tests, fuzz seeds, the simulators and the in-memory queue; every test that
+# needs a real peer, root or a network namespace skips itself under -short
+# (testpeer.SkipShort) and runs in `make test`.
+test-short: vet
+	$(GO) test -short -timeout 10m ./...
 
 # Everything CI runs: the Go tests, then the appliance: the Debian package
 # installed, upgraded and purged in a chroot, and the amd64 image built and

@@ -275,6 +275,9 @@ func ptyPair(t *testing.T) (peer, gw string) {
 func startRTUPeer(t *testing.T, port string, unit int, tables map[string]map[string][]uint16) {
 	t.Helper()
 	needPeer(t, "/usr/lib/python3/dist-packages/pymodbus", "python3-pymodbus")
+	// Debian's pymodbus imports serial_asyncio for its serial server but does
+	// not depend on the package that provides it.
+	needPeer(t, "/usr/lib/python3/dist-packages/serial_asyncio", "python3-serial-asyncio")
 	spec, _ := json.Marshal(tables)
 	cmd := exec.Command("/usr/bin/python3", "testdata/rtu_peer.py", port, fmt.Sprint(unit), string(spec))
 	out, err := cmd.StdoutPipe()
