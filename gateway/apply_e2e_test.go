@@ -54,6 +54,7 @@ func (l *lockedBuffer) String() string {
 // Diagnose page and the settings page's restart button. Screenshots go to $ARTIFACTS/web-e2e-live (or a
 // temp dir).
 func TestBrowserLiveApply(t *testing.T) {
+	testpeer.SkipShort(t, "chromium")
 	bin := ""
 	for _, name := range []string{"chromium", "chromium-browser"} {
 		if p, err := exec.LookPath(name); err == nil {

@@ -66,6 +66,11 @@ type fleetOptions struct {
 	ReconnectSpread        time.Duration
 	OutageAt, OutageFor    time.Duration
 	Timeout                time.Duration
+	// Stall, when set, turns Timeout into a deadline that moves with
+	// progress: a wait ends only when nothing has improved for Stall (or
+	// after MaxWait). A loaded machine slows 500 gateways down without
+	// stopping them, and a test must judge what happened, not the clock.
+	Stall, MaxWait time.Duration
 	// Outage, when set, replaces the proxy cut: it must take the broker
 	// away and bring it back (a test restarts Mosquitto).
 	Outage func()
@@ -151,7 +156,7 @@ func runFleet(ctx context.Context, o fleetOptions) (*fleetReport, error) {
 		wg.Wait()
 	}
 	fmt.Fprintf(o.Out, "fleetsim: %d gateways connecting through %s to %s over %s\n", o.N, px.Addr(), o.Broker, o.Ramp)
-	if !waitUntil(ctx, start.Add(o.Ramp+o.Timeout), func() bool { return countConnected(fleet) == o.N }) {
+	if !o.wait(ctx, start.Add(o.Ramp+o.Timeout), func() int { return countConnected(fleet) }, o.N) {
 		stopAll()
 		return nil, fmt.Errorf("fleetsim: only %d of %d gateways connected within %s", countConnected(fleet), o.N, o.Ramp+o.Timeout)
 	}
@@ -174,15 +179,16 @@ func runFleet(ctx context.Context, o fleetOptions) (*fleetReport, error) {
 			fmt.Fprintf(o.Out, "fleetsim: cutting every connection and refusing new ones for %s\n", o.OutageFor)
 			px.cut(o.OutageFor)
 		}
-		back := func() bool {
+		back := func() int {
+			n := 0
 			for i, fg := range fleet {
-				if s := fg.up.Stats(); !s.Connected || s.Generation == gens[i] {
-					return false
+				if s := fg.up.Stats(); s.Connected && s.Generation != gens[i] {
+					n++
 				}
 			}
-			return true
+			return n
 		}
-		waitUntil(ctx, t0.Add(o.Timeout), back)
+		o.wait(ctx, t0.Add(o.Timeout), back, o.N)
 		for i, fg := range fleet {
 			if s := fg.up.Stats(); s.Connected && s.Generation > gens[i] {
 				rep.Reconnect = append(rep.Reconnect, s.ConnectedSince.Sub(t0))
@@ -196,14 +202,15 @@ func runFleet(ctx context.Context, o fleetOptions) (*fleetReport, error) {
 	for _, fg := range fleet {
 		fg.stopProducing()
 	}
-	waitUntil(ctx, time.Now().Add(o.Timeout), func() bool {
+	o.wait(ctx, time.Now().Add(o.Timeout), func() int {
+		n := 0
 		for _, fg := range fleet {
-			if fg.buf.Stats().Records > 0 {
-				return false
+			if fg.buf.Stats().Records == 0 {
+				n++
 			}
 		}
-		return true
-	})
+		return n
+	}, o.N)
 	last := map[string]uint64{}
 	for _, fg := range fleet {
 		st := fg.buf.Stats()
@@ -267,6 +274,34 @@ func countConnected(fleet []*fleetGateway) int {
 		}
 	}
 	return n
+}
+
+// wait polls count every 50 ms until it reaches target (true). Without
+// Stall it gives up at deadline; with Stall the deadline moves on while
+// count grows, so only a fleet that stopped making progress for Stall (or
+// ran past MaxWait) gives up.
+func (o fleetOptions) wait(ctx context.Context, deadline time.Time, count func() int, target int) bool {
+	if o.Stall <= 0 {
+		return waitUntil(ctx, deadline, func() bool { return count() >= target })
+	}
+	limit := time.Now().Add(o.MaxWait)
+	best := -1
+	for {
+		n := count()
+		if n >= target {
+			return true
+		}
+		now := time.Now()
+		if n > best {
+			best = n
+			if d := now.Add(o.Stall); d.After(deadline) {
+				deadline = d
+			}
+		}
+		if now.After(deadline) || (o.MaxWait > 0 && now.After(limit)) || !sleepCtx(ctx, 50*time.Millisecond) {
+			return false
+		}
+	}
 }
 
 // waitUntil polls cond every 50 ms until it holds (true), the deadline

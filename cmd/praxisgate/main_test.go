@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "praxisgate")
-	out, err := exec.Command("go", "build", "-race", "-ldflags", "-X main.version=9.9.9-test", "-o", binary, ".").CombinedOutput()
+	out, err := exec.Command("go", goBuild("-ldflags", "-X main.version=9.9.9-test", "-o", binary, ".")...).CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
 		os.Exit(1)
@@ -311,4 +311,14 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)
 		}
 	}
+}
+
+// goBuild returns the arguments of `go build` for a test binary: with the
+// race detector when the tests themselves run under it.
+func goBuild(args ...string) []string {
+	b := []string{"build"}
+	if raceEnabled {
+		b = append(b, "-race")
+	}
+	return append(b, args...)
 }

@@ -151,7 +151,7 @@ func buildVersions(tb testing.TB) map[string]string {
 		for _, v := range []string{"1.0.0", "2.0.0"} {
 			builds[v] = filepath.Join(filepath.Dir(binary), "praxisgate-"+v)
 			// -race like TestMain's binary, so only the link step is new.
-			out, err := exec.Command("go", "build", "-race", "-ldflags", "-X main.version="+v, "-o", builds[v], ".").CombinedOutput()
+			out, err := exec.Command("go", goBuild("-ldflags", "-X main.version="+v, "-o", builds[v], ".")...).CombinedOutput()
 			if err != nil {
 				buildErr = fmt.Errorf("build %s: %v\n%s", v, err, out)
 				return

@@ -437,7 +437,7 @@ func buildFaulty(tb testing.TB, v string) string {
 		return p
 	}
 	p := filepath.Join(filepath.Dir(binary), "praxisgate-"+v+"-pgfault")
-	out, err := exec.Command("go", "build", "-race", "-tags", "pgfault", "-ldflags", "-X main.version="+v, "-o", p, ".").CombinedOutput()
+	out, err := exec.Command("go", goBuild("-tags", "pgfault", "-ldflags", "-X main.version="+v, "-o", p, ".")...).CombinedOutput()
 	if err != nil {
 		tb.Fatalf("build %s with -tags pgfault: %v\n%s", v, err, out)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/praxisgate/praxisgate/drivers/testpeer"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -316,6 +317,7 @@ func TestHTTPLoopback(t *testing.T) {
 // TestPingLoopbackRaw pings 127.0.0.1 over a raw socket; the tests run as
 // root (namespaces need it too), which holds CAP_NET_RAW.
 func TestPingLoopbackRaw(t *testing.T) {
+	testpeer.SkipShort(t, "root (a raw ICMP socket)")
 	cfg := defaults()
 	cfg.Host, cfg.ICMPMode, cfg.Count, cfg.Spacing = "127.0.0.1", "raw", 3, 20*time.Millisecond
 	s, err := newDriver(t, cfg).Poll(context.Background())

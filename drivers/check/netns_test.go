@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/praxisgate/praxisgate/drivers/testpeer"
 	"net"
 	"os"
 	"os/exec"
@@ -91,6 +92,7 @@ func run(t *testing.T, args ...string) {
 // gateway, 10.251.7.1) and "host" (a practice server, 10.251.7.2).
 func netnsPair(t *testing.T) (gw, host string) {
 	t.Helper()
+	testpeer.SkipShort(t, "root (network namespaces)")
 	ip := "/usr/sbin/ip"
 	if _, err := os.Stat(ip); err != nil {
 		ip = "/sbin/ip"

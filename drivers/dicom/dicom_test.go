@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/praxisgate/praxisgate/drivers/testpeer"
 	"net"
 	"os"
 	"os/exec"
@@ -31,6 +32,7 @@ func freePort(t *testing.T) int {
 // on a free loopback port, as a PACS would.
 func startStorescp(t *testing.T, aet string, extra ...string) int {
 	t.Helper()
+	testpeer.SkipShort(t, "dcmtk")
 	if _, err := os.Stat(storescpPath); err != nil {
 		t.Fatalf("%s missing: `make test` installs Debian package dcmtk", storescpPath)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/praxisgate/praxisgate/drivers/testpeer"
 	"net"
 	"net/netip"
 	"os"
@@ -22,6 +23,7 @@ import (
 // requirePeer fails (never skips) when a Debian peer is missing.
 func requirePeer(t testing.TB, bin, pkg string) string {
 	t.Helper()
+	testpeer.SkipShort(t, pkg)
 	p, err := exec.LookPath(bin)
 	if err != nil {
 		t.Fatalf("%s not found (Debian package %s); `make test` installs it", bin, pkg)
@@ -73,6 +75,7 @@ func lanMAC(i int) net.HardwareAddr {
 
 func buildLAN(t testing.TB, ctx context.Context, name, subnet string, hosts int, ip func(int) netip.Addr) *netlab.LAN {
 	t.Helper()
+	testpeer.SkipShort(t, "root (network namespaces)")
 	if err := netlab.CheckRoot(); err != nil {
 		t.Fatal(err)
 	}

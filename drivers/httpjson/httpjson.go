@@ -161,6 +161,12 @@ func (d *Driver) get(ctx context.Context, rawURL string) ([]byte, error) {
 	if resp.StatusCode == http.StatusUnauthorized {
 		return nil, fmt.Errorf("httpjson: %s: %w: authentication failed (check username and password)", rawURL, drivers.ErrProtocol)
 	}
+	// An announced oversized answer is refused by its length before any of
+	// it is read, so the verdict does not depend on how fast the box reads;
+	// one without a length is counted as it arrives.
+	if resp.ContentLength > maxBody {
+		return nil, fmt.Errorf("httpjson: %s: %w: answer of %d bytes is larger than %d", rawURL, drivers.ErrProtocol, resp.ContentLength, maxBody)
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
 		return nil, fmt.Errorf("httpjson: read %s: %w: %w", rawURL, drivers.ErrUnreachable, err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/praxisgate/praxisgate/drivers/testpeer"
 	"log/slog"
 	"net"
 	"net/http"
@@ -197,6 +198,7 @@ func TestShellyNonceExpiry(t *testing.T) {
 }
 
 func TestShellySimAgainstCurl(t *testing.T) {
+	testpeer.SkipShort(t, "curl")
 	curl := "/usr/bin/curl"
 	if _, err := os.Stat(curl); err != nil {
 		t.Fatalf("%s missing: `make test` installs Debian package curl", curl)
@@ -306,7 +308,14 @@ func TestFaults(t *testing.T) {
 		}
 	})
 	mux.HandleFunc("/huge", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(maxBody+10))
 		w.Write(bytes.Repeat([]byte(" "), maxBody+10))
+	})
+	mux.HandleFunc("/huge-chunked", func(w http.ResponseWriter, r *http.Request) {
+		for range 5 {
+			w.Write(bytes.Repeat([]byte(" "), maxBody/4))
+			w.(http.Flusher).Flush()
+		}
 	})
 	mux.HandleFunc("/redirect", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "http://192.0.2.1/steal", http.StatusFound)
@@ -317,22 +326,28 @@ func TestFaults(t *testing.T) {
 	dead := "http://" + l.Addr().String()
 	l.Close()
 
+	// Only /slow is judged by the timeout. Every other fault must be told
+	// by what the device sent, so those get a timeout that only guards
+	// against a hang and a loaded machine cannot turn them into "unreachable".
+	const hangGuard = 30 * time.Second
 	tests := []struct {
-		path string
-		base string
-		want error
+		path    string
+		base    string
+		timeout time.Duration
+		want    error
 	}{
-		{"/html", srv.URL, drivers.ErrProtocol},
-		{"/500", srv.URL, drivers.ErrProtocol},
-		{"/slow", srv.URL, drivers.ErrUnreachable},
-		{"/huge", srv.URL, drivers.ErrProtocol},
-		{"/redirect", srv.URL, drivers.ErrProtocol},
-		{"/", dead, drivers.ErrUnreachable},
+		{"/html", srv.URL, hangGuard, drivers.ErrProtocol},
+		{"/500", srv.URL, hangGuard, drivers.ErrProtocol},
+		{"/slow", srv.URL, 300 * time.Millisecond, drivers.ErrUnreachable},
+		{"/huge", srv.URL, hangGuard, drivers.ErrProtocol},
+		{"/huge-chunked", srv.URL, hangGuard, drivers.ErrProtocol},
+		{"/redirect", srv.URL, hangGuard, drivers.ErrProtocol},
+		{"/", dead, hangGuard, drivers.ErrUnreachable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
 			cfg := defaults()
-			cfg.Mode, cfg.URL, cfg.Timeout = "generic", tt.base+tt.path, 300*time.Millisecond
+			cfg.Mode, cfg.URL, cfg.Timeout = "generic", tt.base+tt.path, tt.timeout
 			cfg.Values = []Value{{Name: "x", Path: "x"}}
 			_, err := newDriver(t, cfg, nil).Poll(context.Background())
 			if !errors.Is(err, tt.want) {

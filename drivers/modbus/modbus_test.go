@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/praxisgate/praxisgate/drivers/testpeer"
 	"math"
 	"net"
 	"os"
@@ -242,6 +243,7 @@ func TestPollTCPFaults(t *testing.T) {
 // Debian packages that `make test` installs.
 func needPeer(t *testing.T, path, pkg string) {
 	t.Helper()
+	testpeer.SkipShort(t, pkg)
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("%s not found (%v): `make test` installs Debian package %s", path, err, pkg)
 	}

@@ -3,6 +3,7 @@ package nut
 import (
 	"bufio"
 	"fmt"
+	"github.com/praxisgate/praxisgate/drivers/testpeer"
 	"net"
 	"os"
 	"os/exec"
@@ -21,6 +22,7 @@ import (
 // /etc/nut/nut.conf enables them).
 func nutBinary(t *testing.T, name, pkg string) string {
 	t.Helper()
+	testpeer.SkipShort(t, pkg)
 	for _, dir := range []string{"/lib/nut", "/usr/lib/nut", "/usr/sbin", "/usr/bin", "/sbin", "/bin"} {
 		p := filepath.Join(dir, name)
 		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && isELF(p) {

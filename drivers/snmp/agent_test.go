@@ -3,6 +3,7 @@ package snmp
 import (
 	"context"
 	"errors"
+	"github.com/praxisgate/praxisgate/drivers/testpeer"
 	"os"
 	"path/filepath"
 	"testing"
@@ -47,6 +48,7 @@ func recordingsDir(tb testing.TB) string {
 // "public" community and the given extra settings.
 func startAgent(tb testing.TB, recording string, cfg snmpsim.AgentConfig, env ...string) *snmpsim.Agent {
 	tb.Helper()
+	testpeer.SkipShort(tb, "snmpd")
 	if _, err := snmpsim.SnmpdPath(); err != nil {
 		tb.Fatalf("%v", err)
 	}

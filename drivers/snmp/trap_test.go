@@ -2,6 +2,7 @@ package snmp
 
 import (
 	"context"
+	"github.com/praxisgate/praxisgate/drivers/testpeer"
 	"os/exec"
 	"strconv"
 	"sync"
@@ -14,6 +15,7 @@ import (
 
 func snmptrapPath(tb testing.TB, name string) string {
 	tb.Helper()
+	testpeer.SkipShort(tb, "snmp ("+name+")")
 	p, err := exec.LookPath(name)
 	if err != nil {
 		tb.Fatalf("%s not found: install the Debian package snmp (make test installs it): %v", name, err)

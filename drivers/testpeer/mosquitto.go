@@ -64,6 +64,7 @@ type Mosquitto struct {
 // not come up.
 func StartMosquitto(t testing.TB, opts MosquittoOptions) *Mosquitto {
 	t.Helper()
+	SkipShort(t, "mosquitto")
 	bin, err := exec.LookPath("mosquitto")
 	if err != nil {
 		bin = "/usr/sbin/mosquitto" // Debian installs it outside a user's PATH

@@ -37,6 +37,7 @@ type NATS struct {
 // test ends. It fails the test when nats-server is not installed.
 func StartNATS(t testing.TB) *NATS {
 	t.Helper()
+	SkipShort(t, "nats-server")
 	bin, err := exec.LookPath("nats-server")
 	if err != nil {
 		bin = "/usr/bin/nats-server"

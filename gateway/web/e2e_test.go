@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"github.com/praxisgate/praxisgate/drivers/testpeer"
 	"io"
 	"log/slog"
 	"net"
@@ -26,6 +27,7 @@ import (
 const MissingChromium = "chromium not found: run `make test` (it installs test peers) or apt-get install chromium"
 
 func chromiumPath(t *testing.T) string {
+	testpeer.SkipShort(t, "chromium")
 	for _, name := range []string{"chromium", "chromium-browser"} {
 		if p, err := exec.LookPath(name); err == nil {
 			return p

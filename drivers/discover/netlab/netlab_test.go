@@ -3,6 +3,7 @@ package netlab
 import (
 	"context"
 	"fmt"
+	"github.com/praxisgate/praxisgate/drivers/testpeer"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 // TestBuildPingClose builds a small segment, checks that the sweeper
 // reaches a host over the bridge, and that Close leaves no namespace.
 func TestBuildPingClose(t *testing.T) {
+	testpeer.SkipShort(t, "root (network namespaces)")
 	if err := CheckRoot(); err != nil {
 		t.Fatal(err)
 	}
@@ -54,6 +56,7 @@ func TestBuildPingClose(t *testing.T) {
 // TestBuildFailureCleansUp: a Build that fails half-way (host 2 gets an
 // address outside the subnet) must leave no namespace behind.
 func TestBuildFailureCleansUp(t *testing.T) {
+	testpeer.SkipShort(t, "root (network namespaces)")
 	if err := CheckRoot(); err != nil {
 		t.Fatal(err)
 	}
