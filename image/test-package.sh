@@ -66,6 +66,14 @@ mount --bind /dev "$root/dev"
 mount --bind /dev/pts "$root/dev/pts"
 d1=/tmp/$(basename "$deb1") d2=/tmp/$(basename "$deb2")
 
+echo "== contents"
+# The repository's third-party test fixtures (GPL device recordings) are
+# never shipped; the package holds the binary, the unit, config and docs.
+no_fixtures() { ! dpkg-deb -c "$1" | grep -Eq 'testdata|third_party|\.snmprec|\.rdesc|nut-ddl'; }
+check "no test fixtures in the package" no_fixtures "$deb1"
+license_named() { dpkg-deb --fsys-tarfile "$1" | tar -xO ./usr/share/doc/praxisgate/copyright | grep -q '^License: Apache-2.0'; }
+check "copyright names Apache-2.0" license_named "$deb1"
+
 echo "== install 0.1.0"
 check "dpkg -i 0.1.0" in_root dpkg -i "$d1"
 check "system user praxisgate (uid < 1000, nologin, home /var/lib/praxisgate)" \
