@@ -7,10 +7,6 @@ import (
 	"time"
 )
 
-// setupAccount is the throttle key for setup-code attempts: the code is
-// guessed like a password and gets the same brakes.
-const setupAccount = "\x00setup"
-
 type loginForm struct {
 	User string
 }
@@ -30,12 +26,15 @@ func (s *Server) postSetup(w http.ResponseWriter, r *request) {
 	}
 	user := strings.TrimSpace(r.PostFormValue("user"))
 	form := loginForm{User: user}
-	if wait := s.throttle.wait(setupAccount); wait > 0 {
+	// Setup codes are limited per address only: wrong codes from another
+	// host never make the technician's correct code wait.
+	who := attempt{addr: remoteIP(r.Request)}
+	if wait := s.setupThrottle.wait(who); wait > 0 {
 		s.render(w, r, http.StatusTooManyRequests, "setup", pageData{Error: throttledMsg(r.lang, wait), Data: form})
 		return
 	}
 	if !s.accounts.checkSetupCode(r.PostFormValue("code")) {
-		s.throttle.fail(setupAccount)
+		s.setupThrottle.fail(who)
 		s.log.Warn("web: wrong setup code", "remote", remoteIP(r.Request))
 		s.render(w, r, http.StatusForbidden, "setup", pageData{Error: tr(r.lang, "err.setup_code"), Data: form})
 		return
@@ -55,7 +54,7 @@ func (s *Server) postSetup(w http.ResponseWriter, r *request) {
 		s.fail(w, r, http.StatusInternalServerError, "err.internal", err)
 		return
 	}
-	s.throttle.succeed(setupAccount)
+	s.setupThrottle.succeed(who)
 	r.sess.user = user // for the audit entry only; the session stays anonymous
 	s.change(r, "setup", "administrator "+user+" created")
 	s.redirect(w, r, "/login", "flash.setup_done")
@@ -78,30 +77,31 @@ func (s *Server) postLogin(w http.ResponseWriter, r *request) {
 	if len(user) > 64 {
 		user = user[:64]
 	}
-	// Delays grow per account and client address: an attacker elsewhere
-	// in the network cannot push the technician's own wait up, while the
-	// throttle's global budget still bounds guessing from many addresses.
-	key := user + "\x00" + remoteIP(r.Request)
-	if wait := s.throttle.wait(key); wait > 0 {
-		s.log.Warn("web: login throttled", "user", user, "wait", wait, "remote", remoteIP(r.Request))
+	// A browser that logged in to this account before is judged by its
+	// own failures only; others by their address, the account and a global
+	// budget (throttle.go), so nobody on the LAN can lock the technician out.
+	who := attempt{account: user, addr: remoteIP(r.Request), device: s.sign.device(r.Request, user, s.now())}
+	if wait := s.throttle.wait(who); wait > 0 {
+		s.log.Warn("web: login throttled", "user", user, "wait", wait, "remote", who.addr, "known_browser", who.device != "")
 		s.render(w, r, http.StatusTooManyRequests, "login", pageData{Error: throttledMsg(r.lang, wait), Data: form})
 		return
 	}
 	if !s.accounts.verify(user, r.PostFormValue("password")) {
-		s.throttle.fail(key)
+		s.throttle.fail(who)
 		s.log.Warn("web: failed login", "user", user, "remote", remoteIP(r.Request))
 		s.render(w, r, http.StatusUnauthorized, "login", pageData{Error: tr(r.lang, "err.login"), Data: form})
 		return
 	}
-	s.throttle.succeed(key)
-	r.sess = s.sessions.rotate(w, r.sess.id, user)
+	s.throttle.succeed(who)
+	s.sign.issueDevice(w, user, s.now())
+	r.sess = s.sessions.rotate(w, r.sess, user)
 	s.change(r, "login", "")
 	http.Redirect(w, r.Request, "/", http.StatusSeeOther)
 }
 
 func (s *Server) postLogout(w http.ResponseWriter, r *request) {
 	s.change(r, "logout", "")
-	r.sess = s.sessions.rotate(w, r.sess.id, "")
+	r.sess = s.sessions.rotate(w, r.sess, "")
 	s.redirect(w, r, "/login", "flash.logged_out")
 }
 
@@ -109,7 +109,7 @@ func (s *Server) postLogout(w http.ResponseWriter, r *request) {
 // change, so a link on a foreign page cannot flip it.
 func (s *Server) postLang(w http.ResponseWriter, r *request) {
 	lang := pickLang(r.PostFormValue("lang"))
-	s.sessions.update(r.sess.id, func(ss *session) { ss.lang = lang })
+	s.sessions.setLang(w, r.sess, lang)
 	back := r.PostFormValue("back")
 	// Only local paths: never an open redirect.
 	if !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") || strings.ContainsAny(back, "\\\r\n") {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -130,9 +131,10 @@ func TestLoginThrottledAndSessionRotated(t *testing.T) {
 	if !after.Secure || !after.HttpOnly || after.SameSite != http.SameSiteStrictMode || after.Path != "/" || after.MaxAge <= 0 {
 		t.Fatalf("session cookie flags: %+v", after)
 	}
-	// The old (anonymous) id is dead.
-	if e.srv.sessions.get(cookieReq(before)) != nil {
-		t.Fatal("pre-login session id still valid")
+	// The old (anonymous) id carries no login: whoever planted or saw it
+	// gains nothing (session fixation).
+	if ss := e.srv.sessions.get(cookieReq(before)); ss != nil && ss.user != "" {
+		t.Fatal("pre-login session id is logged in")
 	}
 	resp, body = e.get("/")
 	wantStatus(t, resp, http.StatusOK, body)
@@ -143,8 +145,8 @@ func TestLoginThrottledAndSessionRotated(t *testing.T) {
 func TestThrottleIsPerAddress(t *testing.T) {
 	e := newEnv(t)
 	e.setUp()
-	for range 10 {
-		e.srv.throttle.fail("admin\x00192.0.2.66")
+	for i := range 10 {
+		e.srv.throttle.fail(attempt{account: fmt.Sprintf("user%d", i), addr: "192.0.2.66"})
 	}
 	e.get("/login")
 	resp, body := e.post("/login", url.Values{"user": {"admin"}, "password": {testPassword}})
@@ -189,48 +191,82 @@ func TestLogout(t *testing.T) {
 func TestThrottle(t *testing.T) {
 	clock := &fakeClock{t: time.Unix(1e9, 0)}
 	th := newThrottle(clock.Now)
-	if w := th.wait("admin"); w != 0 {
+	admin := attempt{account: "admin", addr: "192.0.2.1"}
+	if w := th.wait(admin); w != 0 {
 		t.Fatalf("fresh account waits %v", w)
 	}
-	// exponential per account
+	// exponential per account and address
 	for i, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second} {
-		th.fail("admin")
-		if w := th.wait("admin"); w != want {
+		th.fail(admin)
+		if w := th.wait(admin); w != want {
 			t.Fatalf("after %d failures wait %v, want %v", i+1, w, want)
 		}
 	}
-	if w := th.wait("other"); w != 0 {
-		t.Fatalf("another account waits %v", w)
+	for _, tt := range []struct {
+		name string
+		a    attempt
+		want time.Duration
+	}{
+		{"another account, another address", attempt{account: "other", addr: "192.0.2.2"}, 0},
+		{"the account from another unknown browser", attempt{account: "admin", addr: "192.0.2.2"}, time.Second},
+		{"the address with another account", attempt{account: "other", addr: "192.0.2.1"}, 8 * time.Second},
+		{"a known browser of the account", attempt{account: "admin", addr: "192.0.2.1", device: "d1"}, 0},
+	} {
+		if w := th.wait(tt.a); w != tt.want {
+			t.Errorf("%s: wait %v, want %v", tt.name, w, tt.want)
+		}
+	}
+	// a known browser's failures count for that browser only
+	known := attempt{account: "admin", addr: "192.0.2.3", device: "d2"}
+	th.fail(known)
+	if w := th.wait(known); w != time.Second {
+		t.Fatalf("known browser after one failure waits %v", w)
+	}
+	if w := th.wait(attempt{account: "admin", addr: "192.0.2.3", device: "d3"}); w != 0 {
+		t.Fatalf("another known browser waits %v", w)
 	}
 	// capped: the technician is never locked out for good
 	for range 30 {
-		th.fail("admin")
+		th.fail(admin)
 	}
-	if w := th.wait("admin"); w != th.maxDelay {
+	if w := th.wait(admin); w != th.maxDelay {
 		t.Fatalf("after many failures wait %v, want the cap %v", w, th.maxDelay)
 	}
 	clock.Advance(th.maxDelay)
-	if w := th.wait("admin"); w != 0 {
+	if w := th.wait(admin); w != 0 {
 		t.Fatalf("after the cap passed wait %v", w)
 	}
-	th.succeed("admin")
-	th.fail("admin")
-	if w := th.wait("admin"); w != time.Second {
+	th.succeed(admin)
+	th.fail(admin)
+	if w := th.wait(admin); w != time.Second {
 		t.Fatalf("success did not reset: wait %v", w)
 	}
 
-	// global: many names, one failure each, trip the global budget
+	// global: many addresses and names, one failure each, trip the
+	// global budget, which slows unknown browsers only
 	clock.Advance(time.Hour)
 	g := newThrottle(clock.Now)
 	for i := range g.globalMax {
-		g.fail("user" + string(rune('a'+i%26)) + string(rune('a'+i/26)))
+		g.fail(attempt{account: fmt.Sprintf("user%d", i), addr: fmt.Sprintf("192.0.2.%d", 10+i)})
 	}
-	if w := g.wait("fresh-name"); w <= 0 || w > g.globalWindow {
-		t.Fatalf("global cap not applied to a fresh name: wait %v", w)
+	if w := g.wait(attempt{account: "fresh", addr: "192.0.2.200"}); w <= 0 || w > g.globalWindow {
+		t.Fatalf("global cap not applied to an unknown browser: wait %v", w)
+	}
+	if w := g.wait(attempt{account: "admin", addr: "192.0.2.200", device: "d1"}); w != 0 {
+		t.Fatalf("global cap applied to a known browser: wait %v", w)
 	}
 	clock.Advance(g.globalWindow)
-	if w := g.wait("fresh-name"); w != 0 {
+	if w := g.wait(attempt{account: "fresh", addr: "192.0.2.200"}); w != 0 {
 		t.Fatalf("global cap outlived its window: %v", w)
+	}
+
+	// setup codes: per address only, no global budget
+	st := newSetupThrottle(clock.Now)
+	for i := range 100 {
+		st.fail(attempt{addr: fmt.Sprintf("10.0.%d.%d", i/250, i%250)})
+	}
+	if w := st.wait(attempt{addr: "192.0.2.5"}); w != 0 {
+		t.Fatalf("setup code from a fresh address waits %v after others' failures", w)
 	}
 }
 

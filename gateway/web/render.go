@@ -113,7 +113,7 @@ func (s *Server) render(w http.ResponseWriter, r *request, code int, name string
 		d.User = r.sess.user
 		d.CSRF = r.sess.csrf
 		if d.Flash == "" {
-			switch f, a := s.sessions.takeFlash(r.sess.id); {
+			switch f, a := s.sessions.takeFlash(w, r.Request, r.sess); {
 			case a != nil:
 				d.Flash = appliedFlash(r.lang, *a)
 			case f != "":

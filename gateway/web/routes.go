@@ -181,7 +181,7 @@ func remoteIP(r *http.Request) string {
 // redirect after a successful POST (post/redirect/get), with a flash.
 func (s *Server) redirect(w http.ResponseWriter, r *request, to, flash string) {
 	if flash != "" {
-		s.sessions.update(r.sess.id, func(ss *session) { ss.flash, ss.applied = flash, nil })
+		s.sessions.setFlash(w, r.sess, flash)
 	}
 	http.Redirect(w, r.Request, to, http.StatusSeeOther)
 }

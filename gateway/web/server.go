@@ -58,12 +58,15 @@ type Server struct {
 	accounts *accounts
 	sessions *sessions
 	throttle *throttle
-	audit    *auditLog
-	cop      *http.CrossOriginProtection
-	pages    *pages
-	saved    fileConfig
-	resolver resolver
-	mux      *http.ServeMux
+	// setupThrottle limits setup-code attempts per address.
+	setupThrottle *throttle
+	sign          *signer
+	audit         *auditLog
+	cop           *http.CrossOriginProtection
+	pages         *pages
+	saved         fileConfig
+	resolver      resolver
+	mux           *http.ServeMux
 	// restart is Options.Restart, called restartDelay after the page
 	// answered.
 	restart      func(reason string)
@@ -105,8 +108,12 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.resolver = net.DefaultResolver
-	s.sessions = newSessions(s.now)
+	if s.sign, err = loadOrCreateSigner(s.dir); err != nil {
+		return nil, err
+	}
+	s.sessions = newSessions(s.now, s.sign)
 	s.throttle = newThrottle(s.now)
+	s.setupThrottle = newSetupThrottle(s.now)
 	s.cop = http.NewCrossOriginProtection()
 	s.cop.SetDenyHandler(http.HandlerFunc(s.denyCSRF))
 	s.routes()

@@ -5,23 +5,43 @@ import (
 	"time"
 )
 
-// throttle slows password guessing. Each account's consecutive failures
-// double its wait (1 s, 2 s, 4 s ... capped at maxDelay), so an attacker
-// gets a handful of guesses per hour while the technician, who knows the
-// password, waits at most maxDelay: the account is never locked for good.
-// On top, a global budget caps failures across all accounts per window,
-// against guessing spread over many user names.
+// throttle slows password and setup-code guessing without handing anyone
+// on the LAN a way to lock the technician out (OWASP ASVS 2.2.1).
+//
+// Failures are counted apart for each thing an attacker controls, and
+// each count doubles its own wait (1 s, 2 s, 4 s ... capped at maxDelay):
+//   - per client address, so one host hammering slows only itself;
+//   - per account, for browsers the account has never logged in from,
+//     after accountGrace free failures (a technician mistyping from a new
+//     laptop is not slowed by a stray guess someone else made);
+//   - per device: a browser that logged in to the account before shows a
+//     signed device cookie (devicecookie.go) and is judged only by its own
+//     failures, so guesses against "admin" from elsewhere never delay it;
+//   - a global budget of failures per window from unknown browsers, which
+//     bounds guessing spread over many addresses and, when spent, slows
+//     only unknown browsers.
+//
+// A zero globalMax turns the global budget off (setup codes are limited
+// per address only: there is no account and no device to tell apart).
 type throttle struct {
 	now      func() time.Time
 	base     time.Duration
 	maxDelay time.Duration
-	// globalMax failures per globalWindow, over all accounts.
+	// globalMax failures of unknown browsers per globalWindow.
 	globalMax    int
 	globalWindow time.Duration
 
 	mu       sync.Mutex
-	accounts map[string]*failures
+	accounts counts
+	addrs    counts
+	devices  counts
 	global   []time.Time // failure times within the window, oldest first
+}
+
+// attempt names who is trying. account is "" where there is none (setup
+// code); device is the id of a valid device cookie for account, or "".
+type attempt struct {
+	account, addr, device string
 }
 
 type failures struct {
@@ -29,35 +49,58 @@ type failures struct {
 	last time.Time
 }
 
-// maxTrackedAccounts bounds memory under a flood of invented user names;
-// the global budget still applies to them.
-const maxTrackedAccounts = 1024
+// counts is one dimension of failures. maxTracked bounds memory under a
+// flood of invented user names or addresses; the oldest entry goes first.
+type counts map[string]*failures
+
+const maxTracked = 1024
+
+// accountGrace failures of an account from unknown browsers cost nothing;
+// each further one doubles the wait.
+const accountGrace = 3
 
 func newThrottle(now func() time.Time) *throttle {
 	return &throttle{now: now, base: time.Second, maxDelay: 5 * time.Minute,
-		globalMax: 30, globalWindow: time.Minute, accounts: map[string]*failures{}}
+		globalMax: 30, globalWindow: time.Minute,
+		accounts: counts{}, addrs: counts{}, devices: counts{}}
 }
 
-// wait returns how long account must still wait before its next attempt
-// may be checked (0: go ahead).
-func (t *throttle) wait(account string) time.Duration {
+// newSetupThrottle limits setup-code attempts per address only, so wrong
+// codes from one host never make the technician's correct code wait.
+func newSetupThrottle(now func() time.Time) *throttle {
+	t := newThrottle(now)
+	t.globalMax = 0
+	return t
+}
+
+// wait returns how long a must still wait before its next attempt may be
+// checked (0: go ahead).
+func (t *throttle) wait(a attempt) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
-	t.pruneGlobal(now)
-	var w time.Duration
-	if len(t.global) >= t.globalMax {
-		w = t.global[0].Add(t.globalWindow).Sub(now)
+	if a.device != "" {
+		return max(t.waitOf(t.devices, a.device, now), 0)
 	}
-	if f, ok := t.accounts[account]; ok && f.n > 0 {
-		if aw := f.last.Add(t.delay(f.n)).Sub(now); aw > w {
-			w = aw
+	w := t.waitOf(t.addrs, a.addr, now)
+	if f, ok := t.accounts[a.account]; ok && a.account != "" && f.n > accountGrace {
+		w = max(w, f.last.Add(t.delay(f.n-accountGrace)).Sub(now))
+	}
+	if t.globalMax > 0 {
+		t.pruneGlobal(now)
+		if len(t.global) >= t.globalMax {
+			w = max(w, t.global[0].Add(t.globalWindow).Sub(now))
 		}
 	}
-	if w < 0 {
-		w = 0
+	return max(w, 0)
+}
+
+func (t *throttle) waitOf(c counts, key string, now time.Time) time.Duration {
+	f, ok := c[key]
+	if !ok || f.n == 0 {
+		return 0
 	}
-	return w
+	return f.last.Add(t.delay(f.n)).Sub(now)
 }
 
 func (t *throttle) delay(n int) time.Duration {
@@ -76,39 +119,58 @@ func (t *throttle) pruneGlobal(now time.Time) {
 	t.global = t.global[i:]
 }
 
-// fail records a failed attempt.
-func (t *throttle) fail(account string) {
+// fail records a failed attempt: against the device alone for a known
+// browser, else against the address, the account and the global budget.
+func (t *throttle) fail(a attempt) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
-	t.pruneGlobal(now)
-	t.global = append(t.global, now)
-	f, ok := t.accounts[account]
+	if a.device != "" {
+		t.devices.add(a.device, now)
+		return
+	}
+	t.addrs.add(a.addr, now)
+	if a.account != "" {
+		t.accounts.add(a.account, now)
+	}
+	if t.globalMax > 0 {
+		t.pruneGlobal(now)
+		t.global = append(t.global, now)
+	}
+}
+
+func (c counts) add(key string, now time.Time) {
+	f, ok := c[key]
 	if !ok {
-		if len(t.accounts) >= maxTrackedAccounts {
-			t.forgetOldest()
+		if len(c) >= maxTracked {
+			c.forgetOldest()
 		}
 		f = &failures{}
-		t.accounts[account] = f
+		c[key] = f
 	}
 	f.n++
 	f.last = now
 }
 
-func (t *throttle) forgetOldest() {
+func (c counts) forgetOldest() {
 	var oldest string
 	var at time.Time
-	for k, f := range t.accounts {
+	for k, f := range c {
 		if oldest == "" || f.last.Before(at) {
 			oldest, at = k, f.last
 		}
 	}
-	delete(t.accounts, oldest)
+	delete(c, oldest)
 }
 
-// succeed clears an account's failures.
-func (t *throttle) succeed(account string) {
+// succeed clears what the successful attempt proves innocent: its device,
+// its address, and the account's count of failures from unknown browsers.
+func (t *throttle) succeed(a attempt) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	delete(t.accounts, account)
+	delete(t.devices, a.device)
+	delete(t.addrs, a.addr)
+	if a.account != "" {
+		delete(t.accounts, a.account)
+	}
 }
