@@ -215,6 +215,10 @@ type Driver struct {
 	// loaded and saved track the forecast state file in dev.StateDir.
 	loaded bool
 	saved  time.Time
+	// lastConditions are the conditions of the last successful read;
+	// authFailing is set while the agent refuses the credentials.
+	lastConditions []drivers.Condition
+	authFailing    bool
 }
 
 // New checks cfg and builds the driver; it does no I/O.
@@ -271,7 +275,7 @@ func (d *Driver) Poll(ctx context.Context) (drivers.Sample, error) {
 	if chosen == nil {
 		ps, id, err := d.identify(ctx)
 		if err != nil {
-			return drivers.Sample{}, err
+			return d.failed(err)
 		}
 		d.mu.Lock()
 		d.profiles = ps
@@ -282,12 +286,16 @@ func (d *Driver) Poll(ctx context.Context) (drivers.Sample, error) {
 	}
 	rd := readings{}
 	if err := d.client.get(ctx, d.plan.scalars, rd); err != nil {
-		return drivers.Sample{}, err
+		return d.failed(err)
 	}
 	if len(d.plan.columns) > 0 {
 		if err := d.client.walk(ctx, d.plan.columns, rd); err != nil {
-			return drivers.Sample{}, err
+			return d.failed(err)
 		}
+	}
+	if d.authFailing {
+		d.log.Info("snmp: the agent accepts the SNMPv3 credentials again")
+		d.authFailing = false
 	}
 	now := d.now()
 	res := evaluate(chosen, rd)
@@ -315,7 +323,36 @@ func (d *Driver) Poll(ctx context.Context) (drivers.Sample, error) {
 			Message: "SNMP agent restarted (sysUpTime went back); rates start over"})
 	}
 	s.Conditions = res.conditions
+	d.lastConditions = res.conditions
 	s.Events = append(s.Events, d.forecastEvents(now, s.Metrics)...)
+	return s, nil
+}
+
+// AuthFailedCondition is the condition of an SNMPv3 agent that answers but
+// refuses the configured user or keys.
+const AuthFailedCondition = "snmp.auth_failed"
+
+// failed turns a poll error into Poll's result. An SNMPv3 authentication
+// failure is not a failed poll: the agent answers, so the device must not
+// be alarmed as "does not answer". The poll returns no readings, the
+// conditions of the last successful read (nothing new is known of them)
+// and the condition snmp.auth_failed, which names the cause as the agent
+// reported it.
+func (d *Driver) failed(err error) (drivers.Sample, error) {
+	var ae *AuthError
+	if !errors.As(err, &ae) {
+		return drivers.Sample{}, err
+	}
+	if !d.authFailing {
+		d.log.Warn("snmp: the agent refuses the SNMPv3 credentials", "user", d.cfg.V3.User, "err", ae)
+	}
+	d.authFailing = true
+	s := drivers.Sample{Time: d.now(), Kind: KindOf(d.profiles)}
+	if d.dev.Kind != "" && d.dev.Kind != "snmp" {
+		s.Kind = d.dev.Kind
+	}
+	s.Conditions = append(append([]drivers.Condition(nil), d.lastConditions...), drivers.Condition{
+		Name: AuthFailedCondition, Severity: drivers.Major, Message: ae.Error() + "; check v3.user and the keys"})
 	return s, nil
 }
 

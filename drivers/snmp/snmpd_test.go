@@ -33,6 +33,11 @@ func recordingPath(tb testing.TB, name string) string {
 	return filepath.Join(recordingsDir(tb), name+".snmprec")
 }
 
+// TestV3AuthPriv reads a real snmpd over SNMPv3 with two users, and checks
+// that wrong credentials are named as net-snmp's tools name them (from the
+// agent's usmStats Report) and reported as the condition snmp.auth_failed,
+// not as a failed poll: the agent answers, so the device must not end up
+// alarmed as "does not answer".
 func TestV3AuthPriv(t *testing.T) {
 	users := []snmpsim.User{
 		{Name: "sha256aes", Auth: "SHA-256", AuthPass: "auth-pass-256", Priv: "AES", PrivPass: "priv-pass-aes"},
@@ -43,12 +48,12 @@ func TestV3AuthPriv(t *testing.T) {
 		name                 string
 		user, auth, authPass string
 		priv, privPass       string
-		wantErr              error
+		wantAuthFailure      string // in the condition's message
 	}{
-		{"SHA-256 and AES", "sha256aes", "SHA-256", "auth-pass-256", "AES", "priv-pass-aes", nil},
-		{"SHA and AES", "shaaes", "SHA", "auth-pass-sha", "AES", "priv-pass-aes", nil},
-		{"wrong auth password", "sha256aes", "SHA-256", "wrong-password", "AES", "priv-pass-aes", drivers.ErrProtocol},
-		{"unknown user", "nobody", "SHA-256", "auth-pass-256", "AES", "priv-pass-aes", drivers.ErrProtocol},
+		{"SHA-256 and AES", "sha256aes", "SHA-256", "auth-pass-256", "AES", "priv-pass-aes", ""},
+		{"SHA and AES", "shaaes", "SHA", "auth-pass-sha", "AES", "priv-pass-aes", ""},
+		{"wrong auth password", "sha256aes", "SHA-256", "wrong-password", "AES", "priv-pass-aes", "wrong authentication key (the agent reports usmStatsWrongDigests)"},
+		{"unknown user", "nobody", "SHA-256", "auth-pass-256", "AES", "priv-pass-aes", "unknown user (the agent reports usmStatsUnknownUserNames)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -65,20 +70,31 @@ func TestV3AuthPriv(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer d.Close()
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			s, err := d.Poll(ctx)
-			if tc.wantErr != nil {
-				if !errors.Is(err, tc.wantErr) {
-					t.Fatalf("err = %v, want %v", err, tc.wantErr)
+			// Three polls: the scheduler alarms "does not answer" after
+			// three failed ones.
+			for range 3 {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				s, err := d.Poll(ctx)
+				cancel()
+				if err != nil {
+					t.Fatalf("poll failed: %v", err)
 				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := metricValue(s, "ups.status"); got != "OL" {
-				t.Fatalf("ups.status = %v over v3", got)
+				c := findCondition(s, AuthFailedCondition)
+				if tc.wantAuthFailure == "" {
+					if c != nil {
+						t.Fatalf("condition %+v", c)
+					}
+					if got := metricValue(s, "ups.status"); got != "OL" {
+						t.Fatalf("ups.status = %v over v3", got)
+					}
+					continue
+				}
+				if c == nil || c.Severity != drivers.Major || !strings.Contains(c.Message, "SNMPv3 authentication failure: "+tc.wantAuthFailure) {
+					t.Fatalf("want condition %s naming %q, got %+v", AuthFailedCondition, tc.wantAuthFailure, s.Conditions)
+				}
+				if strings.Contains(c.Message, "not authentic") || len(s.Metrics) != 0 {
+					t.Fatalf("message %q, metrics %v", c.Message, s.Metrics)
+				}
 			}
 		})
 	}
