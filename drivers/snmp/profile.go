@@ -457,6 +457,25 @@ func (c *Catalogue) Names() []string {
 	return n
 }
 
+// TrapDef finds the definition of a trap OID in any profile. Trap OIDs
+// sit below their MIB's own subtree, so the OID alone says which profile
+// knows it; that is how a trap is named before the device's profiles are
+// known (no successful poll yet). Profiles are searched by name, so the
+// answer does not depend on map order.
+func (c *Catalogue) TrapDef(trapOID oid) (TrapDef, bool) {
+	if c == nil {
+		return TrapDef{}, false
+	}
+	for _, n := range c.Names() {
+		for _, t := range c.byName[n].Traps {
+			if t.oid.compare(trapOID) == 0 {
+				return t, true
+			}
+		}
+	}
+	return TrapDef{}, false
+}
+
 // Get returns a profile by name.
 func (c *Catalogue) Get(name string) (*Profile, bool) {
 	p, ok := c.byName[name]

@@ -221,7 +221,9 @@ type Driver struct {
 	authFailing    bool
 }
 
-// New checks cfg and builds the driver; it does no I/O.
+// New checks cfg and builds the driver. It does no network I/O; profiles
+// named in the config (and the profile directory holding them) are loaded
+// here.
 func New(dev drivers.Device, cfg Config, log *slog.Logger) (*Driver, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
@@ -229,14 +231,29 @@ func New(dev drivers.Device, cfg Config, log *slog.Logger) (*Driver, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Driver{
+	d := &Driver{
 		dev:      dev,
 		cfg:      cfg,
 		log:      log,
 		now:      time.Now,
 		rates:    newRates(),
 		forecast: newForecaster(cfg.Forecast.Window, cfg.Forecast.Horizon),
-	}, nil
+	}
+	if len(cfg.Profiles) > 0 {
+		// Profiles named in the config apply from the start, so traps
+		// mean what they should before the first poll succeeds (a UPS
+		// card that cannot be read yet still reports "on battery").
+		cat, err := catalogue(cfg.ProfileDir)
+		if err != nil {
+			return nil, fmt.Errorf("snmp: load profiles: %w", err)
+		}
+		ps, err := cat.Expand(cfg.Profiles...)
+		if err != nil {
+			return nil, fmt.Errorf("snmp: %w", err)
+		}
+		d.profiles, d.plan = ps, makePlan(ps)
+	}
+	return d, nil
 }
 
 // catalogues are shared by every device with the same profile_dir, so 200
@@ -448,8 +465,8 @@ func ProfileFor(id Identity) (name, kind string, ok bool) {
 	return matched[0].Name, matched[0].Kind, true
 }
 
-// Profiles returns the names of the profiles in use (nil before the first
-// successful poll).
+// Profiles returns the names of the profiles in use: those the config
+// names from the start, else nil before the first successful poll.
 func (d *Driver) Profiles() []string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -469,6 +486,13 @@ func (d *Driver) Watch(ctx context.Context, emit func(drivers.Event)) error {
 	src, err := d.trapSource(ctx)
 	if err != nil {
 		return err
+	}
+	// The catalogue names traps whose OID the device's profiles (none
+	// before the first successful poll) do not define.
+	cat, err := catalogue(d.cfg.ProfileDir)
+	if err != nil {
+		d.log.Warn("snmp traps: profiles not loaded; unknown traps keep their OID", "err", err)
+		cat = nil
 	}
 	rcv, release, err := acquireReceiver(d.cfg.Traps.Listen, d.log)
 	if err != nil {
@@ -503,7 +527,7 @@ func (d *Driver) Watch(ctx context.Context, emit func(drivers.Event)) error {
 		d.mu.Lock()
 		ps := d.profiles
 		d.mu.Unlock()
-		ev := trapEvent(pkt, from, ps, d.now())
+		ev := trapEvent(pkt, from, ps, cat, d.now())
 		ev.Device = d.dev.ID
 		emit(ev)
 	})
