@@ -158,4 +158,3 @@ func BenchmarkV3RecoveryAfterRestart(b *testing.B) {
 	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/recovery")
 	b.ReportMetric(float64(polls)/float64(b.N), "polls/recovery")
 }
-
