@@ -92,6 +92,11 @@ type Filter struct {
 	Column int      `yaml:"column"`
 	In     []string `yaml:"in"`
 	NotIn  []string `yaml:"not_in"`
+	// Otherwise decides for rows the agent gives no value in Column
+	// (agents implement optional columns or not): Printer-MIB's supply
+	// class, where present, tells a receptacle from a supply, and the
+	// supply type tells it where the class is missing.
+	Otherwise *Filter `yaml:"otherwise"`
 }
 
 // Value describes one scalar OID or one table column.
@@ -253,8 +258,10 @@ func (p *Profile) check() error {
 		if t.Label < 0 || t.MaxRows < 0 {
 			bad(field, "label and max_rows must not be negative")
 		}
-		if t.Filter != nil && t.Filter.Column <= 0 {
-			bad(field+".filter.column", "want a column number")
+		for f, ff := t.Filter, field+".filter"; f != nil; f, ff = f.Otherwise, ff+".otherwise" {
+			if f.Column <= 0 {
+				bad(ff+".column", "want a column number")
+			}
 		}
 		if len(t.Columns) == 0 {
 			bad(field+".columns", "a table needs at least one column")

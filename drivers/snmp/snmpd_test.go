@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -367,6 +368,10 @@ func TestConditionsFollowDeviceState(t *testing.T) {
 		{"apc_smt750x-nmc2", "1.3.6.1.4.1.318.1.1.1.2.2.4.0", "2|2", "2|1", "ups.battery_replace", drivers.Major},
 		{"ricoh_mpc3002", "1.3.6.1.2.1.43.11.1.1.9.1.1", "2|0", "2|40", "printer.supply.black_toner.empty", drivers.Critical},
 		{"ricoh_mpc3002", "1.3.6.1.2.1.43.11.1.1.9.1.3", "2|5", "2|20", "printer.supply.cyan_toner.low", drivers.Minor},
+		// The waste toner box reports the space left: 0 is full, not
+		// empty (it used to raise "Waste Toner is empty").
+		{"ricoh_mpc3002", "1.3.6.1.2.1.43.11.1.1.9.1.2", "2|0", "2|100", "printer.supply.waste_toner.full", drivers.Critical},
+		{"ricoh_mpc3002", "1.3.6.1.2.1.43.11.1.1.9.1.2", "2|5", "2|100", "printer.supply.waste_toner.almost_full", drivers.Minor},
 	}
 	for _, tc := range tests {
 		t.Run(tc.cond, func(t *testing.T) {
@@ -450,5 +455,70 @@ func TestV1WalkToEndOfMIB(t *testing.T) {
 	}
 	if len(rd) != 7 {
 		t.Fatalf("walked %d cells over v1, want 7: %v", len(rd), rd)
+	}
+}
+
+// TestWasteReceptacleByClass: the supply class (prtMarkerSuppliesClass)
+// decides where the agent gives it, whatever the type says; the Konica's
+// waste toner box (type wasteToner, no class) full is "full" too.
+func TestWasteReceptacleByClass(t *testing.T) {
+	tests := []struct {
+		recording string
+		set       map[string]string // OID -> type|value; new OIDs are added
+		cond      string
+		message   string
+	}{
+		{"ricoh_mpc3002", map[string]string{
+			// Class given: black toner consumed, the waste box a
+			// receptacle even if its type were plain toner.
+			"1.3.6.1.2.1.43.11.1.1.4.1.1": "2|3", "1.3.6.1.2.1.43.11.1.1.4.1.2": "2|4",
+			"1.3.6.1.2.1.43.11.1.1.4.1.3": "2|3", "1.3.6.1.2.1.43.11.1.1.4.1.4": "2|3", "1.3.6.1.2.1.43.11.1.1.4.1.5": "2|3",
+			"1.3.6.1.2.1.43.11.1.1.5.1.2": "2|3", "1.3.6.1.2.1.43.11.1.1.9.1.2": "2|0",
+		}, "printer.supply.waste_toner.full", "Waste Toner is full"},
+		{"konica_c250i", map[string]string{
+			"1.3.6.1.2.1.43.11.1.1.8.1.13": "2|100", "1.3.6.1.2.1.43.11.1.1.9.1.13": "2|0",
+		}, "printer.supply.waste_toner_box.full", "Waste Toner Box is full"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.recording, func(t *testing.T) {
+			orig, err := os.ReadFile(recordingPath(t, tc.recording))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var lines []string
+			done := map[string]bool{}
+			for _, l := range strings.Split(strings.TrimRight(string(orig), "\n"), "\n") {
+				o, _, _ := strings.Cut(l, "|")
+				if v, ok := tc.set[o]; ok {
+					l, done[o] = o+"|"+v, true
+				}
+				lines = append(lines, l)
+			}
+			for o, v := range tc.set {
+				if !done[o] {
+					lines = append(lines, o+"|"+v)
+				}
+			}
+			// snmprec files are sorted by OID; the helper serves them
+			// in that order.
+			slices.SortFunc(lines, func(a, b string) int {
+				oa, _, _ := strings.Cut(a, "|")
+				ob, _, _ := strings.Cut(b, "|")
+				x, _ := snmpsim.ParseOID(oa)
+				y, _ := snmpsim.ParseOID(ob)
+				return x.Compare(y)
+			})
+			a := startAgent(t, writeRecording(t, t.TempDir(), lines), snmpsim.AgentConfig{})
+			_, s := pollOnce(t, v2cConfig(a.Addr()))
+			c := findCondition(s, tc.cond)
+			if c == nil || c.Severity != drivers.Critical || c.Message != tc.message {
+				t.Fatalf("want %s (critical, %q), got %+v", tc.cond, tc.message, s.Conditions)
+			}
+			for _, c := range s.Conditions {
+				if strings.HasSuffix(c.Name, ".empty") || strings.HasSuffix(c.Name, ".low") {
+					t.Fatalf("a receptacle taken for a supply: %+v", c)
+				}
+			}
+		})
 	}
 }
