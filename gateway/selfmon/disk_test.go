@@ -124,7 +124,6 @@ func mountExt4(t *testing.T, size int64) string {
 	return mnt
 }
 
-
 func TestUsedPercent(t *testing.T) {
 	for _, c := range []struct {
 		blocks, bfree, bavail uint64
