@@ -179,20 +179,21 @@ func TestSilentMQTTSensorAgainstMosquitto(t *testing.T) {
 		s.Device = "fridge"
 		return s
 	}
-	// waitReading publishes until the driver has a reading newer than
-	// after (the subscription may not be in place for the first one).
-	waitReading := func(after time.Time) drivers.Sample {
+	// waitReading publishes one reading and polls until the driver has
+	// it. The first is retained, so it arrives however late the driver's
+	// subscription is in place; once it has arrived the subscription is.
+	waitReading := func(after time.Time, retained bool) drivers.Sample {
 		t.Helper()
+		if tok := pub.Publish("tele/tasmota_fridge/SENSOR", 1, retained, payload); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			t.Fatalf("publish: %v", tok.Error())
+		}
 		for range 200 {
-			if tok := pub.Publish("tele/tasmota_fridge/SENSOR", 1, false, payload); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-				t.Fatalf("publish: %v", tok.Error())
-			}
 			if s := poll(); len(s.Metrics) > 0 && s.Time.After(after) {
 				return s
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
-		t.Fatal("no reading from the broker")
+		t.Fatal("no reading from the broker within 10 s")
 		return drivers.Sample{}
 	}
 	rule := config.AlarmRule{Device: "fridge", Metric: "temperature", Above: f(8), StaleAfter: 5 * time.Second}
@@ -200,7 +201,7 @@ func TestSilentMQTTSensorAgainstMosquitto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := waitReading(time.Time{})
+	first := waitReading(time.Time{}, true)
 	var evs []drivers.Event
 	for sec := 0; sec <= 20; sec++ {
 		s := poll()
@@ -213,7 +214,7 @@ func TestSilentMQTTSensorAgainstMosquitto(t *testing.T) {
 	if len(evs) != 1 || evs[0].Type != Raised || evs[0].Attrs["alarm"] != "fridge/temperature.stale" {
 		t.Fatalf("events over 20 s of silence: %+v", evs)
 	}
-	next := waitReading(first.Time)
+	next := waitReading(first.Time, false)
 	evs = e.Observe(next, false)
 	if len(evs) != 1 || evs[0].Type != Cleared || !evs[0].Time.Equal(next.Time) {
 		t.Fatalf("events for the next reading: %+v", evs)
