@@ -38,7 +38,12 @@ func SetMaxConcurrentRequests(n int) {
 // driver's Poll), so it keeps what it learned about the agent (how many OIDs
 // a PDU may carry) without locks.
 type client struct {
-	g *gosnmp.GoSNMP
+	cfg Config
+	g   *gosnmp.GoSNMP
+	// rx is the session's socket, wrapped to keep the last datagram: an
+	// SNMPv3 agent's error Reports are unauthenticated, gosnmp discards
+	// them as "not authentic", and only the datagram tells why.
+	rx *lastDatagram
 	// maxOIDs is the GET batch size; it shrinks when the agent answers
 	// tooBig and stays shrunk for this agent.
 	maxOIDs int
@@ -48,9 +53,21 @@ type client struct {
 	// answers at most 100 varbinds by default (maxGetbulkResponses).
 	maxVarbinds int
 	requests    int
+	// rediscoveries counts SNMPv3 engine rediscoveries (tests, benchmarks).
+	rediscoveries int
 }
 
 func newClient(cfg Config) (*client, error) {
+	g, err := newSession(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &client{cfg: cfg, g: g, maxOIDs: cfg.MaxOIDs, maxReps: cfg.MaxRepetitions, maxVarbinds: 100}, nil
+}
+
+// newSession builds a gosnmp session that knows nothing of the agent yet:
+// for SNMPv3 its first request discovers the engine ID, boots and time.
+func newSession(cfg Config) (*gosnmp.GoSNMP, error) {
 	host, port, err := splitAddress(cfg.Address)
 	if err != nil {
 		return nil, err
@@ -89,7 +106,7 @@ func newClient(cfg Config) (*client, error) {
 		g.SecurityParameters = usm
 		g.ContextName = cfg.V3.Context
 	}
-	return &client{g: g, maxOIDs: cfg.MaxOIDs, maxReps: cfg.MaxRepetitions, maxVarbinds: 100}, nil
+	return g, nil
 }
 
 // usmFor builds the USM parameters of the configured v3 user.
@@ -130,6 +147,10 @@ func (c *client) connect(ctx context.Context) error {
 	if err := c.g.Connect(); err != nil {
 		return fmt.Errorf("snmp: open socket to %s: %w: %w", c.g.Target, drivers.ErrUnreachable, err)
 	}
+	// The wrapper hides net.PacketConn, so gosnmp reads and writes
+	// through it (it would otherwise use ReadFrom on the UDP socket).
+	c.rx = &lastDatagram{Conn: c.g.Conn}
+	c.g.Conn = c.rx
 	return nil
 }
 
@@ -142,7 +163,25 @@ func (c *client) close() error {
 	return err
 }
 
+// rediscover forgets what the SNMPv3 session learned of the agent (engine
+// ID, boots, time, context engine ID) and opens a new socket, so the next
+// request discovers the engine again. gosnmp never does this itself: after
+// an agent restarts with a new engine ID its Reports are not authentic to
+// the old session, and it discards them for ever.
+func (c *client) rediscover() {
+	_ = c.close()
+	if g, err := newSession(c.cfg); err == nil {
+		c.g = g
+		c.rediscoveries++
+	}
+}
+
 // do runs one request under the process-wide limit and classifies errors.
+// An SNMPv3 request that fails for any reason but the caller's deadline
+// rediscovers the engine: a request the agent refused as from a stale
+// engine (new engine ID, boots or time after a restart) is sent once more
+// at once, and after a timeout the next request starts afresh. A second
+// refusal is an authentication failure, named from the agent's Report.
 func (c *client) do(ctx context.Context, what string, f func() (*gosnmp.SnmpPacket, error)) (*gosnmp.SnmpPacket, error) {
 	if err := c.connect(ctx); err != nil {
 		return nil, err
@@ -156,6 +195,26 @@ func (c *client) do(ctx context.Context, what string, f func() (*gosnmp.SnmpPack
 	c.g.Context = ctx
 	c.requests++
 	pkt, err := f()
+	if err != nil && c.cfg.Version == "3" && ctx.Err() == nil {
+		timedOut := isTimeout(err)
+		c.rediscover()
+		if !timedOut {
+			if cerr := c.connect(ctx); cerr != nil {
+				return nil, cerr
+			}
+			c.g.Context = ctx
+			c.requests++
+			pkt, err = f()
+			if err != nil && !isTimeout(err) && ctx.Err() == nil {
+				if ae := c.authFailure(err); ae != nil {
+					// The next poll tries afresh: the key may have
+					// been fixed on the device meanwhile.
+					c.rediscover()
+					return nil, fmt.Errorf("snmp: %s: %w", what, ae)
+				}
+			}
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("snmp: %s: %w", what, classify(ctx, err))
 	}
@@ -163,6 +222,11 @@ func (c *client) do(ctx context.Context, what string, f func() (*gosnmp.SnmpPack
 		return nil, fmt.Errorf("snmp: %s: %w: empty response", what, drivers.ErrProtocol)
 	}
 	return pkt, nil
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return (errors.As(err, &ne) && ne.Timeout()) || strings.Contains(err.Error(), "timeout")
 }
 
 // classify sorts transport failures (no answer) from answers we cannot use.
@@ -176,6 +240,20 @@ func classify(ctx context.Context, err error) error {
 		return fmt.Errorf("%w: %w", drivers.ErrUnreachable, err)
 	}
 	return fmt.Errorf("%w: %w", drivers.ErrProtocol, err)
+}
+
+// lastDatagram keeps a copy of the last datagram read on the session.
+type lastDatagram struct {
+	net.Conn
+	last []byte
+}
+
+func (l *lastDatagram) Read(b []byte) (int, error) {
+	n, err := l.Conn.Read(b)
+	if n > 0 {
+		l.last = append(l.last[:0], b[:n]...)
+	}
+	return n, err
 }
 
 // get reads scalars with as many OIDs per PDU as the agent accepts. On
@@ -388,4 +466,97 @@ func privProtocol(s string) (gosnmp.SnmpV3PrivProtocol, bool) {
 		return gosnmp.AES256C, true
 	}
 	return 0, false
+}
+
+// AuthError says an SNMPv3 agent answers but refuses the configured
+// credentials. It is not "unreachable": the device is there, and the fix is
+// the key or user name in the config (or on the device).
+type AuthError struct {
+	// Report is the name of the usmStats counter the agent reported
+	// (usmStatsWrongDigests, usmStatsUnknownUserNames...), empty when the
+	// agent's answer could not be read.
+	Report string
+	// Reason is the cause in words, as net-snmp's tools name it.
+	Reason string
+	Err    error
+}
+
+func (e *AuthError) Error() string {
+	s := "SNMPv3 authentication failure: " + e.Reason
+	if e.Report != "" {
+		s += " (the agent reports " + e.Report + ")"
+	} else {
+		s += " (the agent's answers are not authentic)"
+	}
+	return s
+}
+
+// Unwrap lets errors.Is find drivers.ErrProtocol and gosnmp's error.
+func (e *AuthError) Unwrap() []error { return []error{drivers.ErrProtocol, e.Err} }
+
+// usmReports are RFC 3414's error counters an agent names in a Report,
+// with what each means for the configured user.
+var usmReports = map[string]struct{ name, reason string }{
+	".1.3.6.1.6.3.15.1.1.1.0": {"usmStatsUnsupportedSecLevels", "the user may not use this security level"},
+	".1.3.6.1.6.3.15.1.1.2.0": {"usmStatsNotInTimeWindows", "engine time out of window"},
+	".1.3.6.1.6.3.15.1.1.3.0": {"usmStatsUnknownUserNames", "unknown user"},
+	".1.3.6.1.6.3.15.1.1.4.0": {"usmStatsUnknownEngineIDs", "unknown engine ID"},
+	".1.3.6.1.6.3.15.1.1.5.0": {"usmStatsWrongDigests", "wrong authentication key"},
+	".1.3.6.1.6.3.15.1.1.6.0": {"usmStatsDecryptionErrors", "wrong privacy key"},
+}
+
+// authFailure names an SNMPv3 failure that is the agent refusing us, or
+// returns nil for any other error.
+func (c *client) authFailure(err error) *AuthError {
+	byErr := []struct {
+		err error
+		oid string
+	}{
+		{gosnmp.ErrWrongDigest, ".1.3.6.1.6.3.15.1.1.5.0"},
+		{gosnmp.ErrUnknownUsername, ".1.3.6.1.6.3.15.1.1.3.0"},
+		{gosnmp.ErrDecryption, ".1.3.6.1.6.3.15.1.1.6.0"},
+		{gosnmp.ErrUnknownSecurityLevel, ".1.3.6.1.6.3.15.1.1.1.0"},
+	}
+	for _, b := range byErr {
+		if errors.Is(err, b.err) {
+			r := usmReports[b.oid]
+			return &AuthError{Report: r.name, Reason: r.reason, Err: err}
+		}
+	}
+	if !strings.Contains(err.Error(), "not authentic") {
+		return nil
+	}
+	if c.rx != nil {
+		if oid, ok := reportOID(c.rx.last, c.cfg.V3.User); ok {
+			if r, known := usmReports[oid]; known {
+				return &AuthError{Report: r.name, Reason: r.reason, Err: err}
+			}
+		}
+	}
+	return &AuthError{Reason: "wrong key or unknown user", Err: err}
+}
+
+// reportOID decodes an SNMPv3 Report sent without authentication (as
+// agents send USM error reports) and returns its one varbind's OID.
+func reportOID(datagram []byte, user string) (oid string, ok bool) {
+	if len(datagram) == 0 {
+		return "", false
+	}
+	// Only naming a failure depends on this; a decoder bug on odd bytes
+	// must not take the daemon down.
+	defer func() {
+		if recover() != nil {
+			oid, ok = "", false
+		}
+	}()
+	if user == "" {
+		user = "-" // gosnmp wants one to decode; it is not checked
+	}
+	dec := &gosnmp.GoSNMP{Version: gosnmp.Version3, SecurityModel: gosnmp.UserSecurityModel, MsgFlags: gosnmp.NoAuthNoPriv,
+		SecurityParameters: &gosnmp.UsmSecurityParameters{UserName: user}, Logger: gosnmp.Logger{}}
+	pkt, err := dec.SnmpDecodePacket(datagram)
+	if err != nil || pkt == nil || pkt.PDUType != gosnmp.Report || len(pkt.Variables) != 1 {
+		return "", false
+	}
+	return "." + strings.TrimPrefix(pkt.Variables[0].Name, "."), true
 }

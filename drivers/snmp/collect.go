@@ -65,8 +65,8 @@ func tableColumns(t Table) []int {
 		}
 	}
 	add(t.Label)
-	if t.Filter != nil {
-		add(t.Filter.Column)
+	for f := t.Filter; f != nil; f = f.Otherwise {
+		add(f.Column)
 	}
 	for _, c := range t.Columns {
 		add(c.Column)
@@ -169,7 +169,7 @@ func tableRows(t *Table, rd readings) []row {
 	for _, io := range order {
 		idx := strings.TrimPrefix(io.String(), ".")
 		rw := byIndex[idx]
-		if t.Filter != nil && !t.Filter.keep(rw.cols[t.Filter.Column]) {
+		if t.Filter != nil && !t.Filter.keep(rw.cols) {
 			continue
 		}
 		rw.label = idx
@@ -199,7 +199,11 @@ func tableRows(t *Table, rd readings) []row {
 	return rows
 }
 
-func (f *Filter) keep(r raw) bool {
+func (f *Filter) keep(cols map[int]raw) bool {
+	r, ok := cols[f.Column]
+	if !ok && f.Otherwise != nil {
+		return f.Otherwise.keep(cols)
+	}
 	if len(f.In) > 0 && !slices.Contains(f.In, r.text) {
 		return false
 	}

@@ -105,3 +105,15 @@ func FuzzDecodeValue(f *testing.F) {
 		_ = r.bitSet(int(i % 2048))
 	})
 }
+
+// FuzzReportOID: the datagram an SNMPv3 agent sent when a request failed is
+// outside input, decoded without authentication to name the failure.
+// Whatever it holds, decoding must not panic, and an OID found is dotted.
+func FuzzReportOID(f *testing.F) {
+	f.Fuzz(func(t *testing.T, datagram []byte) {
+		oid, ok := reportOID(datagram, "ups")
+		if ok && (oid == "" || oid[0] != '.') {
+			t.Fatalf("report OID %q", oid)
+		}
+	})
+}

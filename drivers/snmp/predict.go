@@ -34,6 +34,11 @@ var forecastRules = []forecastRule{
 		what: func(m string) string {
 			return "volume " + strings.TrimSuffix(strings.TrimPrefix(m, "storage."), ".used_percent")
 		}},
+	// Before ".percent": a receptacle's space left reaching 0 is full.
+	{prefix: "printer.supply.", suffix: ".space_percent", target: 0, verb: "full",
+		what: func(m string) string {
+			return "receptacle " + strings.TrimSuffix(strings.TrimPrefix(m, "printer.supply."), ".space_percent")
+		}},
 	{prefix: "printer.supply.", suffix: ".percent", target: 0, verb: "empty",
 		what: func(m string) string {
 			return "supply " + strings.TrimSuffix(strings.TrimPrefix(m, "printer.supply."), ".percent")

@@ -92,6 +92,11 @@ type Filter struct {
 	Column int      `yaml:"column"`
 	In     []string `yaml:"in"`
 	NotIn  []string `yaml:"not_in"`
+	// Otherwise decides for rows the agent gives no value in Column
+	// (agents implement optional columns or not): Printer-MIB's supply
+	// class, where present, tells a receptacle from a supply, and the
+	// supply type tells it where the class is missing.
+	Otherwise *Filter `yaml:"otherwise"`
 }
 
 // Value describes one scalar OID or one table column.
@@ -253,8 +258,10 @@ func (p *Profile) check() error {
 		if t.Label < 0 || t.MaxRows < 0 {
 			bad(field, "label and max_rows must not be negative")
 		}
-		if t.Filter != nil && t.Filter.Column <= 0 {
-			bad(field+".filter.column", "want a column number")
+		for f, ff := t.Filter, field+".filter"; f != nil; f, ff = f.Otherwise, ff+".otherwise" {
+			if f.Column <= 0 {
+				bad(ff+".column", "want a column number")
+			}
 		}
 		if len(t.Columns) == 0 {
 			bad(field+".columns", "a table needs at least one column")
@@ -455,6 +462,25 @@ func (c *Catalogue) Names() []string {
 	}
 	sort.Strings(n)
 	return n
+}
+
+// TrapDef finds the definition of a trap OID in any profile. Trap OIDs
+// sit below their MIB's own subtree, so the OID alone says which profile
+// knows it; that is how a trap is named before the device's profiles are
+// known (no successful poll yet). Profiles are searched by name, so the
+// answer does not depend on map order.
+func (c *Catalogue) TrapDef(trapOID oid) (TrapDef, bool) {
+	if c == nil {
+		return TrapDef{}, false
+	}
+	for _, n := range c.Names() {
+		for _, t := range c.byName[n].Traps {
+			if t.oid.compare(trapOID) == 0 {
+				return t, true
+			}
+		}
+	}
+	return TrapDef{}, false
 }
 
 // Get returns a profile by name.

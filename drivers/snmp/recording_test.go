@@ -59,6 +59,8 @@ func TestRecordings(t *testing.T) {
 		}, nil},
 		{"ricoh_mpc3002", []string{"printer"}, "printer", map[string]any{
 			"printer.supply.cyan_toner.percent": 20.0, "printer.pages": 271871.0,
+			// The waste toner box (type wasteToner) has all its space left.
+			"printer.supply.waste_toner.space_percent": 100.0,
 		}, nil},
 		{"konica_c250i", []string{"printer"}, "printer", map[string]any{
 			"printer.supply.toner_black.percent": 86.0, "printer.pages": 33810.0,
@@ -179,7 +181,8 @@ func checkSuppliesAgainstLibreNMS(t *testing.T, jsonPath, recPath string, ms []d
 	}
 	var got []int
 	for _, m := range ms {
-		if strings.HasPrefix(m.Name, "printer.supply.") && strings.HasSuffix(m.Name, ".percent") {
+		// LibreNMS lists a receptacle's level too (its space left).
+		if strings.HasPrefix(m.Name, "printer.supply.") && (strings.HasSuffix(m.Name, ".percent") || strings.HasSuffix(m.Name, ".space_percent")) {
 			got = append(got, int(math.Round(m.Value.(float64))))
 		}
 	}

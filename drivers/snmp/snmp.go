@@ -215,9 +215,15 @@ type Driver struct {
 	// loaded and saved track the forecast state file in dev.StateDir.
 	loaded bool
 	saved  time.Time
+	// lastConditions are the conditions of the last successful read;
+	// authFailing is set while the agent refuses the credentials.
+	lastConditions []drivers.Condition
+	authFailing    bool
 }
 
-// New checks cfg and builds the driver; it does no I/O.
+// New checks cfg and builds the driver. It does no network I/O; profiles
+// named in the config (and the profile directory holding them) are loaded
+// here.
 func New(dev drivers.Device, cfg Config, log *slog.Logger) (*Driver, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
@@ -225,14 +231,29 @@ func New(dev drivers.Device, cfg Config, log *slog.Logger) (*Driver, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Driver{
+	d := &Driver{
 		dev:      dev,
 		cfg:      cfg,
 		log:      log,
 		now:      time.Now,
 		rates:    newRates(),
 		forecast: newForecaster(cfg.Forecast.Window, cfg.Forecast.Horizon),
-	}, nil
+	}
+	if len(cfg.Profiles) > 0 {
+		// Profiles named in the config apply from the start, so traps
+		// mean what they should before the first poll succeeds (a UPS
+		// card that cannot be read yet still reports "on battery").
+		cat, err := catalogue(cfg.ProfileDir)
+		if err != nil {
+			return nil, fmt.Errorf("snmp: load profiles: %w", err)
+		}
+		ps, err := cat.Expand(cfg.Profiles...)
+		if err != nil {
+			return nil, fmt.Errorf("snmp: %w", err)
+		}
+		d.profiles, d.plan = ps, makePlan(ps)
+	}
+	return d, nil
 }
 
 // catalogues are shared by every device with the same profile_dir, so 200
@@ -271,7 +292,7 @@ func (d *Driver) Poll(ctx context.Context) (drivers.Sample, error) {
 	if chosen == nil {
 		ps, id, err := d.identify(ctx)
 		if err != nil {
-			return drivers.Sample{}, err
+			return d.failed(err)
 		}
 		d.mu.Lock()
 		d.profiles = ps
@@ -282,12 +303,16 @@ func (d *Driver) Poll(ctx context.Context) (drivers.Sample, error) {
 	}
 	rd := readings{}
 	if err := d.client.get(ctx, d.plan.scalars, rd); err != nil {
-		return drivers.Sample{}, err
+		return d.failed(err)
 	}
 	if len(d.plan.columns) > 0 {
 		if err := d.client.walk(ctx, d.plan.columns, rd); err != nil {
-			return drivers.Sample{}, err
+			return d.failed(err)
 		}
+	}
+	if d.authFailing {
+		d.log.Info("snmp: the agent accepts the SNMPv3 credentials again")
+		d.authFailing = false
 	}
 	now := d.now()
 	res := evaluate(chosen, rd)
@@ -315,7 +340,36 @@ func (d *Driver) Poll(ctx context.Context) (drivers.Sample, error) {
 			Message: "SNMP agent restarted (sysUpTime went back); rates start over"})
 	}
 	s.Conditions = res.conditions
+	d.lastConditions = res.conditions
 	s.Events = append(s.Events, d.forecastEvents(now, s.Metrics)...)
+	return s, nil
+}
+
+// AuthFailedCondition is the condition of an SNMPv3 agent that answers but
+// refuses the configured user or keys.
+const AuthFailedCondition = "snmp.auth_failed"
+
+// failed turns a poll error into Poll's result. An SNMPv3 authentication
+// failure is not a failed poll: the agent answers, so the device must not
+// be alarmed as "does not answer". The poll returns no readings, the
+// conditions of the last successful read (nothing new is known of them)
+// and the condition snmp.auth_failed, which names the cause as the agent
+// reported it.
+func (d *Driver) failed(err error) (drivers.Sample, error) {
+	var ae *AuthError
+	if !errors.As(err, &ae) {
+		return drivers.Sample{}, err
+	}
+	if !d.authFailing {
+		d.log.Warn("snmp: the agent refuses the SNMPv3 credentials", "user", d.cfg.V3.User, "err", ae)
+	}
+	d.authFailing = true
+	s := drivers.Sample{Time: d.now(), Kind: KindOf(d.profiles)}
+	if d.dev.Kind != "" && d.dev.Kind != "snmp" {
+		s.Kind = d.dev.Kind
+	}
+	s.Conditions = append(append([]drivers.Condition(nil), d.lastConditions...), drivers.Condition{
+		Name: AuthFailedCondition, Severity: drivers.Major, Message: ae.Error() + "; check v3.user and the keys"})
 	return s, nil
 }
 
@@ -411,8 +465,8 @@ func ProfileFor(id Identity) (name, kind string, ok bool) {
 	return matched[0].Name, matched[0].Kind, true
 }
 
-// Profiles returns the names of the profiles in use (nil before the first
-// successful poll).
+// Profiles returns the names of the profiles in use: those the config
+// names from the start, else nil before the first successful poll.
 func (d *Driver) Profiles() []string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -432,6 +486,13 @@ func (d *Driver) Watch(ctx context.Context, emit func(drivers.Event)) error {
 	src, err := d.trapSource(ctx)
 	if err != nil {
 		return err
+	}
+	// The catalogue names traps whose OID the device's profiles (none
+	// before the first successful poll) do not define.
+	cat, err := catalogue(d.cfg.ProfileDir)
+	if err != nil {
+		d.log.Warn("snmp traps: profiles not loaded; unknown traps keep their OID", "err", err)
+		cat = nil
 	}
 	rcv, release, err := acquireReceiver(d.cfg.Traps.Listen, d.log)
 	if err != nil {
@@ -466,7 +527,7 @@ func (d *Driver) Watch(ctx context.Context, emit func(drivers.Event)) error {
 		d.mu.Lock()
 		ps := d.profiles
 		d.mu.Unlock()
-		ev := trapEvent(pkt, from, ps, d.now())
+		ev := trapEvent(pkt, from, ps, cat, d.now())
 		ev.Device = d.dev.ID
 		emit(ev)
 	})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +34,11 @@ func recordingPath(tb testing.TB, name string) string {
 	return filepath.Join(recordingsDir(tb), name+".snmprec")
 }
 
+// TestV3AuthPriv reads a real snmpd over SNMPv3 with two users, and checks
+// that wrong credentials are named as net-snmp's tools name them (from the
+// agent's usmStats Report) and reported as the condition snmp.auth_failed,
+// not as a failed poll: the agent answers, so the device must not end up
+// alarmed as "does not answer".
 func TestV3AuthPriv(t *testing.T) {
 	users := []snmpsim.User{
 		{Name: "sha256aes", Auth: "SHA-256", AuthPass: "auth-pass-256", Priv: "AES", PrivPass: "priv-pass-aes"},
@@ -43,12 +49,12 @@ func TestV3AuthPriv(t *testing.T) {
 		name                 string
 		user, auth, authPass string
 		priv, privPass       string
-		wantErr              error
+		wantAuthFailure      string // in the condition's message
 	}{
-		{"SHA-256 and AES", "sha256aes", "SHA-256", "auth-pass-256", "AES", "priv-pass-aes", nil},
-		{"SHA and AES", "shaaes", "SHA", "auth-pass-sha", "AES", "priv-pass-aes", nil},
-		{"wrong auth password", "sha256aes", "SHA-256", "wrong-password", "AES", "priv-pass-aes", drivers.ErrProtocol},
-		{"unknown user", "nobody", "SHA-256", "auth-pass-256", "AES", "priv-pass-aes", drivers.ErrProtocol},
+		{"SHA-256 and AES", "sha256aes", "SHA-256", "auth-pass-256", "AES", "priv-pass-aes", ""},
+		{"SHA and AES", "shaaes", "SHA", "auth-pass-sha", "AES", "priv-pass-aes", ""},
+		{"wrong auth password", "sha256aes", "SHA-256", "wrong-password", "AES", "priv-pass-aes", "wrong authentication key (the agent reports usmStatsWrongDigests)"},
+		{"unknown user", "nobody", "SHA-256", "auth-pass-256", "AES", "priv-pass-aes", "unknown user (the agent reports usmStatsUnknownUserNames)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -65,20 +71,31 @@ func TestV3AuthPriv(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer d.Close()
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			s, err := d.Poll(ctx)
-			if tc.wantErr != nil {
-				if !errors.Is(err, tc.wantErr) {
-					t.Fatalf("err = %v, want %v", err, tc.wantErr)
+			// Three polls: the scheduler alarms "does not answer" after
+			// three failed ones.
+			for range 3 {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				s, err := d.Poll(ctx)
+				cancel()
+				if err != nil {
+					t.Fatalf("poll failed: %v", err)
 				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := metricValue(s, "ups.status"); got != "OL" {
-				t.Fatalf("ups.status = %v over v3", got)
+				c := findCondition(s, AuthFailedCondition)
+				if tc.wantAuthFailure == "" {
+					if c != nil {
+						t.Fatalf("condition %+v", c)
+					}
+					if got := metricValue(s, "ups.status"); got != "OL" {
+						t.Fatalf("ups.status = %v over v3", got)
+					}
+					continue
+				}
+				if c == nil || c.Severity != drivers.Major || !strings.Contains(c.Message, "SNMPv3 authentication failure: "+tc.wantAuthFailure) {
+					t.Fatalf("want condition %s naming %q, got %+v", AuthFailedCondition, tc.wantAuthFailure, s.Conditions)
+				}
+				if strings.Contains(c.Message, "not authentic") || len(s.Metrics) != 0 {
+					t.Fatalf("message %q, metrics %v", c.Message, s.Metrics)
+				}
 			}
 		})
 	}
@@ -351,6 +368,10 @@ func TestConditionsFollowDeviceState(t *testing.T) {
 		{"apc_smt750x-nmc2", "1.3.6.1.4.1.318.1.1.1.2.2.4.0", "2|2", "2|1", "ups.battery_replace", drivers.Major},
 		{"ricoh_mpc3002", "1.3.6.1.2.1.43.11.1.1.9.1.1", "2|0", "2|40", "printer.supply.black_toner.empty", drivers.Critical},
 		{"ricoh_mpc3002", "1.3.6.1.2.1.43.11.1.1.9.1.3", "2|5", "2|20", "printer.supply.cyan_toner.low", drivers.Minor},
+		// The waste toner box reports the space left: 0 is full, not
+		// empty (it used to raise "Waste Toner is empty").
+		{"ricoh_mpc3002", "1.3.6.1.2.1.43.11.1.1.9.1.2", "2|0", "2|100", "printer.supply.waste_toner.full", drivers.Critical},
+		{"ricoh_mpc3002", "1.3.6.1.2.1.43.11.1.1.9.1.2", "2|5", "2|100", "printer.supply.waste_toner.almost_full", drivers.Minor},
 	}
 	for _, tc := range tests {
 		t.Run(tc.cond, func(t *testing.T) {
@@ -434,5 +455,70 @@ func TestV1WalkToEndOfMIB(t *testing.T) {
 	}
 	if len(rd) != 7 {
 		t.Fatalf("walked %d cells over v1, want 7: %v", len(rd), rd)
+	}
+}
+
+// TestWasteReceptacleByClass: the supply class (prtMarkerSuppliesClass)
+// decides where the agent gives it, whatever the type says; the Konica's
+// waste toner box (type wasteToner, no class) full is "full" too.
+func TestWasteReceptacleByClass(t *testing.T) {
+	tests := []struct {
+		recording string
+		set       map[string]string // OID -> type|value; new OIDs are added
+		cond      string
+		message   string
+	}{
+		{"ricoh_mpc3002", map[string]string{
+			// Class given: black toner consumed, the waste box a
+			// receptacle even if its type were plain toner.
+			"1.3.6.1.2.1.43.11.1.1.4.1.1": "2|3", "1.3.6.1.2.1.43.11.1.1.4.1.2": "2|4",
+			"1.3.6.1.2.1.43.11.1.1.4.1.3": "2|3", "1.3.6.1.2.1.43.11.1.1.4.1.4": "2|3", "1.3.6.1.2.1.43.11.1.1.4.1.5": "2|3",
+			"1.3.6.1.2.1.43.11.1.1.5.1.2": "2|3", "1.3.6.1.2.1.43.11.1.1.9.1.2": "2|0",
+		}, "printer.supply.waste_toner.full", "Waste Toner is full"},
+		{"konica_c250i", map[string]string{
+			"1.3.6.1.2.1.43.11.1.1.8.1.13": "2|100", "1.3.6.1.2.1.43.11.1.1.9.1.13": "2|0",
+		}, "printer.supply.waste_toner_box.full", "Waste Toner Box is full"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.recording, func(t *testing.T) {
+			orig, err := os.ReadFile(recordingPath(t, tc.recording))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var lines []string
+			done := map[string]bool{}
+			for _, l := range strings.Split(strings.TrimRight(string(orig), "\n"), "\n") {
+				o, _, _ := strings.Cut(l, "|")
+				if v, ok := tc.set[o]; ok {
+					l, done[o] = o+"|"+v, true
+				}
+				lines = append(lines, l)
+			}
+			for o, v := range tc.set {
+				if !done[o] {
+					lines = append(lines, o+"|"+v)
+				}
+			}
+			// snmprec files are sorted by OID; the helper serves them
+			// in that order.
+			slices.SortFunc(lines, func(a, b string) int {
+				oa, _, _ := strings.Cut(a, "|")
+				ob, _, _ := strings.Cut(b, "|")
+				x, _ := snmpsim.ParseOID(oa)
+				y, _ := snmpsim.ParseOID(ob)
+				return x.Compare(y)
+			})
+			a := startAgent(t, writeRecording(t, t.TempDir(), lines), snmpsim.AgentConfig{})
+			_, s := pollOnce(t, v2cConfig(a.Addr()))
+			c := findCondition(s, tc.cond)
+			if c == nil || c.Severity != drivers.Critical || c.Message != tc.message {
+				t.Fatalf("want %s (critical, %q), got %+v", tc.cond, tc.message, s.Conditions)
+			}
+			for _, c := range s.Conditions {
+				if strings.HasSuffix(c.Name, ".empty") || strings.HasSuffix(c.Name, ".low") {
+					t.Fatalf("a receptacle taken for a supply: %+v", c)
+				}
+			}
+		})
 	}
 }

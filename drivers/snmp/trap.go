@@ -308,10 +308,12 @@ var (
 	oidTrapUptime  = ".1.3.6.1.2.1.1.3.0"
 )
 
-// trapEvent turns a decoded trap into an event, using the profiles' trap
-// definitions for name, severity and text. The varbinds go into Attrs, as
-// text, so the provider sees what the device said even for unknown traps.
-func trapEvent(pkt *gosnmp.SnmpPacket, src netip.Addr, ps []*Profile, now time.Time) drivers.Event {
+// trapEvent turns a decoded trap into an event, using the device's
+// profiles' trap definitions for name, severity and text, or else any
+// profile of cat that defines the trap OID (cat may be nil). The varbinds
+// go into Attrs, as text, so the provider sees what the device said even
+// for unknown traps.
+func trapEvent(pkt *gosnmp.SnmpPacket, src netip.Addr, ps []*Profile, cat *Catalogue, now time.Time) drivers.Event {
 	trapOID := ""
 	attrs := map[string]any{"source": src.String(), "version": pkt.Version.String()}
 	vars := map[string]any{}
@@ -357,13 +359,19 @@ func trapEvent(pkt *gosnmp.SnmpPacket, src netip.Addr, ps []*Profile, now time.T
 	if !ok {
 		def = TrapDef{Name: "snmp.trap", Severity: drivers.Minor, Message: "Trap " + trapOID}
 		if o, err := parseOID(trapOID); err == nil {
-		found:
+			found := false
+		search:
 			for _, p := range ps {
 				for _, t := range p.Traps {
 					if t.oid.compare(o) == 0 {
-						def = t
-						break found
+						def, found = t, true
+						break search
 					}
+				}
+			}
+			if !found {
+				if t, ok := cat.TrapDef(o); ok {
+					def = t
 				}
 			}
 		}

@@ -221,3 +221,81 @@ func TestV3Traps(t *testing.T) {
 	default:
 	}
 }
+
+// TestTrapBeforeFirstPoll: a UPS-MIB "on battery" trap from a device that
+// has never been read (its polls fail: nothing listens at its address) is
+// still the major "UPS switched to battery", both with the profiles named
+// in the config and with none (the trap OID names the profile). It used to
+// arrive as a minor "Trap .1.3.6.1.2.1.33.2.0.1".
+func TestTrapBeforeFirstPoll(t *testing.T) {
+	trap := snmptrapPath(t, "snmptrap")
+	for _, tc := range []struct {
+		name     string
+		profiles []string
+	}{
+		{"profiles in the config", []string{"ups-mib"}},
+		{"profiles not known yet", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			port, err := snmpsim.FreeUDPPort("127.0.0.1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			listen := "127.0.0.1:" + strconv.Itoa(port)
+			cfg := DefaultConfig()
+			cfg.Address = "127.0.0.1:1" // nothing answers there
+			cfg.Timeout = 100 * time.Millisecond
+			cfg.Retries = 0
+			cfg.Community = "praxis"
+			cfg.Profiles = tc.profiles
+			cfg.Traps.Listen = listen
+			d, err := New(drivers.Device{ID: "usv"}, cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			if got := d.Profiles(); len(tc.profiles) > 0 && len(got) == 0 {
+				t.Fatalf("configured profiles not in use before the first poll: %v", got)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if _, err := d.Poll(ctx); err == nil {
+				t.Fatal("poll of a device that does not answer succeeded")
+			}
+			cancel()
+			events := make(chan drivers.Event, 4)
+			wctx, wcancel := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := d.Watch(wctx, func(e drivers.Event) { events <- e }); err != nil {
+					t.Errorf("watch: %v", err)
+				}
+			}()
+			defer func() { wcancel(); wg.Wait() }()
+			rcv, release, err := acquireReceiver(listen, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer release()
+			waitFor(t, func() bool {
+				rcv.mu.RLock()
+				defer rcv.mu.RUnlock()
+				return len(rcv.subs) > 0
+			})
+			cmd := exec.Command(trap, "-v2c", "-c", "praxis", listen, "", ".1.3.6.1.2.1.33.2.0.1")
+			cmd.Env = append(cmd.Environ(), "MIBS=", "MIBDIRS=/nonexistent")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("snmptrap: %v\n%s", err, out)
+			}
+			select {
+			case e := <-events:
+				if e.Attrs["trap"] != "ups.on_battery" || e.Severity != drivers.Major || e.Message != "UPS switched to battery" {
+					t.Fatalf("trap before the first poll: %+v", e)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("no event within 10 s")
+			}
+		})
+	}
+}

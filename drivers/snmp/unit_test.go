@@ -379,3 +379,22 @@ func TestListenKey(t *testing.T) {
 		}
 	}
 }
+
+// TestForecastRuleForReceptacles: a waste box's space left falls towards
+// full, a toner's level towards empty.
+func TestForecastRuleForReceptacles(t *testing.T) {
+	f := newForecaster(time.Hour, time.Hour)
+	for name, want := range map[string]string{
+		"printer.supply.waste_toner.space_percent": "full",
+		"printer.supply.black_toner.percent":       "empty",
+		"storage.data.used_percent":                "full",
+	} {
+		r, ok := f.rule(name)
+		if !ok || r.verb != want {
+			t.Errorf("%s: rule %v %q, want %q", name, ok, r.verb, want)
+		}
+	}
+	if r, _ := f.rule("printer.supply.waste_toner.space_percent"); r.what("printer.supply.waste_toner.space_percent") != "receptacle waste_toner" {
+		t.Errorf("what = %q", r.what("printer.supply.waste_toner.space_percent"))
+	}
+}

@@ -87,7 +87,7 @@ type Engine struct {
 
 	mu      sync.Mutex
 	active  map[string]*Alarm
-	pending map[string]time.Time // threshold crossed since, not yet raised
+	pending map[string]*pending // threshold crossed, duration not yet passed
 	version uint64
 	// lastSeen is when each stale-watched series (stale.go) last had a
 	// reading; held are unreachable devices whose alarm correlation keeps
@@ -108,7 +108,7 @@ func NewEngine(o Options) (*Engine, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	e := &Engine{rules: o.Rules, file: stateFile, log: log, active: map[string]*Alarm{}, pending: map[string]time.Time{},
+	e := &Engine{rules: o.Rules, file: stateFile, log: log, active: map[string]*Alarm{}, pending: map[string]*pending{},
 		devices: map[string]config.Device{}, lastSeen: map[seriesKey]time.Time{}, held: map[string]*heldBack{}}
 	for _, d := range o.Devices {
 		e.devices[d.ID] = d
@@ -148,6 +148,10 @@ func (e *Engine) Observe(s drivers.Sample, failed bool) []drivers.Event {
 	defer e.mu.Unlock()
 	var out []drivers.Event
 	if failed {
+		// A failed poll says nothing of the readings: a duration running
+		// on the last one is not completed by time (Tick) until the
+		// device answers again.
+		e.unhold(s.Device, "")
 		out = e.unreachable(out, s)
 		if len(out) > 0 {
 			e.version++
@@ -161,6 +165,11 @@ func (e *Engine) Observe(s drivers.Sample, failed bool) []drivers.Event {
 		r := &e.rules[ri]
 		if r.Device != "*" && r.Device != s.Device {
 			continue
+		}
+		if !hasMetric(s, r.Metric) {
+			// The reading is gone (withheld as stale, probe unplugged):
+			// a running duration no longer holds by time.
+			e.unhold(s.Device, r.Metric)
 		}
 		for _, m := range s.Metrics {
 			if m.Name != r.Metric {
@@ -207,10 +216,6 @@ func (e *Engine) threshold(out []drivers.Event, s drivers.Sample, r *config.Alar
 		crossed = v < limit
 		back = v >= limit+r.Hysteresis
 	}
-	sev := r.Severity
-	if sev == "" {
-		sev = drivers.Major
-	}
 	if a, ok := e.active[id]; ok {
 		val, lim := v, limit
 		a.Value, a.Limit, a.For = &val, &lim, r.For
@@ -229,31 +234,129 @@ func (e *Engine) threshold(out []drivers.Event, s drivers.Sample, r *config.Alar
 		delete(e.pending, id)
 		return out
 	}
-	since, ok := e.pending[id]
+	p, ok := e.pending[id]
 	if !ok {
-		since = s.Time
-		e.pending[id] = since
+		p = &pending{since: s.Time, device: s.Device, metric: m.Name, above: above}
+		e.pending[id] = p
 	}
-	if s.Time.Sub(since) < r.For {
+	p.value, p.unit, p.at, p.held = v, m.Unit, s.Time, true
+	if s.Time.Sub(p.since) < r.For {
 		return out
 	}
+	return e.raiseThreshold(out, id, p, r, s.Time)
+}
+
+// pending is a threshold crossed whose duration (the rule's for) has not
+// passed yet.
+type pending struct {
+	since          time.Time // time of the first reading across the limit
+	device, metric string
+	above          bool
+	// value, unit and at are the newest reading across the limit; held
+	// says the device's latest successful sample still carries it.
+	value float64
+	unit  string
+	at    time.Time
+	held  bool
+}
+
+// raiseThreshold raises the alarm of a pending threshold at time at.
+func (e *Engine) raiseThreshold(out []drivers.Event, id string, p *pending, r *config.AlarmRule, at time.Time) []drivers.Event {
 	delete(e.pending, id)
+	v, since := p.value, p.since
+	var limit float64
+	if p.above {
+		limit = *r.Above
+	} else {
+		limit = *r.Below
+	}
+	sev := r.Severity
+	if sev == "" {
+		sev = drivers.Major
+	}
 	msg := r.Message
 	if msg == "" {
 		word := "below"
-		if above {
+		if p.above {
 			word = "above"
 		}
-		msg = fmt.Sprintf("%s %s is %s, %s the limit of %s", s.Device, m.Name, fmtVal(v, m.Unit), word, fmtVal(limit, m.Unit))
+		msg = fmt.Sprintf("%s %s is %s, %s the limit of %s", p.device, p.metric, fmtVal(v, p.unit), word, fmtVal(limit, p.unit))
 		if r.For > 0 {
 			msg += fmt.Sprintf(" for %s", r.For)
 		}
 	}
 	val, lim := v, limit
-	e.active[id] = &Alarm{ID: id, Device: s.Device, Severity: sev, Message: msg, Metric: m.Name, Value: &val, Since: since,
-		Kind: thresholdKind(above), Limit: &lim, Unit: m.Unit, For: r.For}
-	return append(out, drivers.Event{Device: s.Device, Time: s.Time, Type: Raised, Severity: sev, Message: msg,
-		Attrs: map[string]any{"alarm": id, "metric": m.Name, "value": v, "limit": limit, "since": contract.FormatTime(since)}})
+	e.active[id] = &Alarm{ID: id, Device: p.device, Severity: sev, Message: msg, Metric: p.metric, Value: &val, Since: since,
+		Kind: thresholdKind(p.above), Limit: &lim, Unit: p.unit, For: r.For}
+	return append(out, drivers.Event{Device: p.device, Time: at, Type: Raised, Severity: sev, Message: msg,
+		Attrs: map[string]any{"alarm": id, "metric": p.metric, "value": v, "limit": limit, "since": contract.FormatTime(since)}})
+}
+
+// unhold marks the pending durations of a device (of one metric, or all
+// for "") as no longer carried by its latest sample.
+func (e *Engine) unhold(device, metric string) {
+	for _, p := range e.pending {
+		if p.device == device && (metric == "" || p.metric == metric) {
+			p.held = false
+		}
+	}
+}
+
+func hasMetric(s drivers.Sample, name string) bool {
+	for _, m := range s.Metrics {
+		if m.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// durations raises the threshold alarms whose duration has passed by now
+// although no new reading came: a sensor that reports on change (Zigbee,
+// Tasmota) may send one reading above the limit and then nothing for an
+// hour. The duration counts as passed when the last reading across the
+// limit still holds: the device's latest successful sample carries it, and
+// it is younger than the rule's stale_after (when the rule has one).
+// Called with mu held.
+func (e *Engine) durations(out []drivers.Event, now time.Time) []drivers.Event {
+	ids := make([]string, 0, len(e.pending))
+	for id := range e.pending {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		p := e.pending[id]
+		if !p.held {
+			continue
+		}
+		r := e.ruleFor(p.device, p.metric, p.above)
+		if r == nil || now.Sub(p.since) < r.For {
+			continue
+		}
+		if r.StaleAfter > 0 && now.Sub(p.at) >= r.StaleAfter {
+			continue
+		}
+		if p.above && !(p.value > *r.Above) || !p.above && !(p.value < *r.Below) {
+			continue // the rule changed meanwhile
+		}
+		out = e.raiseThreshold(out, id, p, r, now)
+	}
+	return out
+}
+
+// ruleFor returns the first rule Observe applies to a device's metric in
+// one direction.
+func (e *Engine) ruleFor(device, metric string, above bool) *config.AlarmRule {
+	for ri := range e.rules {
+		r := &e.rules[ri]
+		if (r.Device != "*" && r.Device != device) || r.Metric != metric {
+			continue
+		}
+		if (above && r.Above != nil) || (!above && r.Below != nil) {
+			return r
+		}
+	}
+	return nil
 }
 
 func thresholdKind(above bool) string {

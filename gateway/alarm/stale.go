@@ -39,8 +39,11 @@ func (e *Engine) fresh(out []drivers.Event, s drivers.Sample) []drivers.Event {
 				continue
 			}
 			k := seriesKey{s.Device, r.Metric}
-			if last, ok := e.lastSeen[k]; ok && s.Time.Before(last) {
-				break // an older reading says nothing new
+			if last, ok := e.lastSeen[k]; ok && !s.Time.After(last) {
+				// An older reading, or the same one again (a push
+				// sensor's driver repeats its last reading until it is
+				// too old), says nothing new.
+				break
 			}
 			e.lastSeen[k] = s.Time
 			id := staleID(k)
@@ -57,7 +60,8 @@ func (e *Engine) fresh(out []drivers.Event, s drivers.Sample) []drivers.Event {
 }
 
 // Tick lets time pass: it raises sensor-offline alarms for series silent
-// longer than their rule allows. A rule for one device watches it from the
+// longer than their rule allows, and threshold alarms whose duration (for)
+// has passed on a reading that still holds (see durations). A rule for one device watches it from the
 // first Tick on, so a sensor that never reports after a start is caught
 // too; a rule for "*" watches every device once it has reported the
 // metric. The gateway calls Tick about once a second with its clock.
@@ -115,6 +119,7 @@ func (e *Engine) Tick(now time.Time) []drivers.Event {
 		out = append(out, drivers.Event{Device: d.k.device, Time: now, Type: Raised, Severity: d.sev, Message: msg,
 			Attrs: map[string]any{"alarm": id, "metric": d.k.metric, "stale_after": d.after.String(), "last_reading": contract.FormatTime(last)}})
 	}
+	out = e.durations(out, now)
 	if len(out) > 0 {
 		e.version++
 		e.save()

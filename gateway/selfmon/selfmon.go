@@ -146,7 +146,9 @@ func (m *Monitor) Poll(ctx context.Context) (drivers.Sample, error) {
 			free := float64(st.Bavail) * float64(st.Bsize)
 			add("disk.size", size, "B")
 			add("disk.free", free, "B")
-			add("disk.used", round1(100*(1-float64(st.Bavail)/float64(st.Blocks))), "%")
+			if pct, ok := usedPercent(st.Blocks, st.Bfree, st.Bavail); ok {
+				add("disk.used", round1(pct), "%")
+			}
 		}
 	}
 	if temp, ok := readSoCTemp(filepath.Join(m.src.SysRoot, "class", "thermal")); ok {
@@ -161,6 +163,22 @@ func (m *Monitor) Poll(ctx context.Context) (drivers.Sample, error) {
 	}
 	ms = append(ms, drivers.Text("version", m.src.Version))
 	return drivers.Sample{Kind: "gateway", Time: time.Time{}, Metrics: ms}, nil
+}
+
+// usedPercent is the share of the filesystem in use as df shows it: used
+// over what the service can use at most, used + available. The blocks
+// reserved for root (5 % on ext4 by default) are neither: the daemon, not
+// running as root, finds the disk full when available reaches 0, so that is
+// 100 % here, while used/size would still say 95 %.
+func usedPercent(blocks, bfree, bavail uint64) (float64, bool) {
+	if bfree > blocks {
+		return 0, false
+	}
+	used := blocks - bfree
+	if used+bavail == 0 {
+		return 0, false
+	}
+	return 100 * float64(used) / float64(used+bavail), true
 }
 
 func round1(v float64) float64 { return float64(int64(v*10+0.5*sign(v))) / 10 }

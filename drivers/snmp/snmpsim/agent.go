@@ -49,6 +49,14 @@ type AgentConfig struct {
 	SendMessageMaxSize int
 	// Extra lines appended to snmpd.conf.
 	Extra []string
+	// EngineID fixes snmpEngineID (snmpd's engineID token, a text that
+	// net-snmp turns into a text-format engine ID); empty lets snmpd make
+	// a random one at every start unless Persistent keeps the first.
+	EngineID string
+	// Persistent lets snmpd load and save its persistent data (engine ID,
+	// engineBoots) in Dir/persist, as an installed agent does: a restart
+	// then counts engineBoots up instead of starting at 1.
+	Persistent bool
 }
 
 // Agent is a running snmpd.
@@ -58,6 +66,7 @@ type Agent struct {
 	// Dir holds snmpd.conf, the persistent dir and the helper scripts.
 	Dir string
 
+	cfg  AgentConfig
 	cmd  *exec.Cmd
 	done chan struct{}
 	mu   sync.Mutex
@@ -94,8 +103,7 @@ func FreeUDPPort(host string) (int, error) {
 // StartAgent writes snmpd.conf into dir and runs snmpd in the foreground
 // until Stop. It returns once snmpd has logged that it is ready.
 func StartAgent(ctx context.Context, dir string, cfg AgentConfig) (*Agent, error) {
-	bin, err := SnmpdPath()
-	if err != nil {
+	if _, err := SnmpdPath(); err != nil {
 		return nil, err
 	}
 	if len(cfg.Addrs) == 0 {
@@ -105,9 +113,32 @@ func StartAgent(ctx context.Context, dir string, cfg AgentConfig) (*Agent, error
 		}
 		cfg.Addrs = []string{"127.0.0.1:" + strconv.Itoa(port)}
 	}
+	a := &Agent{Addrs: cfg.Addrs, Dir: dir, cfg: cfg}
+	if err := a.start(ctx); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Restart stops snmpd and starts it again on the same addresses and
+// directory, as a device that reboots: change (if not nil) may alter the
+// configuration first, e.g. give a new EngineID as after a firmware reset.
+// With Persistent the restarted agent has counted engineBoots up.
+func (a *Agent) Restart(ctx context.Context, change func(*AgentConfig)) error {
+	a.Stop()
+	if change != nil {
+		change(&a.cfg)
+		a.cfg.Addrs = a.Addrs
+	}
+	return a.start(ctx)
+}
+
+// writeConfig writes snmpd.conf and the helper scripts for a.cfg.
+func (a *Agent) writeConfig() (string, error) {
+	cfg, dir := a.cfg, a.Dir
 	persist := filepath.Join(dir, "persist")
 	if err := os.MkdirAll(persist, 0o700); err != nil {
-		return nil, err
+		return "", err
 	}
 	var conf strings.Builder
 	listen := make([]string, len(cfg.Addrs))
@@ -117,13 +148,18 @@ func StartAgent(ctx context.Context, dir string, cfg AgentConfig) (*Agent, error
 	line := "agentAddress " + strings.Join(listen, ",")
 	if len(line) > 4000 {
 		// snmpd silently ignores the addresses past its 4 KiB line buffer.
-		return nil, fmt.Errorf("snmpsim: %d addresses make the agentAddress line too long; start several agents", len(cfg.Addrs))
+		return "", fmt.Errorf("snmpsim: %d addresses make the agentAddress line too long; start several agents", len(cfg.Addrs))
 	}
 	conf.WriteString(line + "\n")
 	// persistentDir and friends are library tokens, hence the [snmp]
 	// prefix; without a writable dir snmpd cannot store its engine boots.
 	fmt.Fprintf(&conf, "[snmp] persistentDir %s\n", persist)
-	conf.WriteString("[snmp] noPersistentLoad yes\n[snmp] noPersistentSave yes\n")
+	if !cfg.Persistent {
+		conf.WriteString("[snmp] noPersistentLoad yes\n[snmp] noPersistentSave yes\n")
+	}
+	if cfg.EngineID != "" {
+		fmt.Fprintf(&conf, "engineID %s\n", cfg.EngineID)
+	}
 	for _, c := range cfg.Communities {
 		fmt.Fprintf(&conf, "rocommunity %s 127.0.0.0/8\n", c)
 	}
@@ -144,7 +180,7 @@ func StartAgent(ctx context.Context, dir string, cfg AgentConfig) (*Agent, error
 		}
 		fmt.Fprintf(&s, "exec %s\n", shellQuote(p.Command))
 		if err := os.WriteFile(script, []byte(s.String()), 0o755); err != nil {
-			return nil, err
+			return "", err
 		}
 		// Priority 1 beats snmpd's own modules (127), so the recording's
 		// system group replaces the host's.
@@ -155,31 +191,60 @@ func StartAgent(ctx context.Context, dir string, cfg AgentConfig) (*Agent, error
 	}
 	confPath := filepath.Join(dir, "snmpd.conf")
 	if err := os.WriteFile(confPath, []byte(conf.String()), 0o600); err != nil {
-		return nil, err
+		return "", err
 	}
-	a := &Agent{Addrs: cfg.Addrs, Dir: dir, done: make(chan struct{})}
+	return confPath, nil
+}
+
+// start runs snmpd with a.cfg and waits until it is ready.
+func (a *Agent) start(ctx context.Context) error {
+	bin, err := SnmpdPath()
+	if err != nil {
+		return err
+	}
+	confPath, err := a.writeConfig()
+	if err != nil {
+		return err
+	}
+	dir := a.Dir
+	persist := filepath.Join(dir, "persist")
+	a.done = make(chan struct{})
+	a.mu.Lock()
+	a.log.Reset()
+	a.mu.Unlock()
 	// -C: only our config; -f: foreground; -Lo: log to stdout; -I: only
 	// the modules for access control and pass_persist, so every answer
 	// comes from the recording and never from the host running the test.
-	cmd := exec.Command(bin, "-f", "-Lo", "-C", "-c", confPath,
-		"-I", "pass_persist,vacm_conf,vacm_vars,usmConf,usmUser,snmpEngine,snmpMPDStats,usmStats",
+	args := []string{"-f", "-Lo", "-C", "-c", confPath}
+	env := append(os.Environ(), "SNMP_PERSISTENT_DIR="+persist, "MIBS=", "MIBDIRS=/nonexistent")
+	if a.cfg.Persistent {
+		// -C also skips the persistent files; instead the search path
+		// holds only dir and the persistent dir (snmpd reads no other
+		// directory when SNMPCONFPATH is set), so snmpd still reads no
+		// host configuration.
+		args = []string{"-f", "-Lo"}
+		env = append(env, "SNMPCONFPATH="+dir+":"+persist)
+	}
+	args = append(args, "-I", "pass_persist,vacm_conf,vacm_vars,usmConf,usmUser,snmpEngine,snmpMPDStats,usmStats",
 		"-p", filepath.Join(dir, "snmpd.pid"))
-	cmd.Env = append(os.Environ(), "SNMP_PERSISTENT_DIR="+persist, "MIBS=", "MIBDIRS=/nonexistent")
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
 	cmd.Dir = dir
 	// snmpd must not outlive a test binary that crashed or was killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	cmd.Stderr = cmd.Stdout
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("snmpsim: start snmpd: %w", err)
+		return fmt.Errorf("snmpsim: start snmpd: %w", err)
 	}
 	a.cmd = cmd
+	done := a.done
 	ready := make(chan struct{})
 	go func() {
-		defer close(a.done)
+		defer close(done)
 		sc := bufio.NewScanner(stdout)
 		once := sync.Once{}
 		for sc.Scan() {
@@ -200,15 +265,15 @@ func StartAgent(ctx context.Context, dir string, cfg AgentConfig) (*Agent, error
 	defer timer.Stop()
 	select {
 	case <-ready:
-		return a, nil
-	case <-a.done:
-		return nil, fmt.Errorf("snmpsim: snmpd exited during start:\n%s", a.Log())
+		return nil
+	case <-done:
+		return fmt.Errorf("snmpsim: snmpd exited during start:\n%s", a.Log())
 	case <-timer.C:
 		a.Stop()
-		return nil, fmt.Errorf("snmpsim: snmpd not ready after 15s:\n%s", a.Log())
+		return fmt.Errorf("snmpsim: snmpd not ready after 15s:\n%s", a.Log())
 	case <-ctx.Done():
 		a.Stop()
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
 }
 
