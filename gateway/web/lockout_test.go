@@ -166,6 +166,12 @@ func TestAnonymousFloodKeepsPendingLogin(t *testing.T) {
 	if !strings.Contains(body, `lang="en"`) {
 		t.Fatal("language chosen before login lost")
 	}
+	// Logging out keeps the language for the login page that follows.
+	resp, _ = e.post("/logout", nil)
+	wantRedirect(t, resp, "/login")
+	if _, body = e.get("/login"); !strings.Contains(body, "Logged out") {
+		t.Fatalf("logout message not in the chosen language:\n%s", body)
+	}
 	// A token from another anonymous visitor is refused.
 	other := e.clientFrom("127.0.0.78")
 	other.get("/login")

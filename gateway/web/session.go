@@ -104,6 +104,10 @@ func (s *sessions) create(w http.ResponseWriter, user, lang string) *session {
 		id := anonPrefix + rand.Text()
 		ss := &session{id: id, csrf: s.sign.mac("anon-csrf", id), lang: lang, created: now, seen: now}
 		setCookie(w, cookieName, id, absoluteTimeout)
+		if lang != "" {
+			// carried over from a session that ends (logout)
+			setCookie(w, langCookieName, lang, deviceCookieLife)
+		}
 		return ss
 	}
 	ss := &session{id: rand.Text(), csrf: rand.Text(), user: user, lang: lang, created: now, seen: now}
