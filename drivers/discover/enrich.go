@@ -23,6 +23,10 @@ type enricher struct {
 	// dial opens TCP connections for the port probe.
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	snmp *snmpProber
+	// konnektor asks a host with konnektorPort open for a TI connector's
+	// service directory; nil disables it.
+	konnektor     func(ctx context.Context, ip string, port int, timeout time.Duration) *KonnektorIdentity
+	konnektorPort int
 	// parallel bounds concurrent hosts; each host probes its ports in
 	// parallel too, so this also bounds open sockets.
 	parallel int
@@ -94,6 +98,9 @@ func (e *enricher) host(ctx context.Context, ip string) enrichment {
 	}
 	wg.Wait()
 	slices.Sort(r.OpenPorts)
+	if e.konnektor != nil && slices.Contains(r.OpenPorts, e.konnektorPort) {
+		r.Konnektor = e.konnektor(ctx, ip, e.konnektorPort, e.probeTimeout)
+	}
 	return r
 }
 
