@@ -22,7 +22,7 @@ import (
 // konnektor driver is suggested; an ordinary HTTPS server is not.
 func TestKonnektorRecognised(t *testing.T) {
 	pki := testpeer.NewTestPKI(t)
-	sim, err := konnektorsim.Start(konnektorsim.Options{CertFile: pki.ServerCert, KeyFile: pki.ServerKey, })
+	sim, err := konnektorsim.Start(konnektorsim.Options{CertFile: pki.ServerCert, KeyFile: pki.ServerKey})
 	if err != nil {
 		t.Fatal(err)
 	}
