@@ -41,7 +41,7 @@ const konnektorPort = 443
 // no credentials and reads a public document, and nothing from it is
 // trusted beyond naming the device. The driver that monitors the adopted
 // connector verifies against the fingerprint or a configured CA.
-func probeKonnektor(ctx context.Context, ip string, port int, timeout time.Duration) *KonnektorIdentity {
+func probeKonnektor(ctx context.Context, dial dialFunc, ip string, port int, timeout time.Duration) *KonnektorIdentity {
 	var fp string
 	tc := &tls.Config{
 		MinVersion:         tls.VersionTLS12,
@@ -58,7 +58,7 @@ func probeKonnektor(ctx context.Context, ip string, port int, timeout time.Durat
 	client := &http.Client{
 		Timeout:       timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		Transport:     &http.Transport{Proxy: nil, TLSClientConfig: tc, DisableKeepAlives: true},
+		Transport:     &http.Transport{Proxy: nil, DialContext: dial, TLSClientConfig: tc, DisableKeepAlives: true},
 	}
 	defer client.CloseIdleConnections()
 	u := "https://" + net.JoinHostPort(ip, strconv.Itoa(port)) + "/connector.sds"
