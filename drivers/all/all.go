@@ -7,6 +7,7 @@ import (
 	_ "github.com/praxisgate/praxisgate/drivers/dicom"      // DICOM C-ECHO of imaging devices
 	_ "github.com/praxisgate/praxisgate/drivers/discover"   // ARP sweeps and network inventory
 	_ "github.com/praxisgate/praxisgate/drivers/httpjson"   // Shelly Gen2 and HTTP JSON sensors
+	_ "github.com/praxisgate/praxisgate/drivers/konnektor"  // TI Konnektor, its cards and card terminals
 	_ "github.com/praxisgate/praxisgate/drivers/modbus"     // fridges and sensors over Modbus TCP/RTU
 	_ "github.com/praxisgate/praxisgate/drivers/mqttsensor" // Tasmota, zigbee2mqtt on a local broker
 	_ "github.com/praxisgate/praxisgate/drivers/nut"        // UPS managed by a NUT server (NAS)

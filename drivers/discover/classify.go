@@ -13,6 +13,7 @@ const (
 	KindSwitch      = "switch"
 	KindNAS         = "nas"
 	KindUPSCard     = "ups-card"
+	KindKonnektor   = "konnektor" // a TI Konnektor (konnektor.go)
 	KindServer      = "server"
 	KindWorkstation = "workstation"
 	KindPhone       = "phone"
@@ -75,6 +76,9 @@ var vendorKinds = []struct{ substr, kind string }{
 // strongest to weakest: SNMP identity, then open ports that only one kind
 // of device serves, then the MAC vendor, then general-purpose ports.
 func classify(h *Host) (kind, reason string) {
+	if h.Konnektor != nil {
+		return KindKonnektor, describeKonnektor(h.Konnektor)
+	}
 	if s := h.SNMP; s != nil {
 		oid := strings.TrimPrefix(s.SysObjectID, ".")
 		if rest, ok := strings.CutPrefix(oid, "1.3.6.1.4.1."); ok {

@@ -95,6 +95,9 @@ func New(dev drivers.Device, cfg Config, log *slog.Logger) (*Driver, error) {
 			probeTimeout: cfg.ProbeTimeout,
 			dial:         (&net.Dialer{}).DialContext,
 			parallel:     32,
+			// A TI Konnektor is recognised by its service directory on 443.
+			konnektor:     probeKonnektor,
+			konnektorPort: konnektorPort,
 		},
 	}
 	if cfg.ReverseDNS {

@@ -12,6 +12,9 @@ import (
 	"unicode/utf8"
 )
 
+// dialFunc opens a TCP connection (net.Dialer.DialContext or a test's).
+type dialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
+
 // enricher asks hosts who they are. Every network call has its own
 // timeout and the whole run ends with ctx; all fields are injectable so
 // tests can point them at loopback peers.
@@ -21,8 +24,12 @@ type enricher struct {
 	// lookupAddr does reverse DNS; nil disables it.
 	lookupAddr func(ctx context.Context, addr string) ([]string, error)
 	// dial opens TCP connections for the port probe.
-	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	dial dialFunc
 	snmp *snmpProber
+	// konnektor asks a host with konnektorPort open for a TI connector's
+	// service directory; nil disables it.
+	konnektor     func(ctx context.Context, dial dialFunc, ip string, port int, timeout time.Duration) *KonnektorIdentity
+	konnektorPort int
 	// parallel bounds concurrent hosts; each host probes its ports in
 	// parallel too, so this also bounds open sockets.
 	parallel int
@@ -94,6 +101,9 @@ func (e *enricher) host(ctx context.Context, ip string) enrichment {
 	}
 	wg.Wait()
 	slices.Sort(r.OpenPorts)
+	if e.konnektor != nil && slices.Contains(r.OpenPorts, e.konnektorPort) {
+		r.Konnektor = e.konnektor(ctx, e.dial, ip, e.konnektorPort, e.probeTimeout)
+	}
 	return r
 }
 

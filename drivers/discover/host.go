@@ -20,12 +20,15 @@ type Host struct {
 	// Name is the SNMP sysName, else the reverse DNS name.
 	Name    string `json:"name,omitempty"`
 	DNSName string `json:"dns_name,omitempty"`
-	// Kind is printer, switch, nas, ups-card, server, workstation, phone,
-	// iot or unknown; KindReason says which evidence decided it.
+	// Kind is printer, switch, nas, ups-card, konnektor, server,
+	// workstation, phone, iot or unknown; KindReason says which evidence decided it.
 	Kind       string        `json:"kind"`
 	KindReason string        `json:"kind_reason"`
 	SNMP       *SNMPIdentity `json:"snmp,omitempty"`
 	OpenPorts  []int         `json:"open_ports,omitempty"`
+	// Konnektor is set when the host serves a TI connector's service
+	// directory.
+	Konnektor *KonnektorIdentity `json:"konnektor,omitempty"`
 	// Randomized is set for locally administered MACs (phones and laptops
 	// rotating their address); such hosts are reported as a group.
 	Randomized bool `json:"randomized"`

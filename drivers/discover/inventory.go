@@ -25,6 +25,7 @@ type enrichment struct {
 	DNSName   string
 	SNMP      *SNMPIdentity
 	OpenPorts []int
+	Konnektor *KonnektorIdentity
 }
 
 // inventory is the set of hosts ever seen (until forgotten), keyed by MAC.
@@ -131,7 +132,7 @@ func (inv *inventory) merge(now time.Time, obs []observation, enr map[string]enr
 
 		oldName, oldKind, wasEnriched := h.Name, h.Kind, !h.EnrichedAt.IsZero()
 		if e, ok := enr[o.MAC]; ok {
-			h.DNSName, h.SNMP, h.OpenPorts = e.DNSName, e.SNMP, slices.Clone(e.OpenPorts)
+			h.DNSName, h.SNMP, h.OpenPorts, h.Konnektor = e.DNSName, e.SNMP, slices.Clone(e.OpenPorts), e.Konnektor
 			h.EnrichedAt = now
 		}
 		h.Name = h.DNSName

@@ -21,6 +21,8 @@ func Suggest(h Host) (driver, profile, id string) {
 		if h.SNMP != nil {
 			profile = snmpProfile(h)
 		}
+	case KindKonnektor:
+		driver = "konnektor"
 	case KindServer:
 		if h.SNMP != nil {
 			driver, profile = "snmp", "host-resources"
