@@ -73,7 +73,7 @@ func TestSendSMSCodings(t *testing.T) {
 	cases := []struct {
 		name, text, coding string
 		parts              int
-		textMode          bool
+		textMode           bool
 	}{
 		{"ascii", "Alarm Kuehlschrank 9.1 C", "gsm7", 1, false},
 		{"umlauts stay 7-bit", "Kühlschrank über Grenze, Größe ß", "gsm7", 1, false},
