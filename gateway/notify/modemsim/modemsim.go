@@ -410,11 +410,14 @@ func (s *Sim) command(m *os.File, line string) *sendState {
 	if echo {
 		s.write(m, line+"\r")
 	}
-	up := strings.ToUpper(line)
-	if !strings.HasPrefix(up, "AT") {
-		s.answer(m, "", "ERROR")
+	// V.250 5.2.1: characters before the "AT" prefix are ignored, and a
+	// line without the prefix gets no answer at all.
+	i := strings.Index(strings.ToUpper(line), "AT")
+	if i < 0 {
 		return nil
 	}
+	line = line[i:]
+	up := strings.ToUpper(line)
 	cmd := line[2:]
 	ucmd := up[2:]
 	s.mu.Lock()
