@@ -169,17 +169,44 @@ func (n *Notifier) Run(ctx context.Context, tick time.Duration) error {
 	if tick <= 0 {
 		tick = time.Second
 	}
-	t := time.NewTicker(tick)
+	t := time.NewTimer(tick)
 	defer t.Stop()
 	for {
 		n.Step(ctx)
+		// Sleep until the next planned step when that comes before the
+		// tick, so a chain keeps its times to the millisecond rather
+		// than to the tick.
+		wait := tick
+		if next, ok := n.nextDue(); ok {
+			wait = min(wait, max(next.Sub(n.opts.Now()), time.Millisecond))
+		}
+		t.Reset(wait)
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		case <-n.wake:
+			// Since Go 1.23 Reset needs no drained channel.
 		}
 	}
+}
+
+// nextDue is the earliest planned step of a started escalation.
+func (n *Notifier) nextDue() (time.Time, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var next time.Time
+	for _, in := range n.incidents {
+		ch, ok := n.cfg.Chains[string(in.sev)]
+		if !ok || in.started.IsZero() || (!*ch.Repeat && in.step >= len(ch.Contacts)) {
+			continue
+		}
+		at := in.started.Add(time.Duration(in.step) * *ch.Delay)
+		if next.IsZero() || at.Before(next) {
+			next = at
+		}
+	}
+	return next, !next.IsZero()
 }
 
 // Observe takes one event from the alarm engine: alarm.raised opens an

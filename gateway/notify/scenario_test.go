@@ -353,3 +353,7 @@ func TestTestMessage(t *testing.T) {
 		t.Errorf("failed test events %+v", f)
 	}
 }
+
+func clearedEv(id string) drivers.Event {
+	return drivers.Event{Type: "alarm.cleared", Attrs: map[string]any{"alarm": id}}
+}

@@ -648,6 +648,7 @@ func (s *Sim) finishSend(m *os.File, st *sendState) bool {
 		s.mu.Lock()
 		s.mr = (s.mr + 1) % 256
 		mr := s.mr
+		sub.At = time.Now()
 		s.submits = append(s.submits, sub)
 		s.mu.Unlock()
 		s.answer(m, fmt.Sprintf("+CMGS: %d", mr), "OK")

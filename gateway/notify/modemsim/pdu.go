@@ -45,6 +45,8 @@ type Submit struct {
 	Ref, Part, Parts int
 	// Mode is "pdu" or "text".
 	Mode string
+	// At is when the modem accepted it (wall clock, for benchmarks).
+	At time.Time
 }
 
 // decodeSubmit reads a hex PDU as sent after AT+CMGS=<length> in PDU mode.
