@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/gateway/alarm"
 	"github.com/praxisgate/praxisgate/gateway/config"
 )
 
@@ -243,6 +244,26 @@ func (n *Notifier) Observe(ev drivers.Event) {
 		return
 	}
 	n.kick()
+}
+
+// Resume opens incidents for alarms that were already active when the
+// notifier started (the daemon restarted during an outage), so their
+// escalation starts again instead of being forgotten. Acknowledged alarms
+// are left alone. The chain starts from its first contact.
+func (n *Notifier) Resume(active []alarm.Alarm) {
+	for _, a := range active {
+		if a.Acked {
+			continue
+		}
+		attrs := map[string]any{"alarm": a.ID, "since": a.Since.UTC().Format(time.RFC3339Nano)}
+		switch {
+		case a.CondName != "":
+			attrs["condition"] = a.CondName
+		case a.Metric != "" && a.Value != nil && a.Limit != nil:
+			attrs["metric"], attrs["value"], attrs["limit"] = a.Metric, *a.Value, *a.Limit
+		}
+		n.Observe(drivers.Event{Device: a.Device, Time: a.Since, Type: alarm.Raised, Severity: a.Severity, Message: a.Message, Attrs: attrs})
+	}
 }
 
 // newCode picks a 4-digit acknowledgement code no open incident uses.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/gateway/alarm"
 	"github.com/praxisgate/praxisgate/gateway/config"
 	"github.com/praxisgate/praxisgate/gateway/notify/modem"
 )
@@ -22,6 +23,9 @@ type Core interface {
 	// Subscribe calls f for every event the gateway records, from any
 	// goroutine, until cancel is called. f must not block for long.
 	Subscribe(f func(drivers.Event)) (cancel func())
+	// Alarms returns the active alarms (to resume escalations after a
+	// restart).
+	Alarms() []alarm.Alarm
 }
 
 // Service is a running notifier with its modem.
@@ -57,6 +61,7 @@ func Start(ctx context.Context, cfg config.Notify, core Core, opts Options) (*Se
 	s := &Service{Notifier: n, Modem: m, cancel: cancel}
 	m.OnSMS(func(msg modem.SMS) { n.HandleSMS(ctx, msg.From, msg.Text) })
 	s.unsub = core.Subscribe(n.Observe)
+	n.Resume(core.Alarms())
 	interval := cfg.Modem.HealthInterval
 	if interval == 0 {
 		interval = config.DefaultNotifyHealthInterval

@@ -3,11 +3,13 @@ package notify_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/gateway/alarm"
 	"github.com/praxisgate/praxisgate/gateway/config"
 	"github.com/praxisgate/praxisgate/gateway/notify"
 	"github.com/praxisgate/praxisgate/gateway/notify/modemsim"
@@ -16,9 +18,12 @@ import (
 // subCore adds the event feed to core, as the gateway's Subscribe will.
 type subCore struct {
 	core
-	smu  sync.Mutex
-	subs []func(drivers.Event)
+	smu    sync.Mutex
+	subs   []func(drivers.Event)
+	active []alarm.Alarm
 }
+
+func (c *subCore) Alarms() []alarm.Alarm { return c.active }
 
 func (c *subCore) Subscribe(f func(drivers.Event)) func() {
 	c.smu.Lock()
@@ -52,7 +57,11 @@ func TestServiceWiring(t *testing.T) {
 	ch := cfg.Chains["critical"]
 	ch.When = "always"
 	cfg.Chains["critical"] = ch
-	c := &subCore{core: core{up: true}}
+	v, lim := 2.1, 3.0
+	c := &subCore{core: core{up: true}, active: []alarm.Alarm{
+		{ID: "usv/battery.charge", Device: "usv", Severity: drivers.Critical, Metric: "battery.charge", Value: &v, Limit: &lim, Since: time.Now().Add(-time.Hour)},
+		{ID: "old", Device: "x", Severity: drivers.Critical, Acked: true, Since: time.Now()},
+	}}
 	svc, err := notify.Start(context.Background(), cfg, c, notify.Options{Site: "praxis-a", Log: logger()})
 	if err != nil {
 		t.Fatal(err)
@@ -60,16 +69,20 @@ func TestServiceWiring(t *testing.T) {
 	defer svc.Close()
 	waitFor(t, "modem ready", func() bool { return svc.Modem.Health().SIM == "READY" })
 
+	waitFor(t, "SMS for the alarm active before the start", func() bool { return len(textsTo(sim, numA)) == 1 })
+	if got := textsTo(sim, numA)[0]; !strings.Contains(got, "usv: USV-Akku 2,1 unter Grenze 3.") {
+		t.Errorf("resumed alarm text %q", got)
+	}
 	c.publish(fridgeAlarm(time.Now()))
-	waitFor(t, "alarm SMS", func() bool { return len(textsTo(sim, numA)) == 1 })
-	code := codeRE.FindStringSubmatch(textsTo(sim, numA)[0])
+	waitFor(t, "alarm SMS", func() bool { return len(textsTo(sim, numA)) == 2 })
+	code := codeRE.FindStringSubmatch(textsTo(sim, numA)[1])
 	sim.Deliver(numA, "OK "+code[1], time.Now())
 	waitFor(t, "ack", func() bool { return len(c.ofType(notify.EventAcked)) == 1 })
 
 	if _, err := svc.HandleTestCommand(context.Background(), json.RawMessage(`{"contact":"Chefin"}`)); err != nil {
 		t.Fatal(err)
 	}
-	if len(textsTo(sim, numB)) != 1 {
+	if len(textsTo(sim, numB)) != 1 || len(textsTo(sim, numA)) != 2 {
 		t.Errorf("test SMS not sent")
 	}
 	if _, err := svc.HandleTestCommand(context.Background(), json.RawMessage(`{"kontakt":"x"}`)); err == nil {

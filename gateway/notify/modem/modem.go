@@ -84,6 +84,11 @@ type Modem struct {
 
 	onSMS func(SMS)
 
+	// opMu keeps an SMS send and an SMS read apart: in text mode a send
+	// that needs PDU switches the modem's message format for a moment,
+	// and a +CMGR answered in between would be read in the wrong format.
+	opMu sync.Mutex
+
 	mu     sync.Mutex
 	a      *at.AT
 	g      *gsm.GSM
@@ -117,7 +122,9 @@ func New(cfg Config, log *slog.Logger) (*Modem, error) {
 
 // OnSMS sets the function that gets every incoming SMS; call before Run.
 // It runs on its own goroutine per message; the SMS is deleted from the
-// modem after it returns.
+// modem after it returns. It must not send through this modem itself
+// (the read holds the modem's SMS lock); hand such work to another
+// goroutine.
 func (m *Modem) OnSMS(f func(SMS)) { m.onSMS = f }
 
 // Health returns the last health reading.
@@ -332,6 +339,8 @@ func (m *Modem) SendSMS(ctx context.Context, number, text string) (int, error) {
 	if err := m.ready(); err != nil {
 		return 0, err
 	}
+	m.opMu.Lock()
+	defer m.opMu.Unlock()
 	if m.cfg.TextMode && plainSingle(text) {
 		_, err := g.SendShortMessage(number, text, at.WithTimeout(m.cfg.SendTimeout))
 		if err != nil {
@@ -439,6 +448,8 @@ func (m *Modem) cmti(info []string) {
 	if a == nil {
 		return
 	}
+	m.opMu.Lock()
+	defer m.opMu.Unlock()
 	lines, err := a.Command(fmt.Sprintf("+CMGR=%d", idx))
 	if err != nil {
 		m.log.Warn("read SMS", "index", idx, "err", err)
@@ -455,6 +466,8 @@ func (m *Modem) cmti(info []string) {
 
 // readStored hands on and deletes SMS that arrived while we were away.
 func (m *Modem) readStored(a *at.AT) {
+	m.opMu.Lock()
+	defer m.opMu.Unlock()
 	cmd := "+CMGL=4"
 	if m.cfg.TextMode {
 		cmd = `+CMGL="ALL"`
