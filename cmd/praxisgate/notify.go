@@ -7,6 +7,8 @@ import (
 
 	"github.com/praxisgate/praxisgate/gateway/config"
 	"github.com/praxisgate/praxisgate/gateway/notify"
+	"github.com/praxisgate/praxisgate/gateway/notify/modem"
+	"github.com/praxisgate/praxisgate/gateway/web"
 )
 
 // startNotify starts alarms by SMS and call (gateway/notify) when the
@@ -21,4 +23,29 @@ func startNotify(ctx context.Context, cfg *config.Config, core notify.Core, log 
 	return notify.Start(ctx, *cfg.Notify, core, notify.Options{
 		Site: cfg.Site, Location: time.Local, Log: log.With("part", "notify"),
 	})
+}
+
+// notifyWeb shows a running notifier on the web page (web.Options.Notify).
+type notifyWeb struct{ svc *notify.Service }
+
+func (w notifyWeb) NotifyModem() web.NotifyModem {
+	h := w.svc.Modem.Health()
+	m := web.NotifyModem{Present: h.Present, Responding: h.Responding && h.Present, SIM: h.SIM, Registration: h.Reg, Err: h.Err}
+	if dbm, ok := modem.RSSIdBm(h.RSSI); ok && h.Present {
+		m.SignalDBm, m.HasSignal = dbm, true
+	}
+	return m
+}
+
+func (w notifyWeb) NotifyRecent() []web.NotifyRecord {
+	recs := w.svc.Notifier.Recent()
+	out := make([]web.NotifyRecord, len(recs))
+	for i, r := range recs {
+		out[i] = web.NotifyRecord{Time: r.Time, Alarm: r.Alarm, Contact: r.Contact, Channel: r.Channel, OK: r.OK, Test: r.Test, Error: r.Error}
+	}
+	return out
+}
+
+func (w notifyWeb) NotifyTest(ctx context.Context, contact string) error {
+	return w.svc.Notifier.Test(ctx, contact)
 }
