@@ -4,6 +4,7 @@ package web
 // like i18n_health.go.
 var notifyCatalog = map[string]msg{
 	"nav.notify":          {"SMS-Alarm", "SMS alarms"},
+	"sec.notify":          {"SMS-Alarm", "SMS alarms"},
 	"nt.intro":            {"Fällt die Internetverbindung aus, alarmiert die Box selbst per SMS und Anruf über das Mobilfunkmodem.", "When the internet connection is down, the box alerts people itself by SMS and call over the cellular modem."},
 	"nt.modem":            {"Modem", "Modem"},
 	"nt.present":          {"angeschlossen", "plugged in"},
