@@ -112,6 +112,8 @@ type Notifier struct {
 	contacts           map[string]config.NotifyContact
 
 	sendMu sync.Mutex
+	callMu sync.Mutex
+	calls  sync.WaitGroup
 
 	mu        sync.Mutex
 	incidents map[string]*incident
@@ -172,6 +174,7 @@ func (n *Notifier) Run(ctx context.Context, tick time.Duration) error {
 	}
 	t := time.NewTimer(tick)
 	defer t.Stop()
+	defer n.Wait()
 	for {
 		n.Step(ctx)
 		// Sleep until the next planned step when that comes before the
@@ -430,10 +433,22 @@ func (n *Notifier) perform(ctx context.Context, a action) {
 	n.mu.Unlock()
 	n.record(ctx, in, a.contact.Name, "sms", err, false, "step", a.step+1, "parts", parts)
 	if err == nil && a.call {
-		cerr := n.tx.Call(ctx, a.contact.Number, a.ring)
-		n.record(ctx, in, a.contact.Name, "call", cerr, false, "step", a.step+1)
+		// A call rings for half a minute; it runs beside the loop (one
+		// call at a time) so no other alarm's SMS waits behind it.
+		n.calls.Add(1)
+		go func() {
+			defer n.calls.Done()
+			n.callMu.Lock()
+			defer n.callMu.Unlock()
+			cerr := n.tx.Call(ctx, a.contact.Number, a.ring)
+			n.record(ctx, in, a.contact.Name, "call", cerr, false, "step", a.step+1)
+		}()
 	}
 }
+
+// Wait returns when calls started by Step have ended (Run calls it
+// before it returns).
+func (n *Notifier) Wait() { n.calls.Wait() }
 
 func (n *Notifier) unspend(t time.Time) {
 	for i := len(n.sent) - 1; i >= 0; i-- {

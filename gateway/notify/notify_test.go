@@ -202,3 +202,43 @@ func TestSendFailureRetriesSameStep(t *testing.T) {
 		t.Errorf("after recovery %q", s.sms)
 	}
 }
+
+// blockingCaller holds every call until released.
+type blockingCaller struct {
+	fakeSender
+	release chan struct{}
+}
+
+func (b *blockingCaller) Call(ctx context.Context, number string, d time.Duration) error {
+	<-b.release
+	return b.fakeSender.Call(ctx, number, d)
+}
+
+// TestSMSNotHeldBehindACall: a ringing call for one alarm does not delay
+// the SMS of the next.
+func TestSMSNotHeldBehindACall(t *testing.T) {
+	cfg := baseConfig()
+	ch := cfg.Chains["critical"]
+	ch.When, ch.Call = "always", true
+	cfg.Chains["critical"] = ch
+	s := &blockingCaller{release: make(chan struct{})}
+	c, clk := &core{up: true}, newClock(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
+	n, err := notify.New(cfg, c, s, notify.Options{Now: clk.Now, Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Observe(fridgeAlarm(clk.Now()))
+	n.Step(context.Background())
+	second := fridgeAlarm(clk.Now())
+	second.Attrs["alarm"] = "usv/on_battery"
+	n.Observe(second)
+	n.Step(context.Background())
+	if s.count() != 2 {
+		t.Fatalf("%d SMS while the first call rings, want 2", s.count())
+	}
+	close(s.release)
+	n.Wait()
+	if len(s.calls) != 2 {
+		t.Errorf("calls %v", s.calls)
+	}
+}

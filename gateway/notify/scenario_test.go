@@ -322,6 +322,7 @@ func TestCallAfterSMS(t *testing.T) {
 	w := newWorld(t, cfg)
 	w.n.Observe(fridgeAlarm(w.clk.Now()))
 	w.n.Step(context.Background())
+	w.n.Wait()
 	calls := w.sim.Calls()
 	if len(calls) != 1 || calls[0].Number != numA || !calls[0].HungUp {
 		t.Fatalf("calls %+v", calls)
