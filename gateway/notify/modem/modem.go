@@ -149,12 +149,16 @@ func (m *Modem) Run(ctx context.Context, interval time.Duration) error {
 		interval = time.Minute
 	}
 	for {
-		err := m.session(ctx, interval)
+		opened, err := m.session(ctx, interval)
 		if ctx.Err() != nil {
 			return nil
 		}
 		m.log.Warn("modem session ended", "err", err)
+		// A port that opened but did not answer stays "present, not
+		// responding" until a reopen fails: that is a hung modem, not
+		// a missing one.
 		m.setHealth(func(h *Health) {
+			h.Present = opened
 			h.Responding = false
 			if err != nil {
 				h.Err = err.Error()
@@ -169,12 +173,13 @@ func (m *Modem) Run(ctx context.Context, interval time.Duration) error {
 	}
 }
 
-// session runs one open port until it fails or ctx ends.
-func (m *Modem) session(ctx context.Context, interval time.Duration) error {
+// session runs one open port until it fails or ctx ends; opened tells
+// whether the port could be opened at all.
+func (m *Modem) session(ctx context.Context, interval time.Duration) (opened bool, err error) {
 	p, err := openPort(m.cfg.Port, m.cfg.Baud)
 	if err != nil {
 		m.setHealth(func(h *Health) { *h = Health{Err: err.Error(), RSSI: 99} })
-		return fmt.Errorf("open %s: %w", m.cfg.Port, err)
+		return false, fmt.Errorf("open %s: %w", m.cfg.Port, err)
 	}
 	a := at.New(p, at.WithTimeout(m.cfg.CommandTimeout))
 	var g *gsm.GSM
@@ -190,12 +195,11 @@ func (m *Modem) session(ctx context.Context, interval time.Duration) error {
 	defer func() {
 		m.mu.Lock()
 		m.a, m.g, m.p = nil, nil, nil
-		m.health.Present = false
 		m.mu.Unlock()
 		p.Close()
 	}()
 	if err := m.init(a); err != nil {
-		return err
+		return true, err
 	}
 	m.log.Info("modem ready", "sim", m.Health().SIM, "registration", m.Health().Reg)
 	m.readStored(a)
@@ -204,12 +208,12 @@ func (m *Modem) session(ctx context.Context, interval time.Duration) error {
 	for {
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return true, ctx.Err()
 		case <-a.Closed():
-			return errors.New("port closed")
+			return true, errors.New("port closed")
 		case <-t.C:
 			if err := m.check(a); errors.Is(err, at.ErrDeadlineExceeded) {
-				return fmt.Errorf("modem not answering: %w", err)
+				return true, fmt.Errorf("modem not answering: %w", err)
 			}
 		}
 	}
@@ -319,6 +323,8 @@ func (m *Modem) ready() error {
 	switch {
 	case !h.Present:
 		return ErrAbsent
+	case !h.Responding:
+		return fmt.Errorf("%w: not answering", ErrNotReady)
 	case h.SIM != "" && h.SIM != "READY":
 		return fmt.Errorf("%w: SIM %s", ErrNotReady, h.SIM)
 	case h.Reg != "" && h.Reg != "home" && h.Reg != "roaming":

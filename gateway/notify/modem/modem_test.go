@@ -259,3 +259,22 @@ func TestSlowModemAndCall(t *testing.T) {
 		t.Error("call without network succeeded")
 	}
 }
+
+// TestHungModem: a modem that stops answering (its answers come after the
+// command timeout) is reported as present but not responding, and sends
+// are refused rather than queued behind it.
+func TestHungModem(t *testing.T) {
+	r := start(t, modem.Config{CommandTimeout: 300 * time.Millisecond, Retry: 5 * time.Second}, modemsim.Options{})
+	ready(t, r)
+	r.sim.SetDelay(2 * time.Second)
+	waitFor(t, "not responding", func() bool {
+		s, _ := r.m.Poll(context.Background())
+		return len(s.Conditions) == 1 && s.Conditions[0].Name == "modem.not_responding"
+	})
+	if _, err := r.m.SendSMS(context.Background(), "+491701234567", "x"); err == nil {
+		t.Error("send to a hung modem succeeded")
+	}
+	r.sim.SetDelay(0)
+	r.m.Kick()
+	ready(t, r)
+}
