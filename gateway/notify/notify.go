@@ -95,8 +95,6 @@ type incident struct {
 	// limited is the step whose rate-limit failure was already reported.
 	limited int
 	done    bool
-	// told lists contacts that got an SMS, for the ack event.
-	told map[string]bool
 }
 
 // Notifier runs the escalation. Observe, HandleSMS, Test and Step may be
@@ -165,9 +163,10 @@ func (n *Notifier) kick() {
 	}
 }
 
-// Run steps the escalation every tick (and at once after an event) until
-// ctx ends. A one-second tick keeps every escalation within a second of
-// its time.
+// Run steps the escalation until ctx ends: at once after an event, at
+// each planned step, and every tick (one second by default) for the
+// conditions that change without an event (uplink down long enough, the
+// provider's time up, quiet hours over).
 func (n *Notifier) Run(ctx context.Context, tick time.Duration) error {
 	if tick <= 0 {
 		tick = time.Second
@@ -237,7 +236,7 @@ func (n *Notifier) Observe(ev drivers.Event) {
 			since = ev.Time
 		}
 		n.incidents[id] = &incident{id: id, device: ev.Device, sev: ev.Severity, since: since, seen: now,
-			text: what(ev), code: n.newCode(), limited: -1, told: map[string]bool{}}
+			text: what(ev), code: n.newCode(), limited: -1}
 	case "alarm.cleared", "alarm.acked":
 		if in, ok := n.incidents[id]; ok {
 			in.done = true
@@ -428,7 +427,6 @@ func (n *Notifier) perform(ctx context.Context, a action) {
 		n.unspend(now)
 	} else {
 		in.step++
-		in.told[a.contact.Name] = true
 	}
 	n.mu.Unlock()
 	n.record(ctx, in, a.contact.Name, "sms", err, false, "step", a.step+1, "parts", parts)
