@@ -253,6 +253,20 @@ func TestSlowModemAndCall(t *testing.T) {
 		t.Errorf("calls %+v", calls)
 	}
 	r.sim.SetDelay(0)
+	r.sim.FailNextDial("BUSY")
+	if err := r.m.Call(context.Background(), "+491701234567", time.Millisecond); err == nil || !strings.Contains(err.Error(), "BUSY") {
+		t.Errorf("busy line: %v", err)
+	}
+	// The far end hangs up while it rings: NO CARRIER arrives unasked,
+	// and the next command still gets its own answer.
+	go func() { time.Sleep(20 * time.Millisecond); r.sim.RemoteHangup() }()
+	if err := r.m.Call(context.Background(), "+491701234567", 100*time.Millisecond); err != nil {
+		t.Errorf("call hung up by the far end: %v", err)
+	}
+	r.sim.Garbage([]byte("\x00\x13\xffNOISE\r\n+CSQ: 99\r\n"))
+	if _, err := r.m.SendSMS(context.Background(), "+491701234567", "nach Rauschen"); err != nil {
+		t.Errorf("send after garbage: %v", err)
+	}
 	r.sim.SetRegistration(modemsim.RegNone)
 	waitFor(t, "no network", func() bool { return r.m.Health().Reg == "none" })
 	if err := r.m.Call(context.Background(), "+491701234567", time.Millisecond); err == nil {

@@ -81,6 +81,7 @@ type Sim struct {
 	delay      time.Duration
 	failNext   int
 	unplugSend bool
+	dialResult string
 	mr         int
 	submits    []Submit
 	calls      []Call
@@ -140,6 +141,10 @@ func (s *Sim) FailNextSend(code int) { s.mu.Lock(); s.failNext = code; s.mu.Unlo
 // UnplugOnSend makes the next SMS submit hang up the pty after the PDU or
 // text arrived, before any answer: the stick was pulled mid-send.
 func (s *Sim) UnplugOnSend() { s.mu.Lock(); s.unplugSend = true; s.mu.Unlock() }
+
+// FailNextDial makes the next ATD end with a final result code such as
+// BUSY, NO ANSWER or NO CARRIER (V.250 6.3.1) instead of OK.
+func (s *Sim) FailNextDial(code string) { s.mu.Lock(); s.dialResult = code; s.mu.Unlock() }
 
 // Submits returns every SMS-SUBMIT (or text-mode send) accepted so far.
 func (s *Sim) Submits() []Submit {
@@ -565,9 +570,17 @@ func (s *Sim) command(m *os.File, line string) *sendState {
 			return nil
 		}
 		s.mu.Lock()
-		s.calls = append(s.calls, Call{Number: num})
-		s.inCall = true
+		fail := s.dialResult
+		s.dialResult = ""
+		if fail == "" {
+			s.calls = append(s.calls, Call{Number: num})
+			s.inCall = true
+		}
 		s.mu.Unlock()
+		if fail != "" {
+			s.answer(m, "", fail)
+			return nil
+		}
 		// A voice call (";") returns OK at once; the far end rings.
 		s.answer(m, "", "OK")
 	case ucmd == "H" || ucmd == "+CHUP":
