@@ -445,7 +445,7 @@ func (m *Modem) cmti(info []string) {
 	if len(info) == 0 {
 		return
 	}
-	_, idx, err := ParseCMTI(info[0])
+	mem, idx, err := ParseCMTI(info[0])
 	if err != nil {
 		m.log.Warn("unreadable SMS announcement", "line", info[0], "err", err)
 		return
@@ -456,6 +456,12 @@ func (m *Modem) cmti(info []string) {
 	}
 	m.opMu.Lock()
 	defer m.opMu.Unlock()
+	// AT+CMGR reads from the preferred read storage (TS 27.005 3.2.2);
+	// point it at the storage the announcement names. A modem that has
+	// only one storage may refuse, and then that one is meant.
+	if mem != "" && validMem(mem) {
+		_, _ = a.Command(`+CPMS="` + mem + `"`)
+	}
 	lines, err := a.Command(fmt.Sprintf("+CMGR=%d", idx))
 	if err != nil {
 		m.log.Warn("read SMS", "index", idx, "err", err)
@@ -468,6 +474,15 @@ func (m *Modem) cmti(info []string) {
 		m.deliver(msg)
 	}
 	m.delete(a, idx)
+}
+
+// validMem accepts the storage names of TS 27.005 3.2.2 (BM, ME, MT,
+// SM, TA, SR) and nothing that could smuggle text into a command.
+func validMem(mem string) bool {
+	if len(mem) != 2 {
+		return false
+	}
+	return mem[0] >= 'A' && mem[0] <= 'Z' && mem[1] >= 'A' && mem[1] <= 'Z'
 }
 
 // readStored hands on and deletes SMS that arrived while we were away.

@@ -128,6 +128,10 @@ func TestReceiveSMS(t *testing.T) {
 		if got := r.in[0]; got.From != "+4915112345678" || got.Text != "OK 4821" || !got.Sent.Equal(at) {
 			t.Errorf("text mode %v: got %+v", text, got)
 		}
+		cmds := strings.Join(r.sim.Commands(), "|")
+		if !strings.Contains(cmds, `AT+CPMS="SM"|AT+CMGR=1|AT+CMGD=1`) {
+			t.Errorf("read sequence not storage, read, delete: %s", cmds)
+		}
 	}
 }
 
