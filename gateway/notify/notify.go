@@ -94,6 +94,11 @@ type incident struct {
 	step int
 	// limited is the step whose rate-limit failure was already reported.
 	limited int
+	// failed and failErr are the step and error of the last reported
+	// send failure; retryAt holds the next attempt back.
+	failed  int
+	failErr string
+	retryAt time.Time
 	done    bool
 }
 
@@ -146,6 +151,16 @@ func New(cfg config.Notify, gw Gateway, tx Sender, opts Options) (*Notifier, err
 		contacts: map[string]config.NotifyContact{}, incidents: map[string]*incident{}, wake: make(chan struct{}, 1)}
 	for _, c := range cfg.Contacts {
 		n.contacts[c.Name] = c
+	}
+	for sev, ch := range cfg.Chains {
+		if ch.Delay == nil || ch.Repeat == nil {
+			return nil, fmt.Errorf("notify: chain %s: config defaults not filled (load it with config.Load)", sev)
+		}
+		for _, name := range ch.Contacts {
+			if _, ok := n.contacts[name]; !ok {
+				return nil, fmt.Errorf("notify: chain %s names contact %q, which is not listed", sev, name)
+			}
+		}
 	}
 	if cfg.QuietHours != "" {
 		var err error
@@ -236,7 +251,7 @@ func (n *Notifier) Observe(ev drivers.Event) {
 			since = ev.Time
 		}
 		n.incidents[id] = &incident{id: id, device: ev.Device, sev: ev.Severity, since: since, seen: now,
-			text: what(ev), code: n.newCode(), limited: -1}
+			text: what(ev), code: n.newCode(), limited: -1, failed: -1}
 	case "alarm.cleared", "alarm.acked":
 		if in, ok := n.incidents[id]; ok {
 			in.done = true
@@ -313,6 +328,11 @@ func (n *Notifier) quiet(t time.Time) bool {
 	return m >= n.quietFrom || m < n.quietTo
 }
 
+// retryAfter spaces the attempts of a step whose SMS failed (modem
+// absent, no network, +CMS ERROR): often enough to go out soon after the
+// modem is back, seldom enough not to hammer a modem in trouble.
+const retryAfter = 10 * time.Second
+
 // action is one SMS (and maybe call) due now.
 type action struct {
 	in      *incident
@@ -320,6 +340,7 @@ type action struct {
 	contact config.NotifyContact
 	call    bool
 	ring    time.Duration
+	delay   time.Duration
 }
 
 // Step sends what is due now. Run calls it; tests call it with their clock.
@@ -364,8 +385,11 @@ func (n *Notifier) due() []action {
 		if ch.Quiet && n.quiet(now) {
 			continue
 		}
+		if now.Before(in.retryAt) {
+			continue
+		}
 		c := n.contacts[ch.Contacts[in.step%len(ch.Contacts)]]
-		out = append(out, action{in: in, step: in.step, contact: c, call: ch.Call, ring: ch.Ring})
+		out = append(out, action{in: in, step: in.step, contact: c, call: ch.Call, ring: ch.Ring, delay: *ch.Delay})
 	}
 	// The most severe and oldest alarms go first, so a tight SMS budget
 	// is spent on them.
@@ -421,15 +445,30 @@ func (n *Notifier) perform(ctx context.Context, a action) {
 
 	parts, err := n.tx.SendSMS(ctx, a.contact.Number, text)
 	n.mu.Lock()
+	report := true
 	if err != nil {
-		// Give the budget back: nothing went out (or not all of it), and
-		// the step is tried again at the next tick.
+		// Give the budget back: nothing went out (or not all of it). The
+		// same step is tried again after retryAfter; the failure is
+		// reported once per step and error, not at every attempt, so an
+		// hour without a modem is one event, not thousands.
 		n.unspend(now)
+		report = in.failed != a.step || in.failErr != err.Error()
+		in.failed, in.failErr, in.retryAt = a.step, err.Error(), now.Add(retryAfter)
 	} else {
+		// A step that went out much later than planned (the modem was
+		// away, the budget was spent) moves the rest of the chain back
+		// by as much, so the next contacts do not all get theirs at once
+		// to catch up. Small lateness (a slow network) is absorbed.
+		planned := in.started.Add(time.Duration(a.step) * a.delay)
+		if late := now.Sub(planned); late > 0 && late > a.delay/2 {
+			in.started = in.started.Add(late)
+		}
 		in.step++
 	}
 	n.mu.Unlock()
-	n.record(ctx, in, a.contact.Name, "sms", err, false, "step", a.step+1, "parts", parts)
+	if report {
+		n.record(ctx, in, a.contact.Name, "sms", err, false, "step", a.step+1, "parts", parts)
+	}
 	if err == nil && a.call {
 		// A call rings for half a minute; it runs beside the loop (one
 		// call at a time) so no other alarm's SMS waits behind it.

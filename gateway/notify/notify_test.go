@@ -190,16 +190,35 @@ func TestSendFailureRetriesSameStep(t *testing.T) {
 	n, s, c, clk := unit(t, cfg, time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
 	s.fail = errors.New("+CMS ERROR: 331")
 	n.Observe(fridgeAlarm(clk.Now()))
-	step(n, clk, 3*time.Second, time.Second)
-	if f := c.ofType(notify.EventFailed); len(f) != 3 || f[0].Attrs["contact"] != "Praxis" {
+	// An hour of failures is one event per step and error, not one per
+	// attempt.
+	step(n, clk, time.Hour, time.Second)
+	if f := c.ofType(notify.EventFailed); len(f) != 1 || f[0].Attrs["contact"] != "Praxis" {
 		t.Fatalf("failed events %+v", f)
+	}
+	s.mu.Lock()
+	s.fail = errors.New("modem absent")
+	s.mu.Unlock()
+	step(n, clk, 10*time.Second, time.Second)
+	if f := c.ofType(notify.EventFailed); len(f) != 2 {
+		t.Fatalf("a new error is not reported: %+v", f)
 	}
 	s.mu.Lock()
 	s.fail = nil
 	s.mu.Unlock()
-	step(n, clk, time.Second, time.Second)
+	step(n, clk, 10*time.Second, time.Second)
 	if s.count() != 1 || !strings.HasPrefix(s.sms[0], numA) {
 		t.Errorf("after recovery %q", s.sms)
+	}
+	// The hour lost does not make the chain catch up in a burst: the
+	// next contact follows one delay after the late first SMS.
+	step(n, clk, 9*time.Minute+50*time.Second, time.Second)
+	if s.count() != 1 {
+		t.Errorf("%d SMS before the delay after the late step", s.count())
+	}
+	step(n, clk, 20*time.Second, time.Second)
+	if s.count() != 2 || !strings.HasPrefix(s.sms[1], numB) {
+		t.Errorf("next step %q", s.sms)
 	}
 }
 
@@ -240,5 +259,15 @@ func TestSMSNotHeldBehindACall(t *testing.T) {
 	n.Wait()
 	if len(s.calls) != 2 {
 		t.Errorf("calls %v", s.calls)
+	}
+}
+
+func TestNewRefusesUnknownChainContact(t *testing.T) {
+	cfg := baseConfig()
+	ch := cfg.Chains["critical"]
+	ch.Contacts = []string{"Praxis", "Niemand"}
+	cfg.Chains["critical"] = ch
+	if _, err := notify.New(cfg, &core{}, &fakeSender{}, notify.Options{}); err == nil || !strings.Contains(err.Error(), "Niemand") {
+		t.Errorf("New: %v", err)
 	}
 }

@@ -273,13 +273,16 @@ func TestModemUnpluggedMidSend(t *testing.T) {
 	if n := len(w.sim.Submits()); n != 0 {
 		t.Fatalf("%d SMS accepted by a pulled modem", n)
 	}
-	w.clk.Add(time.Second)
+	w.clk.Add(10 * time.Second)
 	w.n.Step(context.Background()) // modem absent: fails again, still step 1
+	if n := len(w.core.ofType(notify.EventFailed)); n != 2 {
+		t.Fatalf("%d notify.failed events, want 2 (closed, then absent)", n)
+	}
 	if err := w.sim.Replug(); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "modem back", func() bool { h := w.mdm.Health(); return h.Present && h.Responding && h.SIM == "READY" })
-	w.clk.Add(time.Second)
+	w.clk.Add(10 * time.Second)
 	w.n.Step(context.Background())
 	if a := textsTo(w.sim, numA); len(a) != 1 {
 		t.Fatalf("contact 1 got %d SMS after replug, want 1", len(a))
