@@ -20,6 +20,8 @@ require (
 	github.com/simonvetter/modbus v1.6.3
 	github.com/tarm/serial v0.0.0-20180830185346-98f6abe2eb07
 	github.com/theupdateframework/go-tuf/v2 v2.4.2
+	github.com/warthog618/modem v0.4.0
+	github.com/warthog618/sms v0.3.0
 	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/crypto v0.58.0
 	golang.org/x/sys v0.49.0
@@ -43,6 +45,7 @@ require (
 	github.com/mdlayher/packet v1.0.0 // indirect
 	github.com/mdlayher/socket v0.2.1 // indirect
 	github.com/opencontainers/go-digest v1.0.0 // indirect
+	github.com/pkg/errors v0.9.1 // indirect
 	github.com/rs/xid v1.4.0 // indirect
 	github.com/secure-systems-lab/go-securesystemslib v0.11.0 // indirect
 	github.com/sigstore/protobuf-specs v0.5.0 // indirect

@@ -47,6 +47,8 @@ type Config struct {
 	Fridge Fridge `yaml:"fridge"`
 	// Update is the self-update (see update.go). Off unless repo is set.
 	Update Update `yaml:"update"`
+	// Notify is alarms by SMS over a cellular modem; nil when absent.
+	Notify *Notify `yaml:"notify"`
 
 	// Path is the absolute path of the file the config was loaded from
 	// (not a YAML key).

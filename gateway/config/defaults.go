@@ -83,6 +83,7 @@ func (l *loader) fillDefaults() {
 	l.fillCommandDefaults()
 	l.fillWebDefaults()
 	l.fillUpdateDefaults()
+	l.fillNotifyDefaults()
 }
 
 // fillDevice applies inheritance to one device: its own value, else the one

@@ -39,6 +39,7 @@ func (l *loader) validate() {
 	l.validateFridge()
 	l.validateStale()
 	l.validateUpdate()
+	l.validateNotify()
 }
 
 func (l *loader) required(path, v string) {

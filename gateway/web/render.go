@@ -37,7 +37,9 @@ type pageData struct {
 	Now      time.Time
 	// Path is the page's own path, where the language switch returns to.
 	Path string
-	Data any
+	// NotifyOn shows the SMS alarm page in the menu.
+	NotifyOn bool
+	Data     any
 }
 
 type pages struct {
@@ -106,6 +108,7 @@ func (s *Server) render(w http.ResponseWriter, r *request, code int, name string
 	d.Fingerprint = s.fp
 	d.Now = s.now()
 	d.Path = r.URL.Path
+	d.NotifyOn = s.notify != nil
 	if r.Method != http.MethodGet {
 		d.Path = "/" + strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")[0]
 	}

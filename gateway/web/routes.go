@@ -55,6 +55,8 @@ func (s *Server) routes() {
 	m.Handle("GET /diagnostics", s.wrap(loggedIn, s.getDiagnostics))
 	m.Handle("GET /diagnostics/bundle", s.wrap(loggedIn, s.getBundle))
 	m.Handle("POST /diagnostics/discover", s.wrap(loggedIn, s.postDiscover))
+	m.Handle("GET /notify", s.wrap(loggedIn, s.getNotify))
+	m.Handle("POST /notify/test", s.wrap(loggedIn, s.postNotifyTest))
 	m.Handle("GET /update", s.wrap(loggedIn, s.getUpdate))
 	m.Handle("POST /update/check", s.wrap(loggedIn, s.postUpdateCheck))
 	m.Handle("POST /update/install", s.wrap(loggedIn, s.postUpdateInstall))

@@ -42,6 +42,8 @@ type Options struct {
 	// again (the "Dienst neu starten" button on the settings page); nil
 	// hides the button.
 	Restart func(reason string)
+	// Notify is the SMS/call notifier; nil hides its page.
+	Notify NotifyView
 }
 
 // Server is the web page. Create it with New, serve it with Run (or mount
@@ -52,6 +54,7 @@ type Server struct {
 	log      *slog.Logger
 	logs     func() []string
 	cold     ColdChain
+	notify   NotifyView
 	now      func() time.Time
 	cert     tls.Certificate
 	fp       string
@@ -79,7 +82,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Backend == nil || opts.Dir == "" {
 		return nil, errors.New("web: Backend and Dir are required")
 	}
-	s := &Server{be: opts.Backend, dir: opts.Dir, log: opts.Logger, logs: opts.Logs, cold: opts.ColdChain, now: opts.Now,
+	s := &Server{be: opts.Backend, dir: opts.Dir, log: opts.Logger, logs: opts.Logs, cold: opts.ColdChain, notify: opts.Notify, now: opts.Now,
 		restart: opts.Restart, restartDelay: restartDelay}
 	if s.log == nil {
 		s.log = slog.Default()
