@@ -14,4 +14,5 @@ import (
 	_ "github.com/praxisgate/praxisgate/drivers/sim"        // synthetic devices
 	_ "github.com/praxisgate/praxisgate/drivers/snmp"       // printers, UPS cards, NAS, switches
 	_ "github.com/praxisgate/praxisgate/drivers/ups"        // UPS on a serial cable
+	_ "github.com/praxisgate/praxisgate/drivers/upshid"     // UPS on USB (HID Power Device)
 )

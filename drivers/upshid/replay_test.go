@@ -21,7 +21,7 @@ func loadDescriptor(t testing.TB, stem string) *hidreport.Descriptor {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	b, err := ParseHex(f)
+	b, err := hidreport.ParseHex(f)
 	if err != nil {
 		t.Fatalf("%s: %v", stem, err)
 	}
@@ -32,14 +32,14 @@ func loadDescriptor(t testing.TB, stem string) *hidreport.Descriptor {
 	return d
 }
 
-func loadRecording(t testing.TB, stem string) []Recorded {
+func loadRecording(t testing.TB, stem string) []hidreport.Recorded {
 	t.Helper()
 	f, err := os.Open(filepath.Join(hidData, stem+".reports.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	r, err := ParseRecording(f)
+	r, err := hidreport.ParseRecording(f)
 	if err != nil {
 		t.Fatalf("%s: %v", stem, err)
 	}

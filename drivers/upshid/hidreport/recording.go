@@ -1,4 +1,4 @@
-package upshid
+package hidreport
 
 import (
 	"bufio"
@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-
-	"github.com/praxisgate/praxisgate/drivers/upshid/hidreport"
 )
 
 // ParseHex reads bytes written as hex pairs separated by white space,
@@ -46,7 +44,7 @@ func ParseHex(r io.Reader) ([]byte, error) {
 // Recorded is one report from a recording: what GET_REPORT(Feature)
 // returned ("get") or what an interrupt read returned ("int").
 type Recorded struct {
-	Type  hidreport.ReportType
+	Type  ReportType
 	Bytes []byte
 	State string
 	Line  int
@@ -78,7 +76,7 @@ func ParseRecording(r io.Reader) ([]Recorded, error) {
 			continue
 		}
 		w := strings.Fields(s)
-		typ := hidreport.Feature
+		typ := Feature
 		switch strings.ToLower(w[0]) {
 		case "state":
 			if len(w) > 1 {
@@ -88,7 +86,7 @@ func ParseRecording(r io.Reader) ([]Recorded, error) {
 		case "get", "feature":
 			w = w[1:]
 		case "int", "input":
-			typ = hidreport.Input
+			typ = Input
 			w = w[1:]
 		}
 		b, err := ParseHex(strings.NewReader(strings.Join(w, " ")))
