@@ -14,7 +14,7 @@ import (
 
 const hidData = "../testdata/third_party/hid"
 
-func loadDescriptor(t testing.TB, stem string) *hidreport.Descriptor {
+func loadRaw(t testing.TB, stem string) []byte {
 	t.Helper()
 	f, err := os.Open(filepath.Join(hidData, stem+".rdesc.hex"))
 	if err != nil {
@@ -25,7 +25,12 @@ func loadDescriptor(t testing.TB, stem string) *hidreport.Descriptor {
 	if err != nil {
 		t.Fatalf("%s: %v", stem, err)
 	}
-	d, err := hidreport.Parse(b)
+	return b
+}
+
+func loadDescriptor(t testing.TB, stem string) *hidreport.Descriptor {
+	t.Helper()
+	d, err := hidreport.Parse(loadRaw(t, stem))
 	if err != nil {
 		t.Fatalf("%s: %v", stem, err)
 	}
