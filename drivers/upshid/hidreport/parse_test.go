@@ -35,10 +35,10 @@ func TestValueScaling(t *testing.T) {
 		raw  int64
 		want float64
 	}{
-		{Field{Unit: UnitVolt, UnitExponent: 5, LogicalMax: 65535}, 1200, 12},      // APC battery
-		{Field{Unit: UnitVolt, UnitExponent: 6, LogicalMax: 255}, 240, 24},         // CyberPower battery
-		{Field{Unit: UnitVolt, UnitExponent: 7, LogicalMax: 255}, 237, 237},        // mains
-		{Field{Unit: UnitSecond, LogicalMax: 65535}, 3320, 3320},                   // runtime
+		{Field{Unit: UnitVolt, UnitExponent: 5, LogicalMax: 65535}, 1200, 12},                                         // APC battery
+		{Field{Unit: UnitVolt, UnitExponent: 6, LogicalMax: 255}, 240, 24},                                            // CyberPower battery
+		{Field{Unit: UnitVolt, UnitExponent: 7, LogicalMax: 255}, 237, 237},                                           // mains
+		{Field{Unit: UnitSecond, LogicalMax: 65535}, 3320, 3320},                                                      // runtime
 		{Field{LogicalMin: -1, LogicalMax: 32767, PhysicalMin: -60, PhysicalMax: 1966020, Unit: UnitSecond}, -1, -60}, // CyberPower delay
 		{Field{LogicalMax: 100}, 64, 64},
 	}
