@@ -77,3 +77,17 @@ func squeeze(s string) string {
 	}
 	return s
 }
+
+func TestSuggestions(t *testing.T) {
+	bus := newBus(t)
+	bus.Attach(simUPS(t, "apc-back-ups-es850g2", "4B1948P07984"))
+	got, err := Suggestions(bus.Roots)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("%v %v", got, err)
+	}
+	s := got[0]
+	if s.ID != "usv-4b1948p07984" || s.Driver != "upshid" || s.Config["serial"] != "4B1948P07984" ||
+		s.Title != "Simulated Back-UPS SIM FW:1.0 (051d:0002, USB)" || s.Problem != "" {
+		t.Errorf("%+v", s)
+	}
+}
