@@ -56,7 +56,7 @@ func newTestDriver(t *testing.T, bus *upshidsim.Bus, cfg Config) *Driver {
 	return d
 }
 
-func pollOK(t *testing.T, d *Driver) drivers.Sample {
+func pollOK(t testing.TB, d *Driver) drivers.Sample {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -161,7 +161,7 @@ func (c *collector) emit(e drivers.Event) {
 }
 
 // wait returns the first event of type typ, failing after a hang guard.
-func (c *collector) wait(t *testing.T, typ string) drivers.Event {
+func (c *collector) wait(t testing.TB, typ string) drivers.Event {
 	t.Helper()
 	deadline := time.After(10 * time.Second)
 	for {
@@ -225,7 +225,7 @@ func TestWatchTurnsInputReportIntoEvent(t *testing.T) {
 	c.wait(t, "ups.power_restored")
 }
 
-func waitConnected(t *testing.T, d *Driver) {
+func waitConnected(t testing.TB, d *Driver) {
 	t.Helper()
 	for i := 0; i < 1000; i++ {
 		d.mu.Lock()

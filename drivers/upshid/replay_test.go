@@ -12,7 +12,9 @@ import (
 	"github.com/praxisgate/praxisgate/drivers/upshid/hidreport"
 )
 
-const hidData = "../testdata/third_party/hid"
+// hidData is where the real descriptors are; the VM harness, which runs
+// the test binary elsewhere, sets PRAXISGATE_HID_TESTDATA.
+var hidData = "../testdata/third_party/hid"
 
 func loadRaw(t testing.TB, stem string) []byte {
 	t.Helper()
