@@ -3,6 +3,7 @@
 package all
 
 import (
+	_ "github.com/praxisgate/praxisgate/drivers/apcmodbus"  // APC Smart-UPS over Modbus RTU
 	_ "github.com/praxisgate/praxisgate/drivers/check"      // ping, TCP and HTTP availability
 	_ "github.com/praxisgate/praxisgate/drivers/dicom"      // DICOM C-ECHO of imaging devices
 	_ "github.com/praxisgate/praxisgate/drivers/discover"   // ARP sweeps and network inventory
