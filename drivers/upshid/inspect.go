@@ -30,6 +30,9 @@ func Inspect(w io.Writer, desc []byte, reports []hidreport.Recorded) error {
 		for _, f := range b.Fields {
 			bound[f] = b.Name
 		}
+		for _, f := range b.Alt {
+			bound[f] = b.Name
+		}
 	}
 	var in, feat int
 	for k := range d.Sizes {

@@ -139,7 +139,12 @@ type Binding struct {
 	Name   string
 	Unit   string
 	Fields []*hidreport.Field
-	t      target
+	// Alt are other Input fields with the same meaning (APC declares the
+	// status bits in three places); an interrupt report carrying one of
+	// them updates the value too, since nobody knows which of its copies
+	// a UPS sends when mains fails.
+	Alt []*hidreport.Field
+	t   target
 }
 
 // Map is what a descriptor offers: the bindings, and what the driver does
@@ -186,6 +191,14 @@ func NewMap(d *hidreport.Descriptor) *Map {
 					if j != i && g.ReportID == f.ReportID && g.Usage == f.Usage && g.BitOffset == f.BitOffset &&
 						g.BitSize == f.BitSize && slices.Equal(g.Path, f.Path) && g.Type != hidreport.Output {
 						b.Fields = append(b.Fields, g)
+					}
+				}
+				for _, alt := range alts {
+					for j := range d.Fields {
+						g := &d.Fields[j]
+						if g.Type == hidreport.Input && alt.matches(g) && !slices.Contains(b.Fields, g) && !slices.Contains(b.Alt, g) {
+							b.Alt = append(b.Alt, g)
+						}
 					}
 				}
 				m.byName[t.name] = len(m.Bindings)
@@ -278,7 +291,11 @@ func (s *State) Update(t hidreport.ReportType, report []byte) ([]string, error) 
 	}
 	var changed []string
 	for _, b := range s.m.Bindings {
-		for _, f := range b.Fields {
+		fields := b.Fields
+		if t == hidreport.Input && len(b.Alt) > 0 {
+			fields = append(append([]*hidreport.Field(nil), b.Fields...), b.Alt...)
+		}
+		for _, f := range fields {
 			if f.Type != t || f.ReportID != id {
 				continue
 			}

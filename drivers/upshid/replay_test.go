@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -262,5 +263,27 @@ func TestReplayMetrics(t *testing.T) {
 				t.Error(err)
 			}
 		})
+	}
+}
+
+// TestInterruptCopiesOfStatus: APC Back-UPS declare ACPresent three times;
+// an interrupt report with any Input copy must move ups.status, whichever
+// copy the poll reads.
+func TestInterruptCopiesOfStatus(t *testing.T) {
+	st := replayState(t, "apc-back-ups-bx1600mi", "online")
+	if got := st.Flags(); !slices.Equal(got, []string{"OL"}) {
+		t.Fatalf("online: %v", got)
+	}
+	// Report 0x13 is UPS.PowerSummary.ACPresent as an 8-bit Input item.
+	if _, err := st.Update(hidreport.Input, []byte{0x13, 0x00}); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Flags(); !slices.Equal(got, []string{"OB"}) {
+		t.Errorf("after ACPresent=0 in report 0x13: %v", got)
+	}
+	// Report 0x14 is BelowRemainingCapacityLimit.
+	st.Update(hidreport.Input, []byte{0x14, 0x01})
+	if got := st.Flags(); !slices.Equal(got, []string{"OB", "LB"}) {
+		t.Errorf("after BelowRemainingCapacityLimit in report 0x14: %v", got)
 	}
 }
