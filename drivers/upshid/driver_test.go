@@ -342,3 +342,5 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -77,6 +77,14 @@ type Conn interface {
 	Close() error
 }
 
+// identifier is implemented by *hidraw.Device: HIDIOCGRAWINFO,
+// HIDIOCGRAWNAME and HIDIOCGRAWUNIQ.
+type identifier interface {
+	Info() (hidraw.RawInfo, error)
+	Name() (string, error)
+	Uniq() (string, error)
+}
+
 // Driver reads one USB UPS.
 type Driver struct {
 	cfg   Config
@@ -237,6 +245,21 @@ func (d *Driver) connectLocked() error {
 	conn, err := d.open(node.Path)
 	if err != nil {
 		return fmt.Errorf("upshid: open %s: %w: %w", node.Path, drivers.ErrUnreachable, err)
+	}
+	if id, ok := conn.(identifier); ok {
+		// A fixed device path without a sysfs entry (or an old kernel):
+		// ask the node itself.
+		if node.Vendor == 0 {
+			if ri, err := id.Info(); err == nil {
+				node.Bus, node.Vendor, node.Product = ri.Bus, ri.Vendor, ri.Product
+			}
+		}
+		if node.HIDName == "" {
+			node.HIDName, _ = id.Name()
+		}
+		if node.Serial == "" {
+			node.Serial, _ = id.Uniq()
+		}
 	}
 	desc, err := conn.Descriptor()
 	if err != nil && node.Descriptor != nil {
