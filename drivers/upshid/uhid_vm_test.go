@@ -19,6 +19,7 @@ import (
 
 	"github.com/praxisgate/praxisgate/drivers"
 	"github.com/praxisgate/praxisgate/drivers/upshid/hidraw"
+	"github.com/praxisgate/praxisgate/drivers/upshid/hidreport"
 	"github.com/praxisgate/praxisgate/drivers/upshid/upshidsim"
 )
 
@@ -251,4 +252,54 @@ func BenchmarkUHIDReenumerationToReading(b *testing.B) {
 	dev.Close()
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/cycle")
 	b.ReportMetric(float64(worst.Milliseconds()), "ms/worst-reading-back")
+}
+
+// TestUHIDIoctls checks the hidraw ioctls against what the simulator told
+// the kernel: HIDIOCGRDESC, HIDIOCGRAWINFO, HIDIOCGRAWNAME, HIDIOCGRAWUNIQ,
+// HIDIOCGFEATURE.
+func TestUHIDIoctls(t *testing.T) {
+	u, _ := serveUHID(t, "cyberpower-cp1500pfclcd", "VM-I")
+	path := waitNode(t, "VM-I", true)
+	dev, err := hidraw.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	desc, err := dev.Descriptor()
+	if err != nil || string(desc) != string(u.Desc) {
+		t.Errorf("descriptor: %d bytes, %v", len(desc), err)
+	}
+	info, err := dev.Info()
+	if err != nil || info.Bus != 3 || info.Vendor != 0x051d || info.Product != 0x0002 {
+		t.Errorf("info %+v %v", info, err)
+	}
+	if name, err := dev.Name(); err != nil || name != u.Name {
+		t.Errorf("name %q %v", name, err)
+	}
+	if uniq, err := dev.Uniq(); err != nil || uniq != "VM-I" {
+		t.Errorf("uniq %q %v", uniq, err)
+	}
+	buf := make([]byte, 2)
+	buf[0] = 0x0b // PresentStatus of the CP1500PFCLCD
+	want, _ := u.Report(hidreport.Feature, 0x0b)
+	if n, err := dev.GetFeature(buf); err != nil || n != 2 || buf[1] != want[1] {
+		t.Errorf("GET_FEATURE 0x0b: % x (%d, %v), want % x", buf, n, err, want)
+	}
+}
+
+// TestUHIDInspectLive: `praxisgate ups inspect` on a real hidraw node
+// reads every Feature report and prints the values.
+func TestUHIDInspectLive(t *testing.T) {
+	serveUHID(t, "apc-back-ups-es850g2", "VM-S")
+	var out strings.Builder
+	n, err := InspectLive(context.Background(), &out, hidraw.DefaultRoots)
+	if err != nil || n < 1 {
+		t.Fatalf("%d %v", n, err)
+	}
+	s := squeeze(out.String())
+	for _, want := range []string{`serial "VM-S"`, "VALUES (from", "battery.runtime 868", "ups.status OL"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("lacks %q:\n%s", want, s)
+		}
+	}
 }
