@@ -309,6 +309,11 @@ func (d *Driver) Poll(ctx context.Context) (drivers.Sample, error) {
 		return drivers.Sample{}, err
 	}
 	s := d.sampleLocked()
+	// The wear trend learns from polls only, so a burst of interrupt
+	// reports does not weigh more than the steady readings.
+	if c, ok := d.wear.observe(d.state, d.state.Flags(), s.Time); ok {
+		s.Conditions = append(s.Conditions, c)
+	}
 	s.Events = append(s.Events, d.edgesLocked()...)
 	return s, nil
 }
@@ -401,9 +406,6 @@ func (d *Driver) sampleLocked() drivers.Sample {
 	flags := d.state.Flags()
 	if d.state.hasFlags() {
 		s.Conditions = ups.Conditions(flags)
-	}
-	if c, ok := d.wear.observe(d.state, flags, now); ok {
-		s.Conditions = append(s.Conditions, c)
 	}
 	if r, ok := d.wear.ratioNow(); ok {
 		s.Metrics = append(s.Metrics, drivers.Num("battery.runtime.ratio", round(r), ""))
