@@ -55,10 +55,11 @@ fi
 
 install -d -m 0755 "$root/DEBIAN" "$root/usr/bin" "$root/lib/systemd/system" \
 	"$root/etc/praxisgate" "$root/usr/share/doc/praxisgate" \
-	"$root/usr/share/man/man1" "$root/usr/share/lintian/overrides"
+	"$root/usr/share/man/man1" "$root/usr/share/lintian/overrides" "$root/usr/lib/udev/rules.d"
 install -m 0755 "$binary" "$root/usr/bin/praxisgate"
 install -m 0644 "$here/praxisgate.service" "$root/lib/systemd/system/praxisgate.service"
 install -m 0644 "$here/praxisgate.yaml" "$root/etc/praxisgate/praxisgate.yaml"
+install -m 0644 "$here/70-praxisgate-ups.rules" "$root/usr/lib/udev/rules.d/70-praxisgate-ups.rules"
 install -m 0644 "$here/debian/copyright" "$root/usr/share/doc/praxisgate/copyright"
 install -m 0644 "$here/debian/lintian-overrides" "$root/usr/share/lintian/overrides/praxisgate"
 gzip -9n -c "$here/debian/praxisgate.1" >"$root/usr/share/man/man1/praxisgate.1.gz"

@@ -81,6 +81,7 @@ check "system user praxisgate (uid < 1000, nologin, home /var/lib/praxisgate)" \
 check "group praxisgate" in_root getent group praxisgate
 check "/usr/bin/praxisgate runs" in_root /usr/bin/praxisgate version
 check "unit installed" test -f "$root/lib/systemd/system/praxisgate.service"
+check "USB UPS udev rule installed" grep -q 'GROUP="praxisgate"' "$root/usr/lib/udev/rules.d/70-praxisgate-ups.rules"
 check "unit enabled (multi-user.target.wants)" test -L "$root/etc/systemd/system/multi-user.target.wants/praxisgate.service"
 check "/var/lib/praxisgate praxisgate:praxisgate 750" stat_is /var/lib/praxisgate '%U:%G %a' 'praxisgate:praxisgate 750'
 check "/etc/praxisgate root:praxisgate 770" stat_is /etc/praxisgate '%U:%G %a' 'root:praxisgate 770'

@@ -3,6 +3,7 @@
 package all
 
 import (
+	_ "github.com/praxisgate/praxisgate/drivers/apcmodbus"  // APC Smart-UPS over Modbus RTU
 	_ "github.com/praxisgate/praxisgate/drivers/check"      // ping, TCP and HTTP availability
 	_ "github.com/praxisgate/praxisgate/drivers/dicom"      // DICOM C-ECHO of imaging devices
 	_ "github.com/praxisgate/praxisgate/drivers/discover"   // ARP sweeps and network inventory
@@ -15,4 +16,5 @@ import (
 	_ "github.com/praxisgate/praxisgate/drivers/sim"        // synthetic devices
 	_ "github.com/praxisgate/praxisgate/drivers/snmp"       // printers, UPS cards, NAS, switches
 	_ "github.com/praxisgate/praxisgate/drivers/ups"        // UPS on a serial cable
+	_ "github.com/praxisgate/praxisgate/drivers/upshid"     // UPS on USB (HID Power Device)
 )

@@ -142,6 +142,10 @@ type megatec struct {
 	timeout time.Duration
 	rating  *q1Rating
 	info    *q1Info
+	// probed is the status the protocol probe just read; the first poll
+	// uses it instead of asking again, so a slow line (47 bytes of Q1 take
+	// 200 ms at 2400 baud) leaves time for F and I.
+	probed *q1Status
 }
 
 // query sends cmd and reads one CR-terminated reply starting with lead.
@@ -221,10 +225,19 @@ func (m *megatec) readStatus(ctx context.Context) (q1Status, error) {
 
 // poll reads one sample's worth of values.
 func (m *megatec) poll(ctx context.Context) (reading, error) {
-	st, err := m.readStatus(ctx)
-	if err != nil {
-		return reading{}, fmt.Errorf("read status (Q1): %w", err)
+	var st q1Status
+	if m.probed != nil {
+		st, m.probed = *m.probed, nil
+	} else {
+		var err error
+		if st, err = m.readStatus(ctx); err != nil {
+			return reading{}, fmt.Errorf("read status (Q1): %w", err)
+		}
 	}
+	// Rating and vendor are read once; when the poll's time runs out
+	// first, the status is still worth publishing and they are asked
+	// again next time.
+	noRating := q1Rating{Voltage: math.NaN(), Current: math.NaN(), BattV: math.NaN(), Freq: math.NaN()}
 	if m.rating == nil {
 		// Units without F exist; an unknown rating only costs the
 		// battery-voltage scaling and the charge estimate.
@@ -235,7 +248,7 @@ func (m *megatec) poll(ctx context.Context) (reading, error) {
 				r = p
 			}
 		} else if ctx.Err() != nil {
-			return reading{}, fmt.Errorf("read rating (F): %w", ctx.Err())
+			return q1Reading(st, noRating, q1Info{}), nil
 		}
 		m.rating = &r
 	}
@@ -245,7 +258,7 @@ func (m *megatec) poll(ctx context.Context) (reading, error) {
 		if err == nil {
 			in, _ = parseI(line)
 		} else if ctx.Err() != nil {
-			return reading{}, fmt.Errorf("read vendor info (I): %w", ctx.Err())
+			return q1Reading(st, *m.rating, q1Info{}), nil
 		}
 		m.info = &in
 	}

@@ -23,6 +23,11 @@ const readTick = 100 * time.Millisecond
 // package (see Driver.Poll).
 var errNoReply = errors.New("no reply")
 
+// errGarbled means bytes came but none made a reply: the UPS is there but
+// speaks something we cannot read (wrong baud rate or protocol, a broken
+// line). It wraps drivers.ErrProtocol where it leaves the package.
+var errGarbled = errors.New("unreadable reply")
+
 // errNotSupported means the UPS echoed the command or answered NAK/NA: it
 // is alive but does not know the query.
 var errNotSupported = errors.New("command not supported")
@@ -117,6 +122,9 @@ func (l *link) readReply(ctx context.Context, deadline time.Time, term byte, rc 
 		deadline = d
 	}
 	buf := make([]byte, 256)
+	// skipped keeps the start of lines that were not the reply, so a
+	// deadline reached after noise says what came.
+	var skipped []byte
 	// Each round either consumes a line, reads bytes, or waits at least
 	// one tick; the deadline bounds the count.
 	for {
@@ -137,6 +145,9 @@ func (l *link) readReply(ctx context.Context, deadline time.Time, term byte, rc 
 			if rc.valid(line) {
 				return line, nil
 			}
+			if len(skipped) < 64 {
+				skipped = append(append(skipped, line...), ' ')
+			}
 		}
 		if rc.complete != nil {
 			if p := l.pending; rc.complete(p) {
@@ -154,8 +165,8 @@ func (l *link) readReply(ctx context.Context, deadline time.Time, term byte, rc 
 			if len(p) > 0 && rc.valid(p) {
 				return p, nil
 			}
-			if len(p) > 0 {
-				return p, fmt.Errorf("%w: only %q before the deadline", errNoReply, clip(p))
+			if len(p) > 0 || len(skipped) > 0 {
+				return p, fmt.Errorf("%w: only %q before the deadline", errGarbled, clip(append(skipped, p...)))
 			}
 			return nil, errNoReply
 		}

@@ -127,6 +127,9 @@ type Driver struct {
 	// prev holds the status flags of the last good poll; it survives
 	// reconnects so an outage seen across a replug still yields its edge.
 	prev []string
+	// hint is the protocol auto-detection found last; it is probed first
+	// after a reconnect. It survives reconnects like prev.
+	hint string
 }
 
 // New checks cfg and builds the driver; it does not touch the port.
@@ -264,34 +267,69 @@ func (d *Driver) choose(ctx context.Context) error {
 		return nil
 	}
 	// Q1 first: a Megatec unit would buffer a bare "Y" and choke on the
-	// next command, while an APC unit just answers Q1 with its status
-	// register and NA, which we discard.
-	m := mk(ProtoMegatec).(*megatec)
-	_, errQ := m.readStatus(ctx)
-	if errQ == nil {
-		d.proto, d.p = ProtoMegatec, m
-		d.log.Info("ups: detected protocol", "port", d.cfg.Port, "protocol", ProtoMegatec)
-		return nil
+	// next command, while an APC unit in smart mode just answers Q1 with
+	// its status register and NA, which we discard. An APC unit fresh
+	// from power-up answers nothing at all until it gets Y, so the first
+	// probe gets at most half of the time left: the second must still fit
+	// into the same poll. Once a protocol was found it is probed first.
+	order := []string{ProtoMegatec, ProtoAPCSmart}
+	if d.hint == ProtoAPCSmart {
+		order = []string{ProtoAPCSmart, ProtoMegatec}
 	}
-	if ctx.Err() != nil {
-		return fmt.Errorf("ups: detect protocol: %w", classify(ctx.Err()))
+	var errs [2]error
+	for i, proto := range order {
+		timeout := d.cfg.ReplyTimeout
+		if dl, ok := ctx.Deadline(); ok && i == 0 {
+			if half := dl.Sub(d.now()) / 2; half < timeout {
+				timeout = max(half, 50*time.Millisecond)
+			}
+		}
+		var err error
+		var p poller
+		if proto == ProtoMegatec {
+			m := mk(ProtoMegatec).(*megatec)
+			m.timeout = timeout
+			var st q1Status
+			st, err = m.readStatus(ctx)
+			m.timeout = d.cfg.ReplyTimeout
+			if err == nil {
+				m.probed = &st
+			}
+			p = m
+		} else {
+			a := mk(ProtoAPCSmart).(*apcSmart)
+			a.timeout = timeout
+			err = a.enterSmart(ctx)
+			a.timeout = d.cfg.ReplyTimeout
+			if err != nil {
+				// A Megatec unit now holds "Y" in its input buffer; a
+				// CR makes it echo and forget it before the next query.
+				_ = d.link.send([]byte("\r"))
+			}
+			p = a
+		}
+		if err == nil {
+			d.proto, d.p, d.hint = proto, p, proto
+			d.log.Info("ups: detected protocol", "port", d.cfg.Port, "protocol", proto)
+			return nil
+		}
+		errs[i] = err
+		if ctx.Err() != nil {
+			return fmt.Errorf("ups: detect protocol (%s: %v): %w", proto, err, classify(ctx.Err()))
+		}
+		var rerr *readErr
+		if errors.As(err, &rerr) {
+			return fmt.Errorf("ups: detect protocol: %w", classify(err))
+		}
 	}
-	var rerr *readErr
-	if errors.As(errQ, &rerr) {
-		return fmt.Errorf("ups: detect protocol: %w", classify(errQ))
+	// Garbled bytes on either probe mean something is there: a protocol
+	// error, not silence.
+	last := errs[1]
+	if errors.Is(errs[0], errGarbled) && !errors.Is(last, errGarbled) {
+		last = errs[0]
 	}
-	a := mk(ProtoAPCSmart).(*apcSmart)
-	errY := a.enterSmart(ctx)
-	if errY == nil {
-		d.proto, d.p = ProtoAPCSmart, a
-		d.log.Info("ups: detected protocol", "port", d.cfg.Port, "protocol", ProtoAPCSmart)
-		return nil
-	}
-	// A Megatec unit that missed the Q1 now holds "Y" in its input
-	// buffer; a CR makes it echo and forget it before the next attempt.
-	_ = d.link.send([]byte("\r"))
-	return fmt.Errorf("ups: detect protocol: neither Megatec (Q1: %v) nor APC smart (Y: %v) answered: %w",
-		errQ, errY, classify(errY))
+	return fmt.Errorf("ups: detect protocol: neither %s (%v) nor %s (%v) answered: %w",
+		order[0], errs[0], order[1], errs[1], classify(last))
 }
 
 // readErr marks a failure of the port itself (read or write error), as
@@ -306,7 +344,7 @@ func classify(err error) error {
 	switch {
 	case errors.Is(err, drivers.ErrProtocol), errors.Is(err, drivers.ErrUnreachable):
 		return err
-	case errors.Is(err, errNotSupported):
+	case errors.Is(err, errNotSupported), errors.Is(err, errGarbled):
 		return fmt.Errorf("%w: %w", drivers.ErrProtocol, err)
 	case errors.Is(err, errNoReply), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%w: %w", drivers.ErrUnreachable, err)

@@ -52,6 +52,13 @@ type State struct {
 	Garbage bool
 	// NoCR leaves out the final CR of Megatec replies (seen on real units).
 	NoCR bool
+	// Dumb is an APC unit fresh from power-up: it answers nothing until it
+	// receives Y, then speaks smart mode (APC only). Setting it again
+	// puts the unit back into dumb mode, like a restart as mains returns.
+	Dumb bool
+	// Garble replaces every reply by bytes of the same length that belong
+	// to no protocol (a wrong baud rate or a broken line driver).
+	Garble bool
 }
 
 // Normal is a healthy UPS on mains at 230 V.
@@ -309,6 +316,13 @@ func (s *Sim) reply(m *os.File, cmd, r []byte) {
 	if st.Silent || r == nil {
 		return
 	}
+	if st.Garble {
+		g := make([]byte, len(r))
+		for i := range g {
+			g[i] = "\xfe\x80~#\x9f\xe0"[i%6]
+		}
+		r = g
+	}
 	if st.Garbage {
 		noise := []byte("\xfe\x00~noise\r(229.9 22\r")
 		if s.opts.Protocol == APCSmart {
@@ -359,6 +373,14 @@ func (s *Sim) megatecReply(cmd string) []byte {
 func (s *Sim) apcReply(c byte) []byte {
 	st := s.State()
 	var r string
+	if st.Dumb {
+		if c != 'Y' {
+			return nil
+		}
+		s.mu.Lock()
+		s.st.Dumb = false
+		s.mu.Unlock()
+	}
 	switch c {
 	case 'Y':
 		r = "SM"
