@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/praxisgate/praxisgate/drivers/testpeer"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -176,6 +177,11 @@ func TestDocsListEveryKey(t *testing.T) {
 
 func needPeer(t *testing.T, path, pkg string) {
 	t.Helper()
+	testpeer.SkipShort(t, pkg)
+	if pkg == "python3-pymodbus" {
+		// Debian's pymodbus needs serial_asyncio for RTU without depending on it.
+		needPeer(t, "/usr/lib/python3/dist-packages/serial_asyncio", "python3-serial-asyncio")
+	}
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("drivers/apcmodbus: %s not found (%v): `make test` installs Debian package %s", path, err, pkg)
 	}
