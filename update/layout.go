@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/google/renameio/v2"
@@ -163,7 +164,11 @@ func (l *Layout) Boot(maxBoots int) (BootResult, error) {
 			s.abandon(t.Version, res.Reason, l.now())
 		} else if t.Boots >= maxBoots {
 			res.RolledBack = t.Version
-			res.Reason = fmt.Sprintf("%s started %d times without becoming healthy (crash or watchdog)", t.Version, t.Boots)
+			how := "crash or watchdog"
+			if t.LastExit != "" {
+				how = "last start: " + t.LastExit
+			}
+			res.Reason = fmt.Sprintf("%s started %d times without becoming healthy (%s)", t.Version, t.Boots, how)
 			s.abandon(t.Version, res.Reason, l.now())
 		} else {
 			t.Boots++
@@ -177,6 +182,39 @@ func (l *Layout) Boot(maxBoots int) (BootResult, error) {
 		res.Version = s.Trial.Version
 	}
 	return res, nil
+}
+
+// refuse remembers v as failed without a trial: its binary was refused at
+// install, so the box does not download it again.
+func (l *Layout) refuse(v string) error {
+	s, err := l.ReadState()
+	if err != nil {
+		return err
+	}
+	if slices.Contains(s.Refused, v) {
+		return nil
+	}
+	s.Refused = append(s.Refused, v)
+	if len(s.Refused) > 32 {
+		s.Refused = s.Refused[len(s.Refused)-32:]
+	}
+	return l.WriteState(s)
+}
+
+// RecordExit notes how the last start of version v ended when v is on
+// trial (the supervisor's "no READY=1 within the start timeout, killed"),
+// so that a rollback by Boot names the cause. Without a trial of v it does
+// nothing.
+func (l *Layout) RecordExit(v, how string) error {
+	s, err := l.ReadState()
+	if err != nil {
+		return err
+	}
+	if s.Trial == nil || s.Trial.Version != v || s.Trial.LastExit == how {
+		return nil
+	}
+	s.Trial.LastExit = how
+	return l.WriteState(s)
 }
 
 // beginTrial switches to the installed version v and marks it on trial.
@@ -201,6 +239,7 @@ func (l *Layout) Commit(v string) error {
 	}
 	prev := s.Committed
 	s.Committed, s.Trial = v, nil
+	s.dropRetry(v)
 	s.Note = &Note{Event: Event{Time: l.now().UTC(), State: StateCommitted, From: prev, To: v, Reason: "healthy"}}
 	if err := l.save(s, "commit"); err != nil {
 		return err
@@ -220,6 +259,23 @@ func (l *Layout) Rollback(v, reason string) error {
 		return fmt.Errorf("update: rollback %s: not on trial", v)
 	}
 	s.abandon(v, reason, l.now())
+	return l.save(s, "rollback")
+}
+
+// rollbackInDoubt is Rollback for a version that failed only the external
+// check named check: it is marked failed like any other, and the doubt is
+// kept for the version running again to settle (RunTrial).
+func (l *Layout) rollbackInDoubt(v, reason, check string) error {
+	s, err := l.ReadState()
+	if err != nil {
+		return err
+	}
+	if s.Trial == nil || s.Trial.Version != v {
+		return fmt.Errorf("update: rollback %s: not on trial", v)
+	}
+	now := l.now()
+	s.abandon(v, reason, now)
+	s.Doubt = &Doubt{Version: v, Check: check, Reason: reason, Since: now.UTC()}
 	return l.save(s, "rollback")
 }
 
