@@ -162,6 +162,7 @@ func (l *Layout) Boot(maxBoots int) (BootResult, error) {
 		if _, err := os.Stat(l.BinaryPath(t.Version)); err != nil {
 			res.RolledBack, res.Reason = t.Version, fmt.Sprintf("binary of %s is missing: %v", t.Version, err)
 			s.abandon(t.Version, res.Reason, l.now())
+			s.dropRetry(t.Version)
 		} else if t.Boots >= maxBoots {
 			res.RolledBack = t.Version
 			how := "crash or watchdog"
@@ -170,6 +171,7 @@ func (l *Layout) Boot(maxBoots int) (BootResult, error) {
 			}
 			res.Reason = fmt.Sprintf("%s started %d times without becoming healthy (%s)", t.Version, t.Boots, how)
 			s.abandon(t.Version, res.Reason, l.now())
+			s.dropRetry(t.Version) // a crash or hang is the release's own
 		} else {
 			t.Boots++
 		}
@@ -259,6 +261,7 @@ func (l *Layout) Rollback(v, reason string) error {
 		return fmt.Errorf("update: rollback %s: not on trial", v)
 	}
 	s.abandon(v, reason, l.now())
+	s.dropRetry(v) // blamed on the release: no more retries
 	return l.save(s, "rollback")
 }
 

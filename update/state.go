@@ -100,7 +100,6 @@ func (s *State) IsFailed(v string) bool { return slices.Contains(s.Failed, v) }
 func (s *State) abandon(v, reason string, now time.Time) {
 	s.Trial = nil
 	s.Doubt = nil
-	s.dropRetry(v)
 	s.Note = &Note{Event: Event{Time: now.UTC(), State: StateRolledBack, From: v, To: s.Committed, Reason: reason}}
 	s.markFailed(v)
 }

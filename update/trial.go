@@ -207,6 +207,7 @@ func (l *Layout) settle(d Doubt, worldErr error, tc TrialConfig) error {
 	}
 	s.Doubt = nil
 	if worldErr == nil {
+		s.dropRetry(d.Version) // the world is fine: the release is to blame
 		return l.WriteState(s)
 	}
 	tries := 1
