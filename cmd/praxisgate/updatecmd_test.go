@@ -38,7 +38,9 @@ func TestReleaseAndUpdateCommands(t *testing.T) {
 	}
 	bin := filepath.Join(d, "bin")
 	for v, content := range map[string]string{"1.0.0": "one", "1.1.0": "one-one"} {
-		if err := os.WriteFile(bin+v, []byte(strings.Repeat(content, 1000)), 0o755); err != nil {
+		// Scripts that answer "version" as praxisgate does: "update install" asks.
+		script := "#!/bin/sh\necho praxisgate " + v + "\nexit 0\n" + strings.Repeat("# "+content+"\n", 1000)
+		if err := os.WriteFile(bin+v, []byte(script), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
