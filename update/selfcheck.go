@@ -47,15 +47,22 @@ func checkBinaryVersion(ctx context.Context, bin, label string) error {
 		return fmt.Errorf("%w: the binary labelled %s does not run here (\"version\" subcommand: %v; %s)",
 			errWrongBinary, label, err, strings.TrimSpace(errOut.String()))
 	}
-	line, _, _ := strings.Cut(out.String(), "\n")
+	return matchVersionOutput(out.Bytes(), want)
+}
+
+// matchVersionOutput checks the answer of "praxisgate version" (its first
+// line, "praxisgate 1.4.0") against the version a release is labelled
+// with. Fuzzed: FuzzVersionOutput.
+func matchVersionOutput(out []byte, want Version) error {
+	line, _, _ := strings.Cut(string(out), "\n")
 	fields := strings.Fields(line)
 	if len(fields) != 2 || fields[0] != "praxisgate" {
-		return fmt.Errorf("%w: the binary labelled %s answers %q to \"version\", want \"praxisgate %s\"", errWrongBinary, label, line, want)
+		return fmt.Errorf("%w: the binary labelled %s answers %q to \"version\", want \"praxisgate %s\"", errWrongBinary, want, line, want)
 	}
 	got, err := ParseVersion(fields[1])
 	if err != nil || got.Compare(want) != 0 || got.Pre != want.Pre {
 		return fmt.Errorf("%w: the binary labelled %s reports version %q; a release must carry the version it is published as",
-			errWrongBinary, label, fields[1])
+			errWrongBinary, want, fields[1])
 	}
 	return nil
 }
