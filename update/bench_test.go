@@ -54,7 +54,8 @@ func BenchmarkRollback(b *testing.B) {
 				r.add(b, v3, "3.0.0", nil)
 				box := newBox(b, v2, "2.0.0", rootOf(b, r))
 				box.startTimeout = update.DefaultStartTimeout
-				box.start(r.URL, update.DefaultRestartDelay, update.DefaultWatchdog, "-check-every", "1h",
+				// Watchdog 0: the supervisor's default, as "update supervise" without -watchdog.
+				box.start(r.URL, update.DefaultRestartDelay, 0, "-check-every", "1h",
 					"-trial-interval", "2s", "-trial-timeout", update.DefaultTrialTimeout.String())
 				inst := box.waitFor(waitLong, "installed", isState(update.StateInstalled, "2.0.0", "3.0.0"))
 				again := box.waitFor(3*waitLong, "2.0.0 started again", func(e evLine) bool {
