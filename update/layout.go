@@ -219,6 +219,42 @@ func (l *Layout) RecordExit(v, how string) error {
 	return l.WriteState(s)
 }
 
+// RecordStop is RecordExit for the service manager's ExecStopPost, which
+// knows how the daemon ended but not which version ran: whatever ran while
+// a version is on trial was that version (current points at it). how ""
+// (a clean stop) records nothing.
+func (l *Layout) RecordStop(how string) error {
+	if how == "" {
+		return nil
+	}
+	s, err := l.ReadState()
+	if err != nil || s.Trial == nil {
+		return err
+	}
+	return l.RecordExit(s.Trial.Version, how)
+}
+
+// StopCause words systemd's description of how a service ended
+// (ExecStopPost's $SERVICE_RESULT, $EXIT_CODE, $EXIT_STATUS) like the
+// supervisor's Exit; "" for a clean stop.
+func StopCause(result, code, status string) string {
+	switch result {
+	case "success", "":
+		return ""
+	case "timeout":
+		return "no READY=1 within the start timeout, killed"
+	case "watchdog":
+		return "stopped pinging the watchdog, killed"
+	}
+	switch code {
+	case "exited":
+		return "exited: exit status " + status
+	case "killed", "dumped":
+		return "exited: signal: " + status
+	}
+	return "ended: " + result
+}
+
 // beginTrial switches to the installed version v and marks it on trial.
 func (l *Layout) beginTrial(v string) error {
 	s, err := l.ReadState()
