@@ -140,7 +140,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		}
 		ex := s.runOnce(ctx, sockPath, notes)
 		ex.Version = res.Version
-		if ex.Killed != "" || ex.Err != nil {
+		if (ex.Killed != "" || ex.Err != nil) && ctx.Err() == nil {
 			// The version on trial learns why its start failed, so the
 			// rollback names it ("no READY=1 ...", "stopped pinging").
 			if err := s.Layout.RecordExit(ex.Version, ex.String()); err != nil {
