@@ -96,7 +96,7 @@ func (g *Gateway) NewSelfUpdate(o UpdateOptions) (*SelfUpdate, error) {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	u.daemon = &update.Daemon{Layout: u.layout, Manager: u.mgr, Interval: c.Interval, Jitter: c.RandomDelay,
-		Trial: update.TrialConfig{Version: g.version, Health: g.updateHealth(o.Web), Timeout: c.TrialTimeout,
+		Trial: update.TrialConfig{Version: g.version, Checks: g.updateChecks(o.Web), Timeout: c.TrialTimeout,
 			OnEvent: g.publishUpdateEvent, Restart: o.Restart, Log: log, Hook: o.Hook}}
 	return u, nil
 }
@@ -252,16 +252,17 @@ func (g *Gateway) gateCriticalAlarm(context.Context) (string, bool) {
 	return "", false
 }
 
-// updateHealth is the trial's health check: uplink connected, the web page
+// updateChecks are the trial's health check: uplink connected (external:
+// a broker that is down is not the release's fault), the web page
 // answering (when this daemon serves it), and a durable write to the
 // buffer, last, so that it happens once the rest is healthy.
-func (g *Gateway) updateHealth(web bool) func(context.Context) error {
-	checks := []update.Check{{Name: "uplink", Fn: g.checkUplink}}
+func (g *Gateway) updateChecks(web bool) []update.Check {
+	checks := []update.Check{{Name: "uplink", Fn: g.checkUplink, External: true}}
 	if web && g.cfg.Web.Listen != config.WebOff {
 		checks = append(checks, update.Check{Name: "web", Fn: g.checkWeb})
 	}
 	checks = append(checks, update.Check{Name: "buffer", Fn: g.checkBuffer})
-	return update.AllHealthy(checks...)
+	return checks
 }
 
 func (g *Gateway) checkUplink(context.Context) error {

@@ -367,7 +367,9 @@ func publish(t *testing.T, dir, v string) (string, string) {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(dir, "bin-"+v)
-	if err := os.WriteFile(bin, []byte(strings.Repeat("praxisgate "+v+"\n", 1000)), 0o755); err != nil {
+	// A script that answers "version" as praxisgate does: the installer asks.
+	script := "#!/bin/sh\necho praxisgate " + v + "\nexit 0\n" + strings.Repeat("# praxisgate "+v+"\n", 1000)
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := repo.Add(release.Target{File: bin, Version: v, OS: runtime.GOOS, Arch: runtime.GOARCH, RolloutPercent: 100}); err != nil {

@@ -2,6 +2,7 @@ package update
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
@@ -55,6 +56,9 @@ func choose(targets map[string]*metadata.TargetFiles, channel, goos, goarch stri
 		return choice{state: StateUpToDate, reason: "running the newest release"}
 	case c < 0 && !newest.AllowDowngrade:
 		return choice{state: StateRefused, reason: fmt.Sprintf("downgrade refused: the repository offers %s, older than the running %s, without allow_downgrade", newest.Version, running)}
+	}
+	if slices.Contains(st.Refused, newest.Version.String()) {
+		return choice{state: StateUpToDate, reason: fmt.Sprintf("%s was refused here before (its binary is not what its label says); waiting for a newer release", newest.Version)}
 	}
 	if st.IsFailed(newest.Version.String()) {
 		return choice{state: StateUpToDate, reason: fmt.Sprintf("%s was rolled back here before; waiting for a newer release", newest.Version)}

@@ -1,6 +1,7 @@
 package update
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -42,34 +43,50 @@ func checkRepoURL(raw string) error {
 // targets, with rollback and freeze protection from the cache in dir) and
 // returns the top-level targets. The root is the cached one when present:
 // it was verified by an earlier refresh and may be newer than the
-// provisioned one.
-func refresh(repoURL string, provisionedRoot []byte, dir string, hc *http.Client) (*updater.Updater, map[string]*metadata.TargetFiles, error) {
+// provisioned one. A cached root that does not load (damaged on disk, not
+// signed by its own keys) would block every update for ever, so it is
+// moved aside to root.json.bad and the refresh starts again from the
+// provisioned root, which verifies the chain of newer roots from the
+// repository once more; fellBack says so.
+func refresh(repoURL string, provisionedRoot []byte, dir string, hc *http.Client) (up *updater.Updater, targets map[string]*metadata.TargetFiles, fellBack error, err error) {
 	root := provisionedRoot
-	if b, err := os.ReadFile(filepath.Join(dir, "root.json")); err == nil {
-		if _, perr := (&metadata.Metadata[metadata.RootType]{}).FromBytes(b); perr == nil {
-			root = b
-		}
+	cachedPath := filepath.Join(dir, "root.json")
+	cached, rerr := os.ReadFile(cachedPath)
+	if rerr == nil && !bytes.Equal(cached, provisionedRoot) {
+		root = cached
 	}
+	up, err = newUpdater(repoURL, root, dir, hc)
+	if err != nil && rerr == nil && !bytes.Equal(root, provisionedRoot) {
+		fellBack = fmt.Errorf("the cached root metadata does not verify (%v); moved to root.json.bad, starting again from the provisioned root", err)
+		if mverr := os.Rename(cachedPath, cachedPath+".bad"); mverr != nil {
+			return nil, nil, fellBack, fmt.Errorf("tuf: move the damaged cached root aside: %w", mverr)
+		}
+		up, err = newUpdater(repoURL, provisionedRoot, dir, hc)
+	}
+	if err != nil {
+		return nil, nil, fellBack, fmt.Errorf("tuf: load trusted root: %w", err)
+	}
+	if err := up.Refresh(); err != nil {
+		return nil, nil, fellBack, fmt.Errorf("tuf refresh: %w", explainTUF(err))
+	}
+	return up, up.GetTopLevelTargets(), fellBack, nil
+}
+
+// newUpdater is a TUF client that trusts root and caches in dir.
+func newUpdater(repoURL string, root []byte, dir string, hc *http.Client) (*updater.Updater, error) {
 	cfg, err := config.New(repoURL, root)
 	if err != nil {
-		return nil, nil, fmt.Errorf("tuf config: %w", err)
+		return nil, fmt.Errorf("tuf config: %w", err)
 	}
 	cfg.LocalMetadataDir = dir
 	cfg.LocalTargetsDir = filepath.Join(dir, "targets")
 	if err := cfg.SetDefaultFetcherHTTPClient(hc); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := cfg.SetDefaultFetcherRetry(200*time.Millisecond, 2); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	up, err := updater.New(cfg)
-	if err != nil {
-		return nil, nil, fmt.Errorf("tuf: load trusted root: %w", err)
-	}
-	if err := up.Refresh(); err != nil {
-		return nil, nil, fmt.Errorf("tuf refresh: %w", explainTUF(err))
-	}
-	return up, up.GetTopLevelTargets(), nil
+	return updater.New(cfg)
 }
 
 // explainTUF adds words a technician can act on to go-tuf's errors.

@@ -103,6 +103,10 @@ type box struct {
 	boots   []update.BootResult
 	env     []string
 	started time.Time
+	// startTimeout is the supervisor's limit until READY=1; 0 means 5 s
+	// (a loaded test machine may start the testapp slowly).
+	startTimeout time.Duration
+	exits        []update.Exit
 }
 
 func newBox(t testing.TB, first, version string, rootJSON []byte) *box {
@@ -133,10 +137,17 @@ func (b *box) start(repoURL string, restartDelay, watchdog time.Duration, extraA
 	ctx, cancel := context.WithCancel(context.Background())
 	b.cancel, b.done = cancel, make(chan struct{})
 	args := append([]string{"-state", b.layout.Dir, "-repo", repoURL, "-root", b.root, "-events", b.events}, extraArgs...)
+	if b.startTimeout == 0 {
+		b.startTimeout = 5 * time.Second
+	}
 	s := &update.Supervisor{Layout: b.layout, Args: args, RestartDelay: restartDelay, Watchdog: watchdog,
-		Env: b.env, Stderr: testWriter{b.t}, OnBoot: func(r update.BootResult) {
+		StartTimeout: b.startTimeout, Env: b.env, Stderr: testWriter{b.t}, OnBoot: func(r update.BootResult) {
 			b.mu.Lock()
 			b.boots = append(b.boots, r)
+			b.mu.Unlock()
+		}, OnExit: func(e update.Exit) {
+			b.mu.Lock()
+			b.exits = append(b.exits, e)
 			b.mu.Unlock()
 		}}
 	b.started = time.Now()

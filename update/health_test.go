@@ -14,9 +14,9 @@ func TestAllHealthy(t *testing.T) {
 		want   string
 	}{
 		{nil, ""},
-		{[]Check{{"uplink", ok}, {"buffer", ok}, {"web", ok}}, ""},
-		{[]Check{{"uplink", down}, {"buffer", ok}}, "uplink: not connected"},
-		{[]Check{{"uplink", ok}, {"web", down}}, "web: not connected"},
+		{[]Check{{Name: "uplink", Fn: ok}, {Name: "buffer", Fn: ok}, {Name: "web", Fn: ok}}, ""},
+		{[]Check{{Name: "uplink", Fn: down}, {Name: "buffer", Fn: ok}}, "uplink: not connected"},
+		{[]Check{{Name: "uplink", Fn: ok}, {Name: "web", Fn: down}}, "web: not connected"},
 	}
 	for _, c := range cases {
 		err := AllHealthy(c.checks...)(context.Background())

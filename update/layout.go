@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/google/renameio/v2"
@@ -161,10 +162,16 @@ func (l *Layout) Boot(maxBoots int) (BootResult, error) {
 		if _, err := os.Stat(l.BinaryPath(t.Version)); err != nil {
 			res.RolledBack, res.Reason = t.Version, fmt.Sprintf("binary of %s is missing: %v", t.Version, err)
 			s.abandon(t.Version, res.Reason, l.now())
+			s.dropRetry(t.Version)
 		} else if t.Boots >= maxBoots {
 			res.RolledBack = t.Version
-			res.Reason = fmt.Sprintf("%s started %d times without becoming healthy (crash or watchdog)", t.Version, t.Boots)
+			how := "crash or watchdog"
+			if t.LastExit != "" {
+				how = "last start: " + t.LastExit
+			}
+			res.Reason = fmt.Sprintf("%s started %d times without becoming healthy (%s)", t.Version, t.Boots, how)
 			s.abandon(t.Version, res.Reason, l.now())
+			s.dropRetry(t.Version) // a crash or hang is the release's own
 		} else {
 			t.Boots++
 		}
@@ -177,6 +184,75 @@ func (l *Layout) Boot(maxBoots int) (BootResult, error) {
 		res.Version = s.Trial.Version
 	}
 	return res, nil
+}
+
+// refuse remembers v as failed without a trial: its binary was refused at
+// install, so the box does not download it again.
+func (l *Layout) refuse(v string) error {
+	s, err := l.ReadState()
+	if err != nil {
+		return err
+	}
+	if slices.Contains(s.Refused, v) {
+		return nil
+	}
+	s.Refused = append(s.Refused, v)
+	if len(s.Refused) > 32 {
+		s.Refused = s.Refused[len(s.Refused)-32:]
+	}
+	return l.WriteState(s)
+}
+
+// RecordExit notes how the last start of version v ended when v is on
+// trial (the supervisor's "no READY=1 within the start timeout, killed"),
+// so that a rollback by Boot names the cause. Without a trial of v it does
+// nothing.
+func (l *Layout) RecordExit(v, how string) error {
+	s, err := l.ReadState()
+	if err != nil {
+		return err
+	}
+	if s.Trial == nil || s.Trial.Version != v || s.Trial.LastExit == how {
+		return nil
+	}
+	s.Trial.LastExit = how
+	return l.WriteState(s)
+}
+
+// RecordStop is RecordExit for the service manager's ExecStopPost, which
+// knows how the daemon ended but not which version ran: whatever ran while
+// a version is on trial was that version (current points at it). how ""
+// (a clean stop) records nothing.
+func (l *Layout) RecordStop(how string) error {
+	if how == "" {
+		return nil
+	}
+	s, err := l.ReadState()
+	if err != nil || s.Trial == nil {
+		return err
+	}
+	return l.RecordExit(s.Trial.Version, how)
+}
+
+// StopCause words systemd's description of how a service ended
+// (ExecStopPost's $SERVICE_RESULT, $EXIT_CODE, $EXIT_STATUS) like the
+// supervisor's Exit; "" for a clean stop.
+func StopCause(result, code, status string) string {
+	switch result {
+	case "success", "":
+		return ""
+	case "timeout":
+		return "no READY=1 within the start timeout, killed"
+	case "watchdog":
+		return "stopped pinging the watchdog, killed"
+	}
+	switch code {
+	case "exited":
+		return "exited: exit status " + status
+	case "killed", "dumped":
+		return "exited: signal: " + status
+	}
+	return "ended: " + result
 }
 
 // beginTrial switches to the installed version v and marks it on trial.
@@ -201,6 +277,7 @@ func (l *Layout) Commit(v string) error {
 	}
 	prev := s.Committed
 	s.Committed, s.Trial = v, nil
+	s.dropRetry(v)
 	s.Note = &Note{Event: Event{Time: l.now().UTC(), State: StateCommitted, From: prev, To: v, Reason: "healthy"}}
 	if err := l.save(s, "commit"); err != nil {
 		return err
@@ -220,6 +297,24 @@ func (l *Layout) Rollback(v, reason string) error {
 		return fmt.Errorf("update: rollback %s: not on trial", v)
 	}
 	s.abandon(v, reason, l.now())
+	s.dropRetry(v) // blamed on the release: no more retries
+	return l.save(s, "rollback")
+}
+
+// rollbackInDoubt is Rollback for a version that failed only the external
+// check named check: it is marked failed like any other, and the doubt is
+// kept for the version running again to settle (RunTrial).
+func (l *Layout) rollbackInDoubt(v, reason, check string) error {
+	s, err := l.ReadState()
+	if err != nil {
+		return err
+	}
+	if s.Trial == nil || s.Trial.Version != v {
+		return fmt.Errorf("update: rollback %s: not on trial", v)
+	}
+	now := l.now()
+	s.abandon(v, reason, now)
+	s.Doubt = &Doubt{Version: v, Check: check, Reason: reason, Since: now.UTC()}
 	return l.save(s, "rollback")
 }
 

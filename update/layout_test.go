@@ -126,3 +126,20 @@ func TestCommitPrunesOldVersions(t *testing.T) {
 		t.Fatal("rollback of a committed version accepted")
 	}
 }
+
+func TestStopCause(t *testing.T) {
+	for _, c := range []struct{ result, code, status, want string }{
+		{"success", "exited", "0", ""},
+		{"", "", "", ""},
+		{"timeout", "killed", "ABRT", "no READY=1 within the start timeout, killed"},
+		{"watchdog", "dumped", "ABRT", "stopped pinging the watchdog, killed"},
+		{"exit-code", "exited", "3", "exited: exit status 3"},
+		{"signal", "killed", "SEGV", "exited: signal: SEGV"},
+		{"core-dump", "dumped", "ABRT", "exited: signal: ABRT"},
+		{"resources", "", "", "ended: resources"},
+	} {
+		if got := StopCause(c.result, c.code, c.status); got != c.want {
+			t.Errorf("StopCause(%q, %q, %q) = %q, want %q", c.result, c.code, c.status, got, c.want)
+		}
+	}
+}

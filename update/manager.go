@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -157,7 +158,11 @@ func (m *Manager) check(ctx context.Context, force, only bool) Event {
 	if st.Trial != nil {
 		return m.emit(StateDeferred, st.Trial.Version, "a version is on trial; wait for it to commit or roll back")
 	}
-	up, targets, err := refresh(m.cfg.RepoURL, m.cfg.TrustedRoot, filepath.Join(m.cfg.Layout.Dir, "tuf"), m.cfg.HTTPClient)
+	up, targets, fellBack, err := refresh(m.cfg.RepoURL, m.cfg.TrustedRoot, filepath.Join(m.cfg.Layout.Dir, "tuf"), m.cfg.HTTPClient)
+	if fellBack != nil {
+		// Repaired by itself, but worth a look: say it in the history.
+		m.emit(StateChecking, "", fellBack.Error())
+	}
 	if err != nil {
 		if errors.Is(err, &metadata.ErrRepository{}) {
 			return m.emit(StateRefused, "", err.Error())
@@ -173,6 +178,10 @@ func (m *Manager) check(ctx context.Context, force, only bool) Event {
 	avail := m.emit(StateAvailable, to, fmt.Sprintf("%s for %s/%s on %s, rollout %d%%", rel.Path, rel.OS, rel.Arch, rel.Channel, rel.RolloutPercent))
 	if only {
 		return avail
+	}
+	if r := st.retryOf(to); r != nil && m.cfg.Now().Before(r.After) && !force {
+		return m.emit(StateDeferred, to, fmt.Sprintf("%s is tried again after %s: rolled back while the world was down (try %d)",
+			to, r.After.Local().Format(time.RFC3339), r.Tries))
 	}
 	if !force {
 		if !InRollout(m.cfg.GatewayID, rel) {
@@ -202,6 +211,16 @@ func (m *Manager) check(ctx context.Context, force, only bool) Event {
 	m.hook("downloaded")
 	if err := os.Chmod(part, 0o755); err != nil {
 		return m.emit(StateFailed, to, err.Error())
+	}
+	if err := checkBinaryVersion(ctx, part, to); err != nil {
+		_ = os.Remove(part)
+		if !errors.Is(err, errWrongBinary) {
+			return m.emit(StateFailed, to, err.Error())
+		}
+		if ferr := m.cfg.Layout.refuse(to); ferr != nil {
+			m.cfg.Log.Warn("update: remember refused version", "err", ferr)
+		}
+		return m.emit(StateRefused, to, strings.TrimPrefix(err.Error(), errWrongBinary.Error()+": "))
 	}
 	if err := os.Rename(part, m.cfg.Layout.BinaryPath(to)); err != nil {
 		return m.emit(StateFailed, to, err.Error())

@@ -20,11 +20,60 @@ type State struct {
 	Committed string   `json:"committed"`        // last version that proved healthy
 	Trial     *Trial   `json:"trial,omitempty"`  // version being tried, if any
 	Failed    []string `json:"failed,omitempty"` // versions never to try again
+	// Refused are versions whose binary was refused at install (it
+	// reports another version or does not run): never downloaded again.
+	Refused []string `json:"refused,omitempty"`
 	// Note is the last commit or rollback, kept until a running version
 	// has reported it: the state change is durable first and reported
 	// after, so a power cut in between (or a version that crashed at start
 	// and could not say anything) still gets reported at the next start.
 	Note *Note `json:"note,omitempty"`
+	// Doubt is a rollback that the world may have caused: the version
+	// on trial failed only an external check (the broker could not be
+	// reached). The version running again runs the same check: if it
+	// passes, the release is to blame and stays failed; if it fails too,
+	// the world was down and the release gets a Retry.
+	Doubt *Doubt `json:"doubt,omitempty"`
+	// Retry are releases rolled back while the world was down, with the
+	// time from which they may be installed again.
+	Retry []Retry `json:"retry,omitempty"`
+}
+
+// Doubt names the rolled-back version and the external check it failed.
+type Doubt struct {
+	Version string    `json:"version"`
+	Check   string    `json:"check"`
+	Reason  string    `json:"reason"`
+	Since   time.Time `json:"since"`
+}
+
+// Retry is a release to try again, not before After. Tries counts the
+// rollbacks blamed on the world, for the backoff.
+type Retry struct {
+	Version string    `json:"version"`
+	After   time.Time `json:"after"`
+	Tries   int       `json:"tries"`
+	Reason  string    `json:"reason"`
+}
+
+// retryOf returns the retry entry of v, if any.
+func (s *State) retryOf(v string) *Retry {
+	for i := range s.Retry {
+		if s.Retry[i].Version == v {
+			return &s.Retry[i]
+		}
+	}
+	return nil
+}
+
+// dropRetry forgets the retry entry of v.
+func (s *State) dropRetry(v string) {
+	s.Retry = slices.DeleteFunc(s.Retry, func(r Retry) bool { return r.Version == v })
+}
+
+// unfail takes v off the failed list.
+func (s *State) unfail(v string) {
+	s.Failed = slices.DeleteFunc(s.Failed, func(f string) bool { return f == v })
 }
 
 // Note records a commit or rollback as an event to report.
@@ -39,6 +88,9 @@ type Trial struct {
 	Previous string    `json:"previous"`
 	Boots    int       `json:"boots"`   // starts counted by Layout.Boot
 	Started  time.Time `json:"started"` // when it was switched to
+	// LastExit is how its last start ended, when the supervisor knows
+	// (killed by the watchdog or the start timeout).
+	LastExit string `json:"last_exit,omitempty"`
 }
 
 // IsFailed tells whether v was rolled back before.
@@ -47,6 +99,7 @@ func (s *State) IsFailed(v string) bool { return slices.Contains(s.Failed, v) }
 // abandon drops the trial of v, remembers v as failed and notes the rollback.
 func (s *State) abandon(v, reason string, now time.Time) {
 	s.Trial = nil
+	s.Doubt = nil
 	s.Note = &Note{Event: Event{Time: now.UTC(), State: StateRolledBack, From: v, To: s.Committed, Reason: reason}}
 	s.markFailed(v)
 }

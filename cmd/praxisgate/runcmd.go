@@ -39,6 +39,15 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	// Only a version on trial must be ready within the unit's short
+	// TimeoutStartSec; the known good one gets time for a large buffer.
+	updateDir := ""
+	if cfg.Update.On() {
+		updateDir = cfg.Update.Dir
+	}
+	if err := update.ExtendStartUnlessOnTrial(updateDir); err != nil {
+		slog.New(slog.NewTextHandler(stderr, nil)).Warn("could not ask the service manager for more start time", "err", err)
+	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}

@@ -70,8 +70,10 @@ func TestDaemonUpdatesItself(t *testing.T) {
 // TestDaemonRollsBackUnhealthyVersion: 2.0.0 is installed by the real
 // 1.0.0 daemon but cannot become healthy (the broker is gone while it is
 // on trial), so after trial_timeout it rolls back by itself; under
-// "update supervise" 1.0.0 comes back, reports the rollback once the
-// broker is back, and does not try 2.0.0 again.
+// "update supervise" 1.0.0 comes back. The broker stays down while 1.0.0
+// runs the check 2.0.0 failed, so the world was down, not 2.0.0: it is
+// not marked failed but planned for a retry, and once the broker is back
+// 1.0.0 reports the rollback and the retry.
 func TestDaemonRollsBackUnhealthyVersion(t *testing.T) {
 	f := newUpdateFixtureWith(t, testpeer.MosquittoOptions{Persistence: true})
 	const gateway = "gw-rollback"
@@ -85,7 +87,7 @@ func TestDaemonRollsBackUnhealthyVersion(t *testing.T) {
 	l := &update.Layout{Dir: b.state}
 	waitFor(t, "2.0.0 rolled back in state.json", 90*time.Second, func() bool {
 		s, err := l.ReadState()
-		return err == nil && s.Committed == "1.0.0" && s.Trial == nil && s.IsFailed("2.0.0")
+		return err == nil && s.Committed == "1.0.0" && s.Trial == nil
 	})
 	waitFor(t, "1.0.0 started again", 30*time.Second, func() bool {
 		return strings.Count(b.logs.String(), `version=1.0.0 devices=0`) >= 2
@@ -96,11 +98,18 @@ func TestDaemonRollsBackUnhealthyVersion(t *testing.T) {
 	if cur, err := l.Linked(); err != nil || cur != "1.0.0" {
 		t.Fatalf("current -> %q (%v), want 1.0.0", cur, err)
 	}
+	// 1.0.0 cannot reach the broker either (trial_timeout 10s): a retry.
+	waitFor(t, "a retry of 2.0.0 planned by 1.0.0", 60*time.Second, func() bool {
+		s, err := l.ReadState()
+		return err == nil && !s.IsFailed("2.0.0") && s.Doubt == nil && len(s.Retry) == 1 && s.Retry[0].Version == "2.0.0"
+	})
 	f.mq.Restart()
 	f.sub.waitFor(t, "update.rolled_back (major) with the reason", events, `"type":"update.rolled_back"`, `"severity":"major"`,
 		`"from":"2.0.0"`, `"to":"1.0.0"`, `not healthy within 10s: uplink: not connected to the broker`)
-	f.sub.waitFor(t, "2.0.0 not tried again", events, `"type":"update.up_to_date"`, `"from":"1.0.0"`,
-		`2.0.0 was rolled back here before; waiting for a newer release`)
+	f.sub.waitFor(t, "the retry, reported", events, `"type":"update.deferred"`, `"from":"1.0.0"`, `"to":"2.0.0"`,
+		`2.0.0 was rolled back while the world was down: uplink failed for 1.0.0 too`)
+	f.sub.waitFor(t, "2.0.0 waiting for its retry", events, `"type":"update.deferred"`, `"from":"1.0.0"`,
+		`2.0.0 is tried again after`)
 	b.stop()
 	if strings.Contains(b.logs.String(), "DATA RACE") {
 		t.Error("the race detector reported a race in the daemon")
@@ -261,8 +270,12 @@ type boxOptions struct {
 	window                                    string // default: always open
 	extra                                     string // YAML appended to the config
 	watchdog                                  string // update supervise -watchdog; default 30s
-	env                                       []string
-	bins                                      map[string]string // builds by version; default the fixture's
+	// startTimeout is update supervise -start-timeout; default 60s: a
+	// -race build on a loaded machine may need more than the unit's 12 s
+	// to say READY=1.
+	startTimeout string
+	env          []string
+	bins         map[string]string // builds by version; default the fixture's
 }
 
 func (f *updateFixture) startBoxWith(tb testing.TB, o boxOptions) *box {
@@ -277,6 +290,7 @@ func (f *updateFixture) startBoxWith(tb testing.TB, o boxOptions) *box {
 	def(&o.rootFile, f.rootFile)
 	def(&o.window, "00:00-24:00")
 	def(&o.watchdog, "30s")
+	def(&o.startTimeout, "60s")
 	ctx := context.Background()
 	dir := tb.TempDir()
 	b := &box{tb: tb, state: filepath.Join(dir, "state"), done: make(chan error, 1)}
@@ -293,7 +307,7 @@ func (f *updateFixture) startBoxWith(tb testing.TB, o boxOptions) *box {
 	argv := []string{filepath.Join(b.state, "current", "praxisgate"), "run", "-config", cfg}
 	if o.mode == "supervise" {
 		argv = []string{filepath.Join(b.state, "committed", "praxisgate"), "update", "supervise", "-state", b.state,
-			"-restart-delay", o.restartDelay, "-watchdog", o.watchdog, "--", "run", "-config", cfg}
+			"-restart-delay", o.restartDelay, "-watchdog", o.watchdog, "-start-timeout", o.startTimeout, "--", "run", "-config", cfg}
 	}
 	b.cmd = exec.Command(argv[0], argv[1:]...)
 	b.cmd.Env = append(withoutServiceManager(os.Environ()), o.env...)

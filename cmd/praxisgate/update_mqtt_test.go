@@ -289,17 +289,19 @@ func TestDaemonRefusesByCommand(t *testing.T) {
 // hangs at every start without pinging the watchdog (hang-at-start); the
 // committed 2.0.0 is a release build and ignores the variable. 2.0.0
 // installs 3.0.0 under "update supervise" with the unit's pacing
-// (RestartSec=2, 3 starts on trial; a 5 s watchdog for the hang); after
-// the third failed start of 3.0.0 the box is back on 2.0.0 by itself,
+// (RestartSec=2, 3 starts on trial; a 5 s start timeout for the hang,
+// which comes before READY=1); after the third failed start of 3.0.0 the
+// box is back on 2.0.0 by itself,
 // 2.0.0 reports the rollback, and it does not install 3.0.0 again.
 func TestDaemonRollsBackCrashingVersion(t *testing.T) {
 	t.Parallel() // a box of its own; mostly waiting for restarts
 	f := newUpdateFixture(t)
 	r := newReleaseRepo(t, buildFaulty(t, "3.0.0"), "3.0.0", "-arch", runtime.GOARCH)
-	for _, tc := range []struct{ fault, watchdog string }{{"exit-at-start", "30s"}, {"hang-at-start", "5s"}} {
+	// hang-at-start hangs before READY=1: the start timeout kills it.
+	for _, tc := range []struct{ fault, limit string }{{"exit-at-start", "60s"}, {"hang-at-start", "5s"}} {
 		t.Run(tc.fault, func(t *testing.T) {
 			t.Parallel() // both mostly wait for restarts
-			back, online := f.crashRollbackOnce(t, r, "gw-"+tc.fault, tc.fault, tc.watchdog)
+			back, online := f.crashRollbackOnce(t, r, "gw-"+tc.fault, tc.fault, tc.limit)
 			t.Logf("3.0.0 %s: installed → rollback reported by 2.0.0 %s, → 2.0.0 online again %s (event timestamps; target ≤ 60 s)",
 				tc.fault, back.Round(time.Millisecond), online.Round(time.Millisecond))
 		})
@@ -315,7 +317,7 @@ func BenchmarkDaemonRollbackCrash(b *testing.B) {
 	r := newReleaseRepo(b, buildFaulty(b, "3.0.0"), "3.0.0", "-arch", runtime.GOARCH)
 	var back, online time.Duration
 	for i := 0; i < b.N; i++ {
-		rb, on := f.crashRollbackOnce(b, r, fmt.Sprintf("gw-bench-crash-%d", benchRuns.Add(1)), "exit-at-start", "30s")
+		rb, on := f.crashRollbackOnce(b, r, fmt.Sprintf("gw-bench-crash-%d", benchRuns.Add(1)), "exit-at-start", "60s")
 		back += rb
 		online += on
 	}
@@ -328,16 +330,16 @@ func BenchmarkDaemonRollbackCrash(b *testing.B) {
 
 // crashRollbackOnce provisions 2.0.0 (a release build) for a new gateway,
 // lets it install the faulty 3.0.0 from r under "update supervise" with
-// PRAXISGATE_FAULT=fault and the given watchdog, and
+// PRAXISGATE_FAULT=fault and the given watchdog and start timeout (limit), and
 // checks that the box is back on 2.0.0 by itself, reports it, and does not
 // install 3.0.0 again. It returns the times from the installed event to
 // the rollback and to 2.0.0 online again (event timestamps).
-func (f *updateFixture) crashRollbackOnce(tb testing.TB, r *releaseRepo, gateway, fault, watchdog string) (toRolledBack, toOnline time.Duration) {
+func (f *updateFixture) crashRollbackOnce(tb testing.TB, r *releaseRepo, gateway, fault, limit string) (toRolledBack, toOnline time.Duration) {
 	tb.Helper()
 	root := "praxisgate/v1/praxis-test/" + gateway
 	events := root + "/event/gateway"
 	b := f.startBoxWith(tb, boxOptions{gateway: gateway, mode: "supervise", restartDelay: "2s", trialTimeout: "60s",
-		first: "2.0.0", repoURL: r.url, rootFile: r.rootFile, watchdog: watchdog, env: []string{"PRAXISGATE_FAULT=" + fault}})
+		first: "2.0.0", repoURL: r.url, rootFile: r.rootFile, watchdog: limit, startTimeout: limit, env: []string{"PRAXISGATE_FAULT=" + fault}})
 	defer b.cleanup()
 	installed := f.sub.waitFor(tb, "update.installed 2.0.0 → 3.0.0", events, `"type":"update.installed"`, `"from":"2.0.0"`, `"to":"3.0.0"`)
 	rolledBack := f.sub.waitFor(tb, "update.rolled_back reported by 2.0.0", events, `"type":"update.rolled_back"`, `"severity":"major"`,

@@ -17,7 +17,7 @@ import (
 // The daemon itself checks on its own (timer, MQTT command, web page); see
 // docs/update.md.
 func updateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const synopsis = "update boot|supervise|provision|status|check|install -state DIR [flags] [-- daemon args]"
+	const synopsis = "update boot|stopped|supervise|provision|status|check|install -state DIR [flags] [-- daemon args]"
 	if len(args) == 0 {
 		fmt.Fprintf(stderr, "Usage: praxisgate %s\n", synopsis)
 		return errUsage
@@ -29,6 +29,7 @@ func updateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		maxBoots                *int
 		execCurrent             *bool
 		restartDelay, watchdog  *time.Duration
+		startTimeout            *time.Duration
 		ver, binary             *string
 		repo, root, channel, id *string
 		force                   *bool
@@ -37,10 +38,12 @@ func updateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	case "boot":
 		maxBoots = fs.Int("max-boots", 3, "starts of a version on trial before it is abandoned")
 		execCurrent = fs.Bool("exec", false, "then replace this process with the current version, passing the arguments after --")
+	case "stopped":
 	case "supervise":
 		maxBoots = fs.Int("max-boots", 3, "starts of a version on trial before it is abandoned")
-		restartDelay = fs.Duration("restart-delay", 2*time.Second, "pause before restarting the daemon")
-		watchdog = fs.Duration("watchdog", 0, "kill the daemon when it stops pinging for this long (0: off)")
+		restartDelay = fs.Duration("restart-delay", update.DefaultRestartDelay, "pause before restarting the daemon (RestartSec)")
+		watchdog = fs.Duration("watchdog", update.DefaultWatchdog, "after READY=1, kill the daemon when it stops pinging for this long (WatchdogSec; 0: off)")
+		startTimeout = fs.Duration("start-timeout", update.DefaultStartTimeout, "kill the daemon when it has not said READY=1 this long after its start (TimeoutStartSec; 0: wait for ever)")
 	case "provision":
 		ver = fs.String("version", version, "version of the binary")
 		binary = fs.String("binary", "", "binary to install (default: this one)")
@@ -73,9 +76,27 @@ func updateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return nil
 		}
 		return update.Reexec(append([]string{l.CurrentBinary()}, fs.Args()...), os.Environ())
+	case "stopped":
+		// The unit's ExecStopPost: systemd says how the daemon ended, and a
+		// version on trial keeps it for the rollback's reason.
+		how := update.StopCause(os.Getenv("SERVICE_RESULT"), os.Getenv("EXIT_CODE"), os.Getenv("EXIT_STATUS"))
+		if err := l.RecordStop(how); err != nil {
+			return err
+		}
+		if how != "" {
+			fmt.Fprintf(stdout, "daemon %s\n", how)
+		}
+		return nil
 	case "supervise":
+		// An explicit 0 turns a limit off; the Supervisor reads 0 as "default".
+		off := func(d time.Duration) time.Duration {
+			if d <= 0 {
+				return -1
+			}
+			return d
+		}
 		s := &update.Supervisor{Layout: l, Args: fs.Args(), MaxBoots: *maxBoots, RestartDelay: *restartDelay,
-			Watchdog: *watchdog, Stdout: stdout, Stderr: stderr,
+			Watchdog: off(*watchdog), StartTimeout: off(*startTimeout), Stdout: stdout, Stderr: stderr,
 			Log: slog.New(slog.NewTextHandler(stderr, nil)),
 			OnBoot: func(r update.BootResult) {
 				if r.RolledBack != "" {

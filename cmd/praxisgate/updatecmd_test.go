@@ -38,7 +38,9 @@ func TestReleaseAndUpdateCommands(t *testing.T) {
 	}
 	bin := filepath.Join(d, "bin")
 	for v, content := range map[string]string{"1.0.0": "one", "1.1.0": "one-one"} {
-		if err := os.WriteFile(bin+v, []byte(strings.Repeat(content, 1000)), 0o755); err != nil {
+		// Scripts that answer "version" as praxisgate does: "update install" asks.
+		script := "#!/bin/sh\necho praxisgate " + v + "\nexit 0\n" + strings.Repeat("# "+content+"\n", 1000)
+		if err := os.WriteFile(bin+v, []byte(script), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -93,6 +95,20 @@ func TestReleaseAndUpdateCommands(t *testing.T) {
 	out = mustOK(call(updateCmd, "boot", "-state", state))
 	if !strings.Contains(out, "starting 1.1.0 (on trial: true)") {
 		t.Fatalf("boot said %q", out)
+	}
+	// The unit's ExecStopPost: systemd says how 1.1.0 ended, and the
+	// rollback after its third start names it.
+	t.Setenv("SERVICE_RESULT", "watchdog")
+	t.Setenv("EXIT_CODE", "killed")
+	t.Setenv("EXIT_STATUS", "ABRT")
+	if out := mustOK(call(updateCmd, "stopped", "-state", state)); !strings.Contains(out, "stopped pinging the watchdog, killed") {
+		t.Fatalf("stopped said %q", out)
+	}
+	mustOK(call(updateCmd, "boot", "-state", state))
+	mustOK(call(updateCmd, "boot", "-state", state))
+	want := "rolled back 1.1.0: 1.1.0 started 3 times without becoming healthy (last start: stopped pinging the watchdog, killed)"
+	if out := mustOK(call(updateCmd, "boot", "-state", state)); !strings.Contains(out, want) || !strings.Contains(out, "starting 1.0.0 (on trial: false)") {
+		t.Fatalf("fourth boot said %q, want %q", out, want)
 	}
 	// A wrong root is refused with exit status 1 and a reason.
 	other := filepath.Join(d, "other")

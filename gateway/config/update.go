@@ -38,7 +38,7 @@ type Update struct {
 	// interval.
 	RandomDelay time.Duration `yaml:"random_delay"`
 	// TrialTimeout is how long a new version has to become healthy before
-	// it is rolled back. Default 5m, at least 10s.
+	// it is rolled back. Default 90s, at least 10s.
 	TrialTimeout time.Duration `yaml:"trial_timeout"`
 	// Dir holds the installed versions and the update state. Default
 	// <state_dir>, so that the unit's <state_dir>/current/praxisgate is
@@ -61,7 +61,7 @@ const (
 	defaultUpdateChannel      = "stable"
 	defaultUpdateInterval     = 24 * time.Hour
 	defaultUpdateRandomDelay  = time.Hour
-	defaultUpdateTrialTimeout = 5 * time.Minute
+	defaultUpdateTrialTimeout = 90 * time.Second // update.DefaultTrialTimeout: back on the old version within 2 min
 )
 
 // validateUpdate checks the section only when updates are on: a

@@ -28,7 +28,7 @@ func TestUpdateSection(t *testing.T) {
 			want: Update{Enabled: &off, Channel: "nightly"}},
 		{name: "defaults", update: "update: {repo: \"https://updates.example/pg\", root_file: update-root.json}\n",
 			want: Update{Repo: "https://updates.example/pg", RootFile: root, Channel: "stable", Window: "20:00-06:00",
-				Interval: 24 * time.Hour, RandomDelay: time.Hour, TrialTimeout: 5 * time.Minute, Dir: "/srv/pg"}},
+				Interval: 24 * time.Hour, RandomDelay: time.Hour, TrialTimeout: 90 * time.Second, Dir: "/srv/pg"}},
 		{name: "explicit", update: "update: {enabled: true, repo: \"http://127.0.0.1:8080/r\", insecure_http: true, root_file: " + root +
 			", channel: beta, window: \"Sat,Sun 00:00-24:00\", interval: 10m, random_delay: 1s, trial_timeout: 30s, dir: upd}\n",
 			want: Update{Enabled: &on, Repo: "http://127.0.0.1:8080/r", InsecureHTTP: true, RootFile: root, Channel: "beta",
@@ -36,7 +36,7 @@ func TestUpdateSection(t *testing.T) {
 				Dir: filepath.Join(dir, "upd")}},
 		{name: "short interval caps the random delay", update: "update: {repo: \"https://u.example\", root_file: update-root.json, interval: 5m}\n",
 			want: Update{Repo: "https://u.example", RootFile: root, Channel: "stable", Window: "20:00-06:00",
-				Interval: 5 * time.Minute, RandomDelay: 5 * time.Minute, TrialTimeout: 5 * time.Minute, Dir: "/srv/pg"}},
+				Interval: 5 * time.Minute, RandomDelay: 5 * time.Minute, TrialTimeout: 90 * time.Second, Dir: "/srv/pg"}},
 		{name: "enabled without repo", update: "update: {enabled: true, root_file: update-root.json}\n",
 			problem: "5:1: update.repo: required when update.enabled is true"},
 		{name: "plain http", update: "update: {repo: \"http://127.0.0.1/r\", root_file: update-root.json}\n",

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -22,8 +23,11 @@ import (
 
 // Set with -ldflags "-X main.version=2.0.0 -X main.behaviour=crash".
 var (
-	version   = "0.0.0"
-	behaviour = "ok" // ok | crash (exit at start) | unhealthy | hang (stop pinging the watchdog)
+	version = "0.0.0"
+	// ok | crash (exit at start) | unhealthy (its uplink never works) |
+	// hang (says READY=1, then stops pinging the watchdog) |
+	// hang-before-ready (pings the watchdog but never says READY=1)
+	behaviour = "ok"
 )
 
 // line is one record in the events file the test reads.
@@ -34,6 +38,11 @@ type line struct {
 }
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "version" {
+		// What the installer asks before it switches to this binary.
+		fmt.Printf("praxisgate %s\n", version)
+		return
+	}
 	state := flag.String("state", "", "state directory")
 	repo := flag.String("repo", "", "repository URL")
 	root := flag.String("root", "", "trusted root.json")
@@ -43,6 +52,8 @@ func main() {
 	trialTimeout := flag.Duration("trial-timeout", 2*time.Second, "time to become healthy")
 	trialInterval := flag.Duration("trial-interval", 100*time.Millisecond, "health check interval")
 	force := flag.Bool("force", true, "bypass gates and rollout")
+	uplink := flag.String("uplink", "", "TCP address the uplink health check connects to (the world); empty: always reachable")
+	retryAfter := flag.Duration("retry-after", 0, "backoff before a release rolled back while the world was down is tried again")
 	flag.Parse()
 
 	f, err := os.OpenFile(*events, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
@@ -61,19 +72,32 @@ func main() {
 	crash := crasher(*state)
 	ctx := context.Background()
 	go update.Watchdog(ctx, func() bool { return behaviour != "hang" }) //nolint:errcheck // test program
+	if behaviour == "hang-before-ready" {
+		select {}
+	}
+	if err := update.NotifyReady(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
 	if behaviour == "hang" {
 		select {}
 	}
 	l := &update.Layout{Dir: *state, Hook: crash}
 	exit := func() error { os.Exit(0); return nil }
 	ok, err := l.RunTrial(ctx, update.TrialConfig{
-		Version: version, Timeout: *trialTimeout, Interval: *trialInterval,
-		Health: func(context.Context) error {
+		Version: version, Timeout: *trialTimeout, Interval: *trialInterval, RetryAfter: *retryAfter,
+		Checks: []update.Check{{Name: "uplink", External: true, Fn: func(ctx context.Context) error {
 			if behaviour == "unhealthy" {
-				return errors.New("uplink not connected")
+				return errors.New("not connected (this release's own fault)")
 			}
-			return nil
-		},
+			if *uplink == "" {
+				return nil
+			}
+			c, err := (&net.Dialer{}).DialContext(ctx, "tcp", *uplink)
+			if err != nil {
+				return fmt.Errorf("not connected: %w", err)
+			}
+			return c.Close()
+		}}},
 		OnEvent: log, Restart: exit, Hook: crash,
 	})
 	if err != nil || !ok {
