@@ -92,6 +92,8 @@ type DB struct {
 	seqf      seqFile
 	seqWrote  time.Time
 	seqFailed bool
+	// seqEvery is seqCheckpointEvery (tests set 0: every cycle).
+	seqEvery time.Duration
 
 	// lastEvictNotice is when evictions were last reported; noticeEvery
 	// is noticeEvery (tests shorten it).
@@ -162,6 +164,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		reserve:       reserve,
 		seqPath:       seqPath(dir),
 		noticeEvery:   noticeEvery,
+		seqEvery:      seqCheckpointEvery,
 	}
 	d.diskAvail.Store(avail)
 	fail := func(err error) (*DB, error) {

@@ -140,7 +140,7 @@ func (d *DB) reserveSeqs(st meta, n int) error {
 // checkpointSeq refreshes the seq file's last seq now and then, so loss of
 // a memtable log's tail after a crash is noticed (see continueSeq).
 func (d *DB) checkpointSeq() {
-	if d.work.lastSeq <= d.seqf.LastSeq || time.Since(d.seqWrote) < seqCheckpointEvery {
+	if d.work.lastSeq <= d.seqf.LastSeq || time.Since(d.seqWrote) < d.seqEvery {
 		return
 	}
 	if err := d.writeSeq(d.work, 0, false); err != nil && !d.seqFailed {
