@@ -10,7 +10,7 @@ PKG       := ./cmd/praxisgate
 DIST      := dist
 
 # Debian packages the tests start as real peers.
-TEST_PEERS := mosquitto mosquitto-clients snmpd snmp nut-server nut-client socat arp-scan nmap iproute2 util-linux dcmtk python3 python3-pymodbus python3-serial curl nats-server chromium
+TEST_PEERS := mosquitto mosquitto-clients snmpd snmp nut-server nut-client socat arp-scan nmap iproute2 util-linux e2fsprogs dcmtk python3 python3-pymodbus python3-serial curl nats-server chromium
 
 # Debian packages the appliance tests use (the image scripts install their
 # own build tools, mmdebstrap and lintian among them, when missing).

@@ -86,6 +86,10 @@ type DB struct {
 	diskFull  atomic.Bool
 	diskAvail atomic.Int64
 	refused   atomic.Int64
+	// lastShort is when free space was last found below the reserve
+	// (committer); fullHold is diskFullHold (tests shorten it).
+	lastShort time.Time
+	fullHold  atomic.Int64
 
 	// seq file state, owned by the committer after Open.
 	seqPath   string
@@ -167,6 +171,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		seqEvery:      seqCheckpointEvery,
 	}
 	d.diskAvail.Store(avail)
+	d.fullHold.Store(int64(diskFullHold))
 	fail := func(err error) (*DB, error) {
 		_ = bdb.Close()
 		return nil, err

@@ -64,6 +64,7 @@ func (d *DB) admit(appends []*appendReq) (ok, refused []*appendReq) {
 		return appends, nil
 	}
 	d.setDiskFull(true, ds)
+	d.lastShort = time.Now()
 	if err := d.dropForSpace(ds); err != nil {
 		d.log.Error("buffer: dropping old telemetry to free disk space", "err", err)
 	}
@@ -97,11 +98,18 @@ func (d *DB) admit(appends []*appendReq) (ok, refused []*appendReq) {
 	return ok, refused
 }
 
+// diskFullHold is how long DiskFull stays raised after the last time the
+// buffer had to drop telemetry for space. A buffer that fills the disk
+// while offline drops a range, fills up again, drops again: that is one
+// long disk-full condition, not an alarm raised and cleared each time.
+const diskFullHold = 10 * time.Minute
+
 // noteSpace publishes the free space and clears DiskFull once it is back
-// above one and a half times the reserve.
+// above one and a half times the reserve and nothing had to be dropped
+// for space for diskFullHold.
 func (d *DB) noteSpace(ds diskSpace) {
 	d.diskAvail.Store(ds.avail)
-	if ds.avail >= d.reserve+d.reserve/2 {
+	if ds.avail >= d.reserve+d.reserve/2 && time.Since(d.lastShort) >= time.Duration(d.fullHold.Load()) {
 		d.setDiskFull(false, ds)
 	}
 }
