@@ -131,11 +131,16 @@ func preflight(dir string, now time.Time, log *slog.Logger) (preflightReport, er
 		rep.manifest = mfErr.Error()
 	}
 	if len(onDisk) == 0 && mf == nil {
-		// A new buffer, or one that never flushed a table: nothing to check.
+		// A new buffer, or one that never flushed a table: its records are
+		// all in the memtable logs, and the MANIFEST lists only tables.
 		if errors.Is(mfErr, fs.ErrNotExist) {
 			rep.manifest = ""
+			return rep, nil
 		}
-		return rep, nil
+		if err := aside(badger.ManifestFilename, "rewritten: no tables"); err != nil {
+			return rep, err
+		}
+		return rep, writeManifest(dir, nil)
 	}
 
 	good := map[uint64]badger.TableManifest{}
