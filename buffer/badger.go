@@ -133,8 +133,8 @@ func Open(dir string, opts Options) (*DB, error) {
 				"max_bytes", opts.MaxBytes, "capped", capped, "fs_size", ds.total, "reserve", reserve)
 			opts.MaxBytes = capped
 		}
-		if ds.avail < openMinFree {
-			return nil, fmt.Errorf("buffer: open %s: %w: %d bytes free, %d needed", dir, ErrDiskFull, ds.avail, openMinFree)
+		if need := openNeed(dir); ds.avail < need {
+			return nil, fmt.Errorf("buffer: open %s: %w: %d bytes free, %d needed", dir, ErrDiskFull, ds.avail, need)
 		}
 	}
 	sf, sfOK, sfErr := readSeqFile(seqPath(dir))

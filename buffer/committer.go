@@ -161,6 +161,7 @@ func (d *DB) cycle() {
 
 	n := len(appends)
 	appends, refused := d.admit(appends)
+	acks = d.admitAcks(acks)
 	err := d.write(appends, acks)
 	if n > 0 {
 		d.lastCallers = n

@@ -289,3 +289,34 @@ func bigPayload(i int) []byte {
 	}
 	return p
 }
+
+// TestAcksOnBrimFullDisk: when something else fills the file system to the
+// last byte, acknowledgements (deletes, which badger writes through its
+// memory-mapped log) wait instead of faulting; the records are kept and
+// taken once space is back.
+func TestAcksOnBrimFullDisk(t *testing.T) {
+	dir := mountTmpfs(t, "48m")
+	d := openT(t, filepath.Join(dir, "buffer"), Options{})
+	t.Cleanup(func() { _ = d.Close() })
+	seqs := mustAppend(t, d, rec(Telemetry, "t", "a"), rec(Telemetry, "t", "b"), rec(Event, "e", "c"))
+	filler := fillTo(t, dir, "filler", 0)
+	if err := d.Ack(seqs...); err != nil {
+		t.Fatal(err)
+	}
+	st := d.Stats()
+	if st.Records != 3 || !st.DiskFull {
+		t.Fatalf("acks on a full disk: %d records left, DiskFull %v; want 3 kept and DiskFull", st.Records, st.DiskFull)
+	}
+	if err := d.Append(context.Background(), []Record{rec(Telemetry, "t", "d")}); !errors.Is(err, ErrDiskFull) {
+		t.Fatalf("append on a full disk = %v, want ErrDiskFull", err)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Ack(seqs...); err != nil {
+		t.Fatal(err)
+	}
+	if st := d.Stats(); st.Records != 0 {
+		t.Fatalf("acks after space came back: %d records left", st.Records)
+	}
+}

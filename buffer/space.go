@@ -2,6 +2,8 @@ package buffer
 
 import (
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -14,9 +16,57 @@ import (
 // next one and the table a flush writes.
 const minReserve = 16 << 20
 
-// openMinFree is the space Open needs: badger writes the headers of a new
-// memtable log and value log, and replays the old log into a table.
+// openMinFree is the space Open needs besides replaying old memtable
+// logs: badger writes the headers of a new memtable log and value log and
+// fills the first pages of the new memtable log.
 const openMinFree = 8 << 20
+
+// openNeed is the free space Open needs: openMinFree plus what the memtable
+// logs left by a crash hold, since badger replays them into level-0 tables
+// (written through memory-mapped files) right after opening.
+func openNeed(dir string) int64 { return openMinFree + memAllocated(dir) }
+
+// memAllocated is the disk space the memtable logs in dir occupy: about
+// what flushing them into level-0 tables will write.
+func memAllocated(dir string) int64 {
+	var n int64
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".mem") {
+			continue
+		}
+		if info, err := e.Info(); err == nil {
+			n += allocated(info)
+		}
+	}
+	return n
+}
+
+// ackMinFree is the free space below which acknowledgements are not
+// written: a delete is a write to badger's memory-mapped log too, and on a
+// file system someone else filled to the brim it would kill the process.
+// An ack not written only means the record is sent again later.
+const ackMinFree = 4 << 20
+
+// admitAcks drops the cycle's acks when the file system is nearly full.
+func (d *DB) admitAcks(acks []uint64) []uint64 {
+	if len(acks) == 0 || d.reserve == 0 {
+		return acks
+	}
+	ds, err := statDisk(d.dir)
+	if err != nil || ds.avail >= ackMinFree {
+		return acks
+	}
+	d.noteSpace(ds)
+	d.setDiskFull(true, ds)
+	d.lastShort = time.Now()
+	d.log.Warn("buffer: file system nearly full, acknowledgements not written (the records will be sent again)",
+		"acks", len(acks), "avail", ds.avail)
+	return nil
+}
 
 // reserveFor is the free-space reserve on a file system of total bytes:
 // minReserve plus 2% (at most 240 MiB more) for the rest of the box.
@@ -65,6 +115,13 @@ func (d *DB) admit(appends []*appendReq) (ok, refused []*appendReq) {
 	}
 	d.setDiskFull(true, ds)
 	d.lastShort = time.Now()
+	if ds.avail < ackMinFree+memAllocated(d.dir) {
+		// Dropping writes too (the bookkeeping, then a flush of the
+		// memtable into a table): with less room than that, write nothing.
+		d.refused.Add(int64(len(appends)))
+		d.log.Warn("buffer: file system nearly full, nothing written", "refused", len(appends), "avail", ds.avail)
+		return nil, appends
+	}
 	if err := d.dropForSpace(ds); err != nil {
 		d.log.Error("buffer: dropping old telemetry to free disk space", "err", err)
 	}
@@ -127,14 +184,18 @@ func (d *DB) setDiskFull(full bool, ds diskSpace) {
 }
 
 // checkSpaceIdle refreshes the disk condition when no appends come (a GC
-// tick), so DiskFull clears once space was freed.
-func (d *DB) checkSpaceIdle() {
+// tick), so DiskFull clears once space was freed. It returns the free
+// space (a large number when unknown).
+func (d *DB) checkSpaceIdle() int64 {
 	if d.reserve == 0 {
-		return
+		return 1 << 62
 	}
-	if ds, err := statDisk(d.dir); err == nil {
-		d.noteSpace(ds)
+	ds, err := statDisk(d.dir)
+	if err != nil {
+		return 1 << 62
 	}
+	d.noteSpace(ds)
+	return ds.avail
 }
 
 // dropForSpace drops the oldest telemetry until about twice the reserve
