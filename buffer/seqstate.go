@@ -24,6 +24,11 @@ const seqReserve = 10_000
 // truncated memtable log can go unnoticed after a crash.
 const seqCheckpointEvery = 10 * time.Second
 
+// maxSeq bounds the seqs a seq file may claim: far beyond any real box
+// (a million records a second for 140,000 years), and far enough below
+// 2^64 that adding reserves cannot wrap around to small seqs.
+const maxSeq = 1 << 62
+
 // maxBoots bounds the boot history kept in the seq file.
 const maxBoots = 32
 
@@ -81,7 +86,7 @@ func readSeqFile(path string) (sf seqFile, ok bool, err error) {
 	if err := json.Unmarshal(b, &sf); err != nil {
 		return seqFile{}, false, fmt.Errorf("seq file %s damaged: %w", path, err)
 	}
-	if sf.Version != seqFileVersion || sf.Ceiling < sf.LastSeq {
+	if sf.Version != seqFileVersion || sf.Ceiling < sf.LastSeq || sf.Ceiling > maxSeq {
 		return seqFile{}, false, fmt.Errorf("seq file %s: version %d, last %d above ceiling %d: not understood",
 			path, sf.Version, sf.LastSeq, sf.Ceiling)
 	}
