@@ -340,8 +340,9 @@ func writeManifest(dir string, tables map[uint64]badger.TableManifest) error {
 }
 
 // badgerMagicVersion is the MANIFEST format version of badger v4
-// (badgerMagicVersion in its manifest.go); TestRebuiltManifestOpens fails
-// if an upgrade changes it.
+// (badgerMagicVersion in its manifest.go). If an upgrade changes it, the
+// rebuilt MANIFEST is refused and TestDamageIsRepairedAndReported ("MANIFEST
+// deleted") fails.
 const badgerMagicVersion = 8
 
 // damageNotice recounts the records after a repair and reports how many
