@@ -383,7 +383,10 @@ func statsOf(st meta) Stats {
 }
 
 // Close implements Queue: it lets the committer finish what was handed to
-// it (pending appends and acks), stops the GC loop and closes badger.
+// it (pending appends and acks), stops the GC loop and closes badger. On a
+// file system too full for badger's final flush it leaves the store
+// unclosed (as a crash would; every record is in the fsynced log) and
+// returns an error wrapping ErrDiskFull.
 func (d *DB) Close() error {
 	d.qmu.Lock()
 	if d.closed {
@@ -398,6 +401,16 @@ func (d *DB) Close() error {
 	d.life.Lock()
 	defer d.life.Unlock()
 	d.dbGone = true
+	if d.reserve > 0 {
+		// Closing flushes the memtable into a table through a memory-
+		// mapped file: on a full file system that is a SIGBUS. Everything
+		// is in the fsynced memtable log already, so leave badger as a
+		// crash would; the next Open replays the log.
+		if ds, err := statDisk(d.dir); err == nil && ds.avail < ackMinFree+memAllocated(d.dir) {
+			d.log.Error("buffer: file system full at close; the store is left for the next start to replay", "avail", ds.avail)
+			return fmt.Errorf("buffer: close %s: %w: left unflushed", d.dir, ErrDiskFull)
+		}
+	}
 	if err := d.db.Close(); err != nil {
 		return fmt.Errorf("buffer: close badger: %w", err)
 	}
