@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,6 +78,31 @@ type DB struct {
 	// reclaimMin is the deletions after which a drain triggers a reclaim
 	// (reclaimAfter; the crash test lowers it to kill reclaims midway).
 	reclaimMin int64
+
+	// reserve is the free space kept on the file system (0: unknown, no
+	// checks); diskFull is the buffer.disk_full condition; diskAvail the
+	// free space last measured; refused counts appends refused for space.
+	reserve   int64
+	diskFull  atomic.Bool
+	diskAvail atomic.Int64
+	refused   atomic.Int64
+	// lastShort is when free space was last found below the reserve
+	// (committer); fullHold is diskFullHold (tests shorten it).
+	lastShort time.Time
+	fullHold  atomic.Int64
+
+	// seq file state, owned by the committer after Open.
+	seqPath   string
+	seqf      seqFile
+	seqWrote  time.Time
+	seqFailed bool
+	// seqEvery is seqCheckpointEvery (tests set 0: every cycle).
+	seqEvery time.Duration
+
+	// lastEvictNotice is when evictions were last reported; noticeEvery
+	// is noticeEvery (tests shorten it).
+	lastEvictNotice time.Time
+	noticeEvery     time.Duration
 }
 
 // appendReq is one Append call waiting for its group commit.
@@ -88,11 +114,37 @@ type appendReq struct {
 var _ Queue = (*DB)(nil)
 
 // Open opens or creates the buffer in dir. A directory that exists but
-// cannot be opened as a buffer gives an error wrapping ErrCorrupt.
+// cannot be opened as a buffer gives an error wrapping ErrCorrupt; one on
+// a file system without room to open it, ErrDiskFull. Damage Open can
+// repair is repaired and reported as a Notice (see preflight).
 func Open(dir string, opts Options) (*DB, error) {
 	opts = opts.withDefaults()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("buffer: create %s: %w", dir, err)
+	}
+	now := opts.Now()
+	var reserve, avail int64
+	if ds, err := statDisk(dir); err != nil {
+		opts.Logger.Warn("buffer: cannot measure free disk space; no reserve is kept", "err", err)
+	} else {
+		reserve, avail = reserveFor(ds.total), ds.avail
+		if capped, ok := capMaxBytes(opts.MaxBytes, ds, reserve); ok {
+			opts.Logger.Warn("buffer: max_bytes capped to what the file system can hold",
+				"max_bytes", opts.MaxBytes, "capped", capped, "fs_size", ds.total, "reserve", reserve)
+			opts.MaxBytes = capped
+		}
+		if need := openNeed(dir); ds.avail < need {
+			return nil, fmt.Errorf("buffer: open %s: %w: %d bytes free, %d needed", dir, ErrDiskFull, ds.avail, need)
+		}
+	}
+	sf, sfOK, sfErr := readSeqFile(seqPath(dir))
+	fresh := isNewBuffer(dir)
+	rep, err := preflight(dir, now, opts.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("buffer: open %s: %w: check files: %w", dir, ErrCorrupt, err)
+	}
+	if rep.repaired() {
+		opts.Logger.Error("buffer: damaged files found and repaired", "dir", dir, "repair", rep.String())
 	}
 	bdb, err := openBadger(dir, opts)
 	if err != nil {
@@ -113,23 +165,77 @@ func Open(dir string, opts Options) (*DB, error) {
 		reclaimMin:    reclaimAfter,
 		returnWithin:  returnWithin,
 		ackDelay:      ackDelay,
+		reserve:       reserve,
+		seqPath:       seqPath(dir),
+		noticeEvery:   noticeEvery,
+		seqEvery:      seqCheckpointEvery,
+	}
+	d.diskAvail.Store(avail)
+	d.fullHold.Store(int64(diskFullHold))
+	fail := func(err error) (*DB, error) {
+		_ = bdb.Close()
+		return nil, err
 	}
 	if err := migrateMetaKey(bdb, opts.Logger); err != nil {
-		_ = bdb.Close()
-		return nil, fmt.Errorf("buffer: open %s: %w", dir, err)
+		return fail(fmt.Errorf("buffer: open %s: %w", dir, err))
 	}
 	st, err := loadMeta(bdb, opts.Logger)
 	if err != nil {
-		_ = bdb.Close()
-		return nil, fmt.Errorf("buffer: open %s: %w: %w", dir, ErrCorrupt, err)
+		return fail(fmt.Errorf("buffer: open %s: %w: %w", dir, ErrCorrupt, err))
+	}
+	var notices []Notice
+	if rep.repaired() {
+		n, recounted, err := damageNotice(bdb, st, rep, opts.Logger)
+		if err != nil {
+			return fail(fmt.Errorf("buffer: open %s: %w: recount after repair: %w", dir, ErrCorrupt, err))
+		}
+		st = recounted
+		notices = append(notices, n)
+	}
+	st, sn := continueSeq(st, sf, sfOK, sfErr, fresh)
+	if sn != nil {
+		notices = append(notices, *sn)
 	}
 	// After a process crash (not a power cut) the previous run's last
 	// writes may still sit in the page cache only. Make them durable before
 	// Next may publish them: a record published and then lost in a power
 	// cut would see its seq handed to another record.
 	if err := d.sync(); err != nil {
-		_ = bdb.Close()
-		return nil, fmt.Errorf("buffer: open %s: %w", dir, err)
+		return fail(fmt.Errorf("buffer: open %s: %w", dir, err))
+	}
+	// The seq file goes first: the notices below take seqs.
+	d.seqf = sf
+	note := ""
+	if rep.repaired() {
+		note = "repaired: " + rep.String()
+	}
+	if sn != nil {
+		note = strings.TrimPrefix(note+"; "+sn.Message, "; ")
+	}
+	d.seqf.Boots = append(d.seqf.Boots, boot{At: now.UTC(), FirstSeq: st.lastSeq + 1, PrevClean: sfOK && sf.Clean, Note: note})
+	if err := d.writeSeq(st, st.lastSeq+seqReserve, false); err != nil {
+		return fail(fmt.Errorf("buffer: open %s: %w", dir, err))
+	}
+	if len(notices) > 0 || st.hasPending() {
+		w := newTxnWriter(bdb, st)
+		for _, n := range notices {
+			if err := d.putNotice(w, n, now); err != nil {
+				w.discard()
+				return fail(fmt.Errorf("buffer: open %s: %w", dir, err))
+			}
+		}
+		if err := d.reportEvictions(w, now); err != nil {
+			w.discard()
+			return fail(fmt.Errorf("buffer: open %s: %w", dir, err))
+		}
+		// Also records the continued seq in the meta record.
+		if err := w.commit(); err != nil {
+			return fail(fmt.Errorf("buffer: open %s: %w", dir, err))
+		}
+		if err := d.sync(); err != nil {
+			return fail(fmt.Errorf("buffer: open %s: %w", dir, err))
+		}
+		st = w.st
 	}
 	d.syncs.Store(0)
 	d.st, d.work, d.durable = st, st, st.lastSeq
@@ -255,6 +361,9 @@ func (d *DB) Stats() Stats {
 	s := statsOf(st)
 	s.Appended, s.Acked = appended, acked
 	s.DiskBytes = dirSize(d.dir)
+	s.DiskFull = d.diskFull.Load()
+	s.DiskAvail, s.DiskReserve = d.diskAvail.Load(), d.reserve
+	s.MaxBytes = d.opts.MaxBytes
 	return s
 }
 
@@ -274,7 +383,10 @@ func statsOf(st meta) Stats {
 }
 
 // Close implements Queue: it lets the committer finish what was handed to
-// it (pending appends and acks), stops the GC loop and closes badger.
+// it (pending appends and acks), stops the GC loop and closes badger. On a
+// file system too full for badger's final flush it leaves the store
+// unclosed (as a crash would; every record is in the fsynced log) and
+// returns an error wrapping ErrDiskFull.
 func (d *DB) Close() error {
 	d.qmu.Lock()
 	if d.closed {
@@ -289,8 +401,23 @@ func (d *DB) Close() error {
 	d.life.Lock()
 	defer d.life.Unlock()
 	d.dbGone = true
+	if d.reserve > 0 {
+		// Closing flushes the memtable into a table through a memory-
+		// mapped file: on a full file system that is a SIGBUS. Everything
+		// is in the fsynced memtable log already, so leave badger as a
+		// crash would; the next Open replays the log.
+		if ds, err := statDisk(d.dir); err == nil && ds.avail < ackMinFree+memAllocated(d.dir) {
+			d.log.Error("buffer: file system full at close; the store is left for the next start to replay", "avail", ds.avail)
+			return fmt.Errorf("buffer: close %s: %w: left unflushed", d.dir, ErrDiskFull)
+		}
+	}
 	if err := d.db.Close(); err != nil {
 		return fmt.Errorf("buffer: close badger: %w", err)
+	}
+	// Every seq issued is now in a closed store: the next Open continues
+	// right after it instead of after the ceiling.
+	if err := d.writeSeq(d.work, 0, true); err != nil {
+		return err
 	}
 	return nil
 }

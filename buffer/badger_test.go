@@ -169,19 +169,24 @@ func TestMetaRepairedOnOpen(t *testing.T) {
 	}
 }
 
+// TestCorruptDirectory damages a small buffer in ways Open either repairs
+// (reporting what it did) or refuses with ErrCorrupt; after a refusal the
+// directory is moved aside and the fresh buffer continues the seqs and
+// reports what the old one held.
 func TestCorruptDirectory(t *testing.T) {
 	garbage := []byte(strings.Repeat("not a badger file \x00\xff", 64))
 	cases := []struct {
-		name   string
-		damage func(t *testing.T, dir string)
+		name     string
+		repaired bool
+		damage   func(t *testing.T, dir string)
 	}{
-		{"manifest overwritten", func(t *testing.T, dir string) {
+		{"manifest overwritten", true, func(t *testing.T, dir string) {
 			writeFile(t, filepath.Join(dir, "MANIFEST"), garbage)
 		}},
-		{"key registry overwritten", func(t *testing.T, dir string) {
+		{"key registry overwritten", true, func(t *testing.T, dir string) {
 			writeFile(t, filepath.Join(dir, "KEYREGISTRY"), garbage)
 		}},
-		{"every file overwritten", func(t *testing.T, dir string) {
+		{"every file overwritten", false, func(t *testing.T, dir string) {
 			entries, err := os.ReadDir(dir)
 			if err != nil {
 				t.Fatal(err)
@@ -192,7 +197,7 @@ func TestCorruptDirectory(t *testing.T) {
 				}
 			}
 		}},
-		{"meta record not ours", func(t *testing.T, dir string) {
+		{"meta record not ours", false, func(t *testing.T, dir string) {
 			bdb, err := badger.Open(badgerOptions(dir, Options{Logger: testLogger(t)}))
 			if err != nil {
 				t.Fatal(err)
@@ -202,7 +207,7 @@ func TestCorruptDirectory(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
-		{"directory is a file", func(t *testing.T, dir string) {
+		{"directory is a file", false, func(t *testing.T, dir string) {
 			if err := os.RemoveAll(dir); err != nil {
 				t.Fatal(err)
 			}
@@ -217,7 +222,25 @@ func TestCorruptDirectory(t *testing.T) {
 			closeT(t, d)
 			tc.damage(t, dir)
 
-			_, err := Open(dir, Options{Logger: testLogger(t)})
+			opts := noticeOptions()
+			opts.Logger = testLogger(t)
+			d, err := Open(dir, opts)
+			if tc.repaired {
+				if err != nil {
+					t.Fatalf("Open after damage = %v, want a repair", err)
+				}
+				defer closeT(t, d)
+				recs := drainAll(t, d)
+				ns := noticesIn(recs)
+				if len(recs) != 3 || len(ns) != 1 || ns[0].Type != "buffer.damaged" ||
+					ns[0].Attrs["telemetry_lost"] != 0.0 || ns[0].Attrs["event_lost"] != 0.0 {
+					t.Fatalf("after repair: %d records, notices %+v; want both records and one notice of nothing lost", len(recs), ns)
+				}
+				if ns[0].seq <= 2 {
+					t.Fatalf("notice has seq %d, reusing an old one", ns[0].seq)
+				}
+				return
+			}
 			if tc.name == "directory is a file" {
 				// Not a buffer directory at all: Open fails, but creating it
 				// is what failed, so it is not reported as corruption.
@@ -239,10 +262,18 @@ func TestCorruptDirectory(t *testing.T) {
 			if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 				t.Fatalf("dir still there after MoveAside: %v", err)
 			}
-			d = openT(t, dir, Options{})
+			d, err = Open(dir, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
 			defer closeT(t, d)
-			if st := d.Stats(); st.Records != 0 || st.LastSeq != 0 {
-				t.Fatalf("fresh buffer after MoveAside: %+v", st)
+			recs := drainAll(t, d)
+			ns := noticesIn(recs)
+			if len(recs) != 1 || len(ns) != 1 || ns[0].seq != 3 || ns[0].Attrs["telemetry_held"] != 1.0 || ns[0].Attrs["events_held"] != 1.0 {
+				t.Fatalf("fresh buffer after MoveAside holds %+v, want one notice at seq 3 of 1+1 records held", ns)
+			}
+			if s := mustAppend(t, d, rec(Event, "e", "c")); s[0] != 4 {
+				t.Fatalf("first seq after the reset = %d, want 4", s[0])
 			}
 		})
 	}

@@ -38,8 +38,24 @@
 //     tick after any drain), the committer drops the whole record prefix,
 //     which flushes memtables and rewrites the tables; BenchmarkDiskReclaim
 //     shows usage back at its baseline.
-//   - Corruption: Open reports a damaged directory as ErrCorrupt; MoveAside
-//     renames it so the daemon can start empty instead of crash-looping.
+//   - Seqs survive a lost directory too: the last seq issued and the boot
+//     history live beside the directory in "<dir>.seq", written atomically
+//     and fsynced before any seq above its reserved ceiling is used. After
+//     a clean Close the next seq follows the last; after a crash it
+//     follows the ceiling, so a memtable log cut short cannot hand a seq
+//     out twice.
+//   - Disk space: the file system keeps a free-space reserve. Below it the
+//     oldest telemetry is dropped (whole ranges, which frees disk at once),
+//     Stats.DiskFull is set, and appends are refused with ErrDiskFull
+//     rather than letting badger's memory-mapped writes hit a full disk.
+//     MaxBytes is capped to what the file system holds.
+//   - Damage: Open checks the files before badger sees them (preflight)
+//     and repairs what it can: damaged tables set aside, the MANIFEST
+//     rebuilt, a damaged key registry recreated. Records then missing, and
+//     seqs issued but no longer present, are reported as a Notice with
+//     counts. What cannot be opened is ErrCorrupt; MoveAside renames it so
+//     the daemon can start empty instead of crash-looping.
+//   - Every eviction is reported as a Notice with counts and seq ranges.
 package buffer
 
 import (
@@ -136,6 +152,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for Created and MaxAge. Default time.Now.
 	Now func() time.Time
+	// NoticeRecord builds the Event record (topic and payload) that
+	// reports a Notice: evictions, damage found at Open, records lost. The
+	// buffer stores it itself, in the transaction of what it reports. When
+	// nil, notices are only logged.
+	NoticeRecord func(Notice) (Record, error)
 }
 
 // Stats is a snapshot of the queue.
@@ -157,12 +178,33 @@ type Stats struct {
 	// DiskBytes is the disk space the store's files occupy (allocated
 	// blocks: badger's preallocated logs are sparse), 0 for Memory.
 	DiskBytes int64
+	// DiskFull is the buffer.disk_full condition: the file system holding
+	// the buffer fell below its free-space reserve, so the oldest
+	// telemetry was evicted to make room, and appends of telemetry may be
+	// refused with ErrDiskFull. It clears once free space is back above
+	// one and a half times the reserve.
+	DiskFull bool
+	// DiskAvail is the space left on that file system for the service
+	// user (blocks reserved for root excluded); DiskReserve is the reserve
+	// the buffer keeps free. Both 0 when unknown (and for Memory).
+	DiskAvail, DiskReserve int64
+	// MaxBytes is the bound in force: Options.MaxBytes, capped to what the
+	// file system can hold.
+	MaxBytes int64
 }
 
 // ErrCorrupt wraps errors from Open when the directory exists but cannot be
 // opened as a buffer; the caller may move it aside with MoveAside and start
 // empty rather than crash-loop.
 var ErrCorrupt = errors.New("buffer corrupt or unreadable")
+
+// ErrDiskFull is returned by Append when the file system holding the
+// buffer is below its free-space reserve and evicting old telemetry did not
+// make room (events are still taken down to half the reserve), and by Open
+// when there is not even room to open the store. Badger writes through
+// memory-mapped files, where a full file system kills the process with
+// SIGBUS instead of returning an error, so the buffer stops short of it.
+var ErrDiskFull = errors.New("buffer disk full")
 
 // ErrClosed is returned by calls on a closed queue.
 var ErrClosed = errors.New("buffer closed")

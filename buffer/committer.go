@@ -159,10 +159,16 @@ func (d *DB) cycle() {
 	d.inAcks, d.inFlush = nil, nil
 	d.qmu.Unlock()
 
+	n := len(appends)
+	appends, refused := d.admit(appends)
+	acks = d.admitAcks(acks)
 	err := d.write(appends, acks)
-	if len(appends) > 0 {
-		d.lastCallers = len(appends)
+	if n > 0 {
+		d.lastCallers = n
 		d.answered = time.Now()
+	}
+	for _, r := range refused {
+		r.done <- fmt.Errorf("buffer: append: %w (%d bytes free, %d kept in reserve)", ErrDiskFull, d.diskAvail.Load(), d.reserve)
 	}
 	for _, r := range appends {
 		r.done <- err
@@ -172,6 +178,7 @@ func (d *DB) cycle() {
 	}
 	if err == nil {
 		d.maybeReclaim()
+		d.checkpointSeq()
 	}
 }
 
@@ -183,6 +190,13 @@ func (d *DB) write(appends []*appendReq, acks []uint64) error {
 	w := newTxnWriter(d.db, d.work)
 	var acked, appended int64
 	err := func() error {
+		n := 2 // room for an eviction notice
+		for _, req := range appends {
+			n += len(req.recs)
+		}
+		if err := d.reserveSeqs(w.st, n); err != nil {
+			return err
+		}
 		for _, seq := range acks {
 			ok, err := w.ack(seq)
 			if err != nil {
@@ -204,6 +218,9 @@ func (d *DB) write(appends []*appendReq, acks []uint64) error {
 			}
 		}
 		if err := d.evict(w, now); err != nil {
+			return err
+		}
+		if err := d.reportEvictions(w, now); err != nil {
 			return err
 		}
 		return w.commit()

@@ -2,7 +2,10 @@
 
 package buffer
 
-import "os"
+import (
+	"errors"
+	"os"
+)
 
 // dirSize is the total apparent size of the files in dir; see the unix
 // version for why allocated blocks are preferred where available.
@@ -18,4 +21,15 @@ func dirSize(dir string) int64 {
 		}
 	}
 	return n
+}
+
+// diskSpace is what a file system offers the service user.
+type diskSpace struct {
+	total, avail int64
+}
+
+// statDisk is not available here: report an error, and the buffer runs
+// without a free-space reserve.
+func statDisk(dir string) (diskSpace, error) {
+	return diskSpace{}, errors.New("statfs not supported on this system")
 }

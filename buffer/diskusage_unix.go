@@ -3,6 +3,7 @@
 package buffer
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"syscall"
@@ -34,4 +35,25 @@ func allocated(info fs.FileInfo) int64 {
 		return st.Blocks * 512
 	}
 	return info.Size()
+}
+
+// diskSpace is what a file system offers the service user: blocks reserved
+// for root (ext4 keeps 5% by default) are neither counted as capacity nor
+// as free, since the daemon does not run as root and cannot use them.
+type diskSpace struct {
+	total, avail int64
+}
+
+// statDisk measures the file system holding dir.
+func statDisk(dir string) (diskSpace, error) {
+	var s syscall.Statfs_t
+	if err := syscall.Statfs(dir, &s); err != nil {
+		return diskSpace{}, fmt.Errorf("statfs %s: %w", dir, err)
+	}
+	bs := int64(s.Bsize)
+	rootOnly := int64(s.Bfree) - int64(s.Bavail)
+	return diskSpace{
+		total: (int64(s.Blocks) - rootOnly) * bs,
+		avail: int64(s.Bavail) * bs,
+	}, nil
 }

@@ -35,6 +35,7 @@ func evictBytes(w *txnWriter, limit int64) error {
 			if len(vs) == 0 {
 				break
 			}
+			w.st.pendWhy |= whyBytes
 			for _, v := range vs {
 				if err := w.remove(c, v.seq, v.size, true); err != nil {
 					return err
@@ -58,6 +59,9 @@ func evictAge(w *txnWriter, cutoff int64) error {
 			vs, err := w.scan(c, evictBatch, func(created int64, _ int64) bool { return created < cutoff })
 			if err != nil {
 				return err
+			}
+			if len(vs) > 0 {
+				w.st.pendWhy |= whyAge
 			}
 			for _, v := range vs {
 				if err := w.remove(c, v.seq, v.size, true); err != nil {

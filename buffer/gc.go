@@ -48,8 +48,21 @@ func (d *DB) gcLoop() {
 // maintain runs in the committer: age eviction without a triggering
 // append, then reclaim if the queue drained.
 func (d *DB) maintain() error {
+	if d.checkSpaceIdle() < ackMinFree {
+		// Age eviction writes tombstones; not on a brim-full disk.
+		return nil
+	}
+	now := d.opts.Now()
 	w := newTxnWriter(d.db, d.work)
-	if err := d.evict(w, d.opts.Now()); err != nil {
+	if err := d.reserveSeqs(w.st, 2); err != nil {
+		return err
+	}
+	if err := d.evict(w, now); err != nil {
+		w.discard()
+		d.reload()
+		return err
+	}
+	if err := d.reportEvictions(w, now); err != nil {
 		w.discard()
 		d.reload()
 		return err
@@ -59,10 +72,20 @@ func (d *DB) maintain() error {
 		d.reload()
 		return err
 	}
+	if w.st.lastSeq != d.work.lastSeq {
+		// A notice was stored: make it durable before Next may return it.
+		if err := d.sync(); err != nil {
+			d.reload()
+			return err
+		}
+	}
 	d.work = w.st
 	d.sinceDrain += w.removed
 	d.mu.Lock()
 	d.st = w.st
+	d.durable = w.st.lastSeq
+	close(d.notify)
+	d.notify = make(chan struct{})
 	d.mu.Unlock()
 	if d.sinceDrain > 0 && w.st.cls[0].count == 0 && w.st.cls[1].count == 0 {
 		return d.reclaim()

@@ -13,6 +13,12 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(crashDirEnv); dir != "" {
 		os.Exit(crashChild(dir, os.Getenv(crashRunEnv)))
 	}
+	if dir := os.Getenv(fullCloseDirEnv); dir != "" {
+		os.Exit(fullCloseChild(dir))
+	}
+	if dir := os.Getenv(writerDirEnv); dir != "" {
+		os.Exit(writerChild(dir, os.Getenv(writerCountEnv)))
+	}
 	if dir := os.Getenv(openChildEnv); dir != "" {
 		os.Exit(openChild(dir))
 	}

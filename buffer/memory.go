@@ -196,6 +196,7 @@ func (m *Memory) Stats() Stats {
 		EvictedEvents:    m.evicted[ev],
 		Appended:         m.appended,
 		Acked:            m.acked,
+		MaxBytes:         m.opts.MaxBytes,
 		LastSeq:          m.lastSeq,
 	}
 	for ci := range m.recs {

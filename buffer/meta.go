@@ -17,6 +17,26 @@ type classMeta struct {
 	// headCreated is the Created time (unix ns) of the record at head, 0 when
 	// the class is empty. It serves Stats.Oldest and cheap age checks.
 	headCreated int64
+	// pend is the evictions not yet reported as a notice. It is written
+	// with the evictions themselves, so a crash cannot make one silent.
+	pend evictRange
+}
+
+// evictRange sums up evictions of one class: how many records and bytes,
+// and the lowest and highest seq among them.
+type evictRange struct {
+	count, bytes      int64
+	firstSeq, lastSeq uint64
+}
+
+// add counts one evicted record.
+func (e *evictRange) add(seq uint64, size int64) {
+	if e.count == 0 || seq < e.firstSeq {
+		e.firstSeq = seq
+	}
+	e.lastSeq = max(e.lastSeq, seq)
+	e.count++
+	e.bytes += size
 }
 
 // meta is everything the buffer must remember across restarts.
@@ -25,12 +45,26 @@ type meta struct {
 	// records so a seq is never reused, even after the queue was drained.
 	lastSeq uint64
 	cls     [2]classMeta
+	// pendWhy records why the pending evictions happened (evictWhy bits).
+	pendWhy uint8
 }
 
+// Reasons for evictions (meta.pendWhy bits).
 const (
-	metaVersion  = 1
-	classMetaLen = 5 * 8
-	metaLen      = 1 + 8 + 2*classMetaLen
+	whyBytes uint8 = 1 << iota // over Options.MaxBytes
+	whyAge                     // older than Options.MaxAge
+	whyDisk                    // the file system ran short of its reserve
+)
+
+// Meta layouts: version 1 (until 2026-12) without pending evictions,
+// version 2 with them. Both are read; version 2 is written.
+const (
+	metaVersion    = 2
+	classMetaLen   = 5 * 8
+	metaLenV1      = 1 + 8 + 2*classMetaLen
+	pendLen        = 4 * 8
+	metaLen        = metaLenV1 + 2*pendLen + 1
+	metaVersionOld = 1
 )
 
 func (m *meta) class(c Class) *classMeta { return &m.cls[classIndex(c)] }
@@ -48,12 +82,19 @@ func (m *meta) encode() []byte {
 		b = binary.BigEndian.AppendUint64(b, c.head)
 		b = binary.BigEndian.AppendUint64(b, uint64(c.headCreated))
 	}
-	return b
+	for _, c := range m.cls {
+		b = binary.BigEndian.AppendUint64(b, uint64(c.pend.count))
+		b = binary.BigEndian.AppendUint64(b, uint64(c.pend.bytes))
+		b = binary.BigEndian.AppendUint64(b, c.pend.firstSeq)
+		b = binary.BigEndian.AppendUint64(b, c.pend.lastSeq)
+	}
+	return append(b, m.pendWhy)
 }
 
 func decodeMeta(b []byte) (meta, error) {
 	var m meta
-	if len(b) != metaLen || b[0] != metaVersion {
+	v1 := len(b) == metaLenV1 && len(b) > 0 && b[0] == metaVersionOld
+	if !v1 && (len(b) != metaLen || b[0] != metaVersion) {
 		return m, fmt.Errorf("meta record of %d bytes, version byte %v: unknown layout", len(b), b[:min(1, len(b))])
 	}
 	u := func(i int) uint64 { return binary.BigEndian.Uint64(b[i : i+8]) }
@@ -71,6 +112,22 @@ func decodeMeta(b []byte) (meta, error) {
 			return m, fmt.Errorf("meta record has negative counters")
 		}
 	}
+	if v1 {
+		return m, nil
+	}
+	for i := range m.cls {
+		o := metaLenV1 + i*pendLen
+		m.cls[i].pend = evictRange{
+			count:    int64(u(o)),
+			bytes:    int64(u(o + 8)),
+			firstSeq: u(o + 16),
+			lastSeq:  u(o + 24),
+		}
+		if m.cls[i].pend.count < 0 || m.cls[i].pend.bytes < 0 {
+			return m, fmt.Errorf("meta record has negative eviction counters")
+		}
+	}
+	m.pendWhy = b[metaLen-1]
 	return m, nil
 }
 

@@ -135,6 +135,7 @@ func (w *txnWriter) remove(c Class, seq uint64, size int64, evicted bool) error 
 	cm.bytes -= size
 	if evicted {
 		cm.evicted++
+		cm.pend.add(seq, size)
 	}
 	if seq <= cm.head || cm.count == 0 {
 		w.headDirty[classIndex(c)] = true

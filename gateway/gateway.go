@@ -173,7 +173,8 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 // letting the daemon crash-loop and lose every new reading too.
 func (g *Gateway) openBuffer() error {
 	opts := buffer.Options{MaxBytes: int64(g.cfg.Buffer.MaxBytes), MaxAge: g.cfg.Buffer.MaxAge,
-		CommitWindow: g.cfg.Buffer.CommitWindow, Logger: g.log.With("part", "buffer")}
+		CommitWindow: g.cfg.Buffer.CommitWindow, Logger: g.log.With("part", "buffer"),
+		NoticeRecord: g.noticeRecord}
 	db, err := buffer.Open(g.cfg.Buffer.Dir, opts)
 	if err == nil {
 		g.buf = db
@@ -196,6 +197,21 @@ func (g *Gateway) openBuffer() error {
 		Message: "the buffer directory could not be opened; it was moved aside and an empty buffer started: unsent readings may be lost",
 		Attrs:   map[string]any{"error": err.Error(), "moved_to": moved}})
 	return nil
+}
+
+// noticeRecord encodes what the buffer reports on its own (evictions,
+// damage repaired at open, records lost) as an event of the gateway
+// itself; the buffer stores it in the same transaction as what it reports.
+func (g *Gateway) noticeRecord(n buffer.Notice) (buffer.Record, error) {
+	sev, err := drivers.ParseSeverity(n.Severity)
+	if err != nil {
+		sev = drivers.Major
+	}
+	recs := g.eventRecords(nil, []drivers.Event{{Device: SelfDevice, Type: n.Type, Severity: sev, Message: n.Message, Attrs: n.Attrs}})
+	if len(recs) != 1 {
+		return buffer.Record{}, fmt.Errorf("gateway: encode buffer notice %s", n.Type)
+	}
+	return recs[0], nil
 }
 
 // BuildDrivers constructs the driver of every enabled device. Each device

@@ -81,6 +81,7 @@ func New(src Sources) *Monitor {
 func (m *Monitor) Poll(ctx context.Context) (drivers.Sample, error) {
 	now := m.src.Now()
 	var ms []drivers.Metric
+	var conds []drivers.Condition
 	add := func(name string, v float64, unit string) { ms = append(ms, drivers.Num(name, v, unit)) }
 
 	if m.src.Buffer != nil {
@@ -96,6 +97,12 @@ func (m *Monitor) Poll(ctx context.Context) (drivers.Sample, error) {
 		add("buffer.oldest_age", round1(age), "s")
 		add("buffer.evicted", float64(b.EvictedTelemetry+b.EvictedEvents), "")
 		add("buffer.evicted_events", float64(b.EvictedEvents), "")
+		if b.DiskFull {
+			// The buffer dropped telemetry to keep its free-space reserve
+			// (buffer.Stats.DiskFull); the alarm engine raises it.
+			conds = append(conds, drivers.Condition{Name: "buffer.disk_full", Severity: drivers.Major,
+				Message: fmt.Sprintf("the data partition is below the buffer's free-space reserve (%d MiB free, %d MiB reserved): the oldest readings are being dropped", b.DiskAvail>>20, b.DiskReserve>>20)})
+		}
 		if m.src.Uplink != nil {
 			u := m.src.Uplink()
 			// Estimated time to drain: -1 while nothing is moving.
@@ -162,7 +169,7 @@ func (m *Monitor) Poll(ctx context.Context) (drivers.Sample, error) {
 		ms = append(ms, drivers.Flag("clock.synced", m.src.ClockSynced()))
 	}
 	ms = append(ms, drivers.Text("version", m.src.Version))
-	return drivers.Sample{Kind: "gateway", Time: time.Time{}, Metrics: ms}, nil
+	return drivers.Sample{Kind: "gateway", Time: time.Time{}, Metrics: ms, Conditions: conds}, nil
 }
 
 // usedPercent is the share of the filesystem in use as df shows it: used

@@ -78,3 +78,30 @@ func TestParseCPUTimes(t *testing.T) {
 		}
 	}
 }
+
+// TestBufferDiskFullIsACondition: the buffer's disk-full state becomes the
+// buffer.disk_full condition (so the alarm engine raises and clears it), and
+// only while it lasts.
+func TestBufferDiskFullIsACondition(t *testing.T) {
+	for _, full := range []bool{false, true} {
+		m := New(Sources{
+			Buffer: func() buffer.Stats {
+				return buffer.Stats{DiskFull: full, DiskAvail: 12 << 20, DiskReserve: 17 << 20}
+			},
+			StateDir: t.TempDir(),
+			ProcRoot: "testdata/proc",
+			SysRoot:  "testdata/sys",
+		})
+		smp, err := m.Poll(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := smp.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		raised := len(smp.Conditions) == 1 && smp.Conditions[0].Name == "buffer.disk_full"
+		if raised != full || (full && len(smp.Conditions) != 1) {
+			t.Fatalf("DiskFull %v: conditions %+v", full, smp.Conditions)
+		}
+	}
+}
