@@ -91,7 +91,8 @@ type Result struct {
 	Boot time.Duration
 	// Total is the time from starting qemu to its end.
 	Total time.Duration
-	// Killed says the host cut the guest's power (Machine.Kill).
+	// Killed says the power was cut: by the host (Machine.Kill) or by the
+	// guest (CutPower).
 	Killed bool
 	// Console holds every console line.
 	Console []string
@@ -147,12 +148,26 @@ func Guest(t testing.TB, opts Options) bool {
 // binary after -test.run and -test.v.
 func RunTest(t testing.TB, opts Options, extra []string) (Result, error) {
 	t.Helper()
+	m, err := StartTest(t, opts, extra)
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := m.Wait()
+	t.Logf("guest boot %.1f s (qemu start to init), total %.1f s, exit %d", res.Boot.Seconds(), res.Total.Seconds(), res.ExitCode)
+	return res, err
+}
+
+// StartTest boots a guest running the calling top-level test and returns
+// at once, for a test that acts on the running guest (cuts its power).
+// The console is logged into t.
+func StartTest(t testing.TB, opts Options, extra []string) (*Machine, error) {
+	t.Helper()
 	if strings.Contains(t.Name(), "/") {
-		return Result{}, fmt.Errorf("vmtest: %s: only a top-level test can run in a guest", t.Name())
+		return nil, fmt.Errorf("vmtest: %s: only a top-level test can run in a guest", t.Name())
 	}
 	exe, err := os.Executable()
 	if err != nil {
-		return Result{}, fmt.Errorf("vmtest: find the test binary: %w", err)
+		return nil, fmt.Errorf("vmtest: find the test binary: %w", err)
 	}
 	run := "^" + regexp.QuoteMeta(t.Name()) + "$"
 	if f := flag.Lookup("test.run"); f != nil && strings.Contains(f.Value.String(), "/") {
@@ -173,13 +188,7 @@ func RunTest(t testing.TB, opts Options, extra []string) (Result, error) {
 			console(line)
 		}
 	}
-	m, err := Start(context.Background(), t.TempDir(), opts, exe, args...)
-	if err != nil {
-		return Result{}, err
-	}
-	res, err := m.Wait()
-	t.Logf("guest boot %.1f s (qemu start to init), total %.1f s, exit %d", res.Boot.Seconds(), res.Total.Seconds(), res.ExitCode)
-	return res, err
+	return Start(context.Background(), t.TempDir(), opts, exe, args...)
 }
 
 // Machine is a running guest.
@@ -259,11 +268,12 @@ func Start(ctx context.Context, dir string, opts Options, bin string, args ...st
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		m.res.Total = time.Since(m.started)
-		m.res.Killed = m.killed
+		guestCut := m.res.ExitCode < 0 && len(m.res.Console) > 0 && containsLine(m.res.Console, cutLine)
+		m.res.Killed = m.killed || guestCut
 		switch {
 		case m.timedUp:
 			m.waitErr = fmt.Errorf("vmtest: guest still running after %v (hang guard); last console lines:\n%s", timeout, tail(m.res.Console, 30))
-		case m.killed:
+		case m.res.Killed:
 		case err != nil:
 			m.waitErr = fmt.Errorf("vmtest: qemu: %w: %s", err, stderr.Bytes())
 		case m.res.ExitCode < 0:
@@ -314,6 +324,15 @@ func (m *Machine) Wait() (Result, error) {
 	res := m.res
 	res.Console = append([]string(nil), m.res.Console...)
 	return res, m.waitErr
+}
+
+func containsLine(lines []string, s string) bool {
+	for _, l := range lines {
+		if l == s {
+			return true
+		}
+	}
+	return false
 }
 
 func tail(lines []string, n int) string {

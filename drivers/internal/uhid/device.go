@@ -24,7 +24,7 @@ type Config struct {
 	// Bus is the bus type; 0 means BusUSB.
 	Bus uint16
 	// Vendor and Product are the USB IDs (051d:0002 for an APC Back-UPS).
-	Vendor, Product uint32
+	Vendor, Product  uint32
 	Version, Country uint32
 	// Descriptor is the report descriptor.
 	Descriptor []byte

@@ -41,12 +41,12 @@ func main() {
 }
 
 func run() int {
+	// The initramfs itself is a writable tmpfs, so /tmp needs no mount of
+	// its own (one would hide the files the host put there).
 	mounts := []struct{ src, dst, fstype string }{
 		{"devtmpfs", "/dev", "devtmpfs"},
 		{"proc", "/proc", "proc"},
 		{"sysfs", "/sys", "sysfs"},
-		{"tmpfs", "/tmp", "tmpfs"},
-		{"tmpfs", "/run", "tmpfs"},
 	}
 	for _, m := range mounts {
 		_ = os.MkdirAll(m.dst, 0o755)
