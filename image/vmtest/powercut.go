@@ -160,6 +160,7 @@ type Round struct {
 
 	byGuest  bool
 	cutAfter int
+	mu       sync.Mutex
 	acks     int
 }
 
@@ -197,10 +198,13 @@ func (r *Round) Verified(n int) { fmt.Printf("%s%d\n", verifiedPrefix, n) }
 // Ack acknowledges one durable record to the host; key is what the next
 // boot gets back in Acked (one line). In a round the guest cuts itself,
 // Ack cuts the power after enough acknowledgements and does not return.
+// Ack may be called from several goroutines.
 func (r *Round) Ack(key string) error {
 	if strings.ContainsAny(key, "\r\n") {
 		return fmt.Errorf("vmtest: ack key %q has a line break", key)
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	fmt.Printf("%s%s\n", ackPrefix, key)
 	r.acks++
 	if r.byGuest && r.acks >= r.cutAfter {

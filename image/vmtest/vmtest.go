@@ -286,10 +286,21 @@ func Start(ctx context.Context, dir string, opts Options, bin string, args ...st
 var exitLine = regexp.MustCompile(`^vmtest: exit (-?\d+)$`)
 
 func (m *Machine) readConsole(r io.Reader, fn func(string)) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		line := strings.TrimRight(sc.Text(), "\r")
+	br := bufio.NewReaderSize(r, 64*1024)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			// A last line without its newline was cut off by a power cut:
+			// keep it for the log, but do not hand it on, so a torn
+			// acknowledgement never counts.
+			if line != "" {
+				m.mu.Lock()
+				m.res.Console = append(m.res.Console, strings.TrimRight(line, "\r")+" [cut off]")
+				m.mu.Unlock()
+			}
+			break
+		}
+		line = strings.TrimRight(line, "\r\n")
 		m.mu.Lock()
 		m.res.Console = append(m.res.Console, line)
 		if strings.HasPrefix(line, "vmtest: init at ") && m.res.Boot == 0 {
