@@ -14,9 +14,16 @@ TEST_PEERS := mosquitto mosquitto-clients snmpd snmp nut-server nut-client socat
 
 # Debian packages the appliance tests use (the image scripts install their
 # own build tools, mmdebstrap and lintian among them, when missing).
-APPLIANCE_PEERS := qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64 e2fsprogs fdisk
+APPLIANCE_PEERS := qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64 e2fsprogs fdisk xz-utils
 
-.PHONY: all build build-amd64 build-arm64 demo test test-peers appliance-peers install-missing check vet bench fuzz clean security package package-test image image-test image-arm64 image-test-arm64
+# Packages holding tests that run inside a light qemu guest (image/vmtest,
+# docs/image.md "Light VM tests"): every package with a `//go:build vmtest`
+# test file. Their Debian packages are in APPLIANCE_PEERS (qemu-system-x86,
+# e2fsprogs, xz-utils); the guests' kernel package is fetched with
+# `apt-get download` into the user cache on first use.
+VM_TEST_PKGS = $(shell grep -rl --include='*_test.go' '^//go:build vmtest' . | xargs -r -n1 dirname | sort -u)
+
+.PHONY: all build build-amd64 build-arm64 demo test test-peers appliance-peers install-missing check vet bench fuzz clean security package package-test image image-test image-arm64 image-test-arm64 vm-test
 
 all: build
 
@@ -61,10 +68,20 @@ vet:
 test: test-peers vet
 	$(GO) test -race -timeout 30m ./...
 
-# Everything CI runs: the Go tests, then the appliance: the Debian package
+# Everything CI runs: the Go tests, the tests in light qemu guests (uhid,
+# power cuts; a few minutes), then the appliance: the Debian package
 # installed, upgraded and purged in a chroot, and the amd64 image built and
 # booted in qemu until its gateway publishes (about 10-20 minutes more).
-check: test appliance-peers package-test image-test
+check: test appliance-peers vm-test package-test image-test
+
+# Tests that boot Debian's kernel in qemu guests (TCG, no KVM, no root
+# needed but for what the tests do inside the guest). Not part of
+# `make test`: they are built only with the vmtest tag.
+vm-test: appliance-peers
+	$(GO) vet -tags vmtest $(VM_TEST_PKGS)
+	@start=$$(date +%s); \
+	$(GO) test -tags vmtest -race -count=1 -timeout 30m $(VM_TEST_PKGS); rc=$$?; \
+	echo "vm-test: $$(( $$(date +%s) - start )) s wall time"; exit $$rc
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./... | tee bench.out
