@@ -22,6 +22,10 @@ APPLIANCE_PEERS := qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64 e2fspro
 # e2fsprogs, xz-utils); the guests' kernel package is fetched with
 # `apt-get download` into the user cache on first use.
 VM_TEST_PKGS = $(shell grep -rl --include='*_test.go' '^//go:build vmtest' . | xargs -r -n1 dirname | sort -u)
+# Packages whose guest-only USB HID tests (`//go:build uhidvm`, no host
+# half) run inside a guest through image/vmtest/cmd/vmrun, with uhid and
+# hid-generic loaded and the HID test data copied in.
+UHID_VM_PKGS = $(shell grep -rl --include='*_test.go' '^//go:build uhidvm' . | xargs -r -n1 dirname | sort -u)
 
 .PHONY: all build build-amd64 build-arm64 demo test test-peers appliance-peers install-missing check vet bench fuzz clean security package package-test image image-test image-arm64 image-test-arm64 vm-test
 
@@ -79,8 +83,15 @@ check: test appliance-peers vm-test package-test image-test
 # `make test`: they are built only with the vmtest tag.
 vm-test: appliance-peers
 	$(GO) vet -tags vmtest $(VM_TEST_PKGS)
-	@start=$$(date +%s); \
-	$(GO) test -tags vmtest -race -count=1 -timeout 30m $(VM_TEST_PKGS); rc=$$?; \
+	@start=$$(date +%s); rc=0; \
+	$(GO) test -tags vmtest -race -count=1 -timeout 30m $(VM_TEST_PKGS) || rc=1; \
+	for p in $(UHID_VM_PKGS); do \
+		log=$$(mktemp); \
+		$(GO) run ./image/vmtest/cmd/vmrun -race -tags uhidvm -modules uhid,hid_generic \
+			-files drivers/testdata/third_party/hid $$p -test.run UHID >$$log 2>&1 \
+			&& tail -1 $$log || { rc=1; cat $$log; }; \
+		rm -f $$log; \
+	done; \
 	echo "vm-test: $$(( $$(date +%s) - start )) s wall time"; exit $$rc
 
 bench:
