@@ -276,7 +276,7 @@ func FindHidraw(ctx context.Context, sysRoot, devDir, uniq string) (string, erro
 		}
 		select {
 		case <-ctx.Done():
-			return "", fmt.Errorf("uhid: no hidraw node for HID device %q: %w", uniq, ctx.Err())
+			return "", fmt.Errorf("uhid: no hidraw node for HID device %q (is hid_generic loaded?): %w", uniq, ctx.Err())
 		case <-tick.C:
 		}
 	}
