@@ -16,9 +16,20 @@ TEST_PEERS := gcc libc6-dev mosquitto mosquitto-clients snmpd snmp nut-server nu
 
 # Debian packages the appliance tests use (the image scripts install their
 # own build tools, mmdebstrap and lintian among them, when missing).
-APPLIANCE_PEERS := qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64 e2fsprogs fdisk
+APPLIANCE_PEERS := qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64 e2fsprogs fdisk xz-utils
 
-.PHONY: all build build-amd64 build-arm64 demo test test-short test-peers appliance-peers install-missing check vet bench fuzz clean security package package-test image image-test image-arm64 image-test-arm64
+# Packages holding tests that run inside a light qemu guest (image/vmtest,
+# docs/image.md "Light VM tests"): every package with a `//go:build vmtest`
+# test file. Their Debian packages are in APPLIANCE_PEERS (qemu-system-x86,
+# e2fsprogs, xz-utils); the guests' kernel package is fetched with
+# `apt-get download` into the user cache on first use.
+VM_TEST_PKGS = $(shell grep -rl --include='*_test.go' '^//go:build vmtest' . | xargs -r -n1 dirname | sort -u)
+# Packages whose guest-only USB HID tests (`//go:build uhidvm`, no host
+# half) run inside a guest through image/vmtest/cmd/vmrun, with uhid and
+# hid-generic loaded and the HID test data copied in.
+UHID_VM_PKGS = $(shell grep -rl --include='*_test.go' '^//go:build uhidvm' . | xargs -r -n1 dirname | sort -u)
+
+.PHONY: all build build-amd64 build-arm64 demo test test-short test-peers appliance-peers install-missing check vet bench fuzz clean security package package-test image image-test image-arm64 image-test-arm64 vm-test
 
 all: build
 
@@ -70,10 +81,27 @@ test: test-peers vet
 test-short: vet
 	$(GO) test -short -timeout 10m ./...
 
-# Everything CI runs: the Go tests, then the appliance: the Debian package
+# Everything CI runs: the Go tests, the tests in light qemu guests (uhid,
+# power cuts; a few minutes), then the appliance: the Debian package
 # installed, upgraded and purged in a chroot, and the amd64 image built and
 # booted in qemu until its gateway publishes (about 10-20 minutes more).
-check: test appliance-peers package-test image-test
+check: test appliance-peers vm-test package-test image-test
+
+# Tests that boot Debian's kernel in qemu guests (TCG, no KVM, no root
+# needed but for what the tests do inside the guest). Not part of
+# `make test`: they are built only with the vmtest tag.
+vm-test: appliance-peers
+	$(GO) vet -tags vmtest $(VM_TEST_PKGS)
+	@start=$$(date +%s); rc=0; \
+	$(GO) test -tags vmtest -race -count=1 -timeout 30m $(VM_TEST_PKGS) || rc=1; \
+	for p in $(UHID_VM_PKGS); do \
+		log=$$(mktemp); \
+		$(GO) run ./image/vmtest/cmd/vmrun -race -tags uhidvm -modules uhid,hid_generic \
+			-files drivers/testdata/third_party/hid $$p -test.run UHID >$$log 2>&1 \
+			&& tail -1 $$log || { rc=1; cat $$log; }; \
+		rm -f $$log; \
+	done; \
+	echo "vm-test: $$(( $$(date +%s) - start )) s wall time"; exit $$rc
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./... | tee bench.out
