@@ -197,6 +197,18 @@ func continueSeq(st meta, sf seqFile, ok bool, readErr error, fresh bool) (meta,
 		}
 		n = &Notice{Type: "buffer.damaged", Severity: "major", Message: msg, Attrs: attrs}
 	}
+	// After an unclean stop the file's last seq is only the last checkpoint:
+	// seqs up to the ceiling may have been issued since, and those not found
+	// now were either never used or lost with the memtable log. Say so, so
+	// that the gap the provider sees is explained, not silent.
+	if ok && readErr == nil && !sf.Clean && sf.Ceiling > max(st.lastSeq, sf.LastSeq) {
+		from := max(st.lastSeq, sf.LastSeq) + 1
+		if n == nil {
+			n = &Notice{Type: "buffer.seq_skipped", Severity: "info", Attrs: map[string]any{"last_seq_found": st.lastSeq},
+				Message: fmt.Sprintf("after an unclean stop seqs continue after %d; seqs %d-%d were not used, or were issued after the last checkpoint and lost with the memtable log", sf.Ceiling, from, sf.Ceiling)}
+		}
+		n.Attrs["may_be_missing_first_seq"], n.Attrs["may_be_missing_up_to"] = from, sf.Ceiling
+	}
 	if floor > st.lastSeq {
 		st.lastSeq = floor
 		for i := range st.cls {
