@@ -1,6 +1,7 @@
 package fleetwatch
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -134,11 +135,11 @@ func TestParseYAML(t *testing.T) {
 }
 
 func TestOwnerSpreadsAndMovesOnlyTheLeaversShare(t *testing.T) {
-	w := &Watcher{cfg: Config{Instance: "a"}, members: map[string]bool{"a": true, "b": true, "c": true}}
+	w := &Watcher{cfg: Config{Instance: "w1"}, members: map[string]bool{"w1": true, "w2": true, "w3": true}}
 	before := map[string]string{}
 	count := map[string]int{}
 	for i := range 3000 {
-		b := "s/gw-" + string(rune('a'+i%26)) + strings.Repeat("x", i/26)
+		b := fmt.Sprintf("fleet/gw-%05d", i+1)
 		before[b] = w.owner(b)
 		count[before[b]]++
 	}
@@ -147,10 +148,17 @@ func TestOwnerSpreadsAndMovesOnlyTheLeaversShare(t *testing.T) {
 			t.Errorf("instance %s owns only %d of 3000", id, n)
 		}
 	}
-	delete(w.members, "c")
+	delete(w.members, "w3")
 	for b, was := range before {
-		if now := w.owner(b); was != "c" && now != was {
+		now := w.owner(b)
+		if was != "w3" && now != was {
 			t.Fatalf("box %s moved from %s to %s though %s stayed", b, was, now, was)
 		}
+		if was == "w3" {
+			count["moved to "+now]++
+		}
+	}
+	if count["moved to w1"] < count["w3"]/3 || count["moved to w2"] < count["w3"]/3 {
+		t.Errorf("w3's %d boxes went %d to w1, %d to w2", count["w3"], count["moved to w1"], count["moved to w2"])
 	}
 }

@@ -239,21 +239,44 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 }
 
-// owner picks the instance responsible for box b: rendezvous hashing, so
-// a member joining or leaving moves only its own share.
-func (w *Watcher) owner(b string) string {
+// owner picks the instance responsible for box b among the live members.
+func (w *Watcher) owner(b string) string { return pickOwner(w.members, b) }
+
+// Owner is the instance of members responsible for box ("site/gateway"):
+// rendezvous hashing, so a member joining or leaving moves only its own
+// share. Every instance computes the same answer from the same members.
+func Owner(members []string, box string) string {
+	set := make(map[string]bool, len(members))
+	for _, m := range members {
+		set[m] = true
+	}
+	return pickOwner(set, box)
+}
+
+func pickOwner(members map[string]bool, b string) string {
 	var best string
 	var bestH uint64
-	for id := range w.members {
+	for id := range members {
 		h := fnv.New64a()
 		h.Write([]byte(id))
 		h.Write([]byte{0})
 		h.Write([]byte(b))
-		if v := h.Sum64(); best == "" || v > bestH || (v == bestH && id < best) {
+		if v := mix64(h.Sum64()); best == "" || v > bestH || (v == bestH && id < best) {
 			best, bestH = id, v
 		}
 	}
 	return best
+}
+
+// mix64 is MurmurHash3's finaliser: FNV alone mixes ids that differ in
+// one late byte ("w1", "w2") so poorly that one of them rarely wins.
+func mix64(x uint64) uint64 {
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb53fe1a85ec3
+	x ^= x >> 33
+	return x
 }
 
 func (w *Watcher) boxLocked(name string) *box {
