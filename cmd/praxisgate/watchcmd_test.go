@@ -79,7 +79,7 @@ func startWatch(t *testing.T, id, broker, webhook string) *watchProc {
 		t.Fatal(err)
 	}
 	w := &watchProc{id: id, listen: "127.0.0.1:" + strconv.Itoa(port), out: &bytes.Buffer{}, done: make(chan struct{})}
-	w.cmd = exec.Command(binary, "watch", "-broker", broker, "-instance", id, "-listen", w.listen, "-webhook", webhook,
+	w.cmd = execWatch(broker, w.listen, webhook, "-instance", id,
 		"-interval", "1s", "-silence-factor", "30", "-gap-grace", "5s", "-tick", "250ms", "-resend", "0", "-sla", "")
 	w.cmd.Stdout, w.cmd.Stderr = w.out, w.out
 	if err := w.cmd.Start(); err != nil {
@@ -94,6 +94,10 @@ func startWatch(t *testing.T, id, broker, webhook string) *watchProc {
 		}
 	})
 	return w
+}
+
+func execWatch(broker, listen, webhook string, args ...string) *exec.Cmd {
+	return exec.Command(binary, append([]string{"watch", "-broker", broker, "-listen", listen, "-webhook", webhook}, args...)...)
 }
 
 func tail(s string, n int) string {
