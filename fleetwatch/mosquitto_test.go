@@ -64,6 +64,19 @@ func (s *alertSink) firing() map[string]int {
 	return n
 }
 
+// resolved counts the resolutions of state alerts by alertname and box.
+func (s *alertSink) resolved() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := map[string]int{}
+	for _, a := range s.alerts {
+		if a.EndsAt != "" && a.Labels["alertname"] != AlertRebooted && a.Labels["alertname"] != AlertSeqGap {
+			n[a.Labels["alertname"]+" "+a.Labels["site"]+"/"+a.Labels["gateway"]]++
+		}
+	}
+	return n
+}
+
 func connect(t testing.TB, broker, id string, tweak func(*mqtt.ClientOptions)) mqtt.Client {
 	t.Helper()
 	o := mqtt.NewClientOptions().AddBroker(broker).SetClientID(id).SetCleanSession(true).SetAutoReconnect(false)
@@ -230,6 +243,16 @@ func TestWatchersDetectOnce(t *testing.T) {
 		if want[k] == 0 {
 			t.Errorf("unexpected alert %s (%d times)", k, n)
 		}
+	}
+	// Box e comes back: its offline alert resolves, once (judged before
+	// its new silence could fire again).
+	publish(t, pub, p+"e/status", true, status("e", "b1", "synced", "online"))
+	for i := 0; i < 300 && sink.resolved()[AlertOffline+" s/e"] == 0; i++ {
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // a few more ticks for a duplicate to show
+	if r := sink.resolved(); r[AlertOffline+" s/e"] != 1 || len(r) != 1 {
+		t.Errorf("resolutions %v, want one for %s s/e", r, AlertOffline)
 	}
 	if sink.bad.Load() != 0 {
 		t.Errorf("%d malformed webhook posts", sink.bad.Load())

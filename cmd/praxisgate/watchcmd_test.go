@@ -296,3 +296,32 @@ func connectPub(t testing.TB, broker, id string) mqtt.Client {
 	t.Cleanup(func() { c.Disconnect(100) })
 	return c
 }
+
+// The command refuses a bad configuration with every problem named, and
+// explicit flags override the YAML file.
+func TestWatchCommandConfig(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no broker", []string{"-listen", ""}, "broker is required"},
+		{"bad sla", []string{"-broker", "tcp://127.0.0.1:1", "-sla", "critical"}, "want severity=duration"},
+		{"unknown severity", []string{"-broker", "tcp://127.0.0.1:1", "-sla", "urgent=1m"}, `unknown severity "urgent"`},
+		{"unknown yaml key", []string{"-config", writeFile(t, dir, "a.yaml", "broker: tcp://127.0.0.1:1\nsilence: 3\n")}, "field silence not found"},
+		{"flag overrides file", []string{"-config", writeFile(t, dir, "b.yaml", "broker: tcp://127.0.0.1:1\nsilence_factor: 2\n"), "-silence-factor", "0.5"}, "silence_factor 0.5"},
+		{"tls file with plain url", []string{"-broker", "tcp://127.0.0.1:1", "-ca-file", "/nonexistent", "-listen", ""}, "ca_file given with a plain tcp://"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			var out, errb bytes.Buffer
+			err := watchCmd(ctx, c.args, &out, &errb)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("watch %v: %v, want an error with %q", c.args, err, c.want)
+			}
+		})
+	}
+}
