@@ -162,3 +162,21 @@ func TestOwnerSpreadsAndMovesOnlyTheLeaversShare(t *testing.T) {
 		t.Errorf("w3's %d boxes went %d to w1, %d to w2", count["w3"], count["moved to w1"], count["moved to w2"])
 	}
 }
+
+// A member whose retained announcement outlived it (a broker that crashed
+// and lost its Last Will) is dropped once it stops re-announcing.
+func TestStaleMemberDropped(t *testing.T) {
+	cfg := Defaults()
+	cfg.Broker, cfg.Instance = "tcp://127.0.0.1:1", "w1"
+	w, err := New(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	w.members["ghost"], w.heard["ghost"] = true, now.Add(-memberStale-time.Second)
+	w.members["w2"], w.heard["w2"] = true, now.Add(-memberEvery)
+	w.evaluate(now)
+	if w.members["ghost"] || !w.members["w2"] || !w.members["w1"] {
+		t.Errorf("members after evaluate: %v", w.members)
+	}
+}

@@ -74,6 +74,7 @@ type Watcher struct {
 
 	mu       sync.Mutex
 	members  map[string]bool
+	heard    map[string]time.Time // member → last announcement
 	boxes    map[string]*box
 	markers  map[string][]byte                  // marker topic → alert JSON (retained)
 	outbox   map[string]map[string]*digestEntry // owner → box → entry
@@ -96,10 +97,23 @@ func New(cfg Config, opts Options) (*Watcher, error) {
 	w := &Watcher{
 		cfg: cfg, opts: opts, log: opts.Logger, m: newMetrics(),
 		base:    "praxisgate-watch/" + cfg.Group,
-		members: map[string]bool{cfg.Instance: true}, boxes: map[string]*box{},
+		members: map[string]bool{cfg.Instance: true}, heard: map[string]time.Time{}, boxes: map[string]*box{},
 		markers: map[string][]byte{}, outbox: map[string]map[string]*digestEntry{}, resentAt: map[string]time.Time{},
 	}
 	return w, nil
+}
+
+// An instance re-announces itself every memberEvery; one not heard for
+// memberStale is dropped even if its retained member topic remains (a
+// broker that lost the Last Will, e.g. when it crashed itself).
+const (
+	memberEvery = 10 * time.Second
+	memberStale = 35 * time.Second
+)
+
+func (w *Watcher) announce(c mqtt.Client) {
+	me, _ := json.Marshal(map[string]string{"instance": w.cfg.Instance, "ts": rfc3339(time.Now())})
+	c.Publish(w.memberTopic(w.cfg.Instance), 1, true, me)
 }
 
 func (w *Watcher) memberTopic(id string) string { return w.base + "/member/" + id }
@@ -148,8 +162,7 @@ func (w *Watcher) clientOptions() (*mqtt.ClientOptions, error) {
 // onConnect announces this instance and subscribes. Retained messages
 // (members, markers, status, alarms) arrive right after the SUBACKs.
 func (w *Watcher) onConnect(c mqtt.Client) {
-	me, _ := json.Marshal(map[string]string{"instance": w.cfg.Instance, "since": rfc3339(time.Now())})
-	c.Publish(w.memberTopic(w.cfg.Instance), 1, true, me)
+	w.announce(c)
 	p := w.cfg.Prefix
 	subs := map[string]mqtt.MessageHandler{
 		w.base + "/member/+":                     w.onMember,
@@ -216,6 +229,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	// the first verdict, so a starting instance knows the markers of
 	// alerts already reported and the other members.
 	settle := time.Now().Add(3 * w.cfg.Tick)
+	announced := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -230,6 +244,10 @@ func (w *Watcher) Run(ctx context.Context) error {
 		case err := <-errc:
 			return fmt.Errorf("metrics server: %w", err)
 		case now := <-t.C:
+			if now.Sub(announced) >= memberEvery {
+				announced = now
+				w.announce(w.cl)
+			}
 			w.flushDigests()
 			if now.After(settle) {
 				w.evaluate(now)
@@ -294,8 +312,10 @@ func (w *Watcher) onMember(_ mqtt.Client, m mqtt.Message) {
 	defer w.mu.Unlock()
 	if len(m.Payload()) == 0 && id != w.cfg.Instance {
 		delete(w.members, id)
+		delete(w.heard, id)
 	} else {
 		w.members[id] = true
+		w.heard[id] = time.Now()
 	}
 	w.m.members.Set(float64(len(w.members)))
 }
@@ -458,6 +478,14 @@ func (w *Watcher) evaluate(now time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	silence := w.cfg.Silence()
+	for id, at := range w.heard {
+		if id != w.cfg.Instance && now.Sub(at) > memberStale {
+			w.log.Warn("watch: member not heard, dropped", "member", id, "last", rfc3339(at))
+			delete(w.members, id)
+			delete(w.heard, id)
+		}
+	}
+	w.m.members.Set(float64(len(w.members)))
 	owned, offline, unsynced := 0, 0, 0
 	names := make([]string, 0, len(w.boxes))
 	for n := range w.boxes {
