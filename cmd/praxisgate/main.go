@@ -36,6 +36,7 @@ func commands() []command {
 		{"ups", "USB UPS support: inspect connected UPSes or a descriptor dump", upsCmd},
 		{"drivers", "list the device drivers built into this binary", driversCmd},
 		{"fleetsim", "simulate N gateways against one broker (reconnect spread, data loss)", fleetsimCmd},
+		{"watch", "provider: watch a fleet through the broker (offline, seq gaps, clocks, reboots, alarm SLAs)", watchCmd},
 		{"update", "self-update: boot accounting, supervise, status, check, install", updateCmd},
 		{"release", "provider: create and maintain the signed update repository", releaseCmd},
 		{"version", "print the version", versionCmd},
