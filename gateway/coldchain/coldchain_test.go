@@ -237,12 +237,18 @@ func TestCrashAroundTheRecord(t *testing.T) {
 	r.Close()
 	saved, _ := os.ReadFile(stateFile(dir, "kuehlschrank"))
 	r.Tick(day0.Add(24*time.Hour + time.Minute))
-	// Back to the state before the record, plus half a line.
+	// Back to the state before the record and a head without its line
+	// (the crash came between the record and the head), plus half a
+	// record line and half a head line.
 	os.WriteFile(stateFile(dir, "kuehlschrank"), saved, 0o640)
+	os.WriteFile(headFile(dir, "kuehlschrank"), []byte("2026-11-2"), 0o640)
 	f, _ := os.OpenFile(filepath.Join(dir, "kuehlschrank", "2026.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString(`{"date":"2026-11-2`)
 	f.Close()
 	r2 := newRec(t, dir)
+	if st := r2.Integrity(); !st[0].Intact() {
+		t.Fatalf("after the crash: %+v", st)
+	}
 	r2.Tick(day0.Add(48*time.Hour + time.Minute))
 	rs := records(t, dir)
 	if len(rs) != 2 || rs[0].Date != "2026-11-20" || rs[1].Date != "2026-11-21" {
@@ -286,43 +292,147 @@ func chainOfDays(t *testing.T, n int) string {
 
 func TestVerifyFindsTampering(t *testing.T) {
 	file := func(dir string) string { return filepath.Join(dir, "kuehlschrank", "2026.jsonl") }
-	edit := func(dir string, f func(lines []string) []string) {
-		b, _ := os.ReadFile(file(dir))
+	edit := func(path string, f func(lines []string) []string) {
+		b, _ := os.ReadFile(path)
 		lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
-		os.WriteFile(file(dir), []byte(strings.Join(f(lines), "\n")+"\n"), 0o640)
+		os.WriteFile(path, []byte(strings.Join(f(lines), "\n")+"\n"), 0o640)
+	}
+	// rechain rewrites every prev after a change so the day files agree
+	// with themselves, as a careful forger would.
+	rechain := func(l []string) []string {
+		prev := ""
+		for i := range l {
+			var r Record
+			json.Unmarshal([]byte(l[i]), &r)
+			r.Prev = prev
+			b, _ := json.Marshal(r)
+			l[i] = string(b)
+			prev = Hash(b)
+		}
+		return l
 	}
 	cases := []struct {
 		name   string
-		tamper func(lines []string) []string
+		tamper func(dir string)
 		want   string // in the first break's reason
+		line   int    // of the first break, 0: not checked
+		after  string // in a break after the restarts, if not want
 	}{
-		{"untouched", func(l []string) []string { return l }, ""},
-		{"a warm day made cool", func(l []string) []string {
-			l[2] = strings.Replace(l[2], `"max_c":5`, `"max_c":4.5`, 1)
-			return l
-		}, "is not the hash"},
-		{"a day removed", func(l []string) []string { return append(l[:2], l[3:]...) }, "is not the hash"},
-		{"days swapped", func(l []string) []string { l[1], l[2] = l[2], l[1]; return l }, "is not the hash"},
-		{"the first day removed", func(l []string) []string { return l[1:] }, "first record refers to a predecessor"},
-		{"the newest day removed", func(l []string) []string { return l[:len(l)-1] }, "not the one last written"},
-		{"a line of garbage", func(l []string) []string { l[1] = "{not json"; return l }, "not a record"},
+		{"untouched", func(string) {}, "", 0, ""},
+		{"a warm day made cool", func(dir string) {
+			edit(file(dir), func(l []string) []string { l[2] = strings.Replace(l[2], `"max_c":5`, `"max_c":4.5`, 1); return l })
+		}, "differs from the chain head", 3, ""},
+		{"the newest day edited", func(dir string) {
+			edit(file(dir), func(l []string) []string { l[4] = strings.Replace(l[4], `"max_c":7`, `"max_c":6`, 1); return l })
+		}, "differs from the chain head", 5, ""},
+		{"the newest day edited and the chain redone", func(dir string) {
+			edit(file(dir), func(l []string) []string {
+				l[4] = strings.Replace(l[4], `"max_c":7`, `"max_c":6`, 1)
+				return rechain(l)
+			})
+		}, "differs from the chain head", 5, ""},
+		{"a day removed", func(dir string) { edit(file(dir), func(l []string) []string { return append(l[:2], l[3:]...) }) }, "is not the hash", 3, ""},
+		{"a day removed and the chain redone", func(dir string) {
+			edit(file(dir), func(l []string) []string { return rechain(append(l[:2], l[3:]...)) })
+		}, "differs from the chain head", 3, ""},
+		{"a day removed from records and head, chain redone", func(dir string) {
+			edit(file(dir), func(l []string) []string { return rechain(append(l[:2], l[3:]...)) })
+			edit(filepath.Join(dir, "kuehlschrank", "head.log"), func(l []string) []string {
+				b, _ := os.ReadFile(file(dir))
+				recs := strings.Split(strings.TrimSpace(string(b)), "\n")
+				var out []string
+				for _, r := range recs {
+					var rec Record
+					json.Unmarshal([]byte(r), &rec)
+					out = append(out, rec.Date+" "+Hash([]byte(r)))
+				}
+				return out
+			})
+		}, "days 2026-11-22 to 2026-11-22 missing", 3, ""},
+		{"days swapped", func(dir string) {
+			edit(file(dir), func(l []string) []string { l[1], l[2] = l[2], l[1]; return l })
+		}, "is not the hash", 2, ""},
+		{"the first day removed", func(dir string) { edit(file(dir), func(l []string) []string { return l[1:] }) }, "first record refers to a predecessor", 1, ""},
+		{"the newest day removed", func(dir string) { edit(file(dir), func(l []string) []string { return l[:len(l)-1] }) }, "has no record (removed)", 5, ""},
+		{"a line of garbage", func(dir string) { edit(file(dir), func(l []string) []string { l[1] = "{not json"; return l }) }, "not a record", 2, ""},
+		{"the head removed", func(dir string) { os.Remove(filepath.Join(dir, "kuehlschrank", "head.log")) }, "chain head file", 0, ""},
+		{"days added", func(dir string) {
+			// Two made-up days: the first is the day in progress and
+			// passes for a record whose head line a crash lost; the one
+			// after it cannot.
+			edit(file(dir), func(l []string) []string {
+				for _, date := range []string{"2026-11-25", "2026-11-26"} {
+					var r Record
+					json.Unmarshal([]byte(l[len(l)-1]), &r)
+					r.Date, r.Prev = date, Hash([]byte(l[len(l)-1]))
+					b, _ := json.Marshal(r)
+					l = append(l, string(b))
+				}
+				return l
+			})
+		}, "not in the chain head", 6, "differs from the chain head"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := chainOfDays(t, 5)
-			edit(dir, c.tamper)
-			breaks, err := Verify(dir, "kuehlschrank")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if c.want == "" {
-				if len(breaks) != 0 {
-					t.Fatalf("breaks in an untouched chain: %v", breaks)
+			c.tamper(dir)
+			check := func(when string) {
+				t.Helper()
+				breaks, err := Verify(dir, "kuehlschrank")
+				if err != nil {
+					t.Fatal(err)
 				}
-				return
+				if c.want == "" {
+					if len(breaks) != 0 {
+						t.Fatalf("%s: breaks in an untouched chain: %v", when, breaks)
+					}
+					return
+				}
+				if when == "before a restart" {
+					if len(breaks) == 0 || !strings.Contains(breaks[0].Reason, c.want) || (c.line != 0 && breaks[0].Line != c.line) {
+						t.Fatalf("%s: breaks %v, want the first at line %d saying %q", when, breaks, c.line, c.want)
+					}
+					return
+				}
+				want, found := c.want, false
+				if c.after != "" {
+					want = c.after
+				}
+				for _, b := range breaks {
+					found = found || strings.Contains(b.Reason, want)
+				}
+				if !found {
+					t.Fatalf("%s: breaks %v, want one saying %q", when, breaks, want)
+				}
 			}
-			if len(breaks) == 0 || !strings.Contains(breaks[0].Reason, c.want) {
-				t.Fatalf("breaks %v, want one saying %q", breaks, c.want)
+			check("before a restart")
+			// A restart must neither re-anchor the chain on the tampered
+			// files nor stop reporting: the break is raised at once and
+			// is still there after more days were written.
+			r := newRec(t, dir)
+			evs := r.Tick(day0.Add(5*24*time.Hour + time.Minute))
+			st := r.Integrity()
+			if c.want == "" {
+				if len(evs) != 0 || len(st) != 1 || !st[0].Intact() || st[0].Days != 5 {
+					t.Fatalf("untouched: events %v, status %+v", evs, st)
+				}
+			} else {
+				var raised bool
+				for _, e := range evs {
+					raised = raised || (e.Type == IntegrityEvent && e.Severity == drivers.Major)
+				}
+				if !raised || st[0].Intact() || !strings.Contains(st[0].German(), "Protokoll geprüft: GEBROCHEN") {
+					t.Fatalf("after a restart: events %v, status %+v", evs, st)
+				}
+			}
+			feed(r, day0.Add(5*24*time.Hour+time.Hour), 3, func(int) float64 { return 5 })
+			r.Tick(day0.Add(8*24*time.Hour + time.Minute))
+			r.Close()
+			r = newRec(t, dir)
+			r.Tick(day0.Add(8*24*time.Hour + 2*time.Minute))
+			check("after restarts and more days")
+			if c.want == "" && r.Integrity()[0].German() != "Protokoll geprüft: intakt (8 Tage)" {
+				t.Fatalf("verdict %q", r.Integrity()[0].German())
 			}
 		})
 	}

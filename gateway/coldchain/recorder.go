@@ -60,6 +60,9 @@ type Options struct {
 	// figures). Default one minute.
 	SaveEvery time.Duration
 	Log       *slog.Logger
+	// Now is the gateway clock, used before the first Tick; default
+	// time.Now.
+	Now func() time.Time
 }
 
 // Recorder follows the fridges' readings. Observe and Tick may be called
@@ -86,6 +89,10 @@ type tracked struct {
 	metric  string
 	dirty   bool
 	savedAt time.Time
+	// headLag are chain head lines not yet written (a failed append).
+	headLag []string
+	// status is the last check of the record (Integrity).
+	status Status
 }
 
 // maxCatchUp bounds the days one Tick closes (after a long power-off), so
@@ -117,6 +124,9 @@ func New(o Options) (*Recorder, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	r := &Recorder{o: o, fridges: map[string]*tracked{}}
 	for _, f := range o.Fridges {
 		if f.Metric == "" {
@@ -131,6 +141,7 @@ func New(o Options) (*Recorder, error) {
 		}
 		r.fridges[f.ID] = t
 		r.order = append(r.order, f.ID)
+		r.check(t, r.now())
 	}
 	sort.Strings(r.order)
 	return r, nil
@@ -157,22 +168,22 @@ func (r *Recorder) load(f Fridge) (*tracked, error) {
 		st = dayState{Device: f.ID}
 	}
 	st.Device = f.ID
-	rec, hash, have, err := tail(r.o.Dir, f.ID)
+	if err := r.reconcileHead(f.ID, st); err != nil {
+		return nil, err
+	}
+	// The chain goes on from the head, never from the day files: a newest
+	// day edited or removed on disk stays a break instead of becoming the
+	// new anchor.
+	head, err := readHead(r.o.Dir, f.ID)
 	if err != nil {
-		// A damaged newest line must not keep the daemon (and every other
-		// fridge) down; Verify reports it, and the chain goes on from it.
-		r.o.Log.Error("coldchain: newest record unreadable; the chain continues after it", "device", f.ID, "err", err)
-		have = false
+		return nil, err
 	}
-	if _, derr := time.Parse(time.DateOnly, rec.Date); have && derr != nil {
-		r.o.Log.Error("coldchain: newest record names no valid day", "device", f.ID, "date", rec.Date)
-		have = false
-	}
-	if have {
-		st.Prev, st.LastDate = hash, rec.Date
-		if st.Date != "" && st.Date <= rec.Date {
+	st.Prev, st.LastDate = "", ""
+	if e, ok := head.last(); ok {
+		st.Prev, st.LastDate = e.hash, e.date
+		if st.Date != "" && st.Date <= e.date {
 			// The day was written but the state not saved after it.
-			st.resetDay(r.nextDate(rec.Date))
+			st.resetDay(r.nextDate(e.date))
 		}
 	}
 	return &tracked{st: st, b: band{low: f.Low, high: f.High, hold: f.Hold}, metric: f.Metric}, nil
@@ -275,11 +286,18 @@ func (r *Recorder) rollTo(t *tracked, now time.Time) {
 		t.dirty = true
 		return
 	}
+	closed := false
+	defer func() {
+		if closed {
+			r.check(t, now)
+		}
+	}()
 	for i := 0; i < maxCatchUp && t.st.Date < today; i++ {
 		if err := r.closeDay(t); err != nil {
 			r.o.Log.Error("coldchain: write the day's record; trying again later", "device", t.st.Device, "date", t.st.Date, "err", err)
 			return
 		}
+		closed = true
 	}
 }
 
@@ -291,6 +309,15 @@ func (r *Recorder) closeDay(t *tracked) error {
 		line, err := appendRecord(r.o.Dir, rec)
 		if err != nil {
 			return err
+		}
+		t.headLag = append(t.headLag, headLine(rec.Date, Hash(line)))
+		if err := appendHead(r.o.Dir, rec.Device, t.headLag...); err != nil {
+			// The record is on disk and chains to the head: the lines are
+			// added with the next day's, or at the next start
+			// (reconcileHead).
+			r.o.Log.Error("coldchain: add the day to the chain head", "device", rec.Device, "date", rec.Date, "err", err)
+		} else {
+			t.headLag = nil
 		}
 		t.st.Prev, t.st.LastDate = Hash(line), rec.Date
 		r.pending = append(r.pending, dailyEvent(rec, line, de))
@@ -313,6 +340,14 @@ func dailyEvent(rec Record, line []byte, at time.Time) drivers.Event {
 	}
 	return drivers.Event{Device: rec.Device, Time: at, Type: DailyEvent, Severity: drivers.Info, Message: msg,
 		Attrs: map[string]any{"date": rec.Date, "hash": Hash(line), "record": json.RawMessage(line)}}
+}
+
+// now is the gateway clock: the last Tick, else Options.Now.
+func (r *Recorder) now() time.Time {
+	if !r.lastTick.IsZero() {
+		return r.lastTick
+	}
+	return r.o.Now()
 }
 
 func (r *Recorder) date(t time.Time) string { return t.In(r.o.Location).Format(time.DateOnly) }
