@@ -3,6 +3,7 @@ package coldchain
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -203,4 +204,28 @@ func Check(dir, device string) (Status, error) {
 		return Status{}, err
 	}
 	return Status{Device: device, Days: days, Breaks: breaks}, nil
+}
+
+// Devices lists the fridges that have a record (day files or a chain head)
+// in dir, sorted.
+func Devices(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("coldchain: list %s: %w", dir, err)
+	}
+	var out []string
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		files, err := yearFiles(dir, e.Name())
+		if err != nil {
+			return nil, err
+		}
+		if _, herr := os.Stat(headFile(dir, e.Name())); len(files) > 0 || herr == nil {
+			out = append(out, e.Name())
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
