@@ -26,6 +26,7 @@ import (
 
 	"github.com/praxisgate/praxisgate/drivers"
 	"github.com/praxisgate/praxisgate/gateway/config"
+	"github.com/praxisgate/praxisgate/gateway/plausible"
 )
 
 // DailyEvent is the type of the event that publishes a finished day.
@@ -45,6 +46,10 @@ type Fridge struct {
 	// least one minute.
 	Hold     time.Duration
 	Interval time.Duration
+	// Plausible is the range a reading must lie in to be recorded;
+	// default plausible.FridgeTemperature. Sentinels are refused in any
+	// case.
+	Plausible *plausible.Range
 }
 
 // Options build a Recorder.
@@ -89,6 +94,10 @@ type tracked struct {
 	metric  string
 	dirty   bool
 	savedAt time.Time
+	// plaus is the plausible range; refusing says the newest reading
+	// was refused (an invalid-reading episode is going on).
+	plaus    plausible.Range
+	refusing bool
 	// headLag are chain head lines not yet written (a failed append).
 	headLag []string
 	// status is the last check of the record (Integrity).
@@ -103,12 +112,17 @@ const maxCatchUp = 62
 // the config's fridge profile, in <state_dir>/coldchain.
 func FromConfig(cfg *config.Config, log *slog.Logger) (*Recorder, error) {
 	fp := cfg.Fridge.Effective()
+	pc := plausible.New(cfg.Devices)
 	var fr []Fridge
 	for _, d := range cfg.Devices {
 		if d.Disabled || d.Kind != config.FridgeKind {
 			continue
 		}
-		fr = append(fr, Fridge{ID: d.ID, Metric: fp.Metric, Low: *fp.Low, High: *fp.High, Interval: d.Interval})
+		f := Fridge{ID: d.ID, Metric: fp.Metric, Low: *fp.Low, High: *fp.High, Interval: d.Interval}
+		if r, ok := pc.Range(d.ID, fp.Metric); ok {
+			f.Plausible = &r
+		}
+		fr = append(fr, f)
 	}
 	return New(Options{Dir: filepath.Join(cfg.StateDir, DirName), Fridges: fr, Log: log})
 }
@@ -186,7 +200,11 @@ func (r *Recorder) load(f Fridge) (*tracked, error) {
 			st.resetDay(r.nextDate(e.date))
 		}
 	}
-	return &tracked{st: st, b: band{low: f.Low, high: f.High, hold: f.Hold}, metric: f.Metric}, nil
+	pr := plausible.FridgeTemperature
+	if f.Plausible != nil {
+		pr = *f.Plausible
+	}
+	return &tracked{st: st, b: band{low: f.Low, high: f.High, hold: f.Hold}, metric: f.Metric, plaus: pr}, nil
 }
 
 // Observe takes a successful poll result; samples of other devices and
@@ -210,6 +228,18 @@ func (r *Recorder) Observe(s drivers.Sample) {
 	if !found {
 		return
 	}
+	// Plausibility comes first: a refused value is neither recorded nor
+	// attributed time, so the newest good reading only holds for the hold
+	// time and the rest of the gap counts as no data.
+	if why := plausible.Check(t.metric, v, t.plaus); why != "" {
+		if !t.refusing {
+			r.o.Log.Warn("coldchain: implausible reading refused", "device", s.Device, "reason", why)
+			r.pending = append(r.pending, plausible.Event(s.Device, t.metric, v, why, s.Time))
+		}
+		t.refusing = true
+		return
+	}
+	t.refusing = false
 	if !r.lastTick.IsZero() && s.Time.After(r.lastTick.Add(maxAhead)) {
 		r.o.Log.Warn("coldchain: reading from the future ignored (device clock wrong?)", "device", s.Device, "time", s.Time, "gateway_time", r.lastTick)
 		return

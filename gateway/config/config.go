@@ -164,6 +164,9 @@ type Device struct {
 	Timeout          time.Duration  `yaml:"timeout"`
 	Jitter           *time.Duration `yaml:"jitter"`
 	UnreachableAfter int            `yaml:"unreachable_after"`
+	// Plausible overrides the plausible range of a metric (key: metric
+	// name); see plausible.go.
+	Plausible map[string]Plausible `yaml:"plausible"`
 
 	// DriverConfig is the decoded section named after the driver (a pointer
 	// to the driver's Config type), filled in by Load.

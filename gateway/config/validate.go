@@ -37,6 +37,7 @@ func (l *loader) validate() {
 	l.validateWeb()
 	l.validateNUTServer()
 	l.validateFridge()
+	l.validatePlausible()
 	l.validateStale()
 	l.validateUpdate()
 	l.validateNotify()
