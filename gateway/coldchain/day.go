@@ -11,8 +11,8 @@ type dayState struct {
 	Device string `json:"device"`
 	// Date is the day being accumulated; empty before the first Tick or
 	// reading ever.
-	Date    string  `json:"date"`
-	Samples int `json:"samples"`
+	Date    string `json:"date"`
+	Samples int    `json:"samples"`
 	// SumSeconds is Σ value·seconds held and SumArrhenius is
 	// Σ exp(−ΔH/(R·T))·seconds held (mkt.go) over the time readings
 	// cover: the mean and the MKT weight each reading by the time it
