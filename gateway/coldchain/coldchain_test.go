@@ -446,40 +446,111 @@ func TestWriteCSV(t *testing.T) {
 		if i >= 10 && i < 20 {
 			return 9.5
 		}
-		return 5
+		return 5.25
 	})
-	r.Tick(day0.Add(3*24*time.Hour + time.Second))
-	var buf bytes.Buffer
-	if err := WriteCSV(&buf, dir, "kuehlschrank", "2026-11-20", "2026-11-21"); err != nil {
+	r.Tick(day0.Add(2*24*time.Hour + time.Second))
+	// Today, 23 November, has readings from 06:00 to 06:59 so far.
+	feed(r, day0.Add(3*24*time.Hour+6*time.Hour), 60, func(int) float64 { return 4 })
+	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := csv.NewReader(&buf).ReadAll()
+	now := day0.Add(3*24*time.Hour + 12*time.Hour)
+	lines, _ := readLines(dir, "kuehlschrank")
+	tests := []struct {
+		name   string
+		o      CSVOptions
+		prefix string
+		comma  rune
+		rows   [][]string // date, samples, max, minutes out, details, status, hash
+	}{
+		{"German", CSVOptions{From: "2026-11-20", Now: now}, "\ufeffDatum;Gerät;Zeitzone;Sollbereich von (°C);", ';', [][]string{
+			{"20.11.2026", "30", "9,5", "10", "zu warm 20.11.2026 10:10 – 20.11.2026 10:20, Spitze 9,5 °C, 10 min", "vollständig", Hash(lines[0].raw)},
+			{"21.11.2026", "0", "", "0", "", "vollständig", Hash(lines[1].raw)},
+			{"22.11.2026", "0", "", "0", "", "vollständig", Hash(lines[2].raw)},
+			{"23.11.2026", "60", "4", "0", "", "unvollständig", ""},
+		}},
+		{"ISO", CSVOptions{From: "2026-11-20", To: "2026-11-21", Format: ISO, Now: now}, "date,device,tz,low_c,", ',', [][]string{
+			{"2026-11-20", "30", "9.5", "10", "above 2026-11-20 10:10 – 2026-11-20 10:20 peak 9.5 °C 10 min", "complete", Hash(lines[0].raw)},
+			{"2026-11-21", "0", "", "0", "", "complete", Hash(lines[1].raw)},
+		}},
+		{"today only", CSVOptions{From: "2026-11-23", Format: ISO, Now: now}, "date,", ',', [][]string{
+			{"2026-11-23", "60", "4", "0", "", "incomplete", ""},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := WriteCSVWith(&buf, dir, "kuehlschrank", tt.o); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(buf.String(), tt.prefix) {
+				t.Fatalf("CSV starts %q", buf.String()[:min(60, buf.Len())])
+			}
+			if tt.o.Format == German && !strings.Contains(buf.String(), "\r\n") {
+				t.Fatal("German CSV without CRLF line ends")
+			}
+			cr := csv.NewReader(strings.NewReader(strings.TrimPrefix(buf.String(), "\ufeff")))
+			cr.Comma = tt.comma
+			rows, err := cr.ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			head := CSVHeader(tt.o.Format)
+			if len(rows) != 1+len(tt.rows) || strings.Join(rows[0], "|") != strings.Join(head, "|") {
+				t.Fatalf("rows %q", rows)
+			}
+			for i, want := range tt.rows {
+				row := rows[i+1]
+				got := []string{row[0], row[5], row[7], row[10], row[13], row[14], row[15]}
+				if strings.Join(got, "|") != strings.Join(want, "|") {
+					t.Errorf("row %d:\n got %q\nwant %q", i+1, got, want)
+				}
+				if row[2] != "UTC" || row[1] != "kuehlschrank" {
+					t.Errorf("row %d: device/tz %q %q", i+1, row[1], row[2])
+				}
+			}
+			if tt.name == "German" {
+				// The partial day: mean 4, 06:00–07:02 covered (the last
+				// reading holds 3 minutes), so 12 h − 62 min without data.
+				today := rows[4]
+				if today[8] != "4" || today[11] != "658" || today[6] != "4" {
+					t.Errorf("today's row %q", today)
+				}
+				if rows[1][6] != "5,25" || rows[1][3] != "2" {
+					t.Errorf("decimal commas: %q", rows[1])
+				}
+			}
+		})
+	}
+}
+
+// Days follow local midnight in Berlin: 29 March 2026 has 23 hours and
+// 25 October 25; one reading a minute fills each of them exactly.
+func TestDaylightSavingDaysWithReadings(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 3 || strings.Join(rows[0], ",") != strings.Join(csvHeader, ",") {
-		t.Fatalf("rows %q", rows)
-	}
-	col := func(row []string, name string) string {
-		for i, h := range csvHeader {
-			if h == name {
-				return row[i]
-			}
+	for _, tt := range []struct {
+		date  string
+		hours int
+	}{{"2026-03-29", 23}, {"2026-10-25", 25}, {"2026-06-01", 24}} {
+		dir := t.TempDir()
+		// No Location: the package default is Europe/Berlin.
+		r, err := New(Options{Dir: dir, Fridges: []Fridge{{ID: "kuehlschrank", Low: 2, High: 8, Interval: time.Minute}}})
+		if err != nil {
+			t.Fatal(err)
 		}
-		t.Fatalf("no column %s", name)
-		return ""
-	}
-	d1, d2 := rows[1], rows[2]
-	if col(d1, "date") != "2026-11-20" || col(d1, "samples") != "30" || col(d1, "max_c") != "9.5" || col(d1, "minutes_out_of_range") != "10" ||
-		col(d1, "excursions") != "1" || col(d1, "excursion_details") != "above 2026-11-20 10:10 – 2026-11-20 10:20 peak 9.5 °C 10 min" {
-		t.Fatalf("day 1 row %q", d1)
-	}
-	if col(d2, "date") != "2026-11-21" || col(d2, "samples") != "0" || col(d2, "min_c") != "" || col(d2, "minutes_no_data") != "1440" {
-		t.Fatalf("day 2 row %q", d2)
-	}
-	lines, _ := readLines(dir, "kuehlschrank")
-	if col(d1, "record_sha256") != Hash(lines[0].raw) || col(d2, "record_sha256") != Hash(lines[1].raw) {
-		t.Fatal("CSV hashes do not match the chain")
+		start, _ := time.ParseInLocation(time.DateOnly, tt.date, berlin)
+		r.Tick(start)
+		n := int(start.AddDate(0, 0, 1).Sub(start) / time.Minute)
+		feed(r, start, n, func(i int) float64 { return 5 + float64(i%2) })
+		r.Tick(start.AddDate(0, 0, 1).Add(time.Second))
+		rs := records(t, dir)
+		if n != tt.hours*60 || len(rs) != 1 || rs[0].Date != tt.date || rs[0].TZ != "Europe/Berlin" || rs[0].Samples != n ||
+			rs[0].MinutesNoData != 0 || *rs[0].Mean != 5.5 {
+			t.Fatalf("%s: %d minutes, records %+v", tt.date, n, rs)
+		}
 	}
 }
 

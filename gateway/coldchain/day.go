@@ -37,6 +37,12 @@ type dayState struct {
 	LastAt    time.Time `json:"last_at"`
 	LastValue float64   `json:"last_value"`
 	HaveLast  bool      `json:"have_last"`
+	// TZ, Low, High and Hold are the recorder's settings, so the day in
+	// progress can be shown without it (WriteCSV).
+	TZ   string        `json:"tz"`
+	Low  float64       `json:"low"`
+	High float64       `json:"high"`
+	Hold time.Duration `json:"hold"`
 	// Prev and LastDate describe the newest record written.
 	Prev     string `json:"prev"`
 	LastDate string `json:"last_date"`

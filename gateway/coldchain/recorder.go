@@ -57,8 +57,9 @@ type Options struct {
 	// Dir holds one directory per fridge; usually <state_dir>/coldchain.
 	Dir     string
 	Fridges []Fridge
-	// Location decides where a day begins and ends; default time.Local
-	// (the practice's time zone on a configured box).
+	// Location decides where a day begins and ends; default
+	// DefaultTimezone (Europe/Berlin), never the box's time.Local, which
+	// the image leaves at UTC.
 	Location *time.Location
 	// SaveEvery bounds how often the day in progress is written to disk
 	// (and so how many readings a power cut can lose from the day's
@@ -109,7 +110,8 @@ type tracked struct {
 const maxCatchUp = 62
 
 // FromConfig records every enabled device of kind fridge with the band of
-// the config's fridge profile, in <state_dir>/coldchain.
+// the config's fridge profile and the device's plausible range, in
+// <state_dir>/coldchain, with days in the config's timezone.
 func FromConfig(cfg *config.Config, log *slog.Logger) (*Recorder, error) {
 	fp := cfg.Fridge.Effective()
 	pc := plausible.New(cfg.Devices)
@@ -124,13 +126,21 @@ func FromConfig(cfg *config.Config, log *slog.Logger) (*Recorder, error) {
 		}
 		fr = append(fr, f)
 	}
-	return New(Options{Dir: filepath.Join(cfg.StateDir, DirName), Fridges: fr, Log: log})
+	loc, err := LoadTimezone(cfg.Timezone)
+	if err != nil {
+		return nil, err
+	}
+	return New(Options{Dir: filepath.Join(cfg.StateDir, DirName), Fridges: fr, Log: log, Location: loc})
 }
 
 // New loads each fridge's day in progress and the end of its record chain.
 func New(o Options) (*Recorder, error) {
 	if o.Location == nil {
-		o.Location = time.Local
+		loc, err := LoadTimezone("")
+		if err != nil {
+			return nil, err
+		}
+		o.Location = loc
 	}
 	if o.SaveEvery <= 0 {
 		o.SaveEvery = time.Minute
@@ -182,6 +192,7 @@ func (r *Recorder) load(f Fridge) (*tracked, error) {
 		st = dayState{Device: f.ID}
 	}
 	st.Device = f.ID
+	st.TZ, st.Low, st.High, st.Hold = r.o.Location.String(), f.Low, f.High, f.Hold
 	if err := r.reconcileHead(f.ID, st); err != nil {
 		return nil, err
 	}

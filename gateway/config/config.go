@@ -27,6 +27,9 @@ type Config struct {
 	// gets <state_dir>/devices/<id>. Default /var/lib/praxisgate; Load
 	// makes it absolute.
 	StateDir string `yaml:"state_dir"`
+	// Timezone is the IANA zone of the practice (Europe/Berlin when
+	// empty): the cold-chain record's days run from its local midnight.
+	Timezone string `yaml:"timezone"`
 	Log      Log    `yaml:"log"`
 	Uplink   Uplink `yaml:"uplink"`
 	Buffer   Buffer `yaml:"buffer"`
