@@ -355,7 +355,14 @@ func TestVerifyFindsTampering(t *testing.T) {
 		{"the first day removed", func(dir string) { edit(file(dir), func(l []string) []string { return l[1:] }) }, "first record refers to a predecessor", 1, ""},
 		{"the newest day removed", func(dir string) { edit(file(dir), func(l []string) []string { return l[:len(l)-1] }) }, "has no record (removed)", 5, ""},
 		{"a line of garbage", func(dir string) { edit(file(dir), func(l []string) []string { l[1] = "{not json"; return l }) }, "not a record", 2, ""},
-		{"the head removed", func(dir string) { os.Remove(filepath.Join(dir, "kuehlschrank", "head.log")) }, "chain head file", 0, ""},
+		{"the head removed and the newest day edited", func(dir string) {
+			os.Remove(filepath.Join(dir, "kuehlschrank", "head.log"))
+			edit(file(dir), func(l []string) []string { l[4] = strings.Replace(l[4], `"max_c":7`, `"max_c":6`, 1); return l })
+		}, "chain head file", 0, ""},
+		{"the head and the day state removed", func(dir string) {
+			os.Remove(filepath.Join(dir, "kuehlschrank", "head.log"))
+			os.Remove(filepath.Join(dir, "kuehlschrank", "day.json"))
+		}, "chain head file", 0, ""},
 		{"days added", func(dir string) {
 			// Two made-up days: the first is the day in progress and
 			// passes for a record whose head line a crash lost; the one
@@ -435,6 +442,34 @@ func TestVerifyFindsTampering(t *testing.T) {
 				t.Fatalf("verdict %q", r.Integrity()[0].German())
 			}
 		})
+	}
+}
+
+// Records of a version without a chain head: the first start creates the
+// head from them (the day state vouches for the newest), and from then on
+// they are protected.
+func TestChainHeadCreatedOnUpgrade(t *testing.T) {
+	dir := chainOfDays(t, 3)
+	hf := filepath.Join(dir, "kuehlschrank", "head.log")
+	os.Remove(hf)
+	r := newRec(t, dir)
+	if evs := r.Tick(day0.Add(3*24*time.Hour + time.Minute)); len(evs) != 0 {
+		t.Fatalf("events %v", evs)
+	}
+	if st := r.Integrity(); !st[0].Intact() || st[0].Days != 3 {
+		t.Fatalf("after the upgrade: %+v", st)
+	}
+	b, _ := os.ReadFile(hf)
+	if !strings.HasPrefix(string(b), "# chain head created at ") || strings.Count(string(b), "\n") != 4 {
+		t.Fatalf("head:\n%s", b)
+	}
+	r.Close()
+	path := filepath.Join(dir, "kuehlschrank", "2026.jsonl")
+	y, _ := os.ReadFile(path)
+	os.WriteFile(path, []byte(strings.Replace(string(y), `"max_c":3`, `"max_c":2.5`, 1)), 0o640)
+	r = newRec(t, dir)
+	if st := r.Integrity(); st[0].Intact() || !strings.Contains(st[0].Breaks[0].Reason, "differs from the chain head") {
+		t.Fatalf("an edit after the upgrade: %+v", st)
 	}
 }
 

@@ -20,7 +20,8 @@ import (
 // recorder continues the chain from the head, never from whatever the day
 // files hold. A line starting with "!" notes something that weakens the
 // check for good (the head was found missing and rebuilt); Verify keeps
-// reporting it.
+// reporting it. A line starting with "#" is a remark Verify skips (the head
+// created on the first start of a version that keeps one).
 const headName = "head.log"
 
 func headFile(dir, device string) string { return filepath.Join(deviceDir(dir, device), headName) }
@@ -67,6 +68,9 @@ func readHead(dir, device string) (headLog, error) {
 	sc.Buffer(make([]byte, 4<<10), 1<<20)
 	for no := 1; sc.Scan(); no++ {
 		s := sc.Text()
+		if strings.HasPrefix(s, "#") {
+			continue
+		}
 		if strings.HasPrefix(s, "!") {
 			h.notes = append(h.notes, headNote{line: no, text: strings.TrimSpace(s[1:])})
 			continue

@@ -44,18 +44,27 @@ func (r *Recorder) reconcileHead(device string, st dayState) error {
 	var add []string
 	prevHash, prevDate := "", ""
 	if !head.exists {
-		add = append(add, fmt.Sprintf("! chain head file was missing at %s; rebuilt from %d record line(s) on disk, which are not confirmed by it",
-			r.now().UTC().Format(time.RFC3339), len(lines)))
-		r.o.Log.Error("coldchain: chain head file missing; rebuilt from the records on disk and reported as a break", "device", device)
+		var entries []string
+		lastHash := ""
 		for _, l := range lines {
 			var rec Record
 			if json.Unmarshal(l.raw, &rec) != nil || rec.Date <= prevDate {
 				continue
 			}
-			add = append(add, headLine(rec.Date, Hash(l.raw)))
-			prevDate = rec.Date
+			entries = append(entries, headLine(rec.Date, Hash(l.raw)))
+			prevDate, lastHash = rec.Date, Hash(l.raw)
 		}
-		return appendHead(r.o.Dir, device, add...)
+		stamp := r.now().UTC().Format(time.RFC3339)
+		if st.Prev != "" && st.Prev == lastHash && st.LastDate == prevDate {
+			// Records from a version without a chain head: the day state
+			// confirms the newest of them, as far as that version could.
+			r.o.Log.Warn("coldchain: chain head created from the records on disk (first start with a chain head)", "device", device, "days", len(entries))
+			add = append(add, fmt.Sprintf("# chain head created at %s from %d record(s) written before it existed; the day state confirmed the newest", stamp, len(entries)))
+		} else {
+			r.o.Log.Error("coldchain: chain head file missing; rebuilt from the records on disk and reported as a break", "device", device)
+			add = append(add, fmt.Sprintf("! chain head file was missing at %s; rebuilt from %d record line(s) on disk, which are not confirmed by it", stamp, len(lines)))
+		}
+		return appendHead(r.o.Dir, device, append(add, entries...)...)
 	}
 	last, ok := head.last()
 	if ok {
