@@ -1,18 +1,22 @@
 // Package coldchain keeps the daily temperature record of medication
-// fridges that inspections ask for: per fridge and calendar day the
-// minimum, maximum, mean and mean kinetic temperature, the excursions out of
-// the band (start, end, peak, minutes) and how much of the day no reading
-// covers.
+// fridges that inspections ask for: per fridge and local calendar day the
+// minimum, maximum, time-weighted mean and mean kinetic temperature, the
+// excursions out of the band (start, end, peak, minutes) and how much of
+// the day no reading covers. Implausible readings (gateway/plausible) never
+// enter it.
 //
 // The record is computed on the box from the readings the gateway sees, so
 // it is continuous through uplink outages. Days are appended as JSON lines
 // to <dir>/<device>/<year>.jsonl and never rewritten or deleted (a year is
-// about 150 KB, so years fit on any box); each line carries the SHA-256 of
-// the line before, so any later change breaks the chain (Verify). The day
-// in progress is persisted in <dir>/<device>/day.json, so a restart mid-day
-// continues it. Each finished day is also published as a coldchain.daily
-// event carrying the exact line, which gives the provider an outside copy
-// of every hash.
+// about 130 KB, so years fit on any box); each line carries the SHA-256 of
+// the line before, and the chain head <dir>/<device>/head.log, a second
+// append-only file, keeps every day's hash. The recorder checks the day
+// files against the head at start and after every day and continues the
+// chain from the head, so a changed, removed or reordered day stays a
+// break (Verify, Integrity, IntegrityEvent). The day in progress is
+// persisted in <dir>/<device>/day.json, so a restart mid-day continues it.
+// Each finished day is also published as a coldchain.daily event carrying
+// the exact line, which gives the provider an outside copy of every hash.
 package coldchain
 
 import (
