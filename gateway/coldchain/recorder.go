@@ -46,8 +46,9 @@ type Fridge struct {
 	Metric    string
 	Low, High float64
 	// Hold is the longest time one reading stands for; readings further
-	// apart leave the time between as "no data". Default 3 × Interval, at
-	// least one minute.
+	// apart leave the time between as "no data". FromConfig sets the
+	// fridge profile's stale time; default 3 × Interval, at least one
+	// minute.
 	Hold     time.Duration
 	Interval time.Duration
 	// Plausible is the range a reading must lie in to be recorded;
@@ -124,7 +125,9 @@ func FromConfig(cfg *config.Config, log *slog.Logger) (*Recorder, error) {
 		if d.Disabled || d.Kind != config.FridgeKind {
 			continue
 		}
-		f := Fridge{ID: d.ID, Metric: fp.Metric, Low: *fp.Low, High: *fp.High, Interval: d.Interval}
+		// A reading holds until the sensor counts as stale, the moment the
+		// alarm engine raises "sensor offline".
+		f := Fridge{ID: d.ID, Metric: fp.Metric, Low: *fp.Low, High: *fp.High, Interval: d.Interval, Hold: fp.StaleFor(d.Interval)}
 		if r, ok := pc.Range(d.ID, fp.Metric); ok {
 			f.Plausible = &r
 		}
