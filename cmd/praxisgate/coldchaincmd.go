@@ -56,7 +56,7 @@ func coldchainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stdout, "%s: %s\n", d, st.German())
 		for _, b := range st.Breaks {
 			broken = true
-			fmt.Fprintf(stdout, "  %s\n", b)
+			fmt.Fprintf(stdout, "  %s\n", b.German())
 		}
 	}
 	if broken {

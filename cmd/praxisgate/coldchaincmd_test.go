@@ -47,8 +47,8 @@ func TestColdchainVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = runBin(t, time.Minute, "coldchain", "verify", "-dir", dir)
-	want := "kuehlschrank: Protokoll geprüft: GEBROCHEN bei " + year + " Zeile 2, Tag 2026-11-21: record differs from the chain head"
-	if r.code != 1 || !strings.HasPrefix(r.stdout, want) || !strings.Contains(r.stdout, "\n  "+year+":3 (2026-11-22): prev ") {
+	want := "kuehlschrank: Protokoll geprüft: GEBROCHEN bei " + year + " Zeile 2, Tag 2026-11-21: Eintrag weicht vom Hash "
+	if r.code != 1 || !strings.HasPrefix(r.stdout, want) || !strings.Contains(r.stdout, "\n  "+year+" Zeile 3, Tag 2026-11-22: Verweis ") {
 		t.Fatalf("edited record: exit %d, stdout %q, want it to start with %q", r.code, r.stdout, want)
 	}
 

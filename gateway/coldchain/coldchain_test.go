@@ -395,6 +395,11 @@ func TestVerifyFindsTampering(t *testing.T) {
 					}
 					return
 				}
+				for _, b := range breaks {
+					if b.Grund == "" || b.Grund == b.Reason {
+						t.Fatalf("%s: break without German wording: %+v", when, b)
+					}
+				}
 				if when == "before a restart" {
 					if len(breaks) == 0 || !strings.Contains(breaks[0].Reason, c.want) || (c.line != 0 && breaks[0].Line != c.line) {
 						t.Fatalf("%s: breaks %v, want the first at line %d saying %q", when, breaks, c.line, c.want)

@@ -100,7 +100,7 @@ func (r *Recorder) reconcileHead(device string, st dayState) error {
 func (r *Recorder) check(t *tracked, at time.Time) {
 	st, err := Check(r.o.Dir, t.st.Device)
 	if err != nil {
-		st = Status{Device: t.st.Device, Breaks: []Break{{Reason: "record unreadable: " + err.Error()}}}
+		st = Status{Device: t.st.Device, Breaks: []Break{newBreak("", 0, "", "record unreadable: %s", err.Error())}}
 	}
 	before := t.status
 	t.status = st

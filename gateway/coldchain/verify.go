@@ -14,12 +14,60 @@ type Break struct {
 	File string
 	Line int
 	Date string
-	// Reason says what is wrong, in English.
+	// Reason says what is wrong, in English (logs, events); Grund says
+	// it in German (the verdict for the practice and the inspector).
 	Reason string
+	Grund  string
+}
+
+// grund holds the German wording of every break reason, by its English
+// format.
+var grund = map[string]string{
+	"not a record: %s":     "kein gültiger Eintrag: %s",
+	"date %q is not a day": "Datum %q ist kein Tag",
+	"record of device %q":  "Eintrag des Geräts %q",
+	"day is not in the chain head (added after it was written)":                              "Tag fehlt in der Kettenspitze (nachträglich hinzugefügt)",
+	"record differs from the chain head's hash %.12s… (changed after it was written)":        "Eintrag weicht vom Hash %.12s… der Kettenspitze ab (nachträglich geändert)",
+	"first record refers to a predecessor %.12s… (earlier records removed?)":                 "erster Eintrag verweist auf einen Vorgänger %.12s… (frühere Einträge entfernt?)",
+	"prev %.12s… is not the hash %.12s… of the record before (changed, removed or inserted)": "Verweis %.12s… ist nicht der Hash %.12s… des vorigen Eintrags (geändert, entfernt oder eingefügt)",
+	"date does not follow %s (days reordered or repeated)":                                   "Datum folgt nicht auf %s (Tage vertauscht oder doppelt)",
+	"days %s to %s missing":                                          "Tage %s bis %s fehlen",
+	"record in the wrong year's file":                                "Eintrag in der Datei des falschen Jahres",
+	"chain head file missing: the days cannot be checked against it": "Kettenspitze fehlt: die Tage können nicht gegen sie geprüft werden",
+	"not a chain head line: %.40q":                                   "keine Zeile der Kettenspitze: %.40q",
+	"chain head dates out of order":                                  "Daten der Kettenspitze nicht in Reihenfolge",
+	"day in the chain head has no record (removed)":                  "Tag der Kettenspitze ohne Eintrag (entfernt)",
+	"record unreadable: %s":                                          "Protokoll nicht lesbar: %s",
+}
+
+// newBreak builds a Break with both wordings.
+func newBreak(file string, line int, date, format string, args ...any) Break {
+	de, ok := grund[format]
+	if !ok {
+		de = format
+	}
+	return Break{File: file, Line: line, Date: date, Reason: fmt.Sprintf(format, args...), Grund: fmt.Sprintf(de, args...)}
 }
 
 func (b Break) String() string {
 	return fmt.Sprintf("%s:%d (%s): %s", b.File, b.Line, b.Date, b.Reason)
+}
+
+// German says where and what in German, for the practice and the
+// inspector.
+func (b Break) German() string {
+	where := b.File
+	if b.Line > 0 {
+		where = fmt.Sprintf("%s Zeile %d", b.File, b.Line)
+	}
+	if b.Date != "" {
+		where += ", Tag " + b.Date
+	}
+	why := b.Grund
+	if why == "" {
+		why = b.Reason
+	}
+	return where + ": " + why
 }
 
 // Verify checks a device's whole record: every line parses, belongs to the
@@ -56,12 +104,12 @@ func verify(dir, device string) ([]Break, int, error) {
 		h := Hash(l.raw)
 		var r Record
 		if err := json.Unmarshal(l.raw, &r); err != nil {
-			breaks = append(breaks, Break{File: l.file, Line: l.no, Reason: "not a record: " + err.Error()})
+			breaks = append(breaks, newBreak(l.file, l.no, "", "not a record: %s", err.Error()))
 			prevHash = h
 			continue
 		}
 		add := func(format string, args ...any) {
-			breaks = append(breaks, Break{File: l.file, Line: l.no, Date: r.Date, Reason: fmt.Sprintf(format, args...)})
+			breaks = append(breaks, newBreak(l.file, l.no, r.Date, format, args...))
 		}
 		if _, err := time.Parse(time.DateOnly, r.Date); err != nil {
 			add("date %q is not a day", r.Date)
@@ -99,22 +147,22 @@ func verify(dir, device string) ([]Break, int, error) {
 	hf := headFile(dir, device)
 	switch {
 	case !head.exists && len(lines) > 0:
-		breaks = append(breaks, Break{File: hf, Reason: "chain head file missing: the days cannot be checked against it"})
+		breaks = append(breaks, newBreak(hf, 0, "", "chain head file missing: the days cannot be checked against it"))
 	case head.exists:
 		for _, n := range head.notes {
-			breaks = append(breaks, Break{File: hf, Line: n.line, Reason: n.text})
+			breaks = append(breaks, Break{File: hf, Line: n.line, Reason: n.text, Grund: "Vermerk der Kettenspitze: " + n.text})
 		}
 		for _, n := range head.bad {
-			breaks = append(breaks, Break{File: hf, Line: n.line, Reason: fmt.Sprintf("not a chain head line: %.40q", n.text)})
+			breaks = append(breaks, newBreak(hf, n.line, "", "not a chain head line: %.40q", n.text))
 		}
 		last := ""
 		for _, e := range head.entries {
 			if e.date <= last {
-				breaks = append(breaks, Break{File: hf, Line: e.line, Date: e.date, Reason: "chain head dates out of order"})
+				breaks = append(breaks, newBreak(hf, e.line, e.date, "chain head dates out of order"))
 			}
 			last = e.date
 			if _, ok := byDate[e.date]; !ok {
-				breaks = append(breaks, Break{File: hf, Line: e.line, Date: e.date, Reason: "day in the chain head has no record (removed)"})
+				breaks = append(breaks, newBreak(hf, e.line, e.date, "day in the chain head has no record (removed)"))
 			}
 		}
 	}
@@ -175,19 +223,11 @@ func (s Status) German() string {
 	if s.Intact() {
 		return fmt.Sprintf("Protokoll geprüft: intakt (%d %s)", s.Days, plural(s.Days, "Tag", "Tage"))
 	}
-	b := s.Breaks[0]
-	where := b.File
-	if b.Line > 0 {
-		where = fmt.Sprintf("%s Zeile %d", b.File, b.Line)
-	}
-	if b.Date != "" {
-		where += ", Tag " + b.Date
-	}
 	more := ""
 	if len(s.Breaks) > 1 {
 		more = fmt.Sprintf(" (und %d weitere Stelle(n))", len(s.Breaks)-1)
 	}
-	return fmt.Sprintf("Protokoll geprüft: GEBROCHEN bei %s: %s%s", where, b.Reason, more)
+	return fmt.Sprintf("Protokoll geprüft: GEBROCHEN bei %s%s", s.Breaks[0].German(), more)
 }
 
 func plural(n int, one, many string) string {

@@ -108,6 +108,10 @@ func TestFilter(t *testing.T) {
 	if _, err := json.Marshal(Event("x", "temperature", math.NaN(), "NaN is not a number", at)); err != nil {
 		t.Fatalf("a NaN reading's event does not encode: %v", err)
 	}
+	var none *Checker
+	if out, evs := none.Filter(sample("kuehlschrank", -999)); len(out.Metrics) != 3 || evs != nil {
+		t.Fatal("a nil Checker filtered")
+	}
 	if r, ok := c.Range("tiefkuehl", "temperature"); !ok || r != (Range{-100, 60}) {
 		t.Fatalf("range %v %v", r, ok)
 	}
