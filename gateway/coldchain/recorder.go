@@ -200,15 +200,17 @@ func (r *Recorder) load(f Fridge) (*tracked, error) {
 	}
 	st.Device = f.ID
 	st.TZ, st.Low, st.High, st.Hold = r.o.Location.String(), f.Low, f.High, f.Hold
+	// Unreadable files must not keep the daemon (and every other fridge)
+	// down: the check after load reports them, and the chain goes on.
 	if err := r.reconcileHead(f.ID, st); err != nil {
-		return nil, err
+		r.o.Log.Error("coldchain: bring the chain head up to the records", "device", f.ID, "err", err)
 	}
 	// The chain goes on from the head, never from the day files: a newest
 	// day edited or removed on disk stays a break instead of becoming the
 	// new anchor.
 	head, err := readHead(r.o.Dir, f.ID)
 	if err != nil {
-		return nil, err
+		r.o.Log.Error("coldchain: chain head unreadable; the chain continues without it", "device", f.ID, "err", err)
 	}
 	st.Prev, st.LastDate = "", ""
 	if e, ok := head.last(); ok {
