@@ -103,7 +103,7 @@ alarms:
 		t.Fatalf("overview lacks the fridge:\n%s", page)
 	}
 	// The fridge's cold-chain record: no finished day yet, so the header.
-	if csv := do(http.MethodGet, "/coldchain.csv?device=fridge", nil); !strings.HasPrefix(csv, "date,device,") {
+	if csv := do(http.MethodGet, "/coldchain.csv?device=fridge", nil); !strings.HasPrefix(csv, "\ufeffDatum;Gerät;") {
 		t.Fatalf("cold-chain CSV: %q", csv)
 	}
 	if ff := g.WebColdChain().Fridges(); len(ff) != 1 || ff[0] != "fridge" {

@@ -237,12 +237,18 @@ func TestCrashAroundTheRecord(t *testing.T) {
 	r.Close()
 	saved, _ := os.ReadFile(stateFile(dir, "kuehlschrank"))
 	r.Tick(day0.Add(24*time.Hour + time.Minute))
-	// Back to the state before the record, plus half a line.
+	// Back to the state before the record and a head without its line
+	// (the crash came between the record and the head), plus half a
+	// record line and half a head line.
 	os.WriteFile(stateFile(dir, "kuehlschrank"), saved, 0o640)
+	os.WriteFile(headFile(dir, "kuehlschrank"), []byte("2026-11-2"), 0o640)
 	f, _ := os.OpenFile(filepath.Join(dir, "kuehlschrank", "2026.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString(`{"date":"2026-11-2`)
 	f.Close()
 	r2 := newRec(t, dir)
+	if st := r2.Integrity(); !st[0].Intact() {
+		t.Fatalf("after the crash: %+v", st)
+	}
 	r2.Tick(day0.Add(48*time.Hour + time.Minute))
 	rs := records(t, dir)
 	if len(rs) != 2 || rs[0].Date != "2026-11-20" || rs[1].Date != "2026-11-21" {
@@ -286,45 +292,189 @@ func chainOfDays(t *testing.T, n int) string {
 
 func TestVerifyFindsTampering(t *testing.T) {
 	file := func(dir string) string { return filepath.Join(dir, "kuehlschrank", "2026.jsonl") }
-	edit := func(dir string, f func(lines []string) []string) {
-		b, _ := os.ReadFile(file(dir))
+	edit := func(path string, f func(lines []string) []string) {
+		b, _ := os.ReadFile(path)
 		lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
-		os.WriteFile(file(dir), []byte(strings.Join(f(lines), "\n")+"\n"), 0o640)
+		os.WriteFile(path, []byte(strings.Join(f(lines), "\n")+"\n"), 0o640)
+	}
+	// rechain rewrites every prev after a change so the day files agree
+	// with themselves, as a careful forger would.
+	rechain := func(l []string) []string {
+		prev := ""
+		for i := range l {
+			var r Record
+			json.Unmarshal([]byte(l[i]), &r)
+			r.Prev = prev
+			b, _ := json.Marshal(r)
+			l[i] = string(b)
+			prev = Hash(b)
+		}
+		return l
 	}
 	cases := []struct {
 		name   string
-		tamper func(lines []string) []string
+		tamper func(dir string)
 		want   string // in the first break's reason
+		line   int    // of the first break, 0: not checked
+		after  string // in a break after the restarts, if not want
 	}{
-		{"untouched", func(l []string) []string { return l }, ""},
-		{"a warm day made cool", func(l []string) []string {
-			l[2] = strings.Replace(l[2], `"max_c":5`, `"max_c":4.5`, 1)
-			return l
-		}, "is not the hash"},
-		{"a day removed", func(l []string) []string { return append(l[:2], l[3:]...) }, "is not the hash"},
-		{"days swapped", func(l []string) []string { l[1], l[2] = l[2], l[1]; return l }, "is not the hash"},
-		{"the first day removed", func(l []string) []string { return l[1:] }, "first record refers to a predecessor"},
-		{"the newest day removed", func(l []string) []string { return l[:len(l)-1] }, "not the one last written"},
-		{"a line of garbage", func(l []string) []string { l[1] = "{not json"; return l }, "not a record"},
+		{"untouched", func(string) {}, "", 0, ""},
+		{"a warm day made cool", func(dir string) {
+			edit(file(dir), func(l []string) []string { l[2] = strings.Replace(l[2], `"max_c":5`, `"max_c":4.5`, 1); return l })
+		}, "differs from the chain head", 3, ""},
+		{"the newest day edited", func(dir string) {
+			edit(file(dir), func(l []string) []string { l[4] = strings.Replace(l[4], `"max_c":7`, `"max_c":6`, 1); return l })
+		}, "differs from the chain head", 5, ""},
+		{"the newest day edited and the chain redone", func(dir string) {
+			edit(file(dir), func(l []string) []string {
+				l[4] = strings.Replace(l[4], `"max_c":7`, `"max_c":6`, 1)
+				return rechain(l)
+			})
+		}, "differs from the chain head", 5, ""},
+		{"a day removed", func(dir string) { edit(file(dir), func(l []string) []string { return append(l[:2], l[3:]...) }) }, "is not the hash", 3, ""},
+		{"a day removed and the chain redone", func(dir string) {
+			edit(file(dir), func(l []string) []string { return rechain(append(l[:2], l[3:]...)) })
+		}, "differs from the chain head", 3, ""},
+		{"a day removed from records and head, chain redone", func(dir string) {
+			edit(file(dir), func(l []string) []string { return rechain(append(l[:2], l[3:]...)) })
+			edit(filepath.Join(dir, "kuehlschrank", "head.log"), func(l []string) []string {
+				b, _ := os.ReadFile(file(dir))
+				recs := strings.Split(strings.TrimSpace(string(b)), "\n")
+				var out []string
+				for _, r := range recs {
+					var rec Record
+					json.Unmarshal([]byte(r), &rec)
+					out = append(out, rec.Date+" "+Hash([]byte(r)))
+				}
+				return out
+			})
+		}, "days 2026-11-22 to 2026-11-22 missing", 3, ""},
+		{"days swapped", func(dir string) {
+			edit(file(dir), func(l []string) []string { l[1], l[2] = l[2], l[1]; return l })
+		}, "is not the hash", 2, ""},
+		{"the first day removed", func(dir string) { edit(file(dir), func(l []string) []string { return l[1:] }) }, "first record refers to a predecessor", 1, ""},
+		{"the newest day removed", func(dir string) { edit(file(dir), func(l []string) []string { return l[:len(l)-1] }) }, "has no record (removed)", 5, ""},
+		{"a line of garbage", func(dir string) { edit(file(dir), func(l []string) []string { l[1] = "{not json"; return l }) }, "not a record", 2, ""},
+		{"the head removed and the newest day edited", func(dir string) {
+			os.Remove(filepath.Join(dir, "kuehlschrank", "head.log"))
+			edit(file(dir), func(l []string) []string { l[4] = strings.Replace(l[4], `"max_c":7`, `"max_c":6`, 1); return l })
+		}, "chain head file", 0, ""},
+		{"the head and the day state removed", func(dir string) {
+			os.Remove(filepath.Join(dir, "kuehlschrank", "head.log"))
+			os.Remove(filepath.Join(dir, "kuehlschrank", "day.json"))
+		}, "chain head file", 0, ""},
+		{"days added", func(dir string) {
+			// Two made-up days: the first is the day in progress and
+			// passes for a record whose head line a crash lost; the one
+			// after it cannot.
+			edit(file(dir), func(l []string) []string {
+				for _, date := range []string{"2026-11-25", "2026-11-26"} {
+					var r Record
+					json.Unmarshal([]byte(l[len(l)-1]), &r)
+					r.Date, r.Prev = date, Hash([]byte(l[len(l)-1]))
+					b, _ := json.Marshal(r)
+					l = append(l, string(b))
+				}
+				return l
+			})
+		}, "not in the chain head", 6, "differs from the chain head"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := chainOfDays(t, 5)
-			edit(dir, c.tamper)
-			breaks, err := Verify(dir, "kuehlschrank")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if c.want == "" {
-				if len(breaks) != 0 {
-					t.Fatalf("breaks in an untouched chain: %v", breaks)
+			c.tamper(dir)
+			check := func(when string) {
+				t.Helper()
+				breaks, err := Verify(dir, "kuehlschrank")
+				if err != nil {
+					t.Fatal(err)
 				}
-				return
+				if c.want == "" {
+					if len(breaks) != 0 {
+						t.Fatalf("%s: breaks in an untouched chain: %v", when, breaks)
+					}
+					return
+				}
+				for _, b := range breaks {
+					if b.Grund == "" || b.Grund == b.Reason {
+						t.Fatalf("%s: break without German wording: %+v", when, b)
+					}
+				}
+				if when == "before a restart" {
+					if len(breaks) == 0 || !strings.Contains(breaks[0].Reason, c.want) || (c.line != 0 && breaks[0].Line != c.line) {
+						t.Fatalf("%s: breaks %v, want the first at line %d saying %q", when, breaks, c.line, c.want)
+					}
+					return
+				}
+				want, found := c.want, false
+				if c.after != "" {
+					want = c.after
+				}
+				for _, b := range breaks {
+					found = found || strings.Contains(b.Reason, want)
+				}
+				if !found {
+					t.Fatalf("%s: breaks %v, want one saying %q", when, breaks, want)
+				}
 			}
-			if len(breaks) == 0 || !strings.Contains(breaks[0].Reason, c.want) {
-				t.Fatalf("breaks %v, want one saying %q", breaks, c.want)
+			check("before a restart")
+			// A restart must neither re-anchor the chain on the tampered
+			// files nor stop reporting: the break is raised at once and
+			// is still there after more days were written.
+			r := newRec(t, dir)
+			evs := r.Tick(day0.Add(5*24*time.Hour + time.Minute))
+			st := r.Integrity()
+			if c.want == "" {
+				if len(evs) != 0 || len(st) != 1 || !st[0].Intact() || st[0].Days != 5 {
+					t.Fatalf("untouched: events %v, status %+v", evs, st)
+				}
+			} else {
+				var raised bool
+				for _, e := range evs {
+					raised = raised || (e.Type == IntegrityEvent && e.Severity == drivers.Major)
+				}
+				if !raised || st[0].Intact() || !strings.Contains(st[0].German(), "Protokoll geprüft: GEBROCHEN") {
+					t.Fatalf("after a restart: events %v, status %+v", evs, st)
+				}
+			}
+			feed(r, day0.Add(5*24*time.Hour+time.Hour), 3, func(int) float64 { return 5 })
+			r.Tick(day0.Add(8*24*time.Hour + time.Minute))
+			r.Close()
+			r = newRec(t, dir)
+			r.Tick(day0.Add(8*24*time.Hour + 2*time.Minute))
+			check("after restarts and more days")
+			if c.want == "" && r.Integrity()[0].German() != "Protokoll geprüft: intakt (8 Tage)" {
+				t.Fatalf("verdict %q", r.Integrity()[0].German())
 			}
 		})
+	}
+}
+
+// Records of a version without a chain head: the first start creates the
+// head from them (the day state vouches for the newest), and from then on
+// they are protected.
+func TestChainHeadCreatedOnUpgrade(t *testing.T) {
+	dir := chainOfDays(t, 3)
+	hf := filepath.Join(dir, "kuehlschrank", "head.log")
+	os.Remove(hf)
+	r := newRec(t, dir)
+	if evs := r.Tick(day0.Add(3*24*time.Hour + time.Minute)); len(evs) != 0 {
+		t.Fatalf("events %v", evs)
+	}
+	if st := r.Integrity(); !st[0].Intact() || st[0].Days != 3 {
+		t.Fatalf("after the upgrade: %+v", st)
+	}
+	b, _ := os.ReadFile(hf)
+	if !strings.HasPrefix(string(b), "# chain head created at ") || strings.Count(string(b), "\n") != 4 {
+		t.Fatalf("head:\n%s", b)
+	}
+	r.Close()
+	path := filepath.Join(dir, "kuehlschrank", "2026.jsonl")
+	y, _ := os.ReadFile(path)
+	os.WriteFile(path, []byte(strings.Replace(string(y), `"max_c":3`, `"max_c":2.5`, 1)), 0o640)
+	r = newRec(t, dir)
+	if st := r.Integrity(); st[0].Intact() || !strings.Contains(st[0].Breaks[0].Reason, "differs from the chain head") {
+		t.Fatalf("an edit after the upgrade: %+v", st)
 	}
 }
 
@@ -336,40 +486,111 @@ func TestWriteCSV(t *testing.T) {
 		if i >= 10 && i < 20 {
 			return 9.5
 		}
-		return 5
+		return 5.25
 	})
-	r.Tick(day0.Add(3*24*time.Hour + time.Second))
-	var buf bytes.Buffer
-	if err := WriteCSV(&buf, dir, "kuehlschrank", "2026-11-20", "2026-11-21"); err != nil {
+	r.Tick(day0.Add(2*24*time.Hour + time.Second))
+	// Today, 23 November, has readings from 06:00 to 06:59 so far.
+	feed(r, day0.Add(3*24*time.Hour+6*time.Hour), 60, func(int) float64 { return 4 })
+	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := csv.NewReader(&buf).ReadAll()
+	now := day0.Add(3*24*time.Hour + 12*time.Hour)
+	lines, _ := readLines(dir, "kuehlschrank")
+	tests := []struct {
+		name   string
+		o      CSVOptions
+		prefix string
+		comma  rune
+		rows   [][]string // date, samples, max, minutes out, details, status, hash
+	}{
+		{"German", CSVOptions{From: "2026-11-20", Now: now}, "\ufeffDatum;Gerät;Zeitzone;Sollbereich von (°C);", ';', [][]string{
+			{"20.11.2026", "30", "9,5", "10", "zu warm 20.11.2026 10:10 – 20.11.2026 10:20, Spitze 9,5 °C, 10 min", "vollständig", Hash(lines[0].raw)},
+			{"21.11.2026", "0", "", "0", "", "vollständig", Hash(lines[1].raw)},
+			{"22.11.2026", "0", "", "0", "", "vollständig", Hash(lines[2].raw)},
+			{"23.11.2026", "60", "4", "0", "", "unvollständig", ""},
+		}},
+		{"ISO", CSVOptions{From: "2026-11-20", To: "2026-11-21", Format: ISO, Now: now}, "date,device,tz,low_c,", ',', [][]string{
+			{"2026-11-20", "30", "9.5", "10", "above 2026-11-20 10:10 – 2026-11-20 10:20 peak 9.5 °C 10 min", "complete", Hash(lines[0].raw)},
+			{"2026-11-21", "0", "", "0", "", "complete", Hash(lines[1].raw)},
+		}},
+		{"today only", CSVOptions{From: "2026-11-23", Format: ISO, Now: now}, "date,", ',', [][]string{
+			{"2026-11-23", "60", "4", "0", "", "incomplete", ""},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := WriteCSVWith(&buf, dir, "kuehlschrank", tt.o); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(buf.String(), tt.prefix) {
+				t.Fatalf("CSV starts %q", buf.String()[:min(60, buf.Len())])
+			}
+			if tt.o.Format == German && !strings.Contains(buf.String(), "\r\n") {
+				t.Fatal("German CSV without CRLF line ends")
+			}
+			cr := csv.NewReader(strings.NewReader(strings.TrimPrefix(buf.String(), "\ufeff")))
+			cr.Comma = tt.comma
+			rows, err := cr.ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			head := CSVHeader(tt.o.Format)
+			if len(rows) != 1+len(tt.rows) || strings.Join(rows[0], "|") != strings.Join(head, "|") {
+				t.Fatalf("rows %q", rows)
+			}
+			for i, want := range tt.rows {
+				row := rows[i+1]
+				got := []string{row[0], row[5], row[7], row[10], row[13], row[14], row[15]}
+				if strings.Join(got, "|") != strings.Join(want, "|") {
+					t.Errorf("row %d:\n got %q\nwant %q", i+1, got, want)
+				}
+				if row[2] != "UTC" || row[1] != "kuehlschrank" {
+					t.Errorf("row %d: device/tz %q %q", i+1, row[1], row[2])
+				}
+			}
+			if tt.name == "German" {
+				// The partial day: mean 4, 06:00–07:02 covered (the last
+				// reading holds 3 minutes), so 12 h − 62 min without data.
+				today := rows[4]
+				if today[8] != "4" || today[11] != "658" || today[6] != "4" {
+					t.Errorf("today's row %q", today)
+				}
+				if rows[1][6] != "5,25" || rows[1][3] != "2" {
+					t.Errorf("decimal commas: %q", rows[1])
+				}
+			}
+		})
+	}
+}
+
+// Days follow local midnight in Berlin: 29 March 2026 has 23 hours and
+// 25 October 25; one reading a minute fills each of them exactly.
+func TestDaylightSavingDaysWithReadings(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 3 || strings.Join(rows[0], ",") != strings.Join(csvHeader, ",") {
-		t.Fatalf("rows %q", rows)
-	}
-	col := func(row []string, name string) string {
-		for i, h := range csvHeader {
-			if h == name {
-				return row[i]
-			}
+	for _, tt := range []struct {
+		date  string
+		hours int
+	}{{"2026-03-29", 23}, {"2026-10-25", 25}, {"2026-06-01", 24}} {
+		dir := t.TempDir()
+		// No Location: the package default is Europe/Berlin.
+		r, err := New(Options{Dir: dir, Fridges: []Fridge{{ID: "kuehlschrank", Low: 2, High: 8, Interval: time.Minute}}})
+		if err != nil {
+			t.Fatal(err)
 		}
-		t.Fatalf("no column %s", name)
-		return ""
-	}
-	d1, d2 := rows[1], rows[2]
-	if col(d1, "date") != "2026-11-20" || col(d1, "samples") != "30" || col(d1, "max_c") != "9.5" || col(d1, "minutes_out_of_range") != "10" ||
-		col(d1, "excursions") != "1" || col(d1, "excursion_details") != "above 2026-11-20 10:10 – 2026-11-20 10:20 peak 9.5 °C 10 min" {
-		t.Fatalf("day 1 row %q", d1)
-	}
-	if col(d2, "date") != "2026-11-21" || col(d2, "samples") != "0" || col(d2, "min_c") != "" || col(d2, "minutes_no_data") != "1440" {
-		t.Fatalf("day 2 row %q", d2)
-	}
-	lines, _ := readLines(dir, "kuehlschrank")
-	if col(d1, "record_sha256") != Hash(lines[0].raw) || col(d2, "record_sha256") != Hash(lines[1].raw) {
-		t.Fatal("CSV hashes do not match the chain")
+		start, _ := time.ParseInLocation(time.DateOnly, tt.date, berlin)
+		r.Tick(start)
+		n := int(start.AddDate(0, 0, 1).Sub(start) / time.Minute)
+		feed(r, start, n, func(i int) float64 { return 5 + float64(i%2) })
+		r.Tick(start.AddDate(0, 0, 1).Add(time.Second))
+		rs := records(t, dir)
+		if n != tt.hours*60 || len(rs) != 1 || rs[0].Date != tt.date || rs[0].TZ != "Europe/Berlin" || rs[0].Samples != n ||
+			rs[0].MinutesNoData != 0 || *rs[0].Mean != 5.5 {
+			t.Fatalf("%s: %d minutes, records %+v", tt.date, n, rs)
+		}
 	}
 }
 

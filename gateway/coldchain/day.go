@@ -11,13 +11,20 @@ type dayState struct {
 	Device string `json:"device"`
 	// Date is the day being accumulated; empty before the first Tick or
 	// reading ever.
-	Date    string  `json:"date"`
-	Samples int     `json:"samples"`
-	Sum     float64 `json:"sum"`
-	// SumArrhenius is Σ exp(−ΔH/(R·T)) of the day's readings (mkt.go).
-	SumArrhenius float64 `json:"sum_arrhenius"`
-	Min          float64 `json:"min"`
-	Max          float64 `json:"max"`
+	Date    string `json:"date"`
+	Samples int    `json:"samples"`
+	// SumSeconds is Σ value·seconds held and SumArrhenius is
+	// Σ exp(−ΔH/(R·T))·seconds held (mkt.go) over the time readings
+	// cover: the mean and the MKT weight each reading by the time it
+	// stood for.
+	SumSeconds   float64 `json:"sum_seconds"`
+	SumArrhenius float64 `json:"sum_arrhenius_seconds"`
+	// Min and Max are over the values that stood for some of the day,
+	// including one held over from before midnight; HaveExt says they are
+	// set.
+	Min     float64 `json:"min"`
+	Max     float64 `json:"max"`
+	HaveExt bool    `json:"have_ext"`
 	// OutSeconds and CoveredSeconds are the day's time out of the band and
 	// the time any reading stands for.
 	OutSeconds     float64 `json:"out_seconds"`
@@ -30,6 +37,12 @@ type dayState struct {
 	LastAt    time.Time `json:"last_at"`
 	LastValue float64   `json:"last_value"`
 	HaveLast  bool      `json:"have_last"`
+	// TZ, Low, High and Hold are the recorder's settings, so the day in
+	// progress can be shown without it (WriteCSV).
+	TZ   string        `json:"tz"`
+	Low  float64       `json:"low"`
+	High float64       `json:"high"`
+	Hold time.Duration `json:"hold"`
 	// Prev and LastDate describe the newest record written.
 	Prev     string `json:"prev"`
 	LastDate string `json:"last_date"`
@@ -57,7 +70,7 @@ func (b band) direction(v float64) string {
 // an excursion that goes on over midnight.
 func (d *dayState) resetDay(date string) {
 	d.Date = date
-	d.Samples, d.Sum, d.SumArrhenius, d.Min, d.Max = 0, 0, 0, 0, 0
+	d.Samples, d.SumSeconds, d.SumArrhenius, d.Min, d.Max, d.HaveExt = 0, 0, 0, 0, 0, false
 	d.OutSeconds, d.CoveredSeconds = 0, 0
 	d.Excursions = nil
 	if d.Open != nil {
@@ -82,6 +95,9 @@ func (d *dayState) attribute(to, dayStart, dayEnd time.Time, b band) {
 	}
 	sec := to.Sub(from).Seconds()
 	d.CoveredSeconds += sec
+	d.SumSeconds += d.LastValue * sec
+	d.SumArrhenius += arrhenius(d.LastValue) * sec
+	d.extend(d.LastValue)
 	if d.Open != nil {
 		d.OutSeconds += sec
 		d.Open.Minutes += sec / 60
@@ -90,14 +106,8 @@ func (d *dayState) attribute(to, dayStart, dayEnd time.Time, b band) {
 
 // add takes one reading of the day.
 func (d *dayState) add(at time.Time, v float64, b band) {
-	if d.Samples == 0 {
-		d.Min, d.Max = v, v
-	}
 	d.Samples++
-	d.Sum += v
-	d.SumArrhenius += arrhenius(v)
-	d.Min = math.Min(d.Min, v)
-	d.Max = math.Max(d.Max, v)
+	d.extend(v)
 
 	dir := b.direction(v)
 	if d.Open != nil && dir != d.Open.Direction {
@@ -117,16 +127,24 @@ func (d *dayState) add(at time.Time, v float64, b band) {
 	d.LastAt, d.LastValue, d.HaveLast = at, v, true
 }
 
+func (d *dayState) extend(v float64) {
+	if !d.HaveExt {
+		d.Min, d.Max, d.HaveExt = v, v, true
+	}
+	d.Min = math.Min(d.Min, v)
+	d.Max = math.Max(d.Max, v)
+}
+
 // record renders the finished day; dayLen is its length (23 to 25 hours
 // around the clock changes).
 func (d *dayState) record(tz string, b band, dayLen time.Duration) Record {
 	r := Record{Date: d.Date, Device: d.Device, TZ: tz, Low: b.low, High: b.high, Samples: d.Samples,
 		MinutesOut: round(d.OutSeconds/60, 1), MinutesNoData: round(math.Max(0, dayLen.Seconds()-d.CoveredSeconds)/60, 1),
 		Excursions: []Excursion{}, Prev: d.Prev}
-	if d.Samples > 0 {
+	if d.Samples > 0 && d.CoveredSeconds > 0 {
 		mn, mx := round(d.Min, 2), round(d.Max, 2)
-		mean := round(d.Sum/float64(d.Samples), 2)
-		mkt := round(mktFromSum(d.SumArrhenius, d.Samples), 2)
+		mean := round(d.SumSeconds/d.CoveredSeconds, 2)
+		mkt := round(mktFromWeighted(d.SumArrhenius, d.CoveredSeconds), 2)
 		r.Min, r.Max, r.Mean, r.MKT = &mn, &mx, &mean, &mkt
 	}
 	for _, e := range d.Excursions {

@@ -22,15 +22,20 @@ func arrhenius(celsius float64) float64 {
 	return math.Exp(-ActivationOverR / (celsius + zeroCelsius))
 }
 
-// mktFromSum returns the mean kinetic temperature in °C of n readings
-// whose arrhenius terms sum to sum:
+// mktFromWeighted returns the mean kinetic temperature in °C of readings
+// each weighted by the time it held, whose weighted arrhenius terms sum to
+// sum over total units of time:
 //
-//	MKT = (ΔH/R) / −ln( (1/n) · Σ exp(−ΔH/(R·Tᵢ)) )   (temperatures in K)
+//	MKT = (ΔH/R) / −ln( Σ wᵢ·exp(−ΔH/(R·Tᵢ)) / Σ wᵢ )   (temperatures in K)
 //
-// Readings are taken at the device's fixed poll interval, so equal weights
-// are the formula as USP <1079.2> states it.
-func mktFromSum(sum float64, n int) float64 {
-	return ActivationOverR/-math.Log(sum/float64(n)) - zeroCelsius
+// USP <1079.2> states the formula for readings at equal intervals, where
+// every wᵢ is the same. MQTT and Zigbee sensors report on change, so
+// equal weights would let a burst of readings during a door opening
+// outweigh hours of one steady value; weighting each reading by the time
+// it stood for (until the next reading, at most the hold time) is the
+// same formula applied to the temperature as a function of time.
+func mktFromWeighted(sum, total float64) float64 {
+	return ActivationOverR/-math.Log(sum/total) - zeroCelsius
 }
 
 // MKT returns the mean kinetic temperature in °C of readings in °C.
@@ -39,5 +44,5 @@ func MKT(celsius []float64) float64 {
 	for _, c := range celsius {
 		sum += arrhenius(c)
 	}
-	return mktFromSum(sum, len(celsius))
+	return mktFromWeighted(sum, float64(len(celsius)))
 }

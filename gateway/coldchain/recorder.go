@@ -1,18 +1,22 @@
 // Package coldchain keeps the daily temperature record of medication
-// fridges that inspections ask for: per fridge and calendar day the
-// minimum, maximum, mean and mean kinetic temperature, the excursions out of
-// the band (start, end, peak, minutes) and how much of the day no reading
-// covers.
+// fridges that inspections ask for: per fridge and local calendar day the
+// minimum, maximum, time-weighted mean and mean kinetic temperature, the
+// excursions out of the band (start, end, peak, minutes) and how much of
+// the day no reading covers. Implausible readings (gateway/plausible) never
+// enter it.
 //
 // The record is computed on the box from the readings the gateway sees, so
 // it is continuous through uplink outages. Days are appended as JSON lines
 // to <dir>/<device>/<year>.jsonl and never rewritten or deleted (a year is
-// about 150 KB, so years fit on any box); each line carries the SHA-256 of
-// the line before, so any later change breaks the chain (Verify). The day
-// in progress is persisted in <dir>/<device>/day.json, so a restart mid-day
-// continues it. Each finished day is also published as a coldchain.daily
-// event carrying the exact line, which gives the provider an outside copy
-// of every hash.
+// about 130 KB, so years fit on any box); each line carries the SHA-256 of
+// the line before, and the chain head <dir>/<device>/head.log, a second
+// append-only file, keeps every day's hash. The recorder checks the day
+// files against the head at start and after every day and continues the
+// chain from the head, so a changed, removed or reordered day stays a
+// break (Verify, Integrity, IntegrityEvent). The day in progress is
+// persisted in <dir>/<device>/day.json, so a restart mid-day continues it.
+// Each finished day is also published as a coldchain.daily event carrying
+// the exact line, which gives the provider an outside copy of every hash.
 package coldchain
 
 import (
@@ -26,6 +30,7 @@ import (
 
 	"github.com/praxisgate/praxisgate/drivers"
 	"github.com/praxisgate/praxisgate/gateway/config"
+	"github.com/praxisgate/praxisgate/gateway/plausible"
 )
 
 // DailyEvent is the type of the event that publishes a finished day.
@@ -41,10 +46,15 @@ type Fridge struct {
 	Metric    string
 	Low, High float64
 	// Hold is the longest time one reading stands for; readings further
-	// apart leave the time between as "no data". Default 3 × Interval, at
-	// least one minute.
+	// apart leave the time between as "no data". FromConfig sets the
+	// fridge profile's stale time; default 3 × Interval, at least one
+	// minute.
 	Hold     time.Duration
 	Interval time.Duration
+	// Plausible is the range a reading must lie in to be recorded;
+	// default plausible.FridgeTemperature. Sentinels are refused in any
+	// case.
+	Plausible *plausible.Range
 }
 
 // Options build a Recorder.
@@ -52,14 +62,18 @@ type Options struct {
 	// Dir holds one directory per fridge; usually <state_dir>/coldchain.
 	Dir     string
 	Fridges []Fridge
-	// Location decides where a day begins and ends; default time.Local
-	// (the practice's time zone on a configured box).
+	// Location decides where a day begins and ends; default
+	// DefaultTimezone (Europe/Berlin), never the box's time.Local, which
+	// the image leaves at UTC.
 	Location *time.Location
 	// SaveEvery bounds how often the day in progress is written to disk
 	// (and so how many readings a power cut can lose from the day's
 	// figures). Default one minute.
 	SaveEvery time.Duration
 	Log       *slog.Logger
+	// Now is the gateway clock, used before the first Tick; default
+	// time.Now.
+	Now func() time.Time
 }
 
 // Recorder follows the fridges' readings. Observe and Tick may be called
@@ -86,6 +100,14 @@ type tracked struct {
 	metric  string
 	dirty   bool
 	savedAt time.Time
+	// plaus is the plausible range; refusing says the newest reading
+	// was refused (an invalid-reading episode is going on).
+	plaus    plausible.Range
+	refusing bool
+	// headLag are chain head lines not yet written (a failed append).
+	headLag []string
+	// status is the last check of the record (Integrity).
+	status Status
 }
 
 // maxCatchUp bounds the days one Tick closes (after a long power-off), so
@@ -93,29 +115,48 @@ type tracked struct {
 const maxCatchUp = 62
 
 // FromConfig records every enabled device of kind fridge with the band of
-// the config's fridge profile, in <state_dir>/coldchain.
+// the config's fridge profile and the device's plausible range, in
+// <state_dir>/coldchain, with days in the config's timezone.
 func FromConfig(cfg *config.Config, log *slog.Logger) (*Recorder, error) {
 	fp := cfg.Fridge.Effective()
+	pc := plausible.New(cfg.Devices)
 	var fr []Fridge
 	for _, d := range cfg.Devices {
 		if d.Disabled || d.Kind != config.FridgeKind {
 			continue
 		}
-		fr = append(fr, Fridge{ID: d.ID, Metric: fp.Metric, Low: *fp.Low, High: *fp.High, Interval: d.Interval})
+		// A reading holds until the sensor counts as stale, the moment the
+		// alarm engine raises "sensor offline".
+		f := Fridge{ID: d.ID, Metric: fp.Metric, Low: *fp.Low, High: *fp.High, Interval: d.Interval, Hold: fp.StaleFor(d.Interval)}
+		if r, ok := pc.Range(d.ID, fp.Metric); ok {
+			f.Plausible = &r
+		}
+		fr = append(fr, f)
 	}
-	return New(Options{Dir: filepath.Join(cfg.StateDir, DirName), Fridges: fr, Log: log})
+	loc, err := LoadTimezone(cfg.Timezone)
+	if err != nil {
+		return nil, err
+	}
+	return New(Options{Dir: filepath.Join(cfg.StateDir, DirName), Fridges: fr, Log: log, Location: loc})
 }
 
 // New loads each fridge's day in progress and the end of its record chain.
 func New(o Options) (*Recorder, error) {
 	if o.Location == nil {
-		o.Location = time.Local
+		loc, err := LoadTimezone("")
+		if err != nil {
+			return nil, err
+		}
+		o.Location = loc
 	}
 	if o.SaveEvery <= 0 {
 		o.SaveEvery = time.Minute
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	r := &Recorder{o: o, fridges: map[string]*tracked{}}
 	for _, f := range o.Fridges {
@@ -131,6 +172,7 @@ func New(o Options) (*Recorder, error) {
 		}
 		r.fridges[f.ID] = t
 		r.order = append(r.order, f.ID)
+		r.check(t, r.now())
 	}
 	sort.Strings(r.order)
 	return r, nil
@@ -157,25 +199,32 @@ func (r *Recorder) load(f Fridge) (*tracked, error) {
 		st = dayState{Device: f.ID}
 	}
 	st.Device = f.ID
-	rec, hash, have, err := tail(r.o.Dir, f.ID)
+	st.TZ, st.Low, st.High, st.Hold = r.o.Location.String(), f.Low, f.High, f.Hold
+	// Unreadable files must not keep the daemon (and every other fridge)
+	// down: the check after load reports them, and the chain goes on.
+	if err := r.reconcileHead(f.ID, st); err != nil {
+		r.o.Log.Error("coldchain: bring the chain head up to the records", "device", f.ID, "err", err)
+	}
+	// The chain goes on from the head, never from the day files: a newest
+	// day edited or removed on disk stays a break instead of becoming the
+	// new anchor.
+	head, err := readHead(r.o.Dir, f.ID)
 	if err != nil {
-		// A damaged newest line must not keep the daemon (and every other
-		// fridge) down; Verify reports it, and the chain goes on from it.
-		r.o.Log.Error("coldchain: newest record unreadable; the chain continues after it", "device", f.ID, "err", err)
-		have = false
+		r.o.Log.Error("coldchain: chain head unreadable; the chain continues without it", "device", f.ID, "err", err)
 	}
-	if _, derr := time.Parse(time.DateOnly, rec.Date); have && derr != nil {
-		r.o.Log.Error("coldchain: newest record names no valid day", "device", f.ID, "date", rec.Date)
-		have = false
-	}
-	if have {
-		st.Prev, st.LastDate = hash, rec.Date
-		if st.Date != "" && st.Date <= rec.Date {
+	st.Prev, st.LastDate = "", ""
+	if e, ok := head.last(); ok {
+		st.Prev, st.LastDate = e.hash, e.date
+		if st.Date != "" && st.Date <= e.date {
 			// The day was written but the state not saved after it.
-			st.resetDay(r.nextDate(rec.Date))
+			st.resetDay(r.nextDate(e.date))
 		}
 	}
-	return &tracked{st: st, b: band{low: f.Low, high: f.High, hold: f.Hold}, metric: f.Metric}, nil
+	pr := plausible.FridgeTemperature
+	if f.Plausible != nil {
+		pr = *f.Plausible
+	}
+	return &tracked{st: st, b: band{low: f.Low, high: f.High, hold: f.Hold}, metric: f.Metric, plaus: pr}, nil
 }
 
 // Observe takes a successful poll result; samples of other devices and
@@ -199,6 +248,18 @@ func (r *Recorder) Observe(s drivers.Sample) {
 	if !found {
 		return
 	}
+	// Plausibility comes first: a refused value is neither recorded nor
+	// attributed time, so the newest good reading only holds for the hold
+	// time and the rest of the gap counts as no data.
+	if why := plausible.Check(t.metric, v, t.plaus); why != "" {
+		if !t.refusing {
+			r.o.Log.Warn("coldchain: implausible reading refused", "device", s.Device, "reason", why)
+			r.pending = append(r.pending, plausible.Event(s.Device, t.metric, v, why, s.Time))
+		}
+		t.refusing = true
+		return
+	}
+	t.refusing = false
 	if !r.lastTick.IsZero() && s.Time.After(r.lastTick.Add(maxAhead)) {
 		r.o.Log.Warn("coldchain: reading from the future ignored (device clock wrong?)", "device", s.Device, "time", s.Time, "gateway_time", r.lastTick)
 		return
@@ -275,11 +336,18 @@ func (r *Recorder) rollTo(t *tracked, now time.Time) {
 		t.dirty = true
 		return
 	}
+	closed := false
+	defer func() {
+		if closed {
+			r.check(t, now)
+		}
+	}()
 	for i := 0; i < maxCatchUp && t.st.Date < today; i++ {
 		if err := r.closeDay(t); err != nil {
 			r.o.Log.Error("coldchain: write the day's record; trying again later", "device", t.st.Device, "date", t.st.Date, "err", err)
 			return
 		}
+		closed = true
 	}
 }
 
@@ -291,6 +359,15 @@ func (r *Recorder) closeDay(t *tracked) error {
 		line, err := appendRecord(r.o.Dir, rec)
 		if err != nil {
 			return err
+		}
+		t.headLag = append(t.headLag, headLine(rec.Date, Hash(line)))
+		if err := appendHead(r.o.Dir, rec.Device, t.headLag...); err != nil {
+			// The record is on disk and chains to the head: the lines are
+			// added with the next day's, or at the next start
+			// (reconcileHead).
+			r.o.Log.Error("coldchain: add the day to the chain head", "device", rec.Device, "date", rec.Date, "err", err)
+		} else {
+			t.headLag = nil
 		}
 		t.st.Prev, t.st.LastDate = Hash(line), rec.Date
 		r.pending = append(r.pending, dailyEvent(rec, line, de))
@@ -313,6 +390,14 @@ func dailyEvent(rec Record, line []byte, at time.Time) drivers.Event {
 	}
 	return drivers.Event{Device: rec.Device, Time: at, Type: DailyEvent, Severity: drivers.Info, Message: msg,
 		Attrs: map[string]any{"date": rec.Date, "hash": Hash(line), "record": json.RawMessage(line)}}
+}
+
+// now is the gateway clock: the last Tick, else Options.Now.
+func (r *Recorder) now() time.Time {
+	if !r.lastTick.IsZero() {
+		return r.lastTick
+	}
+	return r.o.Now()
 }
 
 func (r *Recorder) date(t time.Time) string { return t.In(r.o.Location).Format(time.DateOnly) }

@@ -27,6 +27,9 @@ type Config struct {
 	// gets <state_dir>/devices/<id>. Default /var/lib/praxisgate; Load
 	// makes it absolute.
 	StateDir string `yaml:"state_dir"`
+	// Timezone is the IANA zone of the practice (Europe/Berlin when
+	// empty): the cold-chain record's days run from its local midnight.
+	Timezone string `yaml:"timezone"`
 	Log      Log    `yaml:"log"`
 	Uplink   Uplink `yaml:"uplink"`
 	Buffer   Buffer `yaml:"buffer"`
@@ -164,6 +167,9 @@ type Device struct {
 	Timeout          time.Duration  `yaml:"timeout"`
 	Jitter           *time.Duration `yaml:"jitter"`
 	UnreachableAfter int            `yaml:"unreachable_after"`
+	// Plausible overrides the plausible range of a metric (key: metric
+	// name); see plausible.go.
+	Plausible map[string]Plausible `yaml:"plausible"`
 
 	// DriverConfig is the decoded section named after the driver (a pointer
 	// to the driver's Config type), filled in by Load.

@@ -73,7 +73,7 @@ func TestBadFiles(t *testing.T) {
 		{
 			name: "unknown key without hint lists the known keys",
 			yaml: head + "colour: red\n",
-			want: []string{`5:1: colour: unknown key (known keys: alarms, buffer, commands, defaults, devices, fridge, gateway, log, notify, nut_server, self, site, state_dir, update, uplink, web)`},
+			want: []string{`5:1: colour: unknown key (known keys: alarms, buffer, commands, defaults, devices, fridge, gateway, log, notify, nut_server, self, site, state_dir, timezone, update, uplink, web)`},
 		},
 		{
 			name: "wrong types",

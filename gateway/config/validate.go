@@ -37,6 +37,8 @@ func (l *loader) validate() {
 	l.validateWeb()
 	l.validateNUTServer()
 	l.validateFridge()
+	l.validatePlausible()
+	l.validateTimezone()
 	l.validateStale()
 	l.validateUpdate()
 	l.validateNotify()

@@ -21,9 +21,10 @@ func TestColdChainCSV(t *testing.T) {
 		code  int
 		days  []string
 	}{
-		{"device=kuehlschrank", http.StatusOK, []string{"2026-11-20", "2026-11-21"}},
-		{"device=kuehlschrank&from=2026-11-21", http.StatusOK, []string{"2026-11-21"}},
-		{"device=kuehlschrank&to=2026-11-20", http.StatusOK, []string{"2026-11-20"}},
+		// 22 November is the day in progress in the recorder's state.
+		{"device=kuehlschrank", http.StatusOK, []string{"20.11.2026", "21.11.2026", "22.11.2026"}},
+		{"device=kuehlschrank&from=2026-11-21", http.StatusOK, []string{"21.11.2026", "22.11.2026"}},
+		{"device=kuehlschrank&to=2026-11-20", http.StatusOK, []string{"20.11.2026"}},
 		{"device=kuehlschrank&from=2026-12-01", http.StatusOK, nil},
 		{"device=kuehlschrank&from=gestern", http.StatusBadRequest, nil},
 		{"device=kuehlschrank&to=2026-13-01", http.StatusBadRequest, nil},
@@ -45,11 +46,14 @@ func TestColdChainCSV(t *testing.T) {
 		if !strings.HasPrefix(resp.Header.Get("Content-Disposition"), `attachment; filename="kuehlkette-kuehlschrank`) {
 			t.Errorf("%s: disposition %q", tt.query, resp.Header.Get("Content-Disposition"))
 		}
-		rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+		// German CSV: a BOM, semicolons, German column names.
+		cr := csv.NewReader(strings.NewReader(strings.TrimPrefix(body, "\ufeff")))
+		cr.Comma = ';'
+		rows, err := cr.ReadAll()
 		if err != nil {
 			t.Fatalf("%s: %v", tt.query, err)
 		}
-		if len(rows) != 1+len(tt.days) || rows[0][0] != "date" {
+		if len(rows) != 1+len(tt.days) || rows[0][0] != "Datum" || !strings.HasPrefix(body, "\ufeff") {
 			t.Fatalf("%s: rows %q", tt.query, rows)
 		}
 		for i, d := range tt.days {
@@ -59,7 +63,7 @@ func TestColdChainCSV(t *testing.T) {
 		}
 	}
 	_, body = e.get("/coldchain.csv?device=kuehlschrank&from=2026-11-21")
-	if !strings.Contains(body, "11.2") {
+	if !strings.Contains(body, "11,2") {
 		t.Errorf("the warm hour on 21 November is not in the record:\n%s", body)
 	}
 }

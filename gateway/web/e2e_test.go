@@ -256,8 +256,8 @@ func TestBrowserEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(string(csvData), "date,device,") || !strings.Contains(string(csvData), "2026-11-21,kuehlschrank") ||
-		strings.Contains(string(csvData), "2026-11-20") {
+	if !strings.HasPrefix(string(csvData), "\ufeffDatum;Gerät;") || !strings.Contains(string(csvData), "21.11.2026;kuehlschrank") ||
+		strings.Contains(string(csvData), "20.11.2026") {
 		t.Fatalf("downloaded CSV:\n%s", csvData)
 	}
 	bundle := download("support bundle", chromedp.Navigate(base+"/diagnostics"), chromedp.WaitVisible(id("bundle")), chromedp.Click(id("bundle")))

@@ -20,6 +20,7 @@ var applyCatalog = map[string]msg{
 	"sec.site":          {"Standort", "site"},
 	"sec.gateway":       {"Box-Kennung", "gateway id"},
 	"sec.state_dir":     {"Datenverzeichnis", "state directory"},
+	"sec.timezone":      {"Zeitzone", "time zone"},
 	"sec.log":           {"Protokollierung", "logging"},
 	"sec.uplink":        {"Verbindung zum Dienstleister", "connection to the provider"},
 	"sec.buffer":        {"Zwischenspeicher", "buffer"},
