@@ -3,17 +3,15 @@ package apcmodbus
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/praxisgate/praxisgate/drivers/testpeer"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/praxisgate/praxisgate/drivers/testpeer"
 
 	"github.com/praxisgate/praxisgate/drivers"
 	"github.com/praxisgate/praxisgate/drivers/internal/doccheck"
@@ -121,9 +119,9 @@ func TestDecodeStates(t *testing.T) {
 // pymodbus on a pseudo-terminal and polls them through the Modbus stack.
 func TestPollRTUAgainstPymodbus(t *testing.T) {
 	regs := realRegisters(t)
-	peer, gw := ptyPair(t)
+	peer, gw := testpeer.PTYPair(t)
 	tables := map[string]map[string][]uint16{"holding": {"0": regs[0], "128": regs[128]}}
-	startRTUPeer(t, peer, 1, tables)
+	testpeer.StartModbusRTU(t, peer, 1, tables)
 	cfg := defaults()
 	cfg.Device, cfg.StopBits = gw, 2
 	d, err := New(drivers.Device{ID: "usv-smt"}, cfg, nil)
@@ -173,70 +171,4 @@ func TestConfigErrors(t *testing.T) {
 
 func TestDocsListEveryKey(t *testing.T) {
 	doccheck.Keys(t, "../../docs/drivers/apcmodbus.md", Config{})
-}
-
-func needPeer(t *testing.T, path, pkg string) {
-	t.Helper()
-	testpeer.SkipShort(t, pkg)
-	if pkg == "python3-pymodbus" {
-		// Debian's pymodbus needs serial_asyncio for RTU without depending on it.
-		needPeer(t, "/usr/lib/python3/dist-packages/serial_asyncio", "python3-serial-asyncio")
-	}
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("drivers/apcmodbus: %s not found (%v): `make test` installs Debian package %s", path, err, pkg)
-	}
-}
-
-// ptyPair links two pseudo-terminals with socat, as a USB-RS232 adapter
-// would appear to each side.
-func ptyPair(t *testing.T) (peer, gw string) {
-	t.Helper()
-	needPeer(t, "/usr/bin/socat", "socat")
-	dir := t.TempDir()
-	peer, gw = filepath.Join(dir, "peer"), filepath.Join(dir, "gw")
-	cmd := exec.Command("/usr/bin/socat", "pty,raw,echo=0,link="+peer, "pty,raw,echo=0,link="+gw)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for i := 0; i < 100; i++ {
-		_, e1 := os.Stat(peer)
-		_, e2 := os.Stat(gw)
-		if e1 == nil && e2 == nil {
-			return peer, gw
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatal("socat did not create the pseudo-terminals within 5 s")
-	return
-}
-
-// startRTUPeer runs pymodbus as the RTU slave on port.
-func startRTUPeer(t *testing.T, port string, unit int, tables map[string]map[string][]uint16) {
-	t.Helper()
-	needPeer(t, "/usr/lib/python3/dist-packages/pymodbus", "python3-pymodbus")
-	spec, _ := json.Marshal(tables)
-	cmd := exec.Command("/usr/bin/python3", "testdata/rtu_peer.py", port, fmt.Sprint(unit), string(spec))
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	ready := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(out).ReadString('\n')
-		ready <- strings.TrimSpace(line)
-	}()
-	select {
-	case line := <-ready:
-		if line != "ready" {
-			t.Fatalf("pymodbus RTU peer: %q", line)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("pymodbus RTU peer not ready within 20 s")
-	}
 }

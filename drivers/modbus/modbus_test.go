@@ -1,20 +1,16 @@
 package modbus
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/praxisgate/praxisgate/drivers/testpeer"
 	"math"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/praxisgate/praxisgate/drivers/testpeer"
 
 	"github.com/praxisgate/praxisgate/drivers"
 	"github.com/praxisgate/praxisgate/drivers/modbus/modbussim"
@@ -239,80 +235,13 @@ func TestPollTCPFaults(t *testing.T) {
 	})
 }
 
-// needPeer fails the test when a peer binary is missing: the peers are
-// Debian packages that `make test` installs.
-func needPeer(t *testing.T, path, pkg string) {
-	t.Helper()
-	testpeer.SkipShort(t, pkg)
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("%s not found (%v): `make test` installs Debian package %s", path, err, pkg)
-	}
-}
-
-// ptyPair links two pseudo-terminals with socat and returns their paths, as
-// a USB-RS485 adapter would appear to each side.
-func ptyPair(t *testing.T) (peer, gw string) {
-	t.Helper()
-	needPeer(t, "/usr/bin/socat", "socat")
-	dir := t.TempDir()
-	peer, gw = filepath.Join(dir, "peer"), filepath.Join(dir, "gw")
-	cmd := exec.Command("/usr/bin/socat", "pty,raw,echo=0,link="+peer, "pty,raw,echo=0,link="+gw)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for i := 0; i < 100; i++ {
-		_, e1 := os.Stat(peer)
-		_, e2 := os.Stat(gw)
-		if e1 == nil && e2 == nil {
-			return peer, gw
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatal("socat did not create the pseudo-terminals within 5 s")
-	return
-}
-
-// startRTUPeer runs pymodbus as the RTU slave on port.
-func startRTUPeer(t *testing.T, port string, unit int, tables map[string]map[string][]uint16) {
-	t.Helper()
-	needPeer(t, "/usr/lib/python3/dist-packages/pymodbus", "python3-pymodbus")
-	// Debian's pymodbus imports serial_asyncio for its serial server but does
-	// not depend on the package that provides it.
-	needPeer(t, "/usr/lib/python3/dist-packages/serial_asyncio", "python3-serial-asyncio")
-	spec, _ := json.Marshal(tables)
-	cmd := exec.Command("/usr/bin/python3", "testdata/rtu_peer.py", port, fmt.Sprint(unit), string(spec))
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	ready := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(out).ReadString('\n')
-		ready <- strings.TrimSpace(line)
-	}()
-	select {
-	case line := <-ready:
-		if line != "ready" {
-			t.Fatalf("pymodbus RTU peer: %q", line)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("pymodbus RTU peer not ready within 20 s")
-	}
-}
-
 func TestPollRTU(t *testing.T) {
-	peer, gw := ptyPair(t)
+	peer, gw := testpeer.PTYPair(t)
 	tables := map[string]map[string][]uint16{"holding": {}, "input": {}}
 	loadFridge(func(table string, addr uint16, words ...uint16) {
 		tables[table][fmt.Sprint(addr)] = words
 	})
-	startRTUPeer(t, peer, 7, tables)
+	testpeer.StartModbusRTU(t, peer, 7, tables)
 
 	c := defaults()
 	c.Transport = "rtu"
