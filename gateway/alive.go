@@ -14,7 +14,7 @@ import (
 // self result is seen, so a wall-clock jump (NTP setting a Raspberry Pi's
 // clock at boot) never looks like a hang. It observes until ctx ends.
 func (g *Gateway) WatchAlive(ctx context.Context) func() bool {
-	return g.watchAlive(ctx, 3*g.cfg.Self.Interval+30*time.Second, min(5*time.Second, g.cfg.Self.Interval))
+	return g.watchAlive(ctx, 3*g.Config().Self.Interval+30*time.Second, min(5*time.Second, g.Config().Self.Interval))
 }
 
 // watchAlive looks for a new self poll every so often; alive means one was

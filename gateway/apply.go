@@ -9,16 +9,6 @@ import (
 	"github.com/praxisgate/praxisgate/gateway/web"
 )
 
-// liveSections are the config sections the running daemon takes over
-// without a restart. Alarm rules and the fridge profile only feed the
-// alarm engine, which can swap its rules (alarm.Engine.SetRules), and the
-// overview's band. Devices are started, stopped and rebuilt by
-// applyDevices (devices.go), except for what it holds for the restart;
-// poll defaults take effect through the devices they are filled into.
-// Everything else is wired into long-lived parts at start: the uplink into the MQTT connection, web into the
-// listener, state_dir and buffer into open files.
-var liveSections = map[string]bool{"alarms": true, "fridge": true, "devices": true, "defaults": true}
-
 // Apply puts a config the web page just saved into effect as far as it can
 // without a restart: devices (adopted, enabled, disabled, removed, changed;
 // see applyDevices), the threshold rules and the fridge profile. Alarms of
@@ -29,7 +19,7 @@ var liveSections = map[string]bool{"alarms": true, "fridge": true, "devices": tr
 func (b *WebBackend) Apply(ctx context.Context, cfg *config.Config) web.Applied {
 	b.g.applyMu.Lock()
 	defer b.g.applyMu.Unlock()
-	running, current := b.g.cfg, b.Config()
+	running, current := b.g.boot, b.Config()
 	next := *running
 	next.Alarms, next.Fridge, next.Devices, next.Defaults = cfg.Alarms, cfg.Fridge, cfg.Devices, cfg.Defaults
 
@@ -39,13 +29,13 @@ func (b *WebBackend) Apply(ctx context.Context, cfg *config.Config) web.Applied 
 	// The poll defaults only reach the daemon through the devices the
 	// loader filled them into.
 	heldSec := func(sec string) bool { return held && (sec == "devices" || sec == "defaults") }
-	for _, sec := range web.ChangedSections(current, cfg) {
-		if liveSections[sec] && !heldSec(sec) {
+	for _, sec := range config.Diff(current, cfg) {
+		if config.SectionLive(sec) && !heldSec(sec) {
 			a.Live = append(a.Live, sec)
 		}
 	}
-	for _, sec := range web.ChangedSections(running, cfg) {
-		if !liveSections[sec] || heldSec(sec) {
+	for _, sec := range config.Diff(running, cfg) {
+		if !config.SectionLive(sec) || heldSec(sec) {
 			a.Restart = append(a.Restart, sec)
 		}
 	}
@@ -53,7 +43,7 @@ func (b *WebBackend) Apply(ctx context.Context, cfg *config.Config) web.Applied 
 	// was started with, for the fridges it was started with.
 	o, n := running.Fridge.Effective(), cfg.Fridge.Effective()
 	if *o.Low != *n.Low || *o.High != *n.High || !slices.Equal(coldChainFridges(running), coldChainFridges(cfg)) {
-		a.Restart = append(a.Restart, web.SectionColdChain)
+		a.Restart = append(a.Restart, config.SectionColdChain)
 	}
 
 	evs := b.g.alarms.SetRules(b.runningRules(&next), b.g.clock.Now().Time)

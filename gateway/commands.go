@@ -72,7 +72,7 @@ func (g *Gateway) StartCommands(ctx context.Context, o CommandOptions) (*command
 	if o.Restart == nil {
 		return nil, errors.New("gateway: commands need a Restart function")
 	}
-	c := g.cfg.Commands
+	c := g.Config().Commands
 	v, err := command.NewVerifier(command.VerifierOptions{Root: g.up.Root(), Keys: c.Keys, Require: c.RequireSignature,
 		MaxSkew: c.MaxSkew, Now: func() time.Time { return g.clock.Now().Time }, NotBefore: g.started})
 	if err != nil {
@@ -264,10 +264,10 @@ func (g *Gateway) cmdAckAlarm(ctx context.Context, r command.Request) (any, erro
 
 // redactedConfig is the config file as on disk with every secret replaced.
 func (g *Gateway) redactedConfig() ([]byte, error) {
-	if g.cfg.Path == "" {
+	if g.Config().Path == "" {
 		return nil, errors.New("the running config did not come from a file")
 	}
-	raw, err := os.ReadFile(g.cfg.Path)
+	raw, err := os.ReadFile(g.Config().Path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
@@ -282,7 +282,7 @@ func (g *Gateway) cmdGetConfig(_ context.Context, r command.Request) (any, error
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"path": g.cfg.Path, "yaml": string(y)}, nil
+	return map[string]any{"path": g.Config().Path, "yaml": string(y)}, nil
 }
 
 func (g *Gateway) cmdSetConfig(o CommandOptions) command.Handler {
@@ -299,7 +299,7 @@ func (g *Gateway) cmdSetConfig(o CommandOptions) command.Handler {
 		if o.Guard == nil {
 			return nil, errNotInBuild("set-config")
 		}
-		timeout := g.cfg.Commands.ConfirmTimeout
+		timeout := g.Config().Commands.ConfirmTimeout
 		if err := o.Guard.Stage(r.ID, []byte(a.YAML), timeout); err != nil {
 			return nil, err
 		}
@@ -370,7 +370,7 @@ func (g *Gateway) cmdSupportBundle(ring *logring.Ring) command.Handler {
 		}
 		now := g.clock.Now()
 		b := supportBundle{Generated: contract.FormatTime(now.Time), Version: g.version, Boot: g.origin.Boot,
-			Site: g.cfg.Site, Gateway: g.cfg.Gateway, Started: contract.FormatTime(g.started), ClockSynced: now.Synced,
+			Site: g.Config().Site, Gateway: g.Config().Gateway, Started: contract.FormatTime(g.started), ClockSynced: now.Synced,
 			Buffer: g.buf.Stats(), Uplink: g.up.Stats(), Alarms: g.alarms.Active()}
 		if y, err := g.redactedConfig(); err != nil {
 			b.ConfigError = err.Error()

@@ -42,7 +42,10 @@ type Options struct {
 
 // Gateway is one running daemon.
 type Gateway struct {
-	cfg     *config.Config
+	// boot is the config the daemon started with; Apply compares a saved
+	// config with it to tell what waits for a restart. Everything else
+	// reads live (Config).
+	boot    *config.Config
 	log     *slog.Logger
 	version string
 	started time.Time
@@ -67,9 +70,9 @@ type Gateway struct {
 	// is never closed twice nor built after the others were closed.
 	lifeMu sync.Mutex
 	closed bool
-	// applyMu serialises live config changes (WebBackend.Apply); live is
-	// the config with the sections they put into effect (nil: none yet,
-	// cfg as it started).
+	// applyMu serialises live config changes (Apply); live is the config
+	// in effect: boot with the sections Apply has put into effect since.
+	// It is the one config every part of the running daemon reads.
 	applyMu sync.Mutex
 	live    atomic.Pointer[config.Config]
 
@@ -106,7 +109,8 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	g := &Gateway{cfg: cfg, log: log, version: opts.Version, latest: map[string]Latest{}}
+	g := &Gateway{boot: cfg, log: log, version: opts.Version, latest: map[string]Latest{}}
+	g.live.Store(cfg)
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
 		return nil, fmt.Errorf("gateway: create state dir: %w", err)
 	}
@@ -172,9 +176,9 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 // moved aside and replaced by an empty one, with an error event, rather than
 // letting the daemon crash-loop and lose every new reading too.
 func (g *Gateway) openBuffer() error {
-	opts := buffer.Options{MaxBytes: int64(g.cfg.Buffer.MaxBytes), MaxAge: g.cfg.Buffer.MaxAge,
-		CommitWindow: g.cfg.Buffer.CommitWindow, Logger: g.log.With("part", "buffer")}
-	db, err := buffer.Open(g.cfg.Buffer.Dir, opts)
+	opts := buffer.Options{MaxBytes: int64(g.Config().Buffer.MaxBytes), MaxAge: g.Config().Buffer.MaxAge,
+		CommitWindow: g.Config().Buffer.CommitWindow, Logger: g.log.With("part", "buffer")}
+	db, err := buffer.Open(g.Config().Buffer.Dir, opts)
 	if err == nil {
 		g.buf = db
 		return nil
@@ -182,12 +186,12 @@ func (g *Gateway) openBuffer() error {
 	if !errors.Is(err, buffer.ErrCorrupt) {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	moved, merr := buffer.MoveAside(g.cfg.Buffer.Dir, time.Now())
+	moved, merr := buffer.MoveAside(g.Config().Buffer.Dir, time.Now())
 	if merr != nil {
 		return fmt.Errorf("gateway: %w (and moving it aside failed: %v)", err, merr)
 	}
 	g.log.Error("buffer unreadable: moved aside, starting with an empty buffer", "err", err, "moved_to", moved)
-	db, ferr := buffer.Open(g.cfg.Buffer.Dir, opts)
+	db, ferr := buffer.Open(g.Config().Buffer.Dir, opts)
 	if ferr != nil {
 		return fmt.Errorf("gateway: open fresh buffer after moving the corrupt one aside: %w", ferr)
 	}
@@ -249,8 +253,8 @@ func newBootID() string {
 
 // Run runs the gateway until ctx ends, then shuts down in order.
 func (g *Gateway) Run(ctx context.Context) error {
-	g.log.Info("gateway starting", "site", g.cfg.Site, "gateway", g.cfg.Gateway, "version", g.version,
-		"devices", len(g.deviceList()), "broker", g.cfg.Uplink.Broker, "boot", g.origin.Boot)
+	g.log.Info("gateway starting", "site", g.Config().Site, "gateway", g.Config().Gateway, "version", g.version,
+		"devices", len(g.deviceList()), "broker", g.Config().Uplink.Broker, "boot", g.origin.Boot)
 	if !g.clock.Synced() {
 		g.log.Warn("system clock not synchronised: timestamps are estimates and marked clock=unsynced until it is")
 	}
@@ -270,7 +274,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		g.runTicks(ctx, TickInterval, g.alarms, g.cold)
 	}()
 	g.startWatchers(ctx)
-	if g.cfg.NUTServer.Listen != "" {
+	if g.Config().NUTServer.Listen != "" {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -318,7 +322,7 @@ func (g *Gateway) closeAll() {
 // UPS whose last poll failed is left out: clients then see it as stale
 // rather than as a healthy UPS on line.
 func (g *Gateway) serveNUT(ctx context.Context) {
-	nc := g.cfg.NUTServer
+	nc := g.Config().NUTServer
 	srv := &nut.Server{Allow: nc.AllowPrefixes, Username: nc.Username, Password: nc.Password, Log: g.log.With("part", "nut-server"),
 		UPSes: func() map[string]map[string]string {
 			g.mu.Lock()
@@ -362,7 +366,7 @@ func (g *Gateway) handle(r schedule.Result) {
 	alarmEvents := g.alarms.Observe(s, r.Err != nil)
 	if r.Err == nil {
 		g.cold.Observe(s)
-		g.temps.Observe(g.cfg, s)
+		g.temps.Observe(g.Config(), s)
 	}
 	st := contract.Stamp{Time: s.Time, Synced: g.clock.Synced()}
 	recs := make([]buffer.Record, 0, 1+len(s.Events)+len(alarmEvents))
@@ -442,6 +446,10 @@ func (g *Gateway) publishAlarms(force bool) {
 	g.mu.Unlock()
 	g.up.SetRetained(contract.TopicAlarms, g.origin.EncodeAlarms(alarm.Contract(g.alarms.Active()), g.clock.Now()))
 }
+
+// Config is the config in effect: the one the daemon started with and the
+// sections Apply has put into effect since (config.Sections says which).
+func (g *Gateway) Config() *config.Config { return g.live.Load() }
 
 // Latest returns the most recent result of every device, sorted by id.
 func (g *Gateway) Latest() []Latest {

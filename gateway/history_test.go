@@ -1,12 +1,14 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/drivers/testpeer"
 	"github.com/praxisgate/praxisgate/gateway/config"
 	"github.com/praxisgate/praxisgate/gateway/schedule"
 )
@@ -105,4 +107,37 @@ devices:
 	if len(h.Points) != 1 || h.Points[0].V != 5.5 || h.Low != 3 || h.High != 7 {
 		t.Fatalf("history %+v", h)
 	}
+}
+
+// The sparkline follows the fridge profile in effect: a metric changed on
+// the web page is drawn from the next reading on, not the one the daemon
+// started with.
+func TestTempHistoryFollowsLiveProfile(t *testing.T) {
+	mq := testpeer.StartMosquitto(t, testpeer.MosquittoOptions{})
+	dir := t.TempDir()
+	yaml := func(fridge string) string {
+		return fmt.Sprintf(`site: s
+gateway: g
+state_dir: %s
+uplink: {broker: %q}
+devices:
+  - {id: fridge, driver: sim, kind: fridge, interval: 1s, sim: {scenario: fridge}}
+fridge: %s
+`, dir, mq.URL(), fridge)
+	}
+	g, stop := start(t, load(t, dir, yaml("{metric: no.such.metric}")))
+	defer stop()
+	waitFor(t, "a fridge reading", func() bool {
+		for _, l := range g.Latest() {
+			if l.Sample.Device == "fridge" && l.Err == "" {
+				return true
+			}
+		}
+		return false
+	})
+	if h := g.Web().FridgeHistory("fridge"); len(h.Points) != 0 {
+		t.Fatalf("points of a metric the fridge does not have: %v", h.Points)
+	}
+	g.Web().Apply(context.Background(), load(t, dir, yaml("{metric: temperature}")))
+	waitFor(t, "points of the metric applied live", func() bool { return len(g.Web().FridgeHistory("fridge").Points) > 0 })
 }

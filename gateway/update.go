@@ -70,7 +70,7 @@ type SelfUpdate struct {
 // gets an update.failed event saying so, and an error; the gateway itself
 // runs on without updates.
 func (g *Gateway) NewSelfUpdate(o UpdateOptions) (*SelfUpdate, error) {
-	c := g.cfg.Update
+	c := g.Config().Update
 	if !c.On() {
 		return nil, errors.New("gateway: updates are not configured (config update.repo)")
 	}
@@ -114,7 +114,7 @@ func (u *SelfUpdate) preflight() error {
 
 // UpdateID is the box's id for the staged rollout: site and gateway, since
 // gateway slugs like gw-01 repeat across practices.
-func (g *Gateway) UpdateID() string { return g.cfg.Site + "/" + g.cfg.Gateway }
+func (g *Gateway) UpdateID() string { return g.Config().Site + "/" + g.Config().Gateway }
 
 // Run is the trial of this version (commit or roll back), then periodic
 // checks, until ctx ends or a rollback restarted the daemon. Start it after
@@ -257,7 +257,7 @@ func (g *Gateway) gateCriticalAlarm(context.Context) (string, bool) {
 // buffer, last, so that it happens once the rest is healthy.
 func (g *Gateway) updateHealth(web bool) func(context.Context) error {
 	checks := []update.Check{{Name: "uplink", Fn: g.checkUplink}}
-	if web && g.cfg.Web.Listen != config.WebOff {
+	if web && g.Config().Web.Listen != config.WebOff {
 		checks = append(checks, update.Check{Name: "web", Fn: g.checkWeb})
 	}
 	checks = append(checks, update.Check{Name: "buffer", Fn: g.checkBuffer})
@@ -290,11 +290,11 @@ const webCertFile = "https.crt"
 // checkWeb fetches the page from this box over loopback. Any answer below
 // 500 counts: the login page answers 200 or a redirect.
 func (g *Gateway) checkWeb(ctx context.Context) error {
-	addr, err := loopbackAddr(g.cfg.Web.Listen)
+	addr, err := loopbackAddr(g.Config().Web.Listen)
 	if err != nil {
 		return err
 	}
-	pem, err := os.ReadFile(filepath.Join(g.cfg.Web.Dir, webCertFile))
+	pem, err := os.ReadFile(filepath.Join(g.Config().Web.Dir, webCertFile))
 	if err != nil {
 		return fmt.Errorf("read the page's certificate: %w", err)
 	}

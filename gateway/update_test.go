@@ -295,7 +295,8 @@ func TestCheckWebPinsTheCertificate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	g := &Gateway{cfg: &config.Config{Web: config.Web{Listen: page.Listener.Addr().String(), Dir: dir}}}
+	g := &Gateway{}
+	g.live.Store(&config.Config{Web: config.Web{Listen: page.Listener.Addr().String(), Dir: dir}})
 	ctx := context.Background()
 	if err := g.checkWeb(ctx); err == nil || !strings.Contains(err.Error(), "read the page's certificate") {
 		t.Fatalf("without a certificate file: %v", err)

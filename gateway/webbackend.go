@@ -148,12 +148,7 @@ func listedHost(c *discover.Config, mac string, known bool, adopted string) (boo
 
 // Config is the config the gateway runs with: the one it started with, and
 // the sections Apply has put into effect since.
-func (b *WebBackend) Config() *config.Config {
-	if c := b.g.live.Load(); c != nil {
-		return c
-	}
-	return b.g.cfg
-}
+func (b *WebBackend) Config() *config.Config { return b.g.Config() }
 
 // Event buffers an audit record from the web page as an event of the box
 // itself, so the provider sees every change made on site.
@@ -168,8 +163,8 @@ func (b *WebBackend) Event(e drivers.Event) {
 // gateway/coldchain writes below <state_dir>/coldchain. It reads the files
 // only, so it works whether or not a recorder runs in this process.
 func (g *Gateway) WebColdChain() web.ColdChain {
-	cc := webColdChain{dir: filepath.Join(g.cfg.StateDir, coldchain.DirName)}
-	for _, d := range g.cfg.Devices {
+	cc := webColdChain{dir: filepath.Join(g.Config().StateDir, coldchain.DirName)}
+	for _, d := range g.Config().Devices {
 		if !d.Disabled && d.Kind == config.FridgeKind {
 			cc.fridges = append(cc.fridges, d.ID)
 		}

@@ -30,7 +30,7 @@ func (g *Gateway) RunWeb(ctx context.Context, logs func() []string) error {
 // the gateway itself keeps running without it. Edits saved on the page
 // are applied live where the daemon can (WebBackend.Apply).
 func (g *Gateway) ServeWeb(ctx context.Context, o WebOptions) error {
-	w := g.cfg.Web
+	w := g.Config().Web
 	if w.Listen == config.WebOff {
 		return nil
 	}

@@ -47,7 +47,7 @@ func (b *WebBackend) UpdateInstall(ctx context.Context, force bool) (web.UpdateI
 }
 
 func (b *WebBackend) updateInfo(ev update.Event) web.UpdateInfo {
-	c := b.g.cfg.Update
+	c := b.g.Config().Update
 	return web.UpdateInfo{On: true, Version: b.g.version, Channel: c.Channel, Window: c.Window,
 		State: ev.State, From: ev.From, To: ev.To, Reason: ev.Reason, At: ev.Time, History: b.updateHistory()}
 }
@@ -72,7 +72,7 @@ func (b *WebBackend) updateHistory() []web.UpdateStep {
 // the latter needs the technician to read the log.
 func (b *WebBackend) updatesOffInfo() web.UpdateInfo {
 	reason := "no update: section in the config"
-	if b.g.cfg.Update.On() {
+	if b.g.Config().Update.On() {
 		reason = "update: is configured, but this box cannot update (not provisioned with \"praxisgate update provision\", or a development build); the log says why"
 	}
 	return web.UpdateInfo{Version: b.g.version, Reason: reason}

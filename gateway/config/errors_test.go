@@ -282,7 +282,7 @@ log: {level: verbose, format: xml}
 				`6:3: uplink.cert_file: cannot read: open DIR/gw.pem: no such file or directory`,
 				`7:3: uplink.keepalive: must be between 1s and 18h12m15s, got 24h`,
 				`8:3: uplink.backoff_min: backoff_max (2m) must be ≥ backoff_min (5m)`,
-				`9:3: uplink.max_inflight: must be between 1 and 65535, got 70000`,
+				`9:3: uplink.max_inflight: must be between 1 and 65000, got 70000`,
 				`10:10: buffer.commit_window: must be ≤ 100ms, got 200ms`,
 				`10:32: buffer.max_age: must be ≥ 1h, got 10m`,
 				`11:7: log.level: want debug, info, warn or error, got "verbose"`,

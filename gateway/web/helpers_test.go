@@ -368,11 +368,10 @@ func (b *fakeBackend) Apply(_ context.Context, cfg *config.Config) Applied {
 	defer b.mu.Unlock()
 	b.applied = append(b.applied, cfg)
 	var a Applied
-	for _, sec := range ChangedSections(b.cfg, cfg) {
-		switch sec {
-		case "alarms", "fridge", "devices", "defaults":
+	for _, sec := range config.Diff(b.cfg, cfg) {
+		if config.SectionLive(sec) {
 			a.Live = append(a.Live, sec)
-		default:
+		} else {
 			a.Restart = append(a.Restart, sec)
 		}
 	}
