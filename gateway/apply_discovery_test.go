@@ -68,28 +68,3 @@ devices:
 		return ok && st.Polls > 0
 	})
 }
-
-// The page shows a host adopted or ignored since the discovery driver
-// started as such, from the config in effect.
-func TestListedHost(t *testing.T) {
-	c := &discover.Config{Adopted: map[string]string{"AA:BB:CC:DD:EE:01": "drucker"}, KnownMACs: []string{"aa:bb:cc:dd:ee:02", "11:22:33"}}
-	cases := []struct {
-		mac, driverAdopted string
-		driverKnown        bool
-		known              bool
-		adopted            string
-	}{
-		{"aa:bb:cc:dd:ee:01", "", false, true, "drucker"},
-		{"aa:bb:cc:dd:ee:02", "", false, true, ""},
-		{"11:22:33:44:55:66", "", false, true, ""},
-		{"aa:bb:cc:dd:ee:03", "", false, false, ""},
-		{"aa:bb:cc:dd:ee:04", "nas", true, true, "nas"},
-		{"not a mac", "", false, false, ""},
-	}
-	for _, tc := range cases {
-		known, adopted := listedHost(c, tc.mac, tc.driverKnown, tc.driverAdopted)
-		if known != tc.known || adopted != tc.adopted {
-			t.Errorf("%s: known %v adopted %q, want %v %q", tc.mac, known, adopted, tc.known, tc.adopted)
-		}
-	}
-}

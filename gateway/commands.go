@@ -171,7 +171,7 @@ func (g *Gateway) cmdDiscoverNow(ctx context.Context, r command.Request) (any, e
 	if err := command.DecodeArgs(r.Args, &struct{}{}); err != nil {
 		return nil, err
 	}
-	ids := g.deviceIDs(func(d Device) bool { _, ok := d.Driver.(inventorier); return ok })
+	ids := g.deviceIDs(func(d Device) bool { _, ok := d.Driver.(drivers.Inventorier); return ok })
 	if len(ids) == 0 {
 		return nil, errors.New("no discovery device is configured on this box")
 	}

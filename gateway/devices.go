@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/praxisgate/praxisgate/drivers"
-	"github.com/praxisgate/praxisgate/drivers/discover"
 	"github.com/praxisgate/praxisgate/gateway/config"
 	"github.com/praxisgate/praxisgate/gateway/schedule"
 )
@@ -28,7 +27,7 @@ func (g *Gateway) deviceList() []Device {
 }
 
 // inventory returns the network inventory of a running discovery device.
-func (g *Gateway) inventory(id string) (inventorier, bool) {
+func (g *Gateway) inventory(id string) (drivers.Inventorier, bool) {
 	g.devMu.RLock()
 	defer g.devMu.RUnlock()
 	inv, ok := g.inventories[id]
@@ -37,9 +36,9 @@ func (g *Gateway) inventory(id string) (inventorier, bool) {
 
 // setDevices makes devs the running device list.
 func (g *Gateway) setDevices(devs []Device) {
-	invs := map[string]inventorier{}
+	invs := map[string]drivers.Inventorier{}
 	for _, d := range devs {
-		if inv, ok := d.Driver.(inventorier); ok {
+		if inv, ok := d.Driver.(drivers.Inventorier); ok {
 			invs[d.Config.ID] = inv
 		}
 	}
@@ -206,7 +205,7 @@ func (g *Gateway) applyDevices(ctx context.Context, next *config.Config) deviceA
 			res.Stopped = append(res.Stopped, d.Config.ID)
 		case sameDevice(d.Config, w):
 			keep[d.Config.ID] = true
-		case isDiscovery(d.Config) && isDiscovery(w):
+		case hasHostLists(d.Config) && hasHostLists(w):
 			keep[d.Config.ID] = true
 			if !sameDevice(withoutLists(d.Config), withoutLists(w)) {
 				res.Held = append(res.Held, d.Config.ID)
@@ -214,11 +213,11 @@ func (g *Gateway) applyDevices(ctx context.Context, next *config.Config) deviceA
 			}
 			// Only the adopted/known lists changed: the running sweep
 			// keeps its inventory and judges by the new lists.
-			ls, ok := d.Driver.(listSetter)
-			dc := w.DriverConfig.(*discover.Config)
+			ls, ok := d.Driver.(drivers.ListSetter)
+			known, adopted := w.DriverConfig.(drivers.HostListConfig).HostLists()
 			if !ok {
 				res.Held = append(res.Held, d.Config.ID)
-			} else if err := ls.SetLists(dc.KnownMACs, dc.Adopted); err != nil {
+			} else if err := ls.SetLists(known, adopted); err != nil {
 				g.log.Error("discovery lists not applied; they wait for the restart", "device", d.Config.ID, "err", err)
 				res.Held = append(res.Held, d.Config.ID)
 			} else {
@@ -330,22 +329,15 @@ func sameDevice(running, next config.Device) bool {
 	return reflect.DeepEqual(running, next)
 }
 
-// listSetter is a discovery driver whose known and adopted lists can be
-// replaced while it runs (drivers/discover).
-type listSetter interface {
-	SetLists(known []string, adopted map[string]string) error
-}
-
-func isDiscovery(d config.Device) bool {
-	_, ok := d.DriverConfig.(*discover.Config)
+// hasHostLists tells a device whose driver config has lists of known and
+// adopted hosts (a discovery device), which the web page edits.
+func hasHostLists(d config.Device) bool {
+	_, ok := d.DriverConfig.(drivers.HostListConfig)
 	return ok
 }
 
-// withoutLists is a discovery device without its adopted and known_macs
-// lists, which the web page edits.
+// withoutLists is such a device without its lists.
 func withoutLists(d config.Device) config.Device {
-	c := *d.DriverConfig.(*discover.Config)
-	c.Adopted, c.KnownMACs = nil, nil
-	d.DriverConfig = &c
+	d.DriverConfig = d.DriverConfig.(drivers.HostListConfig).WithoutHostLists()
 	return d
 }

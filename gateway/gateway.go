@@ -60,7 +60,7 @@ type Gateway struct {
 	// apply replaces (devices.go). inventories are the devices whose
 	// driver keeps a network inventory, by id, looked up after every poll.
 	devMu       sync.RWMutex
-	inventories map[string]inventorier
+	inventories map[string]drivers.Inventorier
 	cold        *coldchain.Recorder
 	devices     []Device
 	self        *selfmon.Monitor
@@ -384,12 +384,6 @@ func (g *Gateway) handle(r schedule.Result) {
 	if r.Err == nil {
 		g.publishInventory(s.Device)
 	}
-}
-
-// inventorier is a driver that keeps an inventory of the network
-// (drivers/discover); its document is published retained after each sweep.
-type inventorier interface {
-	InventoryPayload() any
 }
 
 func (g *Gateway) publishInventory(device string) {

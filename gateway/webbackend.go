@@ -3,13 +3,11 @@ package gateway
 import (
 	"context"
 	"io"
-	"net"
 	"path/filepath"
 	"sort"
 	"time"
 
 	"github.com/praxisgate/praxisgate/drivers"
-	"github.com/praxisgate/praxisgate/drivers/discover"
 	"github.com/praxisgate/praxisgate/gateway/alarm"
 	"github.com/praxisgate/praxisgate/gateway/coldchain"
 	"github.com/praxisgate/praxisgate/gateway/config"
@@ -89,61 +87,38 @@ func (b *WebBackend) FridgeHistory(device string) web.TempHistory {
 	return h
 }
 
-// hostLister is a discovery driver (drivers/discover).
-type hostLister interface {
-	Inventory() []discover.Host
-}
-
 // Inventory lists what every discovery device found on the network. A
-// host adopted or ignored on the page since the discovery driver started
-// shows so at once: the driver keeps its lists until the restart
-// (applyDevices), the page takes them from the config in effect.
+// host adopted or ignored on the page shows so at once, even when its
+// discovery driver could not take the new lists (applyDevices holds them
+// for the restart): the page takes them from the config in effect.
 func (b *WebBackend) Inventory() []web.Host {
-	lists := map[string]*discover.Config{}
+	lists := map[string]drivers.HostListConfig{}
 	for _, dc := range b.Config().Devices {
-		if c, ok := dc.DriverConfig.(*discover.Config); ok {
+		if c, ok := dc.DriverConfig.(drivers.HostListConfig); ok {
 			lists[dc.ID] = c
 		}
 	}
 	var out []web.Host
 	for _, d := range b.g.deviceList() {
-		hl, ok := d.Driver.(hostLister)
+		hl, ok := d.Driver.(drivers.HostLister)
 		if !ok {
 			continue
 		}
-		for _, h := range hl.Inventory() {
+		for _, h := range hl.Hosts() {
 			wh := web.Host{Source: d.Config.ID, MAC: h.MAC, IPs: h.IPs, Vendor: h.Vendor, Name: h.Name, Kind: h.Kind,
-				SNMP: h.SNMP != nil, Known: h.Known, Adopted: h.Adopted, Present: h.Present, LastSeen: h.LastSeen}
+				SNMP: h.SNMP, Known: h.Known, Adopted: h.Adopted, Present: h.Present, LastSeen: h.LastSeen}
 			if c := lists[d.Config.ID]; c != nil {
-				wh.Known, wh.Adopted = listedHost(c, h.MAC, wh.Known, wh.Adopted)
+				if known, adopted := c.Listed(h.MAC); known {
+					wh.Known = true
+					if adopted != "" {
+						wh.Adopted = adopted
+					}
+				}
 			}
 			out = append(out, wh)
 		}
 	}
 	return out
-}
-
-// listedHost adds what a discovery config says of a MAC (known_macs with
-// full MACs or vendor prefixes, adopted) to what the driver reported.
-func listedHost(c *discover.Config, mac string, known bool, adopted string) (bool, string) {
-	hw, err := net.ParseMAC(mac)
-	if err != nil {
-		return known, adopted
-	}
-	norm := hw.String()
-	for m, id := range c.Adopted {
-		if a, err := net.ParseMAC(m); err == nil && a.String() == norm {
-			adopted, known = id, true
-		}
-	}
-	for _, m := range c.KnownMACs {
-		if k, err := net.ParseMAC(m); err == nil && k.String() == norm {
-			known = true
-		} else if k, err := net.ParseMAC(m + ":00:00:00"); err == nil && len(norm) >= 8 && k.String()[:8] == norm[:8] {
-			known = true
-		}
-	}
-	return known, adopted
 }
 
 // Config is the config the gateway runs with: the one it started with, and
