@@ -6,7 +6,6 @@ import (
 
 	"github.com/praxisgate/praxisgate/gateway/alarm"
 	"github.com/praxisgate/praxisgate/gateway/config"
-	"github.com/praxisgate/praxisgate/gateway/web"
 )
 
 // Apply puts a config the web page just saved into effect as far as it can
@@ -16,16 +15,16 @@ import (
 // the provider), the others are judged against their new limits at the
 // next reading. The report lists what is live now and every section that
 // still differs from what the daemon runs with.
-func (b *WebBackend) Apply(ctx context.Context, cfg *config.Config) web.Applied {
-	b.g.applyMu.Lock()
-	defer b.g.applyMu.Unlock()
-	running, current := b.g.boot, b.Config()
+func (g *Gateway) Apply(ctx context.Context, cfg *config.Config) config.Applied {
+	g.applyMu.Lock()
+	defer g.applyMu.Unlock()
+	running, current := g.boot, g.Config()
 	next := *running
 	next.Alarms, next.Fridge, next.Devices, next.Defaults = cfg.Alarms, cfg.Fridge, cfg.Devices, cfg.Defaults
 
-	da := b.g.applyDevices(ctx, cfg)
+	da := g.applyDevices(ctx, cfg)
 	held := len(da.Held) > 0
-	var a web.Applied
+	var a config.Applied
 	// The poll defaults only reach the daemon through the devices the
 	// loader filled them into.
 	heldSec := func(sec string) bool { return held && (sec == "devices" || sec == "defaults") }
@@ -46,11 +45,11 @@ func (b *WebBackend) Apply(ctx context.Context, cfg *config.Config) web.Applied 
 		a.Restart = append(a.Restart, config.SectionColdChain)
 	}
 
-	evs := b.g.alarms.SetRules(b.runningRules(&next), b.g.clock.Now().Time)
-	b.g.appendEvents(ctx, evs)
-	b.g.publishAlarms(false)
-	b.g.live.Store(&next)
-	b.g.log.Info("config applied", "live", a.Live, "after_restart", a.Restart, "alarms_cleared", len(evs),
+	evs := g.alarms.SetRules(runningRules(&next, g.Devices()), g.clock.Now().Time)
+	g.Emit(ctx, evs...)
+	g.publishAlarms(false)
+	g.live.Store(&next)
+	g.log.Info("config applied", "live", a.Live, "after_restart", a.Restart, "alarms_cleared", len(evs),
 		"devices_added", da.Added, "devices_changed", da.Changed, "devices_stopped", da.Stopped,
 		"devices_held_for_restart", da.Held, "discovery_lists", da.Lists)
 	return a
@@ -59,9 +58,9 @@ func (b *WebBackend) Apply(ctx context.Context, cfg *config.Config) web.Applied 
 // runningRules are cfg's alarm rules for devices that run in this process
 // (and the box itself, and "*"): a rule for a device adopted since the
 // start would otherwise report its sensor offline until the restart.
-func (b *WebBackend) runningRules(cfg *config.Config) []config.AlarmRule {
+func runningRules(cfg *config.Config, running []Device) []config.AlarmRule {
 	runs := map[string]bool{"*": true, SelfDevice: true}
-	for _, d := range b.g.deviceList() {
+	for _, d := range running {
 		runs[d.Config.ID] = true
 	}
 	var out []config.AlarmRule

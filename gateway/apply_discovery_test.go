@@ -28,8 +28,7 @@ devices:
 	}
 	g, stop := start(t, load(t, dir, cfgFor("1h", "", "")))
 	defer stop()
-	be := g.Web()
-	before, _ := g.deviceByID("netz")
+	before, _ := deviceByID(g, "netz")
 
 	steps := []struct {
 		name          string
@@ -43,18 +42,18 @@ devices:
 			nil, []string{"devices"}, []string{"netz", "drucker"}},
 	}
 	for _, st := range steps {
-		a := be.Apply(context.Background(), load(t, dir, st.yaml))
+		a := g.Apply(context.Background(), load(t, dir, st.yaml))
 		if !slices.Equal(a.Live, st.live) || !slices.Equal(a.Restart, st.restart) {
 			t.Fatalf("%s: applied %+v, want live %v restart %v", st.name, a, st.live, st.restart)
 		}
 		var running []string
-		for _, d := range g.deviceList() {
+		for _, d := range g.Devices() {
 			running = append(running, d.Config.ID)
 		}
 		if !slices.Equal(running, st.running) {
 			t.Fatalf("%s: running %v, want %v", st.name, running, st.running)
 		}
-		now, _ := g.deviceByID("netz")
+		now, _ := deviceByID(g, "netz")
 		if now.Driver != before.Driver || now.Config.Interval != before.Config.Interval {
 			t.Fatalf("%s: discovery driver rebuilt (%+v)", st.name, now.Config)
 		}

@@ -16,6 +16,19 @@ type Section struct {
 	Live bool
 }
 
+// Applied says what became of a config saved while the daemon runs (the
+// web page's edits): which of its sections are in effect already and
+// which wait for a restart of the service, so nobody leaves the practice
+// believing a new broker is in use when it is not.
+type Applied struct {
+	// Live are the sections this save changed that the running daemon
+	// uses from now on.
+	Live []string
+	// Restart are the sections that differ from what the daemon runs with
+	// (by this save or an earlier one) and take effect at its next start.
+	Restart []string
+}
+
 // SectionColdChain names the cold-chain record's band, which follows the
 // fridge: section but is only read when the daemon starts.
 const SectionColdChain = "coldchain"

@@ -7,19 +7,10 @@ import (
 	"github.com/praxisgate/praxisgate/gateway/config"
 )
 
-// Applied says what became of a saved config: which of its top-level
-// sections (the YAML keys of config.Config, plus SectionColdChain) are in
-// effect already and which wait for a restart of the service. The page
-// tells the technician exactly that, so nobody leaves the practice
-// believing a new broker is in use when it is not.
-type Applied struct {
-	// Live are the sections this save changed that the running daemon
-	// uses from now on.
-	Live []string
-	// Restart are the sections that differ from what the daemon runs with
-	// (by this save or an earlier one) and take effect at its next start.
-	Restart []string
-}
+// Applied says which sections of a saved config are in effect and which
+// wait for a restart (config.Applied); the page tells the technician
+// exactly that.
+type Applied = config.Applied
 
 // SectionColdChain names the cold-chain record's band (config.SectionColdChain).
 const SectionColdChain = config.SectionColdChain

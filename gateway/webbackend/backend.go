@@ -1,33 +1,67 @@
-package gateway
+// Package webbackend is the running gateway as the technician's web page
+// (gateway/web) sees it: web defines the Backend interface and never
+// imports the gateway; this package implements it on the gateway's core
+// API (Core, defined here, where it is used), with the fridge sparkline
+// (gateway/fridgehist), the cold-chain files and the self-update.
+package webbackend
 
 import (
 	"context"
 	"io"
+	"log/slog"
 	"path/filepath"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/gateway"
 	"github.com/praxisgate/praxisgate/gateway/alarm"
 	"github.com/praxisgate/praxisgate/gateway/coldchain"
 	"github.com/praxisgate/praxisgate/gateway/config"
+	"github.com/praxisgate/praxisgate/gateway/fridgehist"
+	"github.com/praxisgate/praxisgate/gateway/schedule"
 	"github.com/praxisgate/praxisgate/gateway/web"
 )
 
-// WebBackend adapts the gateway to what the local web page needs
-// (web.Backend); web defines the interface so it never imports gateway.
-type WebBackend struct{ g *Gateway }
+// Core is what the page needs of the running gateway (*gateway.Gateway).
+type Core interface {
+	Config() *config.Config
+	Latest() []gateway.Latest
+	Devices() []gateway.Device
+	Alarms() []alarm.Alarm
+	AckAlarm(ctx context.Context, id, by string) error
+	PollNow(ctx context.Context, device string) (schedule.Result, error)
+	Stats() gateway.Stats
+	Emit(ctx context.Context, evs ...drivers.Event) error
+	Apply(ctx context.Context, cfg *config.Config) config.Applied
+}
 
-// Web returns the gateway's view for gateway/web.
-func (g *Gateway) Web() *WebBackend { return &WebBackend{g: g} }
+// Backend implements web.Backend on a running gateway.
+type Backend struct {
+	core  Core
+	temps *fridgehist.History
+	log   *slog.Logger
+	// updater is the self-update (SetUpdater); nil: updates are off.
+	updater atomic.Pointer[updaterBox]
+}
 
-var _ web.Backend = (*WebBackend)(nil)
+// New returns the page's view of core; temps is the fridge history the
+// gateway feeds (its OnSample), nil for none.
+func New(core Core, temps *fridgehist.History, log *slog.Logger) *Backend {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Backend{core: core, temps: temps, log: log}
+}
+
+var _ web.Backend = (*Backend)(nil)
 
 // Devices lists every configured device (disabled ones too) with its
 // latest result.
-func (b *WebBackend) Devices() []web.Device {
-	latest := map[string]Latest{}
-	for _, l := range b.g.Latest() {
+func (b *Backend) Devices() []web.Device {
+	latest := map[string]gateway.Latest{}
+	for _, l := range b.core.Latest() {
 		latest[l.Sample.Device] = l
 	}
 	devs := b.Config().Devices
@@ -43,17 +77,17 @@ func (b *WebBackend) Devices() []web.Device {
 }
 
 // Alarms returns the active alarms.
-func (b *WebBackend) Alarms() []alarm.Alarm { return b.g.Alarms() }
+func (b *Backend) Alarms() []alarm.Alarm { return b.core.Alarms() }
 
 // AckAlarm acknowledges an alarm in the name of the web user.
-func (b *WebBackend) AckAlarm(ctx context.Context, id, user string) error {
-	return b.g.AckAlarm(ctx, id, "web:"+user)
+func (b *Backend) AckAlarm(ctx context.Context, id, user string) error {
+	return b.core.AckAlarm(ctx, id, "web:"+user)
 }
 
 // PollNow runs a test poll through the scheduler (never concurrently with
 // the device's scheduled poll).
-func (b *WebBackend) PollNow(ctx context.Context, device string) (drivers.Sample, error) {
-	r, err := b.g.PollNow(ctx, device)
+func (b *Backend) PollNow(ctx context.Context, device string) (drivers.Sample, error) {
+	r, err := b.core.PollNow(ctx, device)
 	if err != nil {
 		return drivers.Sample{}, err
 	}
@@ -61,14 +95,15 @@ func (b *WebBackend) PollNow(ctx context.Context, device string) (drivers.Sample
 }
 
 // Status summarises uplink, buffer and the box's own telemetry.
-func (b *WebBackend) Status() web.Status {
-	bs, us := b.g.BufferStats(), b.g.UplinkStats()
-	st := web.Status{Version: b.g.version, Started: b.g.started, Boot: b.g.Boot(),
+func (b *Backend) Status() web.Status {
+	gs := b.core.Stats()
+	bs, us := gs.Buffer, gs.Uplink
+	st := web.Status{Version: gs.Version, Started: gs.Started, Boot: gs.Origin.Boot,
 		Connected: us.Connected, ConnectedSince: us.ConnectedSince, LastPublish: us.LastPublish, LastError: us.LastError,
 		Published: us.Published, BufferRecords: bs.Records, BufferBytes: bs.Bytes, BufferOldest: bs.Oldest,
 		Evicted: bs.EvictedTelemetry + bs.EvictedEvents}
-	for _, l := range b.g.Latest() {
-		if l.Sample.Device == SelfDevice {
+	for _, l := range b.core.Latest() {
+		if l.Sample.Device == gateway.SelfDevice {
 			st.Health = l.Sample.Metrics
 		}
 	}
@@ -77,10 +112,14 @@ func (b *WebBackend) Status() web.Status {
 
 // FridgeHistory is a fridge's last 24 h for the overview's sparkline,
 // with the cold-chain band of the config.
-func (b *WebBackend) FridgeHistory(device string) web.TempHistory {
+func (b *Backend) FridgeHistory(device string) web.TempHistory {
 	fp := b.Config().Fridge.Effective()
-	pts := b.g.temps.Points(device, time.Now())
-	h := web.TempHistory{Low: *fp.Low, High: *fp.High, Points: make([]web.TempPoint, len(pts))}
+	h := web.TempHistory{Low: *fp.Low, High: *fp.High}
+	if b.temps == nil {
+		return h
+	}
+	pts := b.temps.Points(device, time.Now())
+	h.Points = make([]web.TempPoint, len(pts))
 	for i, p := range pts {
 		h.Points[i] = web.TempPoint{At: p.At, V: p.V}
 	}
@@ -91,7 +130,7 @@ func (b *WebBackend) FridgeHistory(device string) web.TempHistory {
 // host adopted or ignored on the page shows so at once, even when its
 // discovery driver could not take the new lists (applyDevices holds them
 // for the restart): the page takes them from the config in effect.
-func (b *WebBackend) Inventory() []web.Host {
+func (b *Backend) Inventory() []web.Host {
 	lists := map[string]drivers.HostListConfig{}
 	for _, dc := range b.Config().Devices {
 		if c, ok := dc.DriverConfig.(drivers.HostListConfig); ok {
@@ -99,7 +138,7 @@ func (b *WebBackend) Inventory() []web.Host {
 		}
 	}
 	var out []web.Host
-	for _, d := range b.g.deviceList() {
+	for _, d := range b.core.Devices() {
 		hl, ok := d.Driver.(drivers.HostLister)
 		if !ok {
 			continue
@@ -123,23 +162,29 @@ func (b *WebBackend) Inventory() []web.Host {
 
 // Config is the config the gateway runs with: the one it started with, and
 // the sections Apply has put into effect since.
-func (b *WebBackend) Config() *config.Config { return b.g.Config() }
+func (b *Backend) Config() *config.Config { return b.core.Config() }
+
+// Apply puts a config the page just saved into effect as far as the
+// gateway can without a restart (gateway.Gateway.Apply).
+func (b *Backend) Apply(ctx context.Context, cfg *config.Config) web.Applied {
+	return b.core.Apply(ctx, cfg)
+}
 
 // Event buffers an audit record from the web page as an event of the box
 // itself, so the provider sees every change made on site.
-func (b *WebBackend) Event(e drivers.Event) {
+func (b *Backend) Event(e drivers.Event) {
 	if e.Device == "" {
-		e.Device = SelfDevice
+		e.Device = gateway.SelfDevice
 	}
-	b.g.appendEvents(context.Background(), []drivers.Event{e})
+	b.core.Emit(context.Background(), e)
 }
 
-// WebColdChain lets the web page download the fridges' daily records that
+// ColdChain lets the web page download the fridges' daily records that
 // gateway/coldchain writes below <state_dir>/coldchain. It reads the files
 // only, so it works whether or not a recorder runs in this process.
-func (g *Gateway) WebColdChain() web.ColdChain {
-	cc := webColdChain{dir: filepath.Join(g.Config().StateDir, coldchain.DirName)}
-	for _, d := range g.Config().Devices {
+func ColdChain(cfg *config.Config) web.ColdChain {
+	cc := webColdChain{dir: filepath.Join(cfg.StateDir, coldchain.DirName)}
+	for _, d := range cfg.Devices {
 		if !d.Disabled && d.Kind == config.FridgeKind {
 			cc.fridges = append(cc.fridges, d.ID)
 		}
