@@ -62,8 +62,5 @@ devices:
 			t.Fatalf("%s: running discovery device's adopted list %v", st.name, dc.Adopted)
 		}
 	}
-	waitFor(t, "the adopted device polled", func() bool {
-		st, ok := g.sched.Stats("drucker")
-		return ok && st.Polls > 0
-	})
+	waitFor(t, "the adopted device polled", func() bool { return polled(g, "drucker") })
 }

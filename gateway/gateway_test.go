@@ -222,3 +222,13 @@ func TestOnSampleSeesGoodReadings(t *testing.T) {
 		t.Fatalf("observer saw %v, want the one good reading", seen)
 	}
 }
+
+// polled tells whether a device has a result (good or failed) yet.
+func polled(g *Gateway, id string) bool {
+	for _, l := range g.Latest() {
+		if l.Sample.Device == id {
+			return true
+		}
+	}
+	return false
+}
