@@ -40,6 +40,25 @@ type Host struct {
 	// Present is false once the host stopped answering.
 	Present  bool
 	LastSeen time.Time
+	// Adopt says how the host can be monitored as a device of its own;
+	// nil: no driver can poll it with what the inventory knows.
+	Adopt *Adoption
+}
+
+// Adoption is how a found host becomes a monitored device: the driver that
+// can poll it and that driver's config section for it, as the config file
+// writes it. The web page writes it out without knowing the driver.
+type Adoption struct {
+	// Driver is the driver's name, also the key of its config section.
+	Driver string
+	// Kind is the device kind to give it; "" leaves the driver's own.
+	Kind string
+	// Settings are keys of the driver's section with their values
+	// (e.g. address).
+	Settings map[string]string
+	// ProfileKey is the key of the section's list of profile names the
+	// technician may pick one of; "" when the driver has none.
+	ProfileKey string
 }
 
 // ListSetter is a driver whose lists of known and adopted hosts can be
@@ -61,4 +80,7 @@ type HostListConfig interface {
 	WithoutHostLists() any
 	// Listed says what the lists make of one MAC.
 	Listed(mac string) (known bool, adopted string)
+	// HostListKeys are the keys of the two lists in the driver's config
+	// section, for the web page to edit them.
+	HostListKeys() (known, adopted string)
 }

@@ -21,10 +21,34 @@ func (d *Driver) Hosts() []drivers.Host {
 	out := make([]drivers.Host, len(inv))
 	for i, h := range inv {
 		out[i] = drivers.Host{MAC: h.MAC, IPs: h.IPs, Vendor: h.Vendor, Name: h.Name, Kind: h.Kind, SNMP: h.SNMP != nil,
-			Known: h.Known, Adopted: h.Adopted, Present: h.Present, LastSeen: h.LastSeen}
+			Known: h.Known, Adopted: h.Adopted, Present: h.Present, LastSeen: h.LastSeen, Adopt: adoption(h)}
 	}
 	return out
 }
+
+// adoption is how a host that answered SNMP is monitored: by the snmp
+// driver at its first address, with the device kind its discovery kind
+// stands for.
+func adoption(h Host) *drivers.Adoption {
+	if h.SNMP == nil || len(h.IPs) == 0 {
+		return nil
+	}
+	return &drivers.Adoption{Driver: "snmp", Kind: deviceKind(h.Kind), Settings: map[string]string{"address": h.IPs[0]}, ProfileKey: "profiles"}
+}
+
+// deviceKind maps a discovery kind to a device kind.
+func deviceKind(k string) string {
+	switch k {
+	case "ups-card":
+		return "ups"
+	case "unknown", "":
+		return ""
+	}
+	return k
+}
+
+// HostListKeys are known_macs and adopted.
+func (c *Config) HostListKeys() (string, string) { return "known_macs", "adopted" }
 
 // HostLists returns known_macs and adopted.
 func (c *Config) HostLists() ([]string, map[string]string) { return c.KnownMACs, c.Adopted }

@@ -1,6 +1,7 @@
 package discover
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/praxisgate/praxisgate/drivers"
@@ -33,5 +34,31 @@ func TestConfigListed(t *testing.T) {
 	}
 	if w := c.WithoutHostLists().(*Config); w.KnownMACs != nil || w.Adopted != nil || len(c.(*Config).KnownMACs) != 2 {
 		t.Fatalf("without lists %+v, the original changed too?", w)
+	}
+}
+
+// The list keys the web page edits are the yaml keys of the lists.
+func TestHostListKeys(t *testing.T) {
+	known, adopted := (&Config{}).HostListKeys()
+	typ := reflect.TypeOf(Config{})
+	for key, field := range map[string]string{known: "KnownMACs", adopted: "Adopted"} {
+		f, _ := typ.FieldByName(field)
+		if f.Tag.Get("yaml") != key {
+			t.Errorf("%s: yaml key %q, HostListKeys says %q", field, f.Tag.Get("yaml"), key)
+		}
+	}
+}
+
+// A host that answered SNMP can be adopted as an snmp device at its first
+// address; one that did not cannot.
+func TestAdoption(t *testing.T) {
+	h := Host{MAC: "00:c0:b7:00:00:01", IPs: []string{"192.168.10.31", "10.0.0.2"}, Kind: "ups-card", SNMP: &SNMPIdentity{Via: "v2c community #1"}}
+	a := adoption(h)
+	if a == nil || a.Driver != "snmp" || a.Kind != "ups" || a.Settings["address"] != "192.168.10.31" || a.ProfileKey != "profiles" {
+		t.Fatalf("adoption %+v", a)
+	}
+	h.SNMP = nil
+	if a := adoption(h); a != nil {
+		t.Fatalf("adoption without SNMP: %+v", a)
 	}
 }

@@ -387,7 +387,7 @@ func TestErrorsFormat(t *testing.T) {
 }
 
 func TestNUTServerSection(t *testing.T) {
-	base := "site: s\ngateway: g\nuplink: {broker: \"tcp://127.0.0.1:1883\"}\ndevices: [{id: usv, driver: sim, sim: {scenario: ups}}]\n"
+	base := "site: s\ngateway: g\nuplink: {broker: \"tcp://127.0.0.1:1883\"}\ndevices: [{id: usv, driver: sim, kind: ups, sim: {scenario: ups}}, {id: kuehlschrank, driver: sim, kind: fridge}]\n"
 	cases := []struct {
 		name, yaml string
 		want       []string
@@ -400,6 +400,9 @@ func TestNUTServerSection(t *testing.T) {
 			"nut_server.password: is required (or password_file): clients must log in",
 			`nut_server.allow[0]: want a network like 192.168.10.0/24 or an address, got "nonsense"`,
 			`nut_server.ups.usv: no device "nope" in devices`,
+		}},
+		{"not a UPS", "nut_server: {listen: \":3493\", username: mon, password: geheim, ups: {usv: kuehlschrank}}\n", []string{
+			`nut_server.ups.usv: device "kuehlschrank" is of kind "fridge", want a UPS (kind ups)`,
 		}},
 	}
 	for _, c := range cases {

@@ -145,7 +145,7 @@ func (b *Backend) Inventory() []web.Host {
 		}
 		for _, h := range hl.Hosts() {
 			wh := web.Host{Source: d.Config.ID, MAC: h.MAC, IPs: h.IPs, Vendor: h.Vendor, Name: h.Name, Kind: h.Kind,
-				SNMP: h.SNMP, Known: h.Known, Adopted: h.Adopted, Present: h.Present, LastSeen: h.LastSeen}
+				Adopt: h.Adopt, Known: h.Known, Adopted: h.Adopted, Present: h.Present, LastSeen: h.LastSeen}
 			if c := lists[d.Config.ID]; c != nil {
 				if known, adopted := c.Listed(h.MAC); known {
 					wh.Known = true
