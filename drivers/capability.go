@@ -31,8 +31,6 @@ type Host struct {
 	Name string
 	// Kind is the driver's guess: printer, switch, nas, ups-card, ...
 	Kind string
-	// SNMP says the host answered SNMP with the configured credentials.
-	SNMP bool
 	// Known: listed as expected or adopted; Adopted: the device id it is
 	// monitored as.
 	Known   bool

@@ -20,7 +20,7 @@ func (d *Driver) Hosts() []drivers.Host {
 	inv := d.Inventory()
 	out := make([]drivers.Host, len(inv))
 	for i, h := range inv {
-		out[i] = drivers.Host{MAC: h.MAC, IPs: h.IPs, Vendor: h.Vendor, Name: h.Name, Kind: h.Kind, SNMP: h.SNMP != nil,
+		out[i] = drivers.Host{MAC: h.MAC, IPs: h.IPs, Vendor: h.Vendor, Name: h.Name, Kind: h.Kind,
 			Known: h.Known, Adopted: h.Adopted, Present: h.Present, LastSeen: h.LastSeen, Adopt: adoption(h)}
 	}
 	return out
