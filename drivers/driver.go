@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"time"
 )
@@ -34,10 +33,6 @@ type Driver interface {
 type Watcher interface {
 	Watch(ctx context.Context, emit func(Event)) error
 }
-
-// Closer is implemented by drivers holding resources (ports, sockets). The
-// gateway calls Close once, after the last Poll and Watch have returned.
-type Closer = io.Closer
 
 // Sample is the result of one poll.
 type Sample struct {

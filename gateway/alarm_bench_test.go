@@ -63,7 +63,7 @@ func benchGateway(b *testing.B, yaml string) (*Gateway, func()) {
 	done := make(chan error, 1)
 	go func() { done <- g.Run(ctx) }()
 	deadline := time.Now().Add(30 * time.Second)
-	for !g.UplinkStats().Connected {
+	for !g.Stats().Uplink.Connected {
 		if time.Now().After(deadline) {
 			cancel()
 			b.Fatal("gateway never connected to Mosquitto")
@@ -203,8 +203,8 @@ func benchCPU500(b *testing.B, commitWindow string) {
 
 	time.Sleep(12 * time.Second) // every sensor polled at least once
 	measureCPU(b, g, fmt.Sprintf("%d sensors at 10 s", sensors), sensors*6)
-	if g.BufferStats().Records > sensors {
-		b.Logf("warning: %d records still buffered: the uplink is falling behind", g.BufferStats().Records)
+	if g.Stats().Buffer.Records > sensors {
+		b.Logf("warning: %d records still buffered: the uplink is falling behind", g.Stats().Buffer.Records)
 	}
 }
 
@@ -230,11 +230,11 @@ func measureCPU(b *testing.B, g *Gateway, what string, expectPerMin int) {
 		secs = s
 	}
 	for i := 0; i < b.N; i++ {
-		pub0 := g.UplinkStats().Published
+		pub0 := g.Stats().Uplink.Published
 		cpu0, wall0 := cpuTime(b), time.Now()
 		time.Sleep(time.Duration(secs) * time.Second)
 		cpu, wall := cpuTime(b)-cpu0, time.Since(wall0)
-		pub := g.UplinkStats().Published - pub0
+		pub := g.Stats().Uplink.Published - pub0
 		pct := 100 * cpu.Seconds() / wall.Seconds()
 		b.ReportMetric(pct, "%core")
 		b.ReportMetric(cpu.Seconds()/wall.Minutes(), "cpu-s/min")

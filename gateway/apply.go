@@ -6,18 +6,7 @@ import (
 
 	"github.com/praxisgate/praxisgate/gateway/alarm"
 	"github.com/praxisgate/praxisgate/gateway/config"
-	"github.com/praxisgate/praxisgate/gateway/web"
 )
-
-// liveSections are the config sections the running daemon takes over
-// without a restart. Alarm rules and the fridge profile only feed the
-// alarm engine, which can swap its rules (alarm.Engine.SetRules), and the
-// overview's band. Devices are started, stopped and rebuilt by
-// applyDevices (devices.go), except for what it holds for the restart;
-// poll defaults take effect through the devices they are filled into.
-// Everything else is wired into long-lived parts at start: the uplink into the MQTT connection, web into the
-// listener, state_dir and buffer into open files.
-var liveSections = map[string]bool{"alarms": true, "fridge": true, "devices": true, "defaults": true}
 
 // Apply puts a config the web page just saved into effect as far as it can
 // without a restart: devices (adopted, enabled, disabled, removed, changed;
@@ -26,26 +15,26 @@ var liveSections = map[string]bool{"alarms": true, "fridge": true, "devices": tr
 // the provider), the others are judged against their new limits at the
 // next reading. The report lists what is live now and every section that
 // still differs from what the daemon runs with.
-func (b *WebBackend) Apply(ctx context.Context, cfg *config.Config) web.Applied {
-	b.g.applyMu.Lock()
-	defer b.g.applyMu.Unlock()
-	running, current := b.g.cfg, b.Config()
+func (g *Gateway) Apply(ctx context.Context, cfg *config.Config) config.Applied {
+	g.applyMu.Lock()
+	defer g.applyMu.Unlock()
+	running, current := g.boot, g.Config()
 	next := *running
 	next.Alarms, next.Fridge, next.Devices, next.Defaults = cfg.Alarms, cfg.Fridge, cfg.Devices, cfg.Defaults
 
-	da := b.g.applyDevices(ctx, cfg)
+	da := g.applyDevices(ctx, cfg)
 	held := len(da.Held) > 0
-	var a web.Applied
+	var a config.Applied
 	// The poll defaults only reach the daemon through the devices the
 	// loader filled them into.
 	heldSec := func(sec string) bool { return held && (sec == "devices" || sec == "defaults") }
-	for _, sec := range web.ChangedSections(current, cfg) {
-		if liveSections[sec] && !heldSec(sec) {
+	for _, sec := range config.Diff(current, cfg) {
+		if config.SectionLive(sec) && !heldSec(sec) {
 			a.Live = append(a.Live, sec)
 		}
 	}
-	for _, sec := range web.ChangedSections(running, cfg) {
-		if !liveSections[sec] || heldSec(sec) {
+	for _, sec := range config.Diff(running, cfg) {
+		if !config.SectionLive(sec) || heldSec(sec) {
 			a.Restart = append(a.Restart, sec)
 		}
 	}
@@ -53,14 +42,14 @@ func (b *WebBackend) Apply(ctx context.Context, cfg *config.Config) web.Applied 
 	// was started with, for the fridges it was started with.
 	o, n := running.Fridge.Effective(), cfg.Fridge.Effective()
 	if *o.Low != *n.Low || *o.High != *n.High || !slices.Equal(coldChainFridges(running), coldChainFridges(cfg)) {
-		a.Restart = append(a.Restart, web.SectionColdChain)
+		a.Restart = append(a.Restart, config.SectionColdChain)
 	}
 
-	evs := b.g.alarms.SetRules(b.runningRules(&next), b.g.clock.Now().Time)
-	b.g.appendEvents(ctx, evs)
-	b.g.publishAlarms(false)
-	b.g.live.Store(&next)
-	b.g.log.Info("config applied", "live", a.Live, "after_restart", a.Restart, "alarms_cleared", len(evs),
+	evs := g.alarms.SetRules(runningRules(&next, g.Devices()), g.clock.Now().Time)
+	g.Emit(ctx, evs...)
+	g.publishAlarms(false)
+	g.live.Store(&next)
+	g.log.Info("config applied", "live", a.Live, "after_restart", a.Restart, "alarms_cleared", len(evs),
 		"devices_added", da.Added, "devices_changed", da.Changed, "devices_stopped", da.Stopped,
 		"devices_held_for_restart", da.Held, "discovery_lists", da.Lists)
 	return a
@@ -69,9 +58,9 @@ func (b *WebBackend) Apply(ctx context.Context, cfg *config.Config) web.Applied 
 // runningRules are cfg's alarm rules for devices that run in this process
 // (and the box itself, and "*"): a rule for a device adopted since the
 // start would otherwise report its sensor offline until the restart.
-func (b *WebBackend) runningRules(cfg *config.Config) []config.AlarmRule {
+func runningRules(cfg *config.Config, running []Device) []config.AlarmRule {
 	runs := map[string]bool{"*": true, SelfDevice: true}
-	for _, d := range b.g.deviceList() {
+	for _, d := range running {
 		runs[d.Config.ID] = true
 	}
 	var out []config.AlarmRule

@@ -40,13 +40,12 @@ func BenchmarkApplyAdopt500(b *testing.B) {
 		cancel()
 		<-done
 	}()
-	be := g.Web()
 	start := time.Now()
 	for b.Loop() {
-		if a := be.Apply(context.Background(), with); len(a.Live) != 1 {
+		if a := g.Apply(context.Background(), with); len(a.Live) != 1 {
 			b.Fatalf("adopt: %+v", a)
 		}
-		if a := be.Apply(context.Background(), without); len(a.Live) != 1 {
+		if a := g.Apply(context.Background(), without); len(a.Live) != 1 {
 			b.Fatalf("remove: %+v", a)
 		}
 	}

@@ -28,8 +28,7 @@ devices:
 	}
 	g, stop := start(t, load(t, dir, cfgFor("1h", "", "")))
 	defer stop()
-	be := g.Web()
-	before, _ := g.deviceByID("netz")
+	before, _ := deviceByID(g, "netz")
 
 	steps := []struct {
 		name          string
@@ -43,18 +42,18 @@ devices:
 			nil, []string{"devices"}, []string{"netz", "drucker"}},
 	}
 	for _, st := range steps {
-		a := be.Apply(context.Background(), load(t, dir, st.yaml))
+		a := g.Apply(context.Background(), load(t, dir, st.yaml))
 		if !slices.Equal(a.Live, st.live) || !slices.Equal(a.Restart, st.restart) {
 			t.Fatalf("%s: applied %+v, want live %v restart %v", st.name, a, st.live, st.restart)
 		}
 		var running []string
-		for _, d := range g.deviceList() {
+		for _, d := range g.Devices() {
 			running = append(running, d.Config.ID)
 		}
 		if !slices.Equal(running, st.running) {
 			t.Fatalf("%s: running %v, want %v", st.name, running, st.running)
 		}
-		now, _ := g.deviceByID("netz")
+		now, _ := deviceByID(g, "netz")
 		if now.Driver != before.Driver || now.Config.Interval != before.Config.Interval {
 			t.Fatalf("%s: discovery driver rebuilt (%+v)", st.name, now.Config)
 		}
@@ -63,33 +62,5 @@ devices:
 			t.Fatalf("%s: running discovery device's adopted list %v", st.name, dc.Adopted)
 		}
 	}
-	waitFor(t, "the adopted device polled", func() bool {
-		st, ok := g.sched.Stats("drucker")
-		return ok && st.Polls > 0
-	})
-}
-
-// The page shows a host adopted or ignored since the discovery driver
-// started as such, from the config in effect.
-func TestListedHost(t *testing.T) {
-	c := &discover.Config{Adopted: map[string]string{"AA:BB:CC:DD:EE:01": "drucker"}, KnownMACs: []string{"aa:bb:cc:dd:ee:02", "11:22:33"}}
-	cases := []struct {
-		mac, driverAdopted string
-		driverKnown        bool
-		known              bool
-		adopted            string
-	}{
-		{"aa:bb:cc:dd:ee:01", "", false, true, "drucker"},
-		{"aa:bb:cc:dd:ee:02", "", false, true, ""},
-		{"11:22:33:44:55:66", "", false, true, ""},
-		{"aa:bb:cc:dd:ee:03", "", false, false, ""},
-		{"aa:bb:cc:dd:ee:04", "nas", true, true, "nas"},
-		{"not a mac", "", false, false, ""},
-	}
-	for _, tc := range cases {
-		known, adopted := listedHost(c, tc.mac, tc.driverKnown, tc.driverAdopted)
-		if known != tc.known || adopted != tc.adopted {
-			t.Errorf("%s: known %v adopted %q, want %v %q", tc.mac, known, adopted, tc.known, tc.adopted)
-		}
-	}
+	waitFor(t, "the adopted device polled", func() bool { return polled(g, "drucker") })
 }

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"reflect"
 	"sync"
 	"time"
 
 	"github.com/praxisgate/praxisgate/drivers"
-	"github.com/praxisgate/praxisgate/drivers/discover"
 	"github.com/praxisgate/praxisgate/gateway/config"
 	"github.com/praxisgate/praxisgate/gateway/schedule"
 )
@@ -20,26 +20,19 @@ import (
 // in place, so a reader may keep and range over what it got without the
 // lock.
 
-// deviceList returns the devices that run now.
-func (g *Gateway) deviceList() []Device {
+// Devices returns the devices that run now (disabled ones are not
+// built). The list is never modified in place; callers may keep it.
+func (g *Gateway) Devices() []Device {
 	g.devMu.RLock()
 	defer g.devMu.RUnlock()
 	return g.devices
 }
 
-// inventory returns the network inventory of a running discovery device.
-func (g *Gateway) inventory(id string) (inventorier, bool) {
-	g.devMu.RLock()
-	defer g.devMu.RUnlock()
-	inv, ok := g.inventories[id]
-	return inv, ok
-}
-
 // setDevices makes devs the running device list.
 func (g *Gateway) setDevices(devs []Device) {
-	invs := map[string]inventorier{}
+	invs := map[string]drivers.Inventorier{}
 	for _, d := range devs {
-		if inv, ok := d.Driver.(inventorier); ok {
+		if inv, ok := d.Driver.(drivers.Inventorier); ok {
 			invs[d.Config.ID] = inv
 		}
 	}
@@ -63,6 +56,9 @@ func jobFor(d Device) schedule.Job {
 // ARP changes), each under its own context so that one device can stop
 // without the others.
 type watchSet struct {
+	log  *slog.Logger
+	emit func(drivers.Event)
+
 	mu sync.Mutex
 	// ctx is Run's context while Run runs; a watch started later runs
 	// under it too.
@@ -76,64 +72,64 @@ type watchRun struct {
 	done   chan struct{}
 }
 
-// startWatchers starts the watches of the running devices; Run calls it.
-func (g *Gateway) startWatchers(ctx context.Context) {
-	g.watch.mu.Lock()
-	defer g.watch.mu.Unlock()
-	g.watch.ctx = ctx
-	g.watch.byDev = map[string]*watchRun{}
-	for _, d := range g.deviceList() {
-		g.startWatchLocked(d)
+// start starts the watches of devs; Run calls it.
+func (w *watchSet) start(ctx context.Context, devs []Device) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.ctx = ctx
+	w.byDev = map[string]*watchRun{}
+	for _, d := range devs {
+		w.startLocked(d)
 	}
 }
 
-// waitWatchers returns when every watch has ended; Run calls it after its
+// wait returns when every watch has ended; Run calls it after its
 // context ended. No watch starts after it was called.
-func (g *Gateway) waitWatchers() {
-	g.watch.mu.Lock()
-	g.watch.ctx = nil
-	g.watch.mu.Unlock()
-	g.watch.wg.Wait()
+func (w *watchSet) wait() {
+	w.mu.Lock()
+	w.ctx = nil
+	w.mu.Unlock()
+	w.wg.Wait()
 }
 
-// startWatch starts a device's watch if its driver has one and Run runs.
-func (g *Gateway) startWatch(d Device) {
-	g.watch.mu.Lock()
-	defer g.watch.mu.Unlock()
-	g.startWatchLocked(d)
+// add starts a device's watch if its driver has one and Run runs.
+func (w *watchSet) add(d Device) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.startLocked(d)
 }
 
-func (g *Gateway) startWatchLocked(d Device) {
-	w, ok := d.Driver.(drivers.Watcher)
-	if !ok || g.watch.ctx == nil || g.watch.ctx.Err() != nil {
+func (w *watchSet) startLocked(d Device) {
+	wr, ok := d.Driver.(drivers.Watcher)
+	if !ok || w.ctx == nil || w.ctx.Err() != nil {
 		return
 	}
-	ctx, cancel := context.WithCancel(g.watch.ctx)
+	ctx, cancel := context.WithCancel(w.ctx)
 	run := &watchRun{cancel: cancel, done: make(chan struct{})}
-	g.watch.byDev[d.Config.ID] = run
-	g.watch.wg.Add(1)
+	w.byDev[d.Config.ID] = run
+	w.wg.Add(1)
 	go func() {
-		defer g.watch.wg.Done()
+		defer w.wg.Done()
 		defer close(run.done)
 		defer cancel()
-		err := w.Watch(ctx, func(e drivers.Event) {
+		err := wr.Watch(ctx, func(e drivers.Event) {
 			if e.Device == "" {
 				e.Device = d.Config.ID
 			}
-			g.appendEvents(context.Background(), []drivers.Event{e})
+			w.emit(e)
 		})
 		if err != nil && ctx.Err() == nil {
-			g.log.Error("watch ended", "device", d.Config.ID, "err", err)
+			w.log.Error("watch ended", "device", d.Config.ID, "err", err)
 		}
 	}()
 }
 
-// stopWatch ends a device's watch and waits for it, or until ctx ends.
-func (g *Gateway) stopWatch(ctx context.Context, id string) error {
-	g.watch.mu.Lock()
-	run, ok := g.watch.byDev[id]
-	delete(g.watch.byDev, id)
-	g.watch.mu.Unlock()
+// stop ends a device's watch and waits for it, or until ctx ends.
+func (w *watchSet) stop(ctx context.Context, id string) error {
+	w.mu.Lock()
+	run, ok := w.byDev[id]
+	delete(w.byDev, id)
+	w.mu.Unlock()
 	if !ok {
 		return nil
 	}
@@ -175,7 +171,7 @@ func (g *Gateway) applyDevices(ctx context.Context, next *config.Config) deviceA
 	var res deviceApply
 	g.lifeMu.Lock()
 	defer g.lifeMu.Unlock()
-	cur := g.deviceList()
+	cur := g.Devices()
 	if g.closed {
 		// Shutting down: the drivers are closed or being closed, and the
 		// saved file takes effect at the next start.
@@ -206,7 +202,7 @@ func (g *Gateway) applyDevices(ctx context.Context, next *config.Config) deviceA
 			res.Stopped = append(res.Stopped, d.Config.ID)
 		case sameDevice(d.Config, w):
 			keep[d.Config.ID] = true
-		case isDiscovery(d.Config) && isDiscovery(w):
+		case hasHostLists(d.Config) && hasHostLists(w):
 			keep[d.Config.ID] = true
 			if !sameDevice(withoutLists(d.Config), withoutLists(w)) {
 				res.Held = append(res.Held, d.Config.ID)
@@ -214,11 +210,11 @@ func (g *Gateway) applyDevices(ctx context.Context, next *config.Config) deviceA
 			}
 			// Only the adopted/known lists changed: the running sweep
 			// keeps its inventory and judges by the new lists.
-			ls, ok := d.Driver.(listSetter)
-			dc := w.DriverConfig.(*discover.Config)
+			ls, ok := d.Driver.(drivers.ListSetter)
+			known, adopted := w.DriverConfig.(drivers.HostListConfig).HostLists()
 			if !ok {
 				res.Held = append(res.Held, d.Config.ID)
-			} else if err := ls.SetLists(dc.KnownMACs, dc.Adopted); err != nil {
+			} else if err := ls.SetLists(known, adopted); err != nil {
 				g.log.Error("discovery lists not applied; they wait for the restart", "device", d.Config.ID, "err", err)
 				res.Held = append(res.Held, d.Config.ID)
 			} else {
@@ -279,7 +275,7 @@ func (g *Gateway) applyDevices(ctx context.Context, next *config.Config) deviceA
 	for _, dc := range build {
 		if d, ok := built[dc.ID]; ok {
 			g.sched.Add(jobFor(d))
-			g.startWatch(d)
+			g.watch.add(d)
 		}
 	}
 	g.setAlarmDevices(ctx, next)
@@ -296,7 +292,7 @@ func (g *Gateway) stopDevice(ctx context.Context, d Device) {
 	if errors.Is(err, schedule.ErrUnknownDevice) {
 		err = nil
 	}
-	if werr := g.stopWatch(wctx, d.Config.ID); werr != nil {
+	if werr := g.watch.stop(wctx, d.Config.ID); werr != nil {
 		err = errors.Join(err, werr)
 	}
 	if err != nil {
@@ -314,7 +310,7 @@ func (g *Gateway) stopDevice(ctx context.Context, d Device) {
 // clearing of alarms of devices that are gone.
 func (g *Gateway) setAlarmDevices(ctx context.Context, next *config.Config) {
 	evs := g.alarms.SetDevices(next.Devices, g.clock.Now().Time)
-	g.appendEvents(ctx, evs)
+	g.Emit(ctx, evs...)
 	g.publishAlarms(false)
 }
 
@@ -330,22 +326,15 @@ func sameDevice(running, next config.Device) bool {
 	return reflect.DeepEqual(running, next)
 }
 
-// listSetter is a discovery driver whose known and adopted lists can be
-// replaced while it runs (drivers/discover).
-type listSetter interface {
-	SetLists(known []string, adopted map[string]string) error
-}
-
-func isDiscovery(d config.Device) bool {
-	_, ok := d.DriverConfig.(*discover.Config)
+// hasHostLists tells a device whose driver config has lists of known and
+// adopted hosts (a discovery device), which the web page edits.
+func hasHostLists(d config.Device) bool {
+	_, ok := d.DriverConfig.(drivers.HostListConfig)
 	return ok
 }
 
-// withoutLists is a discovery device without its adopted and known_macs
-// lists, which the web page edits.
+// withoutLists is such a device without its lists.
 func withoutLists(d config.Device) config.Device {
-	c := *d.DriverConfig.(*discover.Config)
-	c.Adopted, c.KnownMACs = nil, nil
-	d.DriverConfig = &c
+	d.DriverConfig = d.DriverConfig.(drivers.HostListConfig).WithoutHostLists()
 	return d
 }

@@ -1,5 +1,11 @@
-// Package gateway wires the daemon together: configuration, drivers, the
-// scheduler, the alarm engine, the durable buffer and the MQTT uplink.
+// Package gateway is the daemon's pipeline core: drivers, the scheduler,
+// the alarm engine, the durable buffer and the MQTT uplink, with the live
+// config and the running devices. The features around it (commands, web
+// backend, self-update, NUT server, fridge history, support bundle,
+// watchdog) are packages of their own that use its small API (Config,
+// Latest, Devices, Alarms, Stats, Now, PollNow, AckAlarm, Emit, Apply,
+// OnSample, Uplink) through interfaces they declare; cmd/praxisgate wires
+// them (docs/architecture.md).
 //
 // The pipeline, built back to front and stopped front to back:
 //

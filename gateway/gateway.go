@@ -17,7 +17,6 @@ import (
 
 	"github.com/praxisgate/praxisgate/buffer"
 	"github.com/praxisgate/praxisgate/drivers"
-	"github.com/praxisgate/praxisgate/drivers/nut"
 	"github.com/praxisgate/praxisgate/gateway/alarm"
 	"github.com/praxisgate/praxisgate/gateway/clock"
 	"github.com/praxisgate/praxisgate/gateway/coldchain"
@@ -42,7 +41,10 @@ type Options struct {
 
 // Gateway is one running daemon.
 type Gateway struct {
-	cfg     *config.Config
+	// boot is the config the daemon started with; Apply compares a saved
+	// config with it to tell what waits for a restart. Everything else
+	// reads live (Config).
+	boot    *config.Config
 	log     *slog.Logger
 	version string
 	started time.Time
@@ -57,31 +59,32 @@ type Gateway struct {
 	// apply replaces (devices.go). inventories are the devices whose
 	// driver keeps a network inventory, by id, looked up after every poll.
 	devMu       sync.RWMutex
-	inventories map[string]inventorier
+	inventories map[string]drivers.Inventorier
 	cold        *coldchain.Recorder
 	devices     []Device
 	self        *selfmon.Monitor
-	watch       watchSet
+	watch       *watchSet
 	// lifeMu orders a live device change against shutdown: closeAll sets
 	// closed under it, and applyDevices holds it throughout, so a driver
 	// is never closed twice nor built after the others were closed.
 	lifeMu sync.Mutex
 	closed bool
-	// applyMu serialises live config changes (WebBackend.Apply); live is
-	// the config with the sections they put into effect (nil: none yet,
-	// cfg as it started).
+	// applyMu serialises live config changes (Apply); live is the config
+	// in effect: boot with the sections Apply has put into effect since.
+	// It is the one config every part of the running daemon reads.
 	applyMu sync.Mutex
 	live    atomic.Pointer[config.Config]
 
 	// startEvents are appended once Run starts (buffer reset, start).
 	startEvents []drivers.Event
 
+	// observers see every good sample (OnSample); set before Run.
+	observers []func(drivers.Sample)
+
 	mu            sync.Mutex
 	latest        map[string]Latest
 	alarmsVersion uint64
 	appendErrors  atomic.Int64
-	selfUpdate    atomic.Pointer[SelfUpdate]
-	temps         tempHistory
 }
 
 // Device is a configured device with its driver built.
@@ -106,7 +109,8 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	g := &Gateway{cfg: cfg, log: log, version: opts.Version, latest: map[string]Latest{}}
+	g := &Gateway{boot: cfg, log: log, version: opts.Version, latest: map[string]Latest{}}
+	g.live.Store(cfg)
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
 		return nil, fmt.Errorf("gateway: create state dir: %w", err)
 	}
@@ -117,7 +121,8 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	g.started = g.clock.Now().Time
 	g.origin = contract.Origin{Gateway: cfg.Gateway, Boot: newBootID()}
 
-	if err := g.openBuffer(); err != nil {
+	var err error
+	if g.buf, g.startEvents, err = openBuffer(cfg.Buffer, log, g.noticeRecord); err != nil {
 		return nil, err
 	}
 	ok := false
@@ -127,7 +132,6 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		}
 	}()
 
-	var err error
 	g.alarms, err = alarm.FromConfig(cfg, log)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
@@ -141,6 +145,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	g.setDevices(devs)
+	g.watch = &watchSet{log: log, emit: func(e drivers.Event) { g.Emit(context.Background(), e) }}
 	g.up, err = uplink.New(uplink.Options{
 		Config: cfg.Uplink, Site: cfg.Site, Gateway: cfg.Gateway, Origin: g.origin,
 		Version: opts.Version, Started: g.started, Now: g.clock.Now, Logger: log.With("part", "uplink"),
@@ -169,34 +174,33 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 }
 
 // openBuffer opens the durable queue. A buffer that cannot be opened is
-// moved aside and replaced by an empty one, with an error event, rather than
-// letting the daemon crash-loop and lose every new reading too.
-func (g *Gateway) openBuffer() error {
-	opts := buffer.Options{MaxBytes: int64(g.cfg.Buffer.MaxBytes), MaxAge: g.cfg.Buffer.MaxAge,
-		CommitWindow: g.cfg.Buffer.CommitWindow, Logger: g.log.With("part", "buffer"),
-		NoticeRecord: g.noticeRecord}
-	db, err := buffer.Open(g.cfg.Buffer.Dir, opts)
+// moved aside and replaced by an empty one, with an error event (returned
+// for Run to append), rather than letting the daemon crash-loop and lose
+// every new reading too.
+// notice encodes what the buffer reports on its own (evictions, damage
+// repaired at open, records lost) as a record of the gateway's events.
+func openBuffer(c config.Buffer, log *slog.Logger, notice func(buffer.Notice) (buffer.Record, error)) (*buffer.DB, []drivers.Event, error) {
+	opts := buffer.Options{MaxBytes: int64(c.MaxBytes), MaxAge: c.MaxAge, CommitWindow: c.CommitWindow, Logger: log.With("part", "buffer"),
+		NoticeRecord: notice}
+	db, err := buffer.Open(c.Dir, opts)
 	if err == nil {
-		g.buf = db
-		return nil
+		return db, nil, nil
 	}
 	if !errors.Is(err, buffer.ErrCorrupt) {
-		return fmt.Errorf("gateway: %w", err)
+		return nil, nil, fmt.Errorf("gateway: %w", err)
 	}
-	moved, merr := buffer.MoveAside(g.cfg.Buffer.Dir, time.Now())
+	moved, merr := buffer.MoveAside(c.Dir, time.Now())
 	if merr != nil {
-		return fmt.Errorf("gateway: %w (and moving it aside failed: %v)", err, merr)
+		return nil, nil, fmt.Errorf("gateway: %w (and moving it aside failed: %v)", err, merr)
 	}
-	g.log.Error("buffer unreadable: moved aside, starting with an empty buffer", "err", err, "moved_to", moved)
-	db, ferr := buffer.Open(g.cfg.Buffer.Dir, opts)
+	log.Error("buffer unreadable: moved aside, starting with an empty buffer", "err", err, "moved_to", moved)
+	db, ferr := buffer.Open(c.Dir, opts)
 	if ferr != nil {
-		return fmt.Errorf("gateway: open fresh buffer after moving the corrupt one aside: %w", ferr)
+		return nil, nil, fmt.Errorf("gateway: open fresh buffer after moving the corrupt one aside: %w", ferr)
 	}
-	g.buf = db
-	g.startEvents = append(g.startEvents, drivers.Event{Device: SelfDevice, Type: "buffer.reset", Severity: drivers.Major,
+	return db, []drivers.Event{{Device: SelfDevice, Type: "buffer.reset", Severity: drivers.Major,
 		Message: "the buffer directory could not be opened; it was moved aside and an empty buffer started: unsent readings may be lost",
-		Attrs:   map[string]any{"error": err.Error(), "moved_to": moved}})
-	return nil
+		Attrs:   map[string]any{"error": err.Error(), "moved_to": moved}}}, nil
 }
 
 // noticeRecord encodes what the buffer reports on its own (evictions,
@@ -265,8 +269,9 @@ func newBootID() string {
 
 // Run runs the gateway until ctx ends, then shuts down in order.
 func (g *Gateway) Run(ctx context.Context) error {
-	g.log.Info("gateway starting", "site", g.cfg.Site, "gateway", g.cfg.Gateway, "version", g.version,
-		"devices", len(g.deviceList()), "broker", g.cfg.Uplink.Broker, "boot", g.origin.Boot)
+	cfg := g.Config()
+	g.log.Info("gateway starting", "site", cfg.Site, "gateway", cfg.Gateway, "version", g.version,
+		"devices", len(g.Devices()), "broker", cfg.Uplink.Broker, "boot", g.origin.Boot)
 	if !g.clock.Synced() {
 		g.log.Warn("system clock not synchronised: timestamps are estimates and marked clock=unsynced until it is")
 	}
@@ -275,8 +280,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 	go func() { upDone <- g.up.Run(upCtx) }()
 
 	start := drivers.Event{Device: SelfDevice, Type: "gateway.started", Severity: drivers.Info,
-		Message: fmt.Sprintf("praxisgate %s started", g.version), Attrs: map[string]any{"version": g.version, "devices": len(g.deviceList())}}
-	g.appendEvents(ctx, append(g.startEvents, start))
+		Message: fmt.Sprintf("praxisgate %s started", g.version), Attrs: map[string]any{"version": g.version, "devices": len(g.Devices())}}
+	g.Emit(ctx, append(g.startEvents, start)...)
 	g.publishAlarms(true)
 
 	var wg sync.WaitGroup
@@ -285,16 +290,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 		defer wg.Done()
 		g.runTicks(ctx, TickInterval, g.alarms, g.cold)
 	}()
-	g.startWatchers(ctx)
-	if g.cfg.NUTServer.Listen != "" {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			g.serveNUT(ctx)
-		}()
-	}
+	g.watch.start(ctx, g.Devices())
 	g.sched.Run(ctx) // returns when ctx ends and polls have returned
-	g.waitWatchers()
+	g.watch.wait()
 	wg.Wait()
 
 	// Give the uplink a moment to publish what the last polls produced.
@@ -316,7 +314,7 @@ func (g *Gateway) closeAll() {
 	g.lifeMu.Lock()
 	g.closed = true
 	g.lifeMu.Unlock()
-	closeDrivers(g.deviceList())
+	closeDrivers(g.Devices())
 	if g.cold != nil {
 		if err := g.cold.Close(); err != nil {
 			g.log.Error("close cold-chain record", "err", err)
@@ -326,34 +324,6 @@ func (g *Gateway) closeAll() {
 		if err := g.buf.Close(); err != nil {
 			g.log.Error("close buffer", "err", err)
 		}
-	}
-}
-
-// serveNUT serves the configured UPS devices' latest readings in the NUT
-// protocol, so the practice's servers shut down cleanly on low battery. A
-// UPS whose last poll failed is left out: clients then see it as stale
-// rather than as a healthy UPS on line.
-func (g *Gateway) serveNUT(ctx context.Context) {
-	nc := g.cfg.NUTServer
-	srv := &nut.Server{Allow: nc.AllowPrefixes, Username: nc.Username, Password: nc.Password, Log: g.log.With("part", "nut-server"),
-		UPSes: func() map[string]map[string]string {
-			g.mu.Lock()
-			defer g.mu.Unlock()
-			out := make(map[string]map[string]string, len(nc.UPS))
-			for name, id := range nc.UPS {
-				if l, ok := g.latest[id]; ok && l.Err == "" {
-					out[name] = nut.VarsFromMetrics(l.Sample.Metrics)
-				}
-			}
-			return out
-		}}
-	if err := srv.Check(); err != nil {
-		g.log.Error("nut server not started", "err", err)
-		return
-	}
-	g.log.Info("serving UPS status in the NUT protocol", "listen", nc.Listen, "ups", len(nc.UPS))
-	if err := srv.ListenAndServe(ctx, nc.Listen); err != nil && ctx.Err() == nil {
-		g.log.Error("nut server stopped", "err", err)
 	}
 }
 
@@ -378,7 +348,9 @@ func (g *Gateway) handle(r schedule.Result) {
 	alarmEvents := g.alarms.Observe(s, r.Err != nil)
 	if r.Err == nil {
 		g.cold.Observe(s)
-		g.temps.Observe(g.cfg, s)
+		for _, f := range g.observers {
+			f(s)
+		}
 	}
 	st := contract.Stamp{Time: s.Time, Synced: g.clock.Synced()}
 	recs := make([]buffer.Record, 0, 1+len(s.Events)+len(alarmEvents))
@@ -389,7 +361,7 @@ func (g *Gateway) handle(r schedule.Result) {
 		recs = append(recs, buffer.Record{Class: buffer.Telemetry, Topic: contract.TelemetryTopic(s.Device), Payload: body})
 	}
 	recs = g.eventRecords(recs, append(s.Events, alarmEvents...))
-	g.appendRecords(context.Background(), recs)
+	g.append(context.Background(), recs)
 	if len(alarmEvents) > 0 {
 		g.publishAlarms(false)
 	}
@@ -398,14 +370,10 @@ func (g *Gateway) handle(r schedule.Result) {
 	}
 }
 
-// inventorier is a driver that keeps an inventory of the network
-// (drivers/discover); its document is published retained after each sweep.
-type inventorier interface {
-	InventoryPayload() any
-}
-
 func (g *Gateway) publishInventory(device string) {
-	inv, ok := g.inventory(device)
+	g.devMu.RLock()
+	inv, ok := g.inventories[device]
+	g.devMu.RUnlock()
 	if !ok {
 		return
 	}
@@ -432,18 +400,24 @@ func (g *Gateway) eventRecords(recs []buffer.Record, evs []drivers.Event) []buff
 	return recs
 }
 
-func (g *Gateway) appendEvents(ctx context.Context, evs []drivers.Event) {
-	g.appendRecords(ctx, g.eventRecords(nil, evs))
+// Emit appends events (of devices or of the box itself: audit records of
+// the web page, update steps, config changes) to the buffer, to be
+// published in order with the readings. It returns once they are on disk;
+// an error means they are lost, and is also logged and counted.
+func (g *Gateway) Emit(ctx context.Context, evs ...drivers.Event) error {
+	return g.append(ctx, g.eventRecords(nil, evs))
 }
 
-func (g *Gateway) appendRecords(ctx context.Context, recs []buffer.Record) {
+func (g *Gateway) append(ctx context.Context, recs []buffer.Record) error {
 	if len(recs) == 0 {
-		return
+		return nil
 	}
-	if err := g.buf.Append(ctx, recs); err != nil {
+	err := g.buf.Append(ctx, recs)
+	if err != nil {
 		n := g.appendErrors.Add(1)
 		g.log.Error("buffer append failed: readings lost", "records", len(recs), "failures", n, "err", err)
 	}
+	return err
 }
 
 // publishAlarms sends the retained active alarm set when it changed.
@@ -458,6 +432,10 @@ func (g *Gateway) publishAlarms(force bool) {
 	g.mu.Unlock()
 	g.up.SetRetained(contract.TopicAlarms, g.origin.EncodeAlarms(alarm.Contract(g.alarms.Active()), g.clock.Now()))
 }
+
+// Config is the config in effect: the one the daemon started with and the
+// sections Apply has put into effect since (config.Sections says which).
+func (g *Gateway) Config() *config.Config { return g.live.Load() }
 
 // Latest returns the most recent result of every device, sorted by id.
 func (g *Gateway) Latest() []Latest {
@@ -482,7 +460,7 @@ func (g *Gateway) AckAlarm(ctx context.Context, id, by string) error {
 	if err != nil {
 		return err
 	}
-	g.appendEvents(ctx, []drivers.Event{e})
+	g.Emit(ctx, e)
 	g.publishAlarms(false)
 	return nil
 }
@@ -490,11 +468,35 @@ func (g *Gateway) AckAlarm(ctx context.Context, id, by string) error {
 // Alarms returns the active alarms.
 func (g *Gateway) Alarms() []alarm.Alarm { return g.alarms.Active() }
 
-// BufferStats reports the durable queue.
-func (g *Gateway) BufferStats() buffer.Stats { return g.buf.Stats() }
+// Stats is a snapshot of the running daemon for status pages, commands
+// and the self-update's health check.
+type Stats struct {
+	Version string
+	// Origin names the box and this daemon start (the boot id).
+	Origin      contract.Origin
+	Started     time.Time
+	ClockSynced bool
+	Buffer      buffer.Stats
+	Uplink      uplink.Stats
+	// AppendErrors counts buffer appends that failed (readings lost).
+	AppendErrors int64
+}
 
-// UplinkStats reports the broker connection.
-func (g *Gateway) UplinkStats() uplink.Stats { return g.up.Stats() }
+// Stats reports the daemon, its buffer and its broker connection.
+func (g *Gateway) Stats() Stats {
+	return Stats{Version: g.version, Origin: g.origin, Started: g.started, ClockSynced: g.clock.Synced(),
+		Buffer: g.buf.Stats(), Uplink: g.up.Stats(), AppendErrors: g.appendErrors.Load()}
+}
 
-// Boot is the id of this daemon start.
-func (g *Gateway) Boot() string { return g.origin.Boot }
+// Now is the gateway clock: the time to stamp a message with, and whether
+// the system clock is synchronised.
+func (g *Gateway) Now() contract.Stamp { return g.clock.Now() }
+
+// Uplink is the MQTT connection, for the parts that publish or subscribe
+// beside the pipeline (commands and their replies).
+func (g *Gateway) Uplink() *uplink.Uplink { return g.up }
+
+// OnSample registers f to see every good sample after the pipeline took
+// it, on the device's own goroutine (so f must be quick). Call it before
+// Run.
+func (g *Gateway) OnSample(f func(drivers.Sample)) { g.observers = append(g.observers, f) }

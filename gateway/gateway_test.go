@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,9 +13,11 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/praxisgate/praxisgate/drivers"
 	_ "github.com/praxisgate/praxisgate/drivers/sim"
 	"github.com/praxisgate/praxisgate/drivers/testpeer"
 	"github.com/praxisgate/praxisgate/gateway/config"
+	"github.com/praxisgate/praxisgate/gateway/schedule"
 )
 
 type sub struct {
@@ -162,4 +165,70 @@ alarms:
 	if n := s.count("/event/fridge", `"type":"alarm.raised"`); n != 1 {
 		t.Fatalf("alarm raised %d times", n)
 	}
+}
+
+// deviceByID finds a running device.
+func deviceByID(g *Gateway, id string) (Device, bool) {
+	for _, d := range g.Devices() {
+		if d.Config.ID == id {
+			return d, true
+		}
+	}
+	return Device{}, false
+}
+
+// shownDevice is a configured device with its latest result, as the web
+// page's Geräte list shows it.
+type shownDevice struct {
+	ID       string
+	Disabled bool
+	At       time.Time
+	Metrics  []drivers.Metric
+}
+
+func shownDevices(g *Gateway) []shownDevice {
+	latest := map[string]Latest{}
+	for _, l := range g.Latest() {
+		latest[l.Sample.Device] = l
+	}
+	var out []shownDevice
+	for _, dc := range g.Config().Devices {
+		d := shownDevice{ID: dc.ID, Disabled: dc.Disabled}
+		if l, ok := latest[dc.ID]; ok {
+			d.At, d.Metrics = l.At, l.Sample.Metrics
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// handle passes good readings to the OnSample observers, never the
+// readings kept from before a failed poll.
+func TestOnSampleSeesGoodReadings(t *testing.T) {
+	dir := t.TempDir()
+	cfg := load(t, dir, fmt.Sprintf("site: s\ngateway: g\nstate_dir: %s\nuplink: {broker: \"tcp://127.0.0.1:1\"}\n", dir))
+	g, err := New(cfg, Options{Version: "1.0.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.closeAll()
+	var seen []string
+	g.OnSample(func(s drivers.Sample) { seen = append(seen, s.Device) })
+	now := time.Now()
+	good := drivers.Sample{Device: "fridge", Kind: "fridge", Time: now, Metrics: []drivers.Metric{drivers.Num("temperature", 5.5, "°C")}}
+	g.handle(schedule.Result{Sample: good})
+	g.handle(schedule.Result{Sample: drivers.Sample{Device: "fridge", Time: now.Add(time.Second)}, Err: errors.New("timeout")})
+	if len(seen) != 1 || seen[0] != "fridge" {
+		t.Fatalf("observer saw %v, want the one good reading", seen)
+	}
+}
+
+// polled tells whether a device has a result (good or failed) yet.
+func polled(g *Gateway, id string) bool {
+	for _, l := range g.Latest() {
+		if l.Sample.Device == id {
+			return true
+		}
+	}
+	return false
 }

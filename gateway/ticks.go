@@ -37,7 +37,7 @@ func (g *Gateway) runTicks(ctx context.Context, every time.Duration, ts ...ticke
 			evs = append(evs, tk.Tick(now)...)
 		}
 		if len(evs) > 0 {
-			g.appendEvents(context.Background(), evs)
+			g.Emit(context.Background(), evs...)
 			g.publishAlarms(false)
 		}
 	}

@@ -228,7 +228,7 @@ func newFleetGateway(i int, broker string, o fleetOptions) (*fleetGateway, error
 	name := fmt.Sprintf("gw-%05d", i+1)
 	fg := &fleetGateway{name: name, buf: buffer.NewMemory(buffer.Options{})}
 	up, err := uplink.New(uplink.Options{
-		Config: config.Uplink{Broker: broker, BackoffMin: o.BackoffMin, BackoffMax: o.BackoffMax, ReconnectSpread: o.ReconnectSpread, KeepAlive: 30 * time.Second},
+		Config: config.Uplink{Broker: broker, BackoffMin: o.BackoffMin, BackoffMax: o.BackoffMax, ReconnectSpread: &o.ReconnectSpread, KeepAlive: 30 * time.Second},
 		Site:   "fleet", Gateway: name, Origin: contract.Origin{Gateway: name, Boot: "fleetsim"},
 		Version: "fleetsim", Started: time.Now(), Logger: o.Logger,
 	}, fg.buf)

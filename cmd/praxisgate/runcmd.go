@@ -10,8 +10,13 @@ import (
 
 	"github.com/praxisgate/praxisgate/gateway"
 	"github.com/praxisgate/praxisgate/gateway/command/configguard"
+	"github.com/praxisgate/praxisgate/gateway/command/handlers"
 	"github.com/praxisgate/praxisgate/gateway/config"
+	"github.com/praxisgate/praxisgate/gateway/fridgehist"
 	"github.com/praxisgate/praxisgate/gateway/logring"
+	"github.com/praxisgate/praxisgate/gateway/nutserve"
+	"github.com/praxisgate/praxisgate/gateway/watchdog"
+	"github.com/praxisgate/praxisgate/gateway/webbackend"
 	"github.com/praxisgate/praxisgate/update"
 )
 
@@ -57,6 +62,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	// The overview's sparkline sees every reading from the first on.
+	temps := fridgehist.New(g.Config)
+	g.OnSample(temps.Observe)
 
 	// A restart (a command, a config change, an installed update or a
 	// rollback) stops the gateway like SIGTERM does, so the buffer is
@@ -71,11 +79,14 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	done := make(chan error, 1)
 	go func() { done <- g.Run(runCtx) }()
-	// ServeWeb below serves the page unless web.listen is off; a version on
+	// The web page is served below unless web.listen is off; a version on
 	// trial must then have it answering before it commits.
 	updater := startUpdates(runCtx, cfg, g, restart, cfg.Web.Listen != config.WebOff, log)
-	g.SetSelfUpdate(updater)
-	opts := gateway.CommandOptions{Log: ring, Guard: guard, Pending: pending,
+	page := webbackend.New(g, temps, log)
+	if updater != nil {
+		page.SetUpdater(updater)
+	}
+	opts := handlers.Options{Log: ring, Guard: guard, Pending: pending, Logger: log,
 		Restart: func(reason string) {
 			log.Warn("daemon restarting", "reason", reason)
 			restart()
@@ -83,7 +94,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if updater != nil {
 		opts.Updater = updater
 	}
-	cmds, err := g.StartCommands(runCtx, opts)
+	cmds, err := handlers.Start(runCtx, g, opts)
 	if err != nil {
 		cancel()
 		<-done
@@ -91,19 +102,31 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer cmds.Close()
 	go func() {
-		if err := g.ServeWeb(runCtx, gateway.WebOptions{Logs: func() []string { return ring.Lines(500) }, Restart: opts.Restart}); err != nil && runCtx.Err() == nil {
+		if err := page.Serve(runCtx, webbackend.Options{Logs: func() []string { return ring.Lines(500) }, Restart: opts.Restart}); err != nil && runCtx.Err() == nil {
 			log.Error("web page not available", "err", err)
 		}
 	}()
+	// The NUT server answers the practice's servers from the gateway's
+	// latest UPS readings; it ends with runCtx, before the buffer closes.
+	nutDone := make(chan struct{})
 	go func() {
-		if err := update.Watchdog(runCtx, g.WatchAlive(runCtx)); err != nil {
+		defer close(nutDone)
+		if cfg.NUTServer.Listen != "" {
+			nutserve.Run(runCtx, cfg.NUTServer, g, log.With("part", "nut-server"))
+		}
+	}()
+	go func() {
+		if err := update.Watchdog(runCtx, watchdog.Alive(runCtx, g, cfg.Self.Interval)); err != nil {
 			log.Error("watchdog stopped", "err", err)
 		}
 	}()
 	if err := update.NotifyReady(); err != nil {
 		log.Warn("could not tell the service manager that the daemon is ready", "err", err)
 	}
-	if err := <-done; err != nil {
+	err = <-done
+	cancel()
+	<-nutDone
+	if err != nil {
 		return err
 	}
 	if restarting.Load() && ctx.Err() == nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/praxisgate/praxisgate/gateway"
 	"github.com/praxisgate/praxisgate/gateway/config"
+	"github.com/praxisgate/praxisgate/gateway/selfupdate"
 	"github.com/praxisgate/praxisgate/update"
 )
 
@@ -17,9 +18,9 @@ import (
 // development build) logs why and runs on without updates; the gateway
 // also reports it as an update.failed event. It returns the running
 // updater for the update commands and the web page, or nil (a nil
-// *gateway.SelfUpdate answers that updates are off). web says that this
+// *selfupdate.SelfUpdate answers that updates are off). web says that this
 // daemon serves the web page, which a version on trial must then have up.
-func startUpdates(ctx context.Context, cfg *config.Config, g *gateway.Gateway, restart func() error, web bool, log *slog.Logger) *gateway.SelfUpdate {
+func startUpdates(ctx context.Context, cfg *config.Config, g *gateway.Gateway, restart func() error, web bool, log *slog.Logger) *selfupdate.SelfUpdate {
 	if !cfg.Update.On() {
 		return nil
 	}
@@ -31,7 +32,7 @@ func startUpdates(ctx context.Context, cfg *config.Config, g *gateway.Gateway, r
 		log.Error("self-update off: cannot read the provider's root metadata", "err", err)
 		return nil
 	}
-	u, err := g.NewSelfUpdate(gateway.UpdateOptions{TrustedRoot: root, Restart: restart, Web: web, Hook: faultHook})
+	u, err := selfupdate.New(g, selfupdate.Options{TrustedRoot: root, Restart: restart, Web: web, Hook: faultHook, Logger: log})
 	if err != nil {
 		log.Error("self-update off", "err", err)
 		return nil

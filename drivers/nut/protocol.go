@@ -2,10 +2,10 @@ package nut
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
+
+	"github.com/praxisgate/praxisgate/internal/nutwire"
 )
 
 // The NUT network protocol (upsd, TCP 3493) is line based: a request is a
@@ -13,12 +13,14 @@ import (
 // Words are separated by blanks; a word holding blanks is double-quoted,
 // and inside quotes a backslash escapes the next character.
 
-// maxLine bounds one protocol line. upsd's own limit is far below this;
-// anything longer is a broken or hostile peer.
-const maxLine = 4096
-
-// errLineTooLong is returned for a line over maxLine bytes.
-var errLineTooLong = errors.New("line too long")
+// The line format is internal/nutwire's, which the gateway's NUT server
+// shares.
+var (
+	readLine       = nutwire.ReadLine
+	splitWords     = nutwire.SplitWords
+	quote          = nutwire.Quote
+	errLineTooLong = nutwire.ErrLineTooLong
+)
 
 // ServerError is an "ERR <code>" reply, e.g. UNKNOWN-UPS or ACCESS-DENIED.
 type ServerError struct {
@@ -32,102 +34,6 @@ func (e *ServerError) Error() string {
 		return "server said ERR " + e.Code + " " + e.Extra
 	}
 	return "server said ERR " + e.Code
-}
-
-// readLine reads one LF-terminated line without the LF (and without a CR
-// before it). Lines longer than maxLine are an error, so a peer cannot
-// make us buffer without bound.
-func readLine(r *bufio.Reader) (string, error) {
-	var b []byte
-	for {
-		chunk, isPrefix, err := r.ReadLine()
-		if err != nil {
-			if err == io.EOF && len(b) > 0 {
-				return "", io.ErrUnexpectedEOF
-			}
-			return "", err
-		}
-		if len(b)+len(chunk) > maxLine {
-			return "", errLineTooLong
-		}
-		b = append(b, chunk...)
-		if !isPrefix {
-			return string(b), nil
-		}
-	}
-}
-
-// splitWords splits a protocol line into words, honouring quotes and
-// backslash escapes.
-func splitWords(line string) ([]string, error) {
-	var words []string
-	var cur strings.Builder
-	inWord, quoted := false, false
-	for i := 0; i < len(line); i++ {
-		c := line[i]
-		switch {
-		case c == '\\' && quoted:
-			if i+1 >= len(line) {
-				return nil, fmt.Errorf("line %q ends inside an escape", clip(line))
-			}
-			i++
-			cur.WriteByte(line[i])
-		case c == '"':
-			if quoted {
-				quoted = false
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-				continue
-			}
-			if inWord {
-				return nil, fmt.Errorf("line %q has a quote inside a word", clip(line))
-			}
-			quoted, inWord = true, true
-		case (c == ' ' || c == '\t') && !quoted:
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		default:
-			if c < 0x20 && c != '\t' {
-				return nil, fmt.Errorf("line %q holds control byte 0x%02x", clip(line), c)
-			}
-			cur.WriteByte(c)
-			inWord = true
-		}
-	}
-	if quoted {
-		return nil, fmt.Errorf("line %q has an unterminated quote", clip(line))
-	}
-	if inWord {
-		words = append(words, cur.String())
-	}
-	return words, nil
-}
-
-// quote renders a value as a quoted protocol word.
-func quote(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c < 0x20 || c == 0x7f:
-			// A value must stay on one line; control bytes have no
-			// escape in the protocol, so they become blanks.
-			b.WriteByte(' ')
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }
 
 // errReply turns an "ERR ..." line into a *ServerError, or returns nil.

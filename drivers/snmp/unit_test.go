@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"math/big"
@@ -338,7 +339,7 @@ func TestRegistered(t *testing.T) {
 	if _, ok := d.(drivers.Watcher); !ok {
 		t.Fatal("driver is not a Watcher")
 	}
-	if err := d.(drivers.Closer).Close(); err != nil {
+	if err := d.(io.Closer).Close(); err != nil {
 		t.Fatal(err)
 	}
 }

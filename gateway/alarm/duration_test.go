@@ -2,6 +2,7 @@ package alarm
 
 import (
 	"context"
+	"io"
 	"testing"
 	"time"
 
@@ -161,7 +162,7 @@ func TestSilentMQTTSensorAgainstMosquitto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer drv.(drivers.Closer).Close()
+	defer drv.(io.Closer).Close()
 	pub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker.URL()).SetClientID("alarm-test-pub"))
 	if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("publisher: %v", tok.Error())

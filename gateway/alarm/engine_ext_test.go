@@ -242,7 +242,7 @@ func TestFridgeDefaultRules(t *testing.T) {
 		t.Fatalf("default rule %+v", r)
 	}
 	delay := 5 * time.Minute
-	cfg.Fridge = config.Fridge{Delay: delay, Low: f(3)}
+	cfg.Fridge = config.Fridge{Delay: &delay, Low: f(3)}
 	if r := Rules(cfg)[1]; r.For != delay || *r.Below != 3 {
 		t.Fatalf("configured profile: %+v", r)
 	}

@@ -57,7 +57,7 @@ func Rules(cfg *config.Config) []config.AlarmRule {
 		}
 		low, high := *fp.Low, *fp.High
 		rules = append(rules, config.AlarmRule{Device: d.ID, Metric: fp.Metric, Above: &high, Below: &low,
-			For: fp.Delay, Hysteresis: *fp.Hysteresis, Severity: fp.Severity, StaleAfter: fp.StaleFor(d.Interval)})
+			For: *fp.Delay, Hysteresis: *fp.Hysteresis, Severity: fp.Severity, StaleAfter: fp.StaleFor(d.Interval)})
 	}
 	return rules
 }

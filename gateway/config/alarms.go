@@ -18,8 +18,9 @@ type Fridge struct {
 	Low  *float64 `yaml:"low"`
 	High *float64 `yaml:"high"`
 	// Delay tolerates a door opening: the temperature must stay out of the
-	// band this long before the alarm is raised. Default 15m.
-	Delay time.Duration `yaml:"delay"`
+	// band this long before the alarm is raised. Default 15m; an explicit
+	// 0s raises it at the first reading outside (nil: not written).
+	Delay *time.Duration `yaml:"delay"`
 	// Hysteresis is how far back inside the band the temperature must come
 	// before the alarm clears. Default 0.5.
 	Hysteresis *float64 `yaml:"hysteresis"`
@@ -57,7 +58,10 @@ func (f Fridge) Effective() Fridge {
 		v := DefaultFridgeHigh
 		f.High = &v
 	}
-	setDur(&f.Delay, DefaultFridgeDelay)
+	if f.Delay == nil {
+		v := DefaultFridgeDelay
+		f.Delay = &v
+	}
 	if f.Hysteresis == nil {
 		v := DefaultFridgeHysteresis
 		f.Hysteresis = &v
@@ -83,8 +87,8 @@ func (l *loader) validateFridge() {
 	if f.Low != nil && f.High != nil && *f.High <= *f.Low {
 		l.problem("fridge.high", "must be greater than low (%g), got %g", *f.Low, *f.High)
 	}
-	if f.Delay < 0 {
-		l.problem("fridge.delay", "must be ≥ 0, got %s", fmtDur(f.Delay))
+	if f.Delay != nil && *f.Delay < 0 {
+		l.problem("fridge.delay", "must be ≥ 0, got %s", fmtDur(*f.Delay))
 	}
 	if f.Hysteresis != nil && *f.Hysteresis < 0 {
 		l.problem("fridge.hysteresis", "must be ≥ 0, got %g", *f.Hysteresis)

@@ -31,7 +31,7 @@ func TestFridgeAndStaleKeys(t *testing.T) {
 	}{
 		{name: "defaults", check: func(c *Config) string {
 			f := c.Fridge.Effective()
-			if *f.Low != 2 || *f.High != 8 || f.Delay != 15*time.Minute || *f.Hysteresis != 0.5 || f.Severity != "critical" ||
+			if *f.Low != 2 || *f.High != 8 || *f.Delay != 15*time.Minute || *f.Hysteresis != 0.5 || f.Severity != "critical" ||
 				f.Metric != "temperature" || f.StaleFor(30*time.Second) != 5*time.Minute || f.StaleFor(10*time.Minute) != 30*time.Minute {
 				return "unexpected defaults"
 			}
@@ -40,7 +40,7 @@ func TestFridgeAndStaleKeys(t *testing.T) {
 		{name: "own profile", extra: "fridge: {low: 2.5, high: 7.5, delay: 20m, hysteresis: 0.2, severity: major, stale_after: 10m}\n",
 			check: func(c *Config) string {
 				f := c.Fridge.Effective()
-				if *f.Low != 2.5 || *f.High != 7.5 || f.Delay != 20*time.Minute || *f.Hysteresis != 0.2 || f.Severity != "major" || f.StaleFor(time.Hour) != 10*time.Minute {
+				if *f.Low != 2.5 || *f.High != 7.5 || *f.Delay != 20*time.Minute || *f.Hysteresis != 0.2 || f.Severity != "major" || f.StaleFor(time.Hour) != 10*time.Minute {
 					return "profile not taken"
 				}
 				return ""

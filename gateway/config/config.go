@@ -107,8 +107,9 @@ type Uplink struct {
 	// ReconnectSpread is the window in which the first reconnect after a
 	// lost connection is made, at a random moment: when the provider's
 	// broker restarts, hundreds of boxes lose it at once and must not all
-	// come back in the same second. Default 20s.
-	ReconnectSpread time.Duration `yaml:"reconnect_spread"`
+	// come back in the same second. Default 20s; an explicit 0s turns the
+	// spread off (nil: not written, the default).
+	ReconnectSpread *time.Duration `yaml:"reconnect_spread"`
 	// MaxInflight is how many QoS 1 publishes may await PUBACK. Default 256.
 	MaxInflight int `yaml:"max_inflight"`
 }

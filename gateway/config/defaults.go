@@ -14,13 +14,13 @@ const (
 	DefaultMaxBytes         = ByteSize(2 << 30)
 	DefaultMaxAge           = 30 * 24 * time.Hour
 	DefaultCommitWindow     = 50 * time.Millisecond
-	defaultKeepAlive        = 30 * time.Second
-	defaultConnectTimeout   = 10 * time.Second
-	defaultWriteTimeout     = 10 * time.Second
-	defaultBackoffMin       = time.Second
-	defaultBackoffMax       = 2 * time.Minute
-	defaultReconnectSpread  = 20 * time.Second
-	defaultMaxInflight      = 256
+	DefaultKeepAlive        = 30 * time.Second
+	DefaultConnectTimeout   = 10 * time.Second
+	DefaultWriteTimeout     = 10 * time.Second
+	DefaultBackoffMin       = time.Second
+	DefaultBackoffMax       = 2 * time.Minute
+	DefaultReconnectSpread  = 20 * time.Second
+	DefaultMaxInflight      = 256
 	defaultSelfInterval     = 60 * time.Second
 	defaultAlarmSeverity    = drivers.Major
 	defaultLogLevel         = "info"
@@ -39,16 +39,11 @@ func (l *loader) fillDefaults() {
 	setStr(&c.Log.Format, defaultLogFormat)
 
 	u := &c.Uplink
-	setStr(&u.Prefix, DefaultPrefix)
 	setStr(&u.ClientID, "praxisgate-"+c.Site+"-"+c.Gateway)
-	setDur(&u.KeepAlive, defaultKeepAlive)
-	setDur(&u.ConnectTimeout, defaultConnectTimeout)
-	setDur(&u.WriteTimeout, defaultWriteTimeout)
-	setDur(&u.BackoffMin, defaultBackoffMin)
-	setDur(&u.BackoffMax, defaultBackoffMax)
-	setDur(&u.ReconnectSpread, defaultReconnectSpread)
-	if u.MaxInflight == 0 {
-		u.MaxInflight = defaultMaxInflight
+	u.fillDefaults()
+	if u.ReconnectSpread == nil {
+		d := DefaultReconnectSpread
+		u.ReconnectSpread = &d
 	}
 
 	b := &c.Buffer
@@ -148,4 +143,29 @@ func (l *loader) absDir(dir, def string) string {
 		dir = filepath.Join(l.dir, dir)
 	}
 	return filepath.Clean(dir)
+}
+
+// fillDefaults replaces the unset timeouts, backoff and in-flight limit of
+// the uplink section by their defaults. The loader and the uplink (for an
+// Uplink built in code) both call it, so there is one set of uplink
+// defaults. The reconnect spread is the loader's alone: an Uplink built in
+// code (tests, the fleet simulation) says its spread itself, nil is none.
+func (u *Uplink) fillDefaults() {
+	setStr(&u.Prefix, DefaultPrefix)
+	setDur(&u.KeepAlive, DefaultKeepAlive)
+	setDur(&u.ConnectTimeout, DefaultConnectTimeout)
+	setDur(&u.WriteTimeout, DefaultWriteTimeout)
+	setDur(&u.BackoffMin, DefaultBackoffMin)
+	setDur(&u.BackoffMax, DefaultBackoffMax)
+	if u.MaxInflight == 0 {
+		u.MaxInflight = DefaultMaxInflight
+	}
+}
+
+// WithDefaults returns u with its unset values replaced by the defaults of
+// docs/config.md (all but the reconnect spread, see fillDefaults), for an
+// Uplink built in code rather than loaded.
+func (u Uplink) WithDefaults() Uplink {
+	u.fillDefaults()
+	return u
 }

@@ -282,7 +282,7 @@ log: {level: verbose, format: xml}
 				`6:3: uplink.cert_file: cannot read: open DIR/gw.pem: no such file or directory`,
 				`7:3: uplink.keepalive: must be between 1s and 18h12m15s, got 24h`,
 				`8:3: uplink.backoff_min: backoff_max (2m) must be ≥ backoff_min (5m)`,
-				`9:3: uplink.max_inflight: must be between 1 and 65535, got 70000`,
+				`9:3: uplink.max_inflight: must be between 1 and 65000, got 70000`,
 				`10:10: buffer.commit_window: must be ≤ 100ms, got 200ms`,
 				`10:32: buffer.max_age: must be ≥ 1h, got 10m`,
 				`11:7: log.level: want debug, info, warn or error, got "verbose"`,
@@ -387,7 +387,7 @@ func TestErrorsFormat(t *testing.T) {
 }
 
 func TestNUTServerSection(t *testing.T) {
-	base := "site: s\ngateway: g\nuplink: {broker: \"tcp://127.0.0.1:1883\"}\ndevices: [{id: usv, driver: sim, sim: {scenario: ups}}]\n"
+	base := "site: s\ngateway: g\nuplink: {broker: \"tcp://127.0.0.1:1883\"}\ndevices: [{id: usv, driver: sim, kind: ups, sim: {scenario: ups}}, {id: kuehlschrank, driver: sim, kind: fridge}]\n"
 	cases := []struct {
 		name, yaml string
 		want       []string
@@ -400,6 +400,9 @@ func TestNUTServerSection(t *testing.T) {
 			"nut_server.password: is required (or password_file): clients must log in",
 			`nut_server.allow[0]: want a network like 192.168.10.0/24 or an address, got "nonsense"`,
 			`nut_server.ups.usv: no device "nope" in devices`,
+		}},
+		{"not a UPS", "nut_server: {listen: \":3493\", username: mon, password: geheim, ups: {usv: kuehlschrank}}\n", []string{
+			`nut_server.ups.usv: device "kuehlschrank" is of kind "fridge", want a UPS (kind ups)`,
 		}},
 	}
 	for _, c := range cases {

@@ -82,7 +82,7 @@ func TestExampleLoads(t *testing.T) {
 			WriteTimeout:    10 * time.Second,
 			BackoffMin:      time.Second,
 			BackoffMax:      2 * time.Minute,
-			ReconnectSpread: 20 * time.Second,
+			ReconnectSpread: dur(20 * time.Second),
 			MaxInflight:     256,
 		},
 		Buffer: Buffer{

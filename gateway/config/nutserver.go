@@ -74,8 +74,10 @@ func (l *loader) validateNUTServer() {
 		for _, d := range l.cfg.Devices {
 			if d.ID == id {
 				found = true
-				if d.Driver != "ups" && d.Driver != "nut" && d.Driver != "sim" {
-					l.problem(path, "device %s uses driver %s, want ups or nut", shown(id), d.Driver)
+				// UPS drivers give their devices the kind ups (the loader
+				// filled it in where the file did not say).
+				if d.Kind != "ups" {
+					l.problem(path, "device %s is of kind %s, want a UPS (kind ups)", shown(id), shown(d.Kind))
 				}
 			}
 		}

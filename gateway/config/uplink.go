@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -91,15 +92,15 @@ func (l *loader) validateUplink() {
 	l.positive("uplink.write_timeout", u.WriteTimeout)
 	l.positive("uplink.backoff_min", u.BackoffMin)
 	l.positive("uplink.backoff_max", u.BackoffMax)
-	if u.ReconnectSpread < 0 || u.ReconnectSpread > 10*time.Minute {
-		l.problem("uplink.reconnect_spread", "must be between 0 and 10m, got %s", fmtDur(u.ReconnectSpread))
+	if s := u.ReconnectSpread; s != nil && (*s < 0 || *s > 10*time.Minute) {
+		l.problem("uplink.reconnect_spread", "must be between 0 and 10m, got %s", fmtDur(*s))
 	}
 	bmin, bmax := u.BackoffMin, u.BackoffMax
 	if bmin == 0 {
-		bmin = defaultBackoffMin
+		bmin = DefaultBackoffMin
 	}
 	if bmax == 0 {
-		bmax = defaultBackoffMax
+		bmax = DefaultBackoffMax
 	}
 	if bmin > 0 && bmax > 0 && bmax < bmin {
 		path := "uplink.backoff_max"
@@ -108,9 +109,10 @@ func (l *loader) validateUplink() {
 		}
 		l.problem(path, "backoff_max (%s) must be ≥ backoff_min (%s)", fmtDur(bmax), fmtDur(bmin))
 	}
-	if u.MaxInflight < 0 || u.MaxInflight > 65535 {
-		// QoS 1 packet ids are 16 bits; more in flight cannot be told apart.
-		l.problem("uplink.max_inflight", "must be between 1 and 65535, got %d", u.MaxInflight)
+	if u.MaxInflight != 0 {
+		if err := CheckMaxInflight(u.MaxInflight); err != nil {
+			l.problem("uplink.max_inflight", "%v", err)
+		}
 	}
 }
 
@@ -206,4 +208,18 @@ func (l *loader) readableFile(path, name string) string {
 		l.problem(path, "%s is a directory, want a file", name)
 	}
 	return name
+}
+
+// MaxInflightLimit is the most QoS 1 publishes that may await PUBACK: MQTT's
+// 16-bit packet ids, minus room for status, retained and reply publishes.
+const MaxInflightLimit = 65000
+
+// CheckMaxInflight is the one check of uplink.max_inflight: the loader
+// runs it on the file and the uplink on what it is given, so a file that
+// passes check-config never fails at start.
+func CheckMaxInflight(n int) error {
+	if n < 1 || n > MaxInflightLimit {
+		return fmt.Errorf("must be between 1 and %d, got %d", MaxInflightLimit, n)
+	}
+	return nil
 }

@@ -170,11 +170,11 @@ loop:
 				return prov.summary(), fmt.Errorf("demo: restore link: %w", err)
 			}
 			cut = false
-			b := g.BufferStats()
+			b := g.Stats().Buffer
 			say("%s  ✔ internet back: %d buffered record(s) drain in order, events first", mmss(time.Since(start)), b.Records)
 		case <-tick.C:
 			if cut {
-				b := g.BufferStats()
+				b := g.Stats().Buffer
 				age := time.Duration(0)
 				if !b.Oldest.IsZero() {
 					age = time.Since(b.Oldest).Round(time.Second)

@@ -48,15 +48,11 @@ type Result struct {
 // a slow handler delays only that device.
 type Handler func(Result)
 
-// Stats describe a device's polling for the web page and self-telemetry.
-type Stats struct {
-	Polls, Failures   int64
-	Consecutive       int
-	LastDuration      time.Duration
-	LastSuccess       time.Time
-	LastError         string
-	Reachable         bool
-	Overruns, Skipped int64
+// health is what a job remembers between polls: the failures in a row
+// and whether it reported the device unreachable.
+type health struct {
+	consecutive int
+	reachable   bool
 }
 
 // Scheduler runs the jobs.
@@ -79,7 +75,7 @@ type job struct {
 	Job
 	now  chan nowReq
 	mu   sync.Mutex
-	st   Stats
+	st   health
 	rng  *rand.Rand
 	busy bool
 	// cancel stops the job's loop (nil until it runs); done is closed
@@ -132,7 +128,7 @@ func (s *Scheduler) Add(j Job) {
 	for _, c := range j.Device {
 		seed = seed*131 + uint64(c)
 	}
-	nj := &job{Job: j, now: make(chan nowReq), rng: rand.New(rand.NewPCG(seed, uint64(time.Now().UnixNano()))), st: Stats{Reachable: true},
+	nj := &job{Job: j, now: make(chan nowReq), rng: rand.New(rand.NewPCG(seed, uint64(time.Now().UnixNano()))), st: health{reachable: true},
 		done: make(chan struct{})}
 	s.jobs[j.Device] = nj
 	s.order = append(s.order, j.Device)
@@ -257,19 +253,6 @@ func (s *Scheduler) Devices() []string {
 	return append([]string(nil), s.order...)
 }
 
-// Stats returns a device's polling statistics.
-func (s *Scheduler) Stats(device string) (Stats, bool) {
-	s.mu.Lock()
-	j, ok := s.jobs[device]
-	s.mu.Unlock()
-	if !ok {
-		return Stats{}, false
-	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.st, true
-}
-
 func (s *Scheduler) loop(ctx context.Context, j *job) {
 	// Spread the first polls so devices do not all start in the same
 	// instant, but keep the first reading quick.
@@ -299,9 +282,6 @@ func (s *Scheduler) loop(ctx context.Context, j *job) {
 		// poll overran, start again right away but never in a burst.
 		next = next.Add(j.Interval + s.jitter(j))
 		if now := s.now(); next.Before(now) {
-			j.mu.Lock()
-			j.st.Overruns++
-			j.mu.Unlock()
 			next = now.Add(s.jitter(j) / 2).Add(j.Interval / 10)
 		}
 		timer.Reset(time.Until(next))
@@ -389,35 +369,30 @@ func (s *Scheduler) finish(j *job, out pollOutcome, dur time.Duration) Result {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.st.Polls++
-	j.st.LastDuration = dur
 	res := Result{Duration: dur}
 	if err != nil {
-		j.st.Failures++
-		j.st.Consecutive++
-		j.st.LastError = err.Error()
+		j.st.consecutive++
 		res.Err = err
-		res.Failures = j.st.Consecutive
+		res.Failures = j.st.consecutive
 		smp = drivers.Sample{Device: j.Device, Kind: smp.Kind, Time: smp.Time, Metrics: []drivers.Metric{
 			drivers.Num("device.reachable", 0, ""),
-			drivers.Num("device.poll_failures", float64(j.st.Consecutive), ""),
+			drivers.Num("device.poll_failures", float64(j.st.consecutive), ""),
 		}}
-		if j.st.Reachable && j.st.Consecutive >= j.UnreachableAfter {
-			j.st.Reachable = false
-			s.log.Warn("device unreachable", "device", j.Device, "failures", j.st.Consecutive, "err", err)
+		if j.st.reachable && j.st.consecutive >= j.UnreachableAfter {
+			j.st.reachable = false
+			s.log.Warn("device unreachable", "device", j.Device, "failures", j.st.consecutive, "err", err)
 			smp.Events = append(smp.Events, drivers.Event{Device: j.Device, Time: smp.Time, Type: "device.unreachable", Severity: drivers.Major,
-				Message: fmt.Sprintf("%s does not answer (%d polls failed): %v", j.Device, j.st.Consecutive, err),
-				Attrs:   map[string]any{"failures": j.st.Consecutive, "error": err.Error()}})
+				Message: fmt.Sprintf("%s does not answer (%d polls failed): %v", j.Device, j.st.consecutive, err),
+				Attrs:   map[string]any{"failures": j.st.consecutive, "error": err.Error()}})
 		}
 	} else {
-		if !j.st.Reachable {
+		if !j.st.reachable {
 			s.log.Info("device reachable again", "device", j.Device)
 			smp.Events = append(smp.Events, drivers.Event{Device: j.Device, Time: smp.Time, Type: "device.reachable", Severity: drivers.Info,
 				Message: fmt.Sprintf("%s answers again", j.Device)})
 		}
-		j.st.Reachable = true
-		j.st.Consecutive = 0
-		j.st.LastSuccess = smp.Time
+		j.st.reachable = true
+		j.st.consecutive = 0
 		smp.Metrics = append(smp.Metrics, drivers.Num("device.reachable", 1, ""))
 	}
 	res.Sample = smp

@@ -26,7 +26,7 @@ const drainBacklog = 100_000
 func BenchmarkDrain(b *testing.B) {
 	m := testpeer.StartMosquitto(b, testpeer.MosquittoOptions{})
 	cfg := testConfig(m.URL())
-	cfg.MaxInflight = DefaultMaxInflight
+	cfg.MaxInflight = config.DefaultMaxInflight
 	recs := make([]buffer.Record, drainBacklog)
 	for i := range recs {
 		recs[i] = telemetry(b, fmt.Sprintf("dev-%d", i%20), i)

@@ -134,6 +134,9 @@ func (u *Uplink) serve(ctx context.Context, c *conn) error {
 			return fmt.Errorf("subscribe %s: %w", k, err)
 		}
 	}
+	if testHookSubscribed != nil {
+		testHookSubscribed()
+	}
 	// Retained state (alarms, inventory) goes out before the backlog so the
 	// cloud sees the current alarm set first.
 	sent := map[string]uint64{}
@@ -145,6 +148,14 @@ func (u *Uplink) serve(ctx context.Context, c *conn) error {
 	u.mu.Lock()
 	c.pump = p
 	u.cur = c
+	// A Subscribe between the snapshot above and now saw no connection
+	// and left the subscribing to this one: catch it up.
+	late := map[string]func(string, []byte){}
+	for k, h := range u.subs {
+		if _, done := hs[k]; !done {
+			late[k] = h
+		}
+	}
 	if u.stats.Generation > 0 {
 		u.stats.Reconnects++
 	}
@@ -156,6 +167,11 @@ func (u *Uplink) serve(ctx context.Context, c *conn) error {
 		u.cur = nil
 		u.mu.Unlock()
 	}()
+	for k, h := range late {
+		if err := u.waitBounded(ctx, c, c.client.Subscribe(u.root+"/"+k, 1, u.handler(h))); err != nil {
+			return fmt.Errorf("subscribe %s: %w", k, err)
+		}
+	}
 
 	sendCtx, stopSend := context.WithCancel(ctx)
 	defer stopSend()
@@ -251,3 +267,7 @@ func (u *Uplink) publishRetained(ctx context.Context, c *conn, sent map[string]u
 	}
 	return nil
 }
+
+// testHookSubscribed, when set by a test, runs after a new connection's
+// subscriptions were made and before it counts as the current one.
+var testHookSubscribed func()

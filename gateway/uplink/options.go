@@ -47,42 +47,13 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Defaults for zero config values; they match config.Uplink's docs.
-const (
-	DefaultKeepAlive      = 30 * time.Second
-	DefaultConnectTimeout = 10 * time.Second
-	DefaultWriteTimeout   = 10 * time.Second
-	DefaultBackoffMin     = time.Second
-	DefaultBackoffMax     = 2 * time.Minute
-	DefaultMaxInflight    = 256
-)
-
-// maxInflightLimit is what MQTT's 16-bit packet ids allow, minus room for
-// status, retained and reply publishes.
-const maxInflightLimit = 65000
-
 // withDefaults fills zero values and checks the rest, collecting every
 // problem so a technician fixes the file in one round.
 func (o *Options) withDefaults() error {
 	c := &o.Config
-	if c.Prefix == "" {
-		c.Prefix = contract.DefaultPrefix
-	}
+	*c = c.WithDefaults()
 	if c.ClientID == "" {
 		c.ClientID = "praxisgate-" + o.Site + "-" + o.Gateway
-	}
-	setDur := func(d *time.Duration, def time.Duration) {
-		if *d == 0 {
-			*d = def
-		}
-	}
-	setDur(&c.KeepAlive, DefaultKeepAlive)
-	setDur(&c.ConnectTimeout, DefaultConnectTimeout)
-	setDur(&c.WriteTimeout, DefaultWriteTimeout)
-	setDur(&c.BackoffMin, DefaultBackoffMin)
-	setDur(&c.BackoffMax, DefaultBackoffMax)
-	if c.MaxInflight == 0 {
-		c.MaxInflight = DefaultMaxInflight
 	}
 	if o.Now == nil {
 		o.Now = func() contract.Stamp { return contract.Stamp{Time: time.Now()} }
@@ -120,8 +91,8 @@ func (o *Options) withDefaults() error {
 	if c.BackoffMax < c.BackoffMin {
 		errs = append(errs, fmt.Errorf("uplink.backoff_max (%s) is below backoff_min (%s)", c.BackoffMax, c.BackoffMin))
 	}
-	if c.MaxInflight < 1 || c.MaxInflight > maxInflightLimit {
-		errs = append(errs, fmt.Errorf("uplink.max_inflight: %d is outside 1..%d", c.MaxInflight, maxInflightLimit))
+	if err := config.CheckMaxInflight(c.MaxInflight); err != nil {
+		errs = append(errs, fmt.Errorf("uplink.max_inflight: %w", err))
 	}
 	return errors.Join(errs...)
 }

@@ -79,7 +79,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	if err != nil {
 		t.Fatalf("valid options: %v", err)
 	}
-	if u.cfg.MaxInflight != DefaultMaxInflight || u.cfg.ClientID != "praxisgate-s-g" || u.Root() != "praxisgate/v1/s/g" {
+	if u.cfg.MaxInflight != config.DefaultMaxInflight || u.cfg.ClientID != "praxisgate-s-g" || u.Root() != "praxisgate/v1/s/g" {
 		t.Errorf("defaults not applied: %+v root %s", u.cfg, u.Root())
 	}
 }

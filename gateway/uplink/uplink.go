@@ -153,10 +153,10 @@ func (u *Uplink) Run(ctx context.Context) error {
 			bo.reset()
 		}
 		d := bo.next()
-		if s := u.cfg.ReconnectSpread; s > 0 {
+		if s := u.cfg.ReconnectSpread; s != nil && *s > 0 {
 			// A broker restart drops every box at once: come back at a
 			// random moment of the spread window, not all in one second.
-			d = max(d, time.Duration(rand.Int64N(int64(s)+1)))
+			d = max(d, time.Duration(rand.Int64N(int64(*s)+1)))
 		}
 		if !sleep(ctx, d) {
 			break

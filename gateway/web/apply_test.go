@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/praxisgate/praxisgate/gateway/config"
 )
 
 // After a save the page says exactly what is in effect: a threshold at
@@ -151,21 +149,5 @@ func TestSectionLabels(t *testing.T) {
 		if _, ok := catalog["sec."+s]; !ok {
 			t.Errorf("no label sec.%s", s)
 		}
-	}
-}
-
-func TestChangedSections(t *testing.T) {
-	e := newEnv(t)
-	a, _ := config.Load(e.cfgPath)
-	b, _ := config.Load(e.cfgPath)
-	if got := ChangedSections(a, b); len(got) != 0 {
-		t.Fatalf("the same file differs in %v", got)
-	}
-	b.Devices[0].Line += 3
-	v := 7.5
-	b.Fridge.High = &v
-	b.Uplink.Broker = "tls://x:8883"
-	if got := ChangedSections(a, b); !slices.Equal(got, []string{"uplink", "fridge"}) {
-		t.Fatalf("changed %v", got)
 	}
 }

@@ -123,9 +123,9 @@ type Host struct {
 	Vendor string
 	Name   string
 	Kind   string
-	// SNMP is true when the host answered SNMP, so the snmp driver can
-	// poll it.
-	SNMP     bool
+	// Adopt says which driver can monitor the host and how (from the
+	// driver that found it); nil: it cannot be adopted.
+	Adopt    *drivers.Adoption
 	Known    bool
 	Adopted  string
 	Present  bool

@@ -55,8 +55,11 @@ func bigPractice(tb testing.TB, n int) (*Server, *http.Cookie) {
 	for i := range n {
 		h := Host{Source: "netz", MAC: fmt.Sprintf("00:c0:b7:00:%02x:%02x", i/256, i%256), IPs: []string{fmt.Sprintf("192.168.%d.%d", 10+i/250, 1+i%250)},
 			Vendor: "American Power Conversion", Name: fmt.Sprintf("host-%03d", i), Kind: "printer", Present: true, Known: i%20 != 0,
-			SNMP: i%10 == 0, LastSeen: now}
-		if h.SNMP && i%20 == 0 {
+			LastSeen: now}
+		if i%10 == 0 {
+			h.Adopt = snmpAdoption(h.IPs[0], "printer")
+		}
+		if h.Adopt != nil && i%20 == 0 {
 			h.Adopted = fmt.Sprintf("dev-%03d", i)
 		}
 		be.hosts = append(be.hosts, h)

@@ -10,10 +10,6 @@ import (
 	"github.com/praxisgate/praxisgate/drivers"
 )
 
-// discoverDriver is the driver name of network discovery devices
-// (drivers/discover).
-const discoverDriver = "discover"
-
 // discoverTimeout bounds one sweep from the page: a sweep of a /24 with
 // SNMP enrichment takes tens of seconds; the scheduler's per-device
 // timeout normally ends it sooner.
@@ -32,12 +28,13 @@ type discoveryResult struct {
 	Hosts, New, Unknown, Gone int
 }
 
-// discoveryDevices are the enabled devices with driver discover.
+// discoveryDevices are the enabled network discovery devices: those whose
+// driver keeps lists of known and adopted hosts (drivers.HostListConfig).
 func (s *Server) discoveryDevices() []string {
 	var ids []string
 	if cfg := s.be.Config(); cfg != nil {
 		for _, d := range cfg.Devices {
-			if d.Driver == discoverDriver && !d.Disabled {
+			if _, ok := d.DriverConfig.(drivers.HostListConfig); ok && !d.Disabled {
 				ids = append(ids, d.ID)
 			}
 		}

@@ -28,8 +28,8 @@ func fridgeFromConfig(c *config.Config) fridgeCard {
 	if fp.Low != nil {
 		card.Form.Below = fmtNum(*fp.Low)
 	}
-	if fp.Delay > 0 {
-		card.Form.For = fmtDur(fp.Delay)
+	if fp.Delay != nil {
+		card.Form.For = fmtDur(*fp.Delay)
 	}
 	if fp.Hysteresis != nil {
 		card.Form.Hysteresis = fmtNum(*fp.Hysteresis)

@@ -25,7 +25,7 @@ func TestFridgeProfileForm(t *testing.T) {
 		t.Fatal(err)
 	}
 	fp := cfg.Fridge
-	if *fp.High != 7.5 || *fp.Low != 2.5 || fp.Delay.String() != "10m0s" || *fp.Hysteresis != 0.3 || fp.Severity != "major" {
+	if *fp.High != 7.5 || *fp.Low != 2.5 || (*fp.Delay).String() != "10m0s" || *fp.Hysteresis != 0.3 || fp.Severity != "major" {
 		t.Fatalf("saved profile %+v", fp)
 	}
 	_, body = e.get("/alarms")
@@ -74,5 +74,29 @@ func TestFridgeProfileForm(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(e.cfgPath); string(after) != string(before) {
 		t.Fatal("a refused profile changed the file")
+	}
+}
+
+// A door delay of 0s saved on the page is kept as 0s: the file holds it,
+// the daemon's profile raises at once, and the form shows it again rather
+// than the 15m default.
+func TestFridgeZeroDelayKept(t *testing.T) {
+	e := newEnv(t)
+	e.login()
+	resp, _ := e.post("/alarms/fridge", url.Values{"for": {"0s"}})
+	wantRedirect(t, resp, "/alarms")
+	cfg, err := config.Load(e.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cfg.Fridge.Effective().Delay; *d != 0 {
+		t.Fatalf("saved delay 0s loads as %s", *d)
+	}
+	if d := e.be.Config().Fridge.Effective().Delay; *d != 0 {
+		t.Fatalf("backend given delay %s", *d)
+	}
+	_, body := e.get("/alarms")
+	if !strings.Contains(body, `name="for" value="0s"`) {
+		t.Fatalf("the form does not show the saved 0s")
 	}
 }

@@ -207,8 +207,8 @@ func newEnv(t *testing.T) *env {
 	}
 	be.hosts = []Host{
 		{Source: "netz", MAC: "00:c0:b7:01:02:03", IPs: []string{"192.168.10.31"}, Vendor: "American Power Conversion",
-			Name: "APC-Rack-USV", Kind: "ups-card", SNMP: true, Present: true},
-		{Source: "netz", MAC: "3c:2a:f4:00:00:01", IPs: []string{"192.168.10.40"}, Vendor: "Brother", Name: "drucker empfang", Kind: "printer", SNMP: true, Present: true, Known: true},
+			Name: "APC-Rack-USV", Kind: "ups-card", Adopt: snmpAdoption("192.168.10.31", "ups"), Present: true},
+		{Source: "netz", MAC: "3c:2a:f4:00:00:01", IPs: []string{"192.168.10.40"}, Vendor: "Brother", Name: "drucker empfang", Kind: "printer", Adopt: snmpAdoption("192.168.10.40", "printer"), Present: true, Known: true},
 		{Source: "netz", MAC: "da:11:22:33:44:55", IPs: []string{"192.168.10.77"}, Kind: "phone", Present: true},
 	}
 	clock := &fakeClock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
@@ -368,11 +368,10 @@ func (b *fakeBackend) Apply(_ context.Context, cfg *config.Config) Applied {
 	defer b.mu.Unlock()
 	b.applied = append(b.applied, cfg)
 	var a Applied
-	for _, sec := range ChangedSections(b.cfg, cfg) {
-		switch sec {
-		case "alarms", "fridge", "devices", "defaults":
+	for _, sec := range config.Diff(b.cfg, cfg) {
+		if config.SectionLive(sec) {
 			a.Live = append(a.Live, sec)
-		default:
+		} else {
 			a.Restart = append(a.Restart, sec)
 		}
 	}
@@ -380,4 +379,10 @@ func (b *fakeBackend) Apply(_ context.Context, cfg *config.Config) Applied {
 	next.Alarms, next.Fridge, next.Devices, next.Defaults = cfg.Alarms, cfg.Fridge, cfg.Devices, cfg.Defaults
 	b.cfg = &next
 	return a
+}
+
+// snmpAdoption is how drivers/discover says a host that answered SNMP is
+// monitored.
+func snmpAdoption(addr, kind string) *drivers.Adoption {
+	return &drivers.Adoption{Driver: "snmp", Kind: kind, Settings: map[string]string{"address": addr}, ProfileKey: "profiles"}
 }

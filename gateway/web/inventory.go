@@ -3,10 +3,14 @@ package web
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/praxisgate/praxisgate/drivers"
 )
 
 // adoptForm is what the technician enters to adopt a discovered host.
@@ -33,17 +37,6 @@ func (s *Server) deviceIndex(id string) int {
 		}
 	}
 	return -1
-}
-
-// kindFor maps a discovery kind to a device kind.
-func kindFor(k string) string {
-	switch k {
-	case "ups-card":
-		return "ups"
-	case "unknown", "":
-		return ""
-	}
-	return k
 }
 
 // suggestID proposes a device id from the host's name: lower case, a-z,
@@ -79,8 +72,24 @@ type adoptData struct {
 	Form adoptForm
 }
 
-// adoptable is a host the snmp driver can poll and nobody adopted yet.
-func adoptable(h Host) bool { return h.SNMP && h.Present && len(h.IPs) > 0 && h.Adopted == "" }
+// adoptable is a host a driver can poll and nobody adopted yet.
+func adoptable(h Host) bool { return h.Adopt != nil && h.Present && h.Adopted == "" }
+
+// hostLists returns the section (the driver's name) and the keys of the
+// known and adopted lists of the discovery device at index i of the saved
+// config (drivers.HostListConfig); ok is false for a device without them.
+func (s *Server) hostLists(i int) (section, known, adopted string, ok bool) {
+	devs := s.be.Config().Devices
+	if i < 0 || i >= len(devs) {
+		return "", "", "", false
+	}
+	lc, ok := devs[i].DriverConfig.(drivers.HostListConfig)
+	if !ok {
+		return "", "", "", false
+	}
+	known, adopted = lc.HostListKeys()
+	return devs[i].Driver, known, adopted, true
+}
 
 // getAdopt shows the adoption form for one host, the id proposed.
 func (s *Server) getAdopt(w http.ResponseWriter, r *request) {
@@ -102,7 +111,8 @@ func (s *Server) postAdopt(w http.ResponseWriter, r *request) {
 		Name: strings.TrimSpace(r.PostFormValue("name")), Profile: strings.TrimSpace(r.PostFormValue("profile"))}
 	h, ok := s.findHost(f.Source, f.MAC)
 	src := s.deviceIndex(f.Source)
-	if !ok || src < 0 || !adoptable(h) {
+	srcSection, _, adoptedKey, lists := s.hostLists(src)
+	if !ok || src < 0 || !lists || !adoptable(h) {
 		s.fail(w, r, http.StatusNotFound, "err.unknown_device", errHostGone)
 		return
 	}
@@ -112,9 +122,14 @@ func (s *Server) postAdopt(w http.ResponseWriter, r *request) {
 		return
 	}
 	devs := len(s.saved.get(s.be.Config()).Devices)
-	section := mapping("address", h.IPs[0])
-	if f.Profile != "" {
-		section.Content = append(section.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "profiles"},
+	ad := h.Adopt
+	var skv []any
+	for _, k := range slices.Sorted(maps.Keys(ad.Settings)) {
+		skv = append(skv, k, ad.Settings[k])
+	}
+	section := mapping(skv...)
+	if f.Profile != "" && ad.ProfileKey != "" {
+		section.Content = append(section.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: ad.ProfileKey},
 			&yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: yaml.FlowStyle,
 				Content: []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: f.Profile}}})
 	}
@@ -122,15 +137,18 @@ func (s *Server) postAdopt(w http.ResponseWriter, r *request) {
 	if f.Name != "" {
 		kv = append(kv, "name", f.Name)
 	}
-	kv = append(kv, "driver", "snmp")
-	if k := kindFor(h.Kind); k != "" {
-		kv = append(kv, "kind", k)
+	kv = append(kv, "driver", ad.Driver)
+	if ad.Kind != "" {
+		kv = append(kv, "kind", ad.Kind)
 	}
-	kv = append(kv, "snmp", section)
-	edits := []edit{appendTo(mapping(kv...), "devices"), setStr(f.ID, "devices", src, "discover", "adopted", strings.ToLower(h.MAC))}
+	kv = append(kv, ad.Driver, section)
+	edits := []edit{appendTo(mapping(kv...), "devices"), setStr(f.ID, "devices", src, srcSection, adoptedKey, strings.ToLower(h.MAC))}
 	p := fmt.Sprintf("devices[%d].", devs)
-	res, err := s.saveConfig(r.Context(), r.lang, edits, map[string]string{p + "id": "id", p + "name": "name", p + "snmp.profiles": "profile",
-		p + "snmp.profiles[0]": "profile", fmt.Sprintf("devices[%d].discover.adopted", src): "id"})
+	fields := map[string]string{p + "id": "id", p + "name": "name", fmt.Sprintf("devices[%d].%s.%s", src, srcSection, adoptedKey): "id"}
+	if ad.ProfileKey != "" {
+		fields[p+ad.Driver+"."+ad.ProfileKey], fields[p+ad.Driver+"."+ad.ProfileKey+"[0]"] = "profile", "profile"
+	}
+	res, err := s.saveConfig(r.Context(), r.lang, edits, fields)
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, "err.internal", err)
 		return
@@ -150,13 +168,14 @@ func (s *Server) postIgnore(w http.ResponseWriter, r *request) {
 	source, mac, _ := strings.Cut(r.PostFormValue("host"), " ")
 	h, ok := s.findHost(source, mac)
 	src := s.deviceIndex(h.Source)
-	if !ok || src < 0 || h.Known {
+	srcSection, knownKey, _, lists := s.hostLists(src)
+	if !ok || src < 0 || !lists || h.Known {
 		s.fail(w, r, http.StatusNotFound, "err.unknown_device", errHostGone)
 		return
 	}
 	mac = strings.ToLower(h.MAC)
 	res, err := s.saveConfig(r.Context(), r.lang, []edit{appendTo(&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: mac, Style: yaml.DoubleQuotedStyle},
-		"devices", src, "discover", "known_macs")}, nil)
+		"devices", src, srcSection, knownKey)}, nil)
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, "err.internal", err)
 		return

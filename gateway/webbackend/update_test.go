@@ -1,4 +1,4 @@
-package gateway
+package webbackend
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/praxisgate/praxisgate/gateway/internal/gwtest"
+	"github.com/praxisgate/praxisgate/gateway/selfupdate"
 	"github.com/praxisgate/praxisgate/update"
 )
 
@@ -18,39 +20,35 @@ import (
 // installs and restarts after the page could answer.
 func TestWebBackendUpdate(t *testing.T) {
 	dir := t.TempDir()
-	repoURL, rootFile := publish(t, dir, "2.0.0")
+	repoURL, rootFile := gwtest.Publish(t, dir, "2.0.0")
 	state := filepath.Join(dir, "state")
-	provision(t, state, "1.0.0")
+	gwtest.Provision(t, state, "1.0.0")
 	h := time.Now().Hour()
 	window := fmt.Sprintf("%02d:00-%02d:00", (h+2)%24, (h+3)%24) // not now
-	cfg := load(t, dir, fmt.Sprintf(`site: s
+	cfg := gwtest.Load(t, dir, fmt.Sprintf(`site: s
 gateway: g
 state_dir: %s
 uplink: {broker: "tcp://127.0.0.1:1"}
 web: {listen: "off"}
 update: {repo: %q, insecure_http: true, root_file: %s, window: %q, channel: stable, dir: %s}
 `, dir, repoURL, rootFile, window, state))
-	g, err := New(cfg, Options{Version: "1.0.0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.closeAll()
-	be := g.Web()
+	g := gwtest.New(t, cfg, "1.0.0")
+	be := New(g, nil, nil)
 	ctx := context.Background()
 
 	if st := be.UpdateStatus(); st.On || st.Version != "1.0.0" || !strings.Contains(st.Reason, "cannot update") {
-		t.Fatalf("status before SetSelfUpdate: %+v", st)
+		t.Fatalf("status before SetUpdater: %+v", st)
 	}
 	if _, err := be.UpdateInstall(ctx, true); err == nil {
 		t.Fatal("install without an updater succeeded")
 	}
 
 	var restarts atomic.Int32
-	u, err := g.NewSelfUpdate(UpdateOptions{TrustedRoot: readFile(t, rootFile), Restart: func() error { restarts.Add(1); return nil }})
+	u, err := selfupdate.New(g, selfupdate.Options{TrustedRoot: gwtest.ReadFile(t, rootFile), Restart: func() error { restarts.Add(1); return nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	g.SetSelfUpdate(u)
+	be.SetUpdater(u)
 	if st := be.UpdateStatus(); !st.On || st.Channel != "stable" || st.Window != window || st.Version != "1.0.0" {
 		t.Fatalf("status: %+v", st)
 	}
@@ -78,28 +76,25 @@ update: {repo: %q, insecure_http: true, root_file: %s, window: %q, channel: stab
 	if d := st.History[4]; d.Reason != "outside the maintenance window" || d.To != "2.0.0" || d.From != "1.0.0" || d.At.IsZero() {
 		t.Fatalf("deferred step %+v", d)
 	}
-	waitFor(t, "restart after the grace", func() bool { return restarts.Load() == 1 })
+	gwtest.WaitFor(t, "restart after the grace", func() bool { return restarts.Load() == 1 })
 
-	g.SetSelfUpdate(nil)
+	be.SetUpdater(nil)
 	if st := be.UpdateStatus(); st.On {
-		t.Fatalf("status after SetSelfUpdate(nil): %+v", st)
+		t.Fatalf("status after SetUpdater(nil): %+v", st)
 	}
 }
 
 // A box without an update: section says just that.
 func TestWebBackendUpdateNotConfigured(t *testing.T) {
 	dir := t.TempDir()
-	cfg := load(t, dir, fmt.Sprintf("site: s\ngateway: g\nstate_dir: %s\nuplink: {broker: \"tcp://127.0.0.1:1\"}\n", dir))
-	g, err := New(cfg, Options{Version: "1.0.0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.closeAll()
-	st := g.Web().UpdateStatus()
+	cfg := gwtest.Load(t, dir, fmt.Sprintf("site: s\ngateway: g\nstate_dir: %s\nuplink: {broker: \"tcp://127.0.0.1:1\"}\n", dir))
+	g := gwtest.New(t, cfg, "1.0.0")
+	be := New(g, nil, nil)
+	st := be.UpdateStatus()
 	if st.On || st.Reason != "no update: section in the config" {
 		t.Fatalf("status: %+v", st)
 	}
-	if _, err := g.Web().UpdateCheck(context.Background()); err == nil {
+	if _, err := be.UpdateCheck(context.Background()); err == nil {
 		t.Fatal("check without updates succeeded")
 	}
 }

@@ -1,4 +1,8 @@
-package gateway
+// Package fridgehist keeps the overview's sparkline: the last 24 h of each
+// fridge's temperature, in memory only (the durable record is
+// gateway/coldchain). It sees the samples through the gateway's OnSample
+// and reads the fridge profile in effect at each reading.
+package fridgehist
 
 import (
 	"math"
@@ -9,10 +13,8 @@ import (
 	"github.com/praxisgate/praxisgate/gateway/config"
 )
 
-// The overview's sparkline: the last 24 h of each fridge's temperature,
-// kept in memory only (the durable record is gateway/coldchain), at most
-// one point per minute, so a fridge costs at most historyCap points
-// however fast it is polled.
+// At most one point per minute, so a fridge costs at most historyCap
+// points however fast it is polled.
 const (
 	historyWindow = 24 * time.Hour
 	historyStep   = time.Minute
@@ -25,12 +27,19 @@ type TempPoint struct {
 	V  float64
 }
 
-// tempHistory holds the rings of all fridges. The zero value is ready to
-// use; rings appear with a fridge's first reading.
-type tempHistory struct {
+// History holds the rings of all fridges; rings appear with a fridge's
+// first reading.
+type History struct {
+	// config is the config in effect (gateway.Gateway.Config): the
+	// profile's metric and band are read at each reading.
+	config func() *config.Config
+
 	mu    sync.Mutex
 	rings map[string]*tempRing
 }
+
+// New returns an empty history that reads the fridge profile from config.
+func New(config func() *config.Config) *History { return &History{config: config} }
 
 // tempRing is a fixed ring of minute points, oldest at start.
 type tempRing struct {
@@ -42,11 +51,11 @@ type tempRing struct {
 // samples are ignored). Within one minute the reading furthest outside
 // the middle of the band [low, high] is kept, so a short excursion stays
 // visible in the sparkline.
-func (h *tempHistory) Observe(cfg *config.Config, s drivers.Sample) {
+func (h *History) Observe(s drivers.Sample) {
 	if s.Kind != config.FridgeKind {
 		return
 	}
-	fp := cfg.Fridge.Effective()
+	fp := h.config().Fridge.Effective()
 	for _, m := range s.Metrics {
 		if m.Name != fp.Metric {
 			continue
@@ -60,7 +69,7 @@ func (h *tempHistory) Observe(cfg *config.Config, s drivers.Sample) {
 	}
 }
 
-func (h *tempHistory) add(device string, p TempPoint, mid float64) {
+func (h *History) add(device string, p TempPoint, mid float64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.rings == nil {
@@ -93,7 +102,7 @@ func (h *tempHistory) add(device string, p TempPoint, mid float64) {
 }
 
 // Points returns device's readings of the 24 h before now, oldest first.
-func (h *tempHistory) Points(device string, now time.Time) []TempPoint {
+func (h *History) Points(device string, now time.Time) []TempPoint {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	r := h.rings[device]

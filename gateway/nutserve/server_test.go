@@ -1,4 +1,4 @@
-package nut
+package nutserve
 
 import (
 	"bufio"
@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/drivers/nut"
+	"github.com/praxisgate/praxisgate/internal/nutwire"
 )
 
 // fakeUPS is a thread-safe variable source for the server.
@@ -66,16 +68,6 @@ func startServer(t *testing.T, src *fakeUPS, allow []netip.Prefix) (*Server, str
 	return srv, ln.Addr().String()
 }
 
-// dumpVars loads a NUT DDL dump as served variables (values trimmed, as
-// our ups driver would produce them).
-func dumpVars(t *testing.T, file string) map[string]string {
-	m := map[string]string{}
-	for _, v := range readDump(t, sharedDump(t, file)) {
-		m[v.Name] = strings.TrimSpace(v.Value)
-	}
-	return m
-}
-
 // TestServerWithUpsc lists the served UPS and its variables with the real
 // upsc from nut-client.
 func TestServerWithUpsc(t *testing.T) {
@@ -111,13 +103,19 @@ func TestServerWithUpsc(t *testing.T) {
 	}
 
 	// The gateway's own nut driver reads the server the same way.
-	d := newClient(t, Config{Host: addr, Username: srvUser, Password: srvPass})
-	s, err := pollNUT(t, d)
+	d, err := nut.New(nut.Config{Host: addr, Username: srvUser, Password: srvPass}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := d.Poll(ctx)
 	if err != nil {
 		t.Fatalf("nut driver against Server: %v", err)
 	}
-	if m, _ := metricOf(s, "battery.charge"); m.Unit != "%" {
-		t.Errorf("battery.charge via Server: %+v", m)
+	if i := slices.IndexFunc(s.Metrics, func(m drivers.Metric) bool { return m.Name == "battery.charge" }); i < 0 || s.Metrics[i].Unit != "%" {
+		t.Errorf("battery.charge via Server: %+v", s.Metrics)
 	}
 }
 
@@ -235,7 +233,7 @@ func TestServerProtocol(t *testing.T) {
 		want := strings.Split(st.want, "|")
 		var got []string
 		for range want {
-			l, err := readLine(r)
+			l, err := nutwire.ReadLine(r)
 			if err != nil {
 				t.Fatalf("%s: %v", st.send, err)
 			}
@@ -255,14 +253,14 @@ func TestServerProtocol(t *testing.T) {
 	defer c2.Close()
 	_ = c2.SetDeadline(time.Now().Add(10 * time.Second))
 	r2 := bufio.NewReader(c2)
-	fmt.Fprintf(c2, "USERNAME %s\nPASSWORD %s\nLOGIN usv\nGET NUMLOGINS usv\n%s\n", srvUser, srvPass, strings.Repeat("x", maxLine+10))
+	fmt.Fprintf(c2, "USERNAME %s\nPASSWORD %s\nLOGIN usv\nGET NUMLOGINS usv\n%s\n", srvUser, srvPass, strings.Repeat("x", nutwire.MaxLine+10))
 	for _, want := range []string{"OK", "OK", "OK", "NUMLOGINS usv 1", "ERR INVALID-ARGUMENT"} {
-		l, err := readLine(r2)
+		l, err := nutwire.ReadLine(r2)
 		if err != nil || l != want {
 			t.Fatalf("got %q (%v), want %q", l, err, want)
 		}
 	}
-	if _, err := readLine(r2); err == nil {
+	if _, err := nutwire.ReadLine(r2); err == nil {
 		t.Error("connection still open after an over-long line")
 	}
 }
@@ -287,13 +285,11 @@ func TestServerCheck(t *testing.T) {
 	}
 }
 
-func TestVarsRoundTrip(t *testing.T) {
-	vars := []Var{{"battery.charge", "099.0"}, {"ups.status", "OL CHRG"}, {"ups.model", "UOD1-XL       "},
-		{"battery.runtime", "960"}, {"driver.parameter.port", "/dev/ttyS0"}, {"input.voltage", "NA"}}
-	s := SampleFromVars(vars)
-	got := VarsFromMetrics(s.Metrics)
-	want := map[string]string{"battery.charge": "99", "ups.status": "OL CHRG", "ups.model": "UOD1-XL",
-		"battery.runtime": "960", "input.voltage": "NA"}
+func TestVarsFromMetrics(t *testing.T) {
+	ms := []drivers.Metric{drivers.Num("battery.charge", 99, "%"), drivers.Text("ups.status", "OL CHRG"),
+		drivers.Num("input.voltage", 230.5, "V"), drivers.Flag("ups.beeper", true), drivers.Text("ups.model", "UOD1-XL")}
+	got := VarsFromMetrics(ms)
+	want := map[string]string{"battery.charge": "99", "ups.status": "OL CHRG", "input.voltage": "230.5", "ups.beeper": "1", "ups.model": "UOD1-XL"}
 	if len(got) != len(want) {
 		t.Errorf("got %v, want %v", got, want)
 	}

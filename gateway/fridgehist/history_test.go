@@ -1,14 +1,16 @@
-package gateway
+package fridgehist
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/praxisgate/praxisgate/drivers"
+	_ "github.com/praxisgate/praxisgate/drivers/sim"
+	"github.com/praxisgate/praxisgate/drivers/testpeer"
 	"github.com/praxisgate/praxisgate/gateway/config"
-	"github.com/praxisgate/praxisgate/gateway/schedule"
+	"github.com/praxisgate/praxisgate/gateway/internal/gwtest"
 )
 
 func fridgeSample(at time.Time, v float64) drivers.Sample {
@@ -45,9 +47,9 @@ func TestTempHistory(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var h tempHistory
+			h := New(func() *config.Config { return cfg })
 			for _, s := range tt.samples {
-				h.Observe(cfg, s)
+				h.Observe(s)
 			}
 			got := h.Points("fridge", tt.now)
 			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
@@ -60,12 +62,11 @@ func TestTempHistory(t *testing.T) {
 // Two days of readings every 30 s: the ring keeps exactly the last
 // historyCap minutes, in order.
 func TestTempHistoryBounded(t *testing.T) {
-	var h tempHistory
-	cfg := &config.Config{}
+	h := New(func() *config.Config { return &config.Config{} })
 	t0 := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
 	end := t0.Add(48 * time.Hour)
 	for at := t0; at.Before(end); at = at.Add(30 * time.Second) {
-		h.Observe(cfg, fridgeSample(at, 5))
+		h.Observe(fridgeSample(at, 5))
 	}
 	if n := h.rings["fridge"].n; n != historyCap {
 		t.Fatalf("ring holds %d points, want %d", n, historyCap)
@@ -81,28 +82,37 @@ func TestTempHistoryBounded(t *testing.T) {
 	}
 }
 
-// handle feeds the history with good readings of fridges only, and the
-// web page gets it with the config's band.
-func TestHandleFeedsFridgeHistory(t *testing.T) {
+// The sparkline follows the fridge profile in effect: a metric changed on
+// the web page is drawn from the next reading on, not the one the daemon
+// started with.
+func TestTempHistoryFollowsLiveProfile(t *testing.T) {
+	mq := testpeer.StartMosquitto(t, testpeer.MosquittoOptions{})
 	dir := t.TempDir()
-	cfg := load(t, dir, fmt.Sprintf(`site: s
+	yaml := func(fridge string) string {
+		return fmt.Sprintf(`site: s
 gateway: g
 state_dir: %s
-uplink: {broker: "tcp://127.0.0.1:1"}
-fridge: {low: 3, high: 7}
+uplink: {broker: %q}
 devices:
-  - {id: fridge, driver: sim, kind: fridge, sim: {scenario: fridge}}
-`, dir))
-	g, err := New(cfg, Options{Version: "1.0.0"})
-	if err != nil {
-		t.Fatal(err)
+  - {id: fridge, driver: sim, kind: fridge, interval: 1s, sim: {scenario: fridge}}
+fridge: %s
+`, dir, mq.URL(), fridge)
 	}
-	defer g.closeAll()
-	now := time.Now()
-	g.handle(schedule.Result{Sample: fridgeSample(now.Add(-2*time.Minute), 5.5)})
-	g.handle(schedule.Result{Sample: fridgeSample(now.Add(-time.Minute), 9), Err: errors.New("timeout")})
-	h := g.Web().FridgeHistory("fridge")
-	if len(h.Points) != 1 || h.Points[0].V != 5.5 || h.Low != 3 || h.High != 7 {
-		t.Fatalf("history %+v", h)
+	g := gwtest.New(t, gwtest.Load(t, dir, yaml("{metric: no.such.metric}")), "test")
+	h := New(g.Config)
+	g.OnSample(h.Observe)
+	gwtest.Run(t, g)
+	gwtest.WaitFor(t, "a fridge reading", func() bool {
+		for _, l := range g.Latest() {
+			if l.Sample.Device == "fridge" && l.Err == "" {
+				return true
+			}
+		}
+		return false
+	})
+	if pts := h.Points("fridge", time.Now()); len(pts) != 0 {
+		t.Fatalf("points of a metric the fridge does not have: %v", pts)
 	}
+	g.Apply(context.Background(), gwtest.Load(t, dir, yaml("{metric: temperature}")))
+	gwtest.WaitFor(t, "points of the metric applied live", func() bool { return len(h.Points("fridge", time.Now())) > 0 })
 }

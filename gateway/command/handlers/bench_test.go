@@ -1,4 +1,4 @@
-package gateway
+package handlers
 
 import (
 	"crypto/ed25519"

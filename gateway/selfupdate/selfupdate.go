@@ -1,4 +1,9 @@
-package gateway
+// Package selfupdate orchestrates the self-update (package update) of a
+// running gateway: the trial of this version and its health check, the
+// periodic checks with their gates (UPS on battery, critical alarm), the
+// update events sent to the provider, and the triggers the MQTT commands
+// and the web page use. It reaches the gateway through Core, defined here.
+package selfupdate
 
 import (
 	"bytes"
@@ -8,6 +13,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -17,21 +23,41 @@ import (
 	"time"
 
 	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/gateway"
 	"github.com/praxisgate/praxisgate/gateway/alarm"
 	"github.com/praxisgate/praxisgate/gateway/config"
 	"github.com/praxisgate/praxisgate/update"
 )
 
-// UpdateOptions connect the self-update (package update) to this daemon:
+// Core is what the self-update needs of the running gateway
+// (*gateway.Gateway).
+type Core interface {
+	Config() *config.Config
+	Stats() gateway.Stats
+	Alarms() []alarm.Alarm
+	Emit(ctx context.Context, evs ...drivers.Event) error
+}
+
+// gw is the gateway as the self-update's steps see it.
+type gw struct {
+	core    Core
+	version string
+	log     *slog.Logger
+}
+
+// Config is the config in effect.
+func (g *gw) Config() *config.Config { return g.core.Config() }
+
+// Options connect the self-update (package update) to this daemon:
 // what the config file cannot say.
-type UpdateOptions struct {
+type Options struct {
 	// TrustedRoot is the provider's root.json (config update.root_file).
 	TrustedRoot []byte
 	// Restart ends the daemon so that the installed version (or, after a
 	// rollback, the committed one) starts: exit for systemd, or re-exec.
 	// It must return promptly. Required.
 	Restart func() error
-	// Web says that this daemon serves the web page (RunWeb), so a new
+	// Web says that this daemon serves the web page, so a new
 	// version on trial must have it answering before it commits.
 	Web bool
 	// HTTPClient fetches from the repository; nil uses the update
@@ -41,6 +67,8 @@ type UpdateOptions struct {
 	// (update.Config.Hook, Layout.Hook, TrialConfig.Hook). Only the
 	// fault-injection build of the tests sets it; nil in production.
 	Hook func(step string)
+	// Logger receives the update's log lines; nil: slog.Default().
+	Logger *slog.Logger
 }
 
 // restartGrace is how long Check waits before restarting into an
@@ -52,8 +80,8 @@ const restartGrace = 2 * time.Second
 // (trial of this version, then periodic checks) plus the two triggers the
 // provider and the technician use (MQTT commands, web page).
 type SelfUpdate struct {
-	g      *Gateway
-	o      UpdateOptions
+	g      *gw
+	o      Options
 	layout *update.Layout
 	mgr    *update.Manager
 	daemon *update.Daemon
@@ -64,28 +92,32 @@ type SelfUpdate struct {
 	pending   atomic.Bool
 }
 
-// NewSelfUpdate builds the update machinery from the config's update:
+// New builds the update machinery from the config's update:
 // section. A box that cannot update (not provisioned with "praxisgate
 // update provision", or a development build without a release version)
 // gets an update.failed event saying so, and an error; the gateway itself
 // runs on without updates.
-func (g *Gateway) NewSelfUpdate(o UpdateOptions) (*SelfUpdate, error) {
-	c := g.cfg.Update
+func New(core Core, o Options) (*SelfUpdate, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	g := &gw{core: core, version: core.Stats().Version, log: o.Logger}
+	c := g.Config().Update
 	if !c.On() {
-		return nil, errors.New("gateway: updates are not configured (config update.repo)")
+		return nil, errors.New("selfupdate: updates are not configured (config update.repo)")
 	}
 	if o.Restart == nil {
-		return nil, errors.New("gateway: updates need a Restart function")
+		return nil, errors.New("selfupdate: updates need a Restart function")
 	}
 	w, err := update.ParseWindow(c.Window)
 	if err != nil {
-		return nil, fmt.Errorf("gateway: update: %w", err)
+		return nil, fmt.Errorf("selfupdate: %w", err)
 	}
 	u := &SelfUpdate{g: g, o: o, layout: &update.Layout{Dir: c.Dir, Hook: o.Hook}}
 	if err := u.preflight(); err != nil {
 		g.publishUpdateEvent(update.Event{Time: time.Now().UTC(), State: update.StateFailed, From: g.version,
 			Reason: "self-update not possible: " + err.Error()})
-		return nil, fmt.Errorf("gateway: update: %w", err)
+		return nil, fmt.Errorf("selfupdate: %w", err)
 	}
 	log := g.log.With("part", "update")
 	u.mgr, err = update.NewManager(update.Config{Layout: u.layout, RepoURL: c.Repo, TrustedRoot: o.TrustedRoot,
@@ -93,7 +125,7 @@ func (g *Gateway) NewSelfUpdate(o UpdateOptions) (*SelfUpdate, error) {
 		Window: w.Contains, Gates: []update.Gate{g.gateOnBattery, g.gateCriticalAlarm},
 		OnEvent: g.publishUpdateEvent, Restart: u.restart, Log: log, Hook: o.Hook})
 	if err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
+		return nil, fmt.Errorf("selfupdate: %w", err)
 	}
 	u.daemon = &update.Daemon{Layout: u.layout, Manager: u.mgr, Interval: c.Interval, Jitter: c.RandomDelay,
 		Trial: update.TrialConfig{Version: g.version, Checks: g.updateChecks(o.Web), Timeout: c.TrialTimeout,
@@ -114,7 +146,7 @@ func (u *SelfUpdate) preflight() error {
 
 // UpdateID is the box's id for the staged rollout: site and gateway, since
 // gateway slugs like gw-01 repeat across practices.
-func (g *Gateway) UpdateID() string { return g.cfg.Site + "/" + g.cfg.Gateway }
+func (g *gw) UpdateID() string { return g.Config().Site + "/" + g.Config().Gateway }
 
 // Run is the trial of this version (commit or roll back), then periodic
 // checks, until ctx ends or a rollback restarted the daemon. Start it after
@@ -143,7 +175,7 @@ func updatesOff() update.Event {
 // UPS-on-battery and critical-alarm gates and the staged rollout, never a
 // signature, hash, downgrade or failed-version check. After an install the
 // daemon restarts restartGrace later, so that the caller's reply goes out
-// first. With Peek it implements CommandOptions.Updater.
+// first. With Peek it is the Updater of the update commands.
 func (u *SelfUpdate) Check(ctx context.Context, force bool) update.Event {
 	if u == nil {
 		return updatesOff()
@@ -194,8 +226,8 @@ func (u *SelfUpdate) restartNow() {
 // publishUpdateEvent passes an update step to the provider as the event
 // update.<state> of the box itself, through the buffer so that it survives
 // the restart that follows an install.
-func (g *Gateway) publishUpdateEvent(ev update.Event) {
-	g.appendEvents(context.Background(), []drivers.Event{updateEvent(ev)})
+func (g *gw) publishUpdateEvent(ev update.Event) {
+	g.core.Emit(context.Background(), updateEvent(ev))
 }
 
 // updateEvent renders an update step as a gateway event. A refused
@@ -226,14 +258,14 @@ func updateEvent(ev update.Event) drivers.Event {
 		attrs["reason"] = ev.Reason
 		msg += " (" + ev.Reason + ")"
 	}
-	return drivers.Event{Device: SelfDevice, Type: "update." + ev.State, Severity: sev, Message: msg, Attrs: attrs}
+	return drivers.Event{Device: gateway.SelfDevice, Type: "update." + ev.State, Severity: sev, Message: msg, Attrs: attrs}
 }
 
 // gateOnBattery holds an install back while a UPS runs on battery: a
 // restart during a mains failure is the worst moment to find out that the
 // new version does not come up.
-func (g *Gateway) gateOnBattery(context.Context) (string, bool) {
-	for _, a := range g.Alarms() {
+func (g *gw) gateOnBattery(context.Context) (string, bool) {
+	for _, a := range g.core.Alarms() {
 		if a.Condition && strings.HasSuffix(a.ID, "/"+alarm.OnBattery) {
 			return "UPS " + a.Device + " is on battery", true
 		}
@@ -243,8 +275,8 @@ func (g *Gateway) gateOnBattery(context.Context) (string, bool) {
 
 // gateCriticalAlarm holds an install back while a critical alarm (say,
 // the vaccine fridge too warm) is active: the box must keep watching.
-func (g *Gateway) gateCriticalAlarm(context.Context) (string, bool) {
-	for _, a := range g.Alarms() {
+func (g *gw) gateCriticalAlarm(context.Context) (string, bool) {
+	for _, a := range g.core.Alarms() {
 		if a.Severity == drivers.Critical {
 			return "critical alarm active: " + a.ID, true
 		}
@@ -256,17 +288,17 @@ func (g *Gateway) gateCriticalAlarm(context.Context) (string, bool) {
 // a broker that is down is not the release's fault), the web page
 // answering (when this daemon serves it), and a durable write to the
 // buffer, last, so that it happens once the rest is healthy.
-func (g *Gateway) updateChecks(web bool) []update.Check {
+func (g *gw) updateChecks(web bool) []update.Check {
 	checks := []update.Check{{Name: "uplink", Fn: g.checkUplink, External: true}}
-	if web && g.cfg.Web.Listen != config.WebOff {
+	if web && g.Config().Web.Listen != config.WebOff {
 		checks = append(checks, update.Check{Name: "web", Fn: g.checkWeb})
 	}
 	checks = append(checks, update.Check{Name: "buffer", Fn: g.checkBuffer})
 	return checks
 }
 
-func (g *Gateway) checkUplink(context.Context) error {
-	if !g.up.Stats().Connected {
+func (g *gw) checkUplink(context.Context) error {
+	if !g.core.Stats().Uplink.Connected {
 		return errors.New("not connected to the broker")
 	}
 	return nil
@@ -275,10 +307,10 @@ func (g *Gateway) checkUplink(context.Context) error {
 // checkBuffer appends the event that the trial's health check passed and
 // fails when the append does: a version that cannot write its buffer
 // would lose readings, so it must not commit.
-func (g *Gateway) checkBuffer(ctx context.Context) error {
-	e := drivers.Event{Device: SelfDevice, Type: "update.health", Severity: drivers.Info,
+func (g *gw) checkBuffer(ctx context.Context) error {
+	e := drivers.Event{Device: gateway.SelfDevice, Type: "update.health", Severity: drivers.Info,
 		Message: "praxisgate " + g.version + " on trial: healthy, committing", Attrs: map[string]any{"version": g.version}}
-	if err := g.buf.Append(ctx, g.eventRecords(nil, []drivers.Event{e})); err != nil {
+	if err := g.core.Emit(ctx, e); err != nil {
 		return fmt.Errorf("append: %w", err)
 	}
 	return nil
@@ -290,12 +322,12 @@ const webCertFile = "https.crt"
 
 // checkWeb fetches the page from this box over loopback. Any answer below
 // 500 counts: the login page answers 200 or a redirect.
-func (g *Gateway) checkWeb(ctx context.Context) error {
-	addr, err := loopbackAddr(g.cfg.Web.Listen)
+func (g *gw) checkWeb(ctx context.Context) error {
+	addr, err := loopbackAddr(g.Config().Web.Listen)
 	if err != nil {
 		return err
 	}
-	pem, err := os.ReadFile(filepath.Join(g.cfg.Web.Dir, webCertFile))
+	pem, err := os.ReadFile(filepath.Join(g.Config().Web.Dir, webCertFile))
 	if err != nil {
 		return fmt.Errorf("read the page's certificate: %w", err)
 	}
@@ -352,6 +384,3 @@ func pinnedTLS(pemBytes []byte) (*tls.Config, error) {
 		},
 	}, nil
 }
-
-// The update commands take a *SelfUpdate as CommandOptions.Updater.
-var _ Updater = (*SelfUpdate)(nil)

@@ -1,31 +1,56 @@
-package gateway
+// Package handlers serves the MQTT commands of docs/commands.md on a
+// running gateway: it subscribes to cmd/# through the gateway's uplink and
+// answers through gateway/command (parsing, signatures, replay protection,
+// replies), using the gateway's core API through Core, defined here.
+package handlers
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
-	"runtime"
 	"sync"
 	"time"
 
-	"github.com/praxisgate/praxisgate/buffer"
 	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/gateway"
 	"github.com/praxisgate/praxisgate/gateway/alarm"
 	"github.com/praxisgate/praxisgate/gateway/command"
 	"github.com/praxisgate/praxisgate/gateway/command/configguard"
+	"github.com/praxisgate/praxisgate/gateway/config"
 	"github.com/praxisgate/praxisgate/gateway/contract"
 	"github.com/praxisgate/praxisgate/gateway/logring"
+	"github.com/praxisgate/praxisgate/gateway/schedule"
+	"github.com/praxisgate/praxisgate/gateway/supportbundle"
 	"github.com/praxisgate/praxisgate/gateway/uplink"
 	"github.com/praxisgate/praxisgate/update"
 )
 
-// CommandOptions connect the command processor to what lives outside the
-// Gateway: the daemon's log ring, its restart, and the config file.
-type CommandOptions struct {
+// Core is what the commands need of the running gateway
+// (*gateway.Gateway).
+type Core interface {
+	Config() *config.Config
+	Stats() gateway.Stats
+	Now() contract.Stamp
+	Uplink() *uplink.Uplink
+	Devices() []gateway.Device
+	Latest() []gateway.Latest
+	Alarms() []alarm.Alarm
+	PollNow(ctx context.Context, device string) (schedule.Result, error)
+	AckAlarm(ctx context.Context, id, by string) error
+	Emit(ctx context.Context, evs ...drivers.Event) error
+}
+
+// server is the handlers of one gateway.
+type server struct {
+	core Core
+	log  *slog.Logger
+}
+
+// Options connect the command processor to what lives outside the
+// gateway core: the daemon's log ring, its restart, and the config file.
+type Options struct {
 	// Log holds recent log lines for get-log and support-bundle; nil
 	// makes get-log answer that no log is kept.
 	Log *logring.Ring
@@ -39,9 +64,12 @@ type CommandOptions struct {
 	// Pending is the change Guard.Load found at start; it is confirmed or
 	// reverted once the uplink is (or is not) up, and reported.
 	Pending *configguard.Pending
-	// Updater runs update-check and update-install; *update.Manager
-	// implements it. nil answers that updates are not available.
+	// Updater runs update-check and update-install;
+	// *selfupdate.SelfUpdate implements it. nil answers that updates are
+	// not available.
 	Updater Updater
+	// Logger receives the processor's log lines; nil: slog.Default().
+	Logger *slog.Logger
 }
 
 // Updater is what the update commands need from the update machinery.
@@ -64,47 +92,52 @@ func errNotInBuild(name string) error {
 	return fmt.Errorf("%s is not available in this build of praxisgate", name)
 }
 
-// StartCommands subscribes to cmd/# and serves the commands of
-// docs/commands.md until ctx ends, and settles a pending config change.
-// Call it after New and before or during Run; call Close on the returned
+// Start subscribes to cmd/# and serves the commands of docs/commands.md
+// until ctx ends, and settles a pending config change. Call it after
+// gateway.New and before or during Run; call Close on the returned
 // processor after Run returned.
-func (g *Gateway) StartCommands(ctx context.Context, o CommandOptions) (*command.Processor, error) {
+func Start(ctx context.Context, core Core, o Options) (*command.Processor, error) {
 	if o.Restart == nil {
-		return nil, errors.New("gateway: commands need a Restart function")
+		return nil, errors.New("commands need a Restart function")
 	}
-	c := g.cfg.Commands
-	v, err := command.NewVerifier(command.VerifierOptions{Root: g.up.Root(), Keys: c.Keys, Require: c.RequireSignature,
-		MaxSkew: c.MaxSkew, Now: func() time.Time { return g.clock.Now().Time }, NotBefore: g.started})
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	g := &server{core: core, log: o.Logger}
+	c := core.Config().Commands
+	st, up := core.Stats(), core.Uplink()
+	v, err := command.NewVerifier(command.VerifierOptions{Root: up.Root(), Keys: c.Keys, Require: c.RequireSignature,
+		MaxSkew: c.MaxSkew, Now: func() time.Time { return core.Now().Time }, NotBefore: st.Started})
 	if err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
+		return nil, fmt.Errorf("commands: %w", err)
 	}
 	p := command.New(command.Options{
-		Handlers: g.commandHandlers(o), Publisher: g.up, Verifier: v, Origin: g.origin,
-		Stamp:    func() contract.Stamp { return g.clock.Now() },
-		Logger:   g.log.With("part", "command"),
+		Handlers: g.commandHandlers(o), Publisher: up, Verifier: v, Origin: st.Origin,
+		Stamp:    core.Now,
+		Logger:   o.Logger.With("part", "command"),
 		Timeouts: map[string]time.Duration{"update-install": updateInstallTimeout, "update-check": 5 * time.Minute},
 	})
-	g.up.Subscribe("cmd/#", p.Handle)
+	up.Subscribe("cmd/#", p.Handle)
 	if o.Guard != nil && o.Pending != nil {
-		go o.Guard.Watch(ctx, o.Pending, g.up.Connected, g.reportConfigChange, func() { o.Restart("config change reverted") })
+		go o.Guard.Watch(ctx, o.Pending, up.Connected, g.reportConfigChange, func() { o.Restart("config change reverted") })
 	}
 	return p, nil
 }
 
 // reportConfigChange tells the provider how a set-config ended, through
 // the buffer so that it arrives even if the reply was lost in a restart.
-func (g *Gateway) reportConfigChange(o configguard.Outcome) {
-	e := drivers.Event{Device: SelfDevice, Type: "config.applied", Severity: drivers.Info,
+func (g *server) reportConfigChange(o configguard.Outcome) {
+	e := drivers.Event{Device: gateway.SelfDevice, Type: "config.applied", Severity: drivers.Info,
 		Message: "config pushed by command " + o.ID + " applied: the uplink came back", Attrs: map[string]any{"command_id": o.ID}}
 	if !o.Applied {
 		e.Type, e.Severity = "config.reverted", drivers.Major
 		e.Message = "config pushed by command " + o.ID + " reverted: " + o.Reason
 		e.Attrs["reason"] = o.Reason
 	}
-	g.appendEvents(context.Background(), []drivers.Event{e})
+	g.core.Emit(context.Background(), e)
 }
 
-func (g *Gateway) commandHandlers(o CommandOptions) map[string]command.Handler {
+func (g *server) commandHandlers(o Options) map[string]command.Handler {
 	restart := func(reason string) command.Handler {
 		return func(_ context.Context, r command.Request) (any, error) {
 			var a struct {
@@ -132,14 +165,14 @@ func (g *Gateway) commandHandlers(o CommandOptions) map[string]command.Handler {
 	}
 }
 
-func (g *Gateway) cmdPing(_ context.Context, r command.Request) (any, error) {
+func (g *server) cmdPing(_ context.Context, r command.Request) (any, error) {
 	if err := command.DecodeArgs(r.Args, &struct{}{}); err != nil {
 		return nil, err
 	}
-	now := g.clock.Now()
-	return map[string]any{"pong": true, "version": g.version, "boot": g.origin.Boot,
-		"uptime_s": int64(now.Time.Sub(g.started).Seconds()), "clock_synced": now.Synced,
-		"buffer_records": g.buf.Stats().Records}, nil
+	now, st := g.core.Now(), g.core.Stats()
+	return map[string]any{"pong": true, "version": st.Version, "boot": st.Origin.Boot,
+		"uptime_s": int64(now.Time.Sub(st.Started).Seconds()), "clock_synced": now.Synced,
+		"buffer_records": st.Buffer.Records}, nil
 }
 
 // pollResult is one device's answer to poll-now.
@@ -151,7 +184,7 @@ type pollResult struct {
 	Metrics    []contract.MetricJSON `json:"metrics,omitempty"`
 }
 
-func (g *Gateway) cmdPollNow(ctx context.Context, r command.Request) (any, error) {
+func (g *server) cmdPollNow(ctx context.Context, r command.Request) (any, error) {
 	var a struct {
 		Device string `json:"device"`
 	}
@@ -160,18 +193,18 @@ func (g *Gateway) cmdPollNow(ctx context.Context, r command.Request) (any, error
 	}
 	ids := []string{a.Device}
 	if a.Device == "" {
-		ids = append(g.deviceIDs(func(Device) bool { return true }), SelfDevice)
+		ids = append(g.deviceIDs(func(gateway.Device) bool { return true }), gateway.SelfDevice)
 	}
 	return g.pollDevices(ctx, ids)
 }
 
 // cmdDiscoverNow runs a sweep of every discovery device now; the
 // inventory is published retained as after any sweep.
-func (g *Gateway) cmdDiscoverNow(ctx context.Context, r command.Request) (any, error) {
+func (g *server) cmdDiscoverNow(ctx context.Context, r command.Request) (any, error) {
 	if err := command.DecodeArgs(r.Args, &struct{}{}); err != nil {
 		return nil, err
 	}
-	ids := g.deviceIDs(func(d Device) bool { _, ok := d.Driver.(inventorier); return ok })
+	ids := g.deviceIDs(func(d gateway.Device) bool { _, ok := d.Driver.(drivers.Inventorier); return ok })
 	if len(ids) == 0 {
 		return nil, errors.New("no discovery device is configured on this box")
 	}
@@ -179,21 +212,21 @@ func (g *Gateway) cmdDiscoverNow(ctx context.Context, r command.Request) (any, e
 }
 
 // deviceByID finds a configured device; the box itself counts as one.
-func (g *Gateway) deviceByID(id string) (Device, bool) {
-	if id == SelfDevice {
-		return Device{}, true
+func (g *server) deviceByID(id string) (gateway.Device, bool) {
+	if id == gateway.SelfDevice {
+		return gateway.Device{}, true
 	}
-	for _, d := range g.deviceList() {
+	for _, d := range g.core.Devices() {
 		if d.Config.ID == id {
 			return d, true
 		}
 	}
-	return Device{}, false
+	return gateway.Device{}, false
 }
 
-func (g *Gateway) deviceIDs(keep func(Device) bool) []string {
+func (g *server) deviceIDs(keep func(gateway.Device) bool) []string {
 	var ids []string
-	for _, d := range g.deviceList() {
+	for _, d := range g.core.Devices() {
 		if keep(d) {
 			ids = append(ids, d.Config.ID)
 		}
@@ -204,7 +237,7 @@ func (g *Gateway) deviceIDs(keep func(Device) bool) []string {
 // pollDevices polls devices at once (each device is still never polled
 // twice concurrently: the scheduler serialises). Results go through the
 // pipeline as any poll's do.
-func (g *Gateway) pollDevices(ctx context.Context, ids []string) (any, error) {
+func (g *server) pollDevices(ctx context.Context, ids []string) (any, error) {
 	if len(ids) == 1 {
 		if _, ok := g.deviceByID(ids[0]); !ok {
 			return nil, command.BadArgs(fmt.Sprintf("args.device: unknown device %q", ids[0]))
@@ -216,7 +249,7 @@ func (g *Gateway) pollDevices(ctx context.Context, ids []string) (any, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := g.PollNow(ctx, id)
+			res, err := g.core.PollNow(ctx, id)
 			pr := pollResult{Device: id, DurationMS: res.Duration.Milliseconds()}
 			switch {
 			case err != nil:
@@ -236,7 +269,7 @@ func (g *Gateway) pollDevices(ctx context.Context, ids []string) (any, error) {
 	return map[string]any{"polled": len(ids), "results": out}, nil
 }
 
-func (g *Gateway) cmdAckAlarm(ctx context.Context, r command.Request) (any, error) {
+func (g *server) cmdAckAlarm(ctx context.Context, r command.Request) (any, error) {
 	var a struct {
 		Alarm string `json:"alarm"`
 		By    string `json:"by"`
@@ -253,7 +286,7 @@ func (g *Gateway) cmdAckAlarm(ctx context.Context, r command.Request) (any, erro
 	if len(a.By) > 64 {
 		return nil, command.BadArgs("args.by: at most 64 characters")
 	}
-	if err := g.AckAlarm(ctx, a.Alarm, a.By); err != nil {
+	if err := g.core.AckAlarm(ctx, a.Alarm, a.By); err != nil {
 		if errors.Is(err, alarm.ErrNoAlarm) {
 			return nil, fmt.Errorf("no active alarm %q", a.Alarm)
 		}
@@ -263,18 +296,19 @@ func (g *Gateway) cmdAckAlarm(ctx context.Context, r command.Request) (any, erro
 }
 
 // redactedConfig is the config file as on disk with every secret replaced.
-func (g *Gateway) redactedConfig() ([]byte, error) {
-	if g.cfg.Path == "" {
+func (g *server) redactedConfig() ([]byte, error) {
+	path := g.core.Config().Path
+	if path == "" {
 		return nil, errors.New("the running config did not come from a file")
 	}
-	raw, err := os.ReadFile(g.cfg.Path)
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
 	return configguard.RedactYAML(raw)
 }
 
-func (g *Gateway) cmdGetConfig(_ context.Context, r command.Request) (any, error) {
+func (g *server) cmdGetConfig(_ context.Context, r command.Request) (any, error) {
 	if err := command.DecodeArgs(r.Args, &struct{}{}); err != nil {
 		return nil, err
 	}
@@ -282,10 +316,10 @@ func (g *Gateway) cmdGetConfig(_ context.Context, r command.Request) (any, error
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"path": g.cfg.Path, "yaml": string(y)}, nil
+	return map[string]any{"path": g.core.Config().Path, "yaml": string(y)}, nil
 }
 
-func (g *Gateway) cmdSetConfig(o CommandOptions) command.Handler {
+func (g *server) cmdSetConfig(o Options) command.Handler {
 	return func(_ context.Context, r command.Request) (any, error) {
 		var a struct {
 			YAML string `json:"yaml"`
@@ -299,7 +333,7 @@ func (g *Gateway) cmdSetConfig(o CommandOptions) command.Handler {
 		if o.Guard == nil {
 			return nil, errNotInBuild("set-config")
 		}
-		timeout := g.cfg.Commands.ConfirmTimeout
+		timeout := g.core.Config().Commands.ConfirmTimeout
 		if err := o.Guard.Stage(r.ID, []byte(a.YAML), timeout); err != nil {
 			return nil, err
 		}
@@ -336,69 +370,21 @@ func cmdGetLog(ring *logring.Ring) command.Handler {
 	}
 }
 
-// supportBundle is what a support case needs, without secrets: the config
-// is redacted, log lines carry redacted secrets already.
-type supportBundle struct {
-	Generated   string         `json:"generated"`
-	Version     string         `json:"version"`
-	Boot        string         `json:"boot"`
-	Site        string         `json:"site"`
-	Gateway     string         `json:"gateway"`
-	Started     string         `json:"started"`
-	ClockSynced bool           `json:"clock_synced"`
-	Config      string         `json:"config,omitempty"`
-	ConfigError string         `json:"config_error,omitempty"`
-	Buffer      buffer.Stats   `json:"buffer"`
-	Uplink      uplink.Stats   `json:"uplink"`
-	Alarms      []alarm.Alarm  `json:"alarms"`
-	Devices     []bundleDevice `json:"devices"`
-	Log         []string       `json:"log,omitempty"`
-	Runtime     map[string]any `json:"runtime"`
-}
-
-type bundleDevice struct {
-	Device  string                `json:"device"`
-	At      string                `json:"at"`
-	Error   string                `json:"error,omitempty"`
-	Metrics []contract.MetricJSON `json:"metrics"`
-}
-
-func (g *Gateway) cmdSupportBundle(ring *logring.Ring) command.Handler {
+func (g *server) cmdSupportBundle(ring *logring.Ring) command.Handler {
 	return func(_ context.Context, r command.Request) (any, error) {
 		if err := command.DecodeArgs(r.Args, &struct{}{}); err != nil {
 			return nil, err
 		}
-		now := g.clock.Now()
-		b := supportBundle{Generated: contract.FormatTime(now.Time), Version: g.version, Boot: g.origin.Boot,
-			Site: g.cfg.Site, Gateway: g.cfg.Gateway, Started: contract.FormatTime(g.started), ClockSynced: now.Synced,
-			Buffer: g.buf.Stats(), Uplink: g.up.Stats(), Alarms: g.alarms.Active()}
-		if y, err := g.redactedConfig(); err != nil {
-			b.ConfigError = err.Error()
-		} else {
-			b.Config = string(y)
-		}
-		for _, l := range g.Latest() {
-			d := bundleDevice{Device: l.Sample.Device, At: contract.FormatTime(l.At), Error: l.Err}
-			for _, m := range l.Sample.Metrics {
-				d.Metrics = append(d.Metrics, contract.MetricJSON{Name: m.Name, Value: m.Value, Unit: m.Unit})
-			}
-			b.Devices = append(b.Devices, d)
-		}
+		var lines []string
 		if ring != nil {
-			b.Log = ring.Lines(maxLogLines)
+			lines = ring.Lines(maxLogLines)
 		}
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		b.Runtime = map[string]any{"go": runtime.Version(), "goroutines": runtime.NumGoroutine(), "heap_bytes": ms.HeapAlloc, "os": runtime.GOOS, "arch": runtime.GOARCH}
-		var buf bytes.Buffer
-		zw := gzip.NewWriter(&buf)
-		if err := json.NewEncoder(zw).Encode(b); err != nil {
-			return nil, fmt.Errorf("encode bundle: %w", err)
+		y, cerr := g.redactedConfig()
+		data, err := supportbundle.Build(g.core, y, cerr, lines)
+		if err != nil {
+			return nil, err
 		}
-		if err := zw.Close(); err != nil {
-			return nil, fmt.Errorf("compress bundle: %w", err)
-		}
-		return command.Chunked{Encoding: "json+gzip", Data: buf.Bytes()}, nil
+		return command.Chunked{Encoding: "json+gzip", Data: data}, nil
 	}
 }
 

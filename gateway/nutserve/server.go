@@ -1,4 +1,9 @@
-package nut
+// Package nutserve serves the gateway's UPS readings in the NUT network
+// protocol (upsd, TCP 3493), read-only, so that the practice's servers and
+// NAS shut down cleanly on low battery. It is an output of the gateway;
+// the nut driver (drivers/nut) is an input and shares only the protocol's
+// line format (internal/nutwire) with it.
+package nutserve
 
 import (
 	"bufio"
@@ -16,6 +21,7 @@ import (
 	"time"
 
 	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/internal/nutwire"
 )
 
 // Server answers the upsd protocol, read-only, for the UPSes the gateway
@@ -140,7 +146,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 				_ = c.SetDeadline(time.Now().Add(2 * time.Second))
 				r := bufio.NewReaderSize(c, 512)
 				for range 8 {
-					if _, err := readLine(r); err != nil {
+					if _, err := nutwire.ReadLine(r); err != nil {
 						return
 					}
 					if _, err := c.Write([]byte("ERR ACCESS-DENIED\n")); err != nil {
@@ -236,15 +242,15 @@ func (s *Server) handle(c net.Conn, log *slog.Logger) {
 	w := bufio.NewWriter(c)
 	for range 1_000_000 { // a client is closed after this many requests
 		_ = c.SetDeadline(time.Now().Add(idle))
-		line, err := readLine(r)
+		line, err := nutwire.ReadLine(r)
 		if err != nil {
-			if errors.Is(err, errLineTooLong) {
+			if errors.Is(err, nutwire.ErrLineTooLong) {
 				_, _ = w.WriteString("ERR INVALID-ARGUMENT\n")
 				_ = w.Flush()
 			}
 			return
 		}
-		words, err := splitWords(line)
+		words, err := nutwire.SplitWords(line)
 		if err != nil {
 			_, _ = w.WriteString("ERR INVALID-ARGUMENT\n")
 			if w.Flush() != nil {
@@ -402,7 +408,7 @@ func (s *Server) get(w *bufio.Writer, args []string, errf func(string)) {
 		}
 		switch kind {
 		case "VAR":
-			fmt.Fprintf(w, "VAR %s %s %s\n", name, args[2], quote(v))
+			fmt.Fprintf(w, "VAR %s %s %s\n", name, args[2], nutwire.Quote(v))
 		case "TYPE":
 			if _, err := strconv.ParseFloat(v, 64); err == nil {
 				fmt.Fprintf(w, "TYPE %s %s NUMBER\n", name, args[2])
@@ -410,12 +416,12 @@ func (s *Server) get(w *bufio.Writer, args []string, errf func(string)) {
 				fmt.Fprintf(w, "TYPE %s %s STRING:%d\n", name, args[2], max(len(v), 1))
 			}
 		case "DESC":
-			fmt.Fprintf(w, "DESC %s %s %s\n", name, args[2], quote("Description unavailable"))
+			fmt.Fprintf(w, "DESC %s %s %s\n", name, args[2], nutwire.Quote("Description unavailable"))
 		}
 	case "NUMLOGINS":
 		fmt.Fprintf(w, "NUMLOGINS %s %d\n", name, s.numLogins(name))
 	case "UPSDESC":
-		fmt.Fprintf(w, "UPSDESC %s %s\n", name, quote(upsDesc(name)))
+		fmt.Fprintf(w, "UPSDESC %s %s\n", name, nutwire.Quote(upsDesc(name)))
 	case "CMDDESC":
 		errf("CMD-NOT-SUPPORTED")
 	default:
@@ -436,7 +442,7 @@ func (s *Server) list(w *bufio.Writer, args []string, errf func(string)) {
 		names := sortedKeys(all)
 		w.WriteString("BEGIN LIST UPS\n")
 		for _, n := range names {
-			fmt.Fprintf(w, "UPS %s %s\n", n, quote(upsDesc(n)))
+			fmt.Fprintf(w, "UPS %s %s\n", n, nutwire.Quote(upsDesc(n)))
 		}
 		w.WriteString("END LIST UPS\n")
 		return
@@ -459,7 +465,7 @@ func (s *Server) list(w *bufio.Writer, args []string, errf func(string)) {
 		}
 		fmt.Fprintf(w, "BEGIN LIST VAR %s\n", name)
 		for _, k := range sortedKeys(vars) {
-			fmt.Fprintf(w, "VAR %s %s %s\n", name, k, quote(vars[k]))
+			fmt.Fprintf(w, "VAR %s %s %s\n", name, k, nutwire.Quote(vars[k]))
 		}
 		fmt.Fprintf(w, "END LIST VAR %s\n", name)
 	case "RW", "CMD":

@@ -1,4 +1,4 @@
-package gateway
+package selfupdate
 
 import (
 	"context"
@@ -16,17 +16,20 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/praxisgate/praxisgate/drivers"
+	_ "github.com/praxisgate/praxisgate/drivers/sim"
 	"github.com/praxisgate/praxisgate/drivers/testpeer"
+	"github.com/praxisgate/praxisgate/gateway"
+	"github.com/praxisgate/praxisgate/gateway/alarm"
+	"github.com/praxisgate/praxisgate/gateway/command/handlers"
 	"github.com/praxisgate/praxisgate/gateway/config"
+	"github.com/praxisgate/praxisgate/gateway/internal/gwtest"
 	"github.com/praxisgate/praxisgate/update"
-	"github.com/praxisgate/praxisgate/update/release"
 )
 
 func TestUpdateEvent(t *testing.T) {
@@ -66,7 +69,7 @@ func TestUpdateEvent(t *testing.T) {
 // *SelfUpdate instead of crashing.
 func TestNilSelfUpdate(t *testing.T) {
 	var u *SelfUpdate
-	var cmds Updater = u
+	var cmds handlers.Updater = u
 	for _, ev := range []update.Event{cmds.Peek(context.Background()), cmds.Check(context.Background(), true), u.Last()} {
 		if ev.State != update.StateFailed || !strings.Contains(ev.Reason, "self-update is off") {
 			t.Fatalf("nil updater answered %+v", ev)
@@ -89,24 +92,20 @@ func TestNewSelfUpdatePreflight(t *testing.T) {
 			dir := t.TempDir()
 			state := filepath.Join(dir, "state")
 			if tt.provisioned {
-				provision(t, state, "1.0.0")
+				gwtest.Provision(t, state, "1.0.0")
 			}
 			root := filepath.Join(dir, "root.json")
 			if err := os.WriteFile(root, []byte("{}"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			cfg := load(t, dir, fmt.Sprintf("site: s\ngateway: g\nstate_dir: %s\nuplink: {broker: \"tcp://127.0.0.1:1\"}\nupdate: {repo: \"https://u.example\", root_file: %s, dir: %s}\n",
+			cfg := gwtest.Load(t, dir, fmt.Sprintf("site: s\ngateway: g\nstate_dir: %s\nuplink: {broker: \"tcp://127.0.0.1:1\"}\nupdate: {repo: \"https://u.example\", root_file: %s, dir: %s}\n",
 				dir, root, state))
-			g, err := New(cfg, Options{Version: tt.version})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer g.closeAll()
-			u, err := g.NewSelfUpdate(UpdateOptions{TrustedRoot: []byte("{}"), Restart: func() error { return nil }})
+			g := gwtest.New(t, cfg, tt.version)
+			u, err := New(g, Options{TrustedRoot: []byte("{}"), Restart: func() error { return nil }})
 			if u != nil || err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("got %v, %v; want an error with %q", u, err, tt.want)
 			}
-			if n := g.BufferStats().Appended; n != 1 {
+			if n := g.Stats().Buffer.Appended; n != 1 {
 				t.Fatalf("%d records appended, want the update.failed event", n)
 			}
 		})
@@ -114,23 +113,10 @@ func TestNewSelfUpdatePreflight(t *testing.T) {
 }
 
 // runGateway starts a gateway of the given version until the test ends.
-func runGateway(t *testing.T, cfg *config.Config, version string) *Gateway {
+func runGateway(t *testing.T, cfg *config.Config, version string) *gateway.Gateway {
 	t.Helper()
-	g, err := New(cfg, Options{Version: version})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- g.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("gateway did not stop")
-		}
-	})
+	g := gwtest.New(t, cfg, version)
+	gwtest.Run(t, g)
 	return g
 }
 
@@ -154,12 +140,12 @@ func TestUpdateGates(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			// No broker needed: port 1 on loopback refuses at once.
-			cfg := load(t, dir, fmt.Sprintf("site: s\ngateway: g\nstate_dir: %s\nuplink: {broker: \"tcp://127.0.0.1:1\"}\nweb: {listen: \"off\"}\ndevices:\n%s%s",
+			cfg := gwtest.Load(t, dir, fmt.Sprintf("site: s\ngateway: g\nstate_dir: %s\nuplink: {broker: \"tcp://127.0.0.1:1\"}\nweb: {listen: \"off\"}\ndevices:\n%s%s",
 				dir, tt.devices, tt.alarms))
 			g := runGateway(t, cfg, "1.0.0")
-			waitFor(t, "first polls", func() bool { return len(g.Latest()) >= 2 })
+			gwtest.WaitFor(t, "first polls", func() bool { return len(g.Latest()) >= 2 })
 			if tt.battery != "" || tt.critical != "" {
-				waitFor(t, "alarm", func() bool { return len(g.Alarms()) > 0 })
+				gwtest.WaitFor(t, "alarm", func() bool { return len(g.Alarms()) > 0 })
 			} else {
 				time.Sleep(1500 * time.Millisecond) // a second round of polls: still nothing
 			}
@@ -168,7 +154,7 @@ func TestUpdateGates(t *testing.T) {
 				name string
 				fn   update.Gate
 				want string
-			}{{"battery", g.gateOnBattery, tt.battery}, {"critical", g.gateCriticalAlarm, tt.critical}} {
+			}{{"battery", (&gw{core: g}).gateOnBattery, tt.battery}, {"critical", (&gw{core: g}).gateCriticalAlarm, tt.critical}} {
 				reason, blocked := gate.fn(ctx)
 				if reason != gate.want || blocked != (gate.want != "") {
 					t.Errorf("%s gate: %q, %v; want %q (alarms %+v)", gate.name, reason, blocked, gate.want, g.Alarms())
@@ -183,14 +169,14 @@ func TestUpdateGates(t *testing.T) {
 // could answer; the provider sees each step as an event.
 func TestSelfUpdateCheckAndForcedInstall(t *testing.T) {
 	mq := testpeer.StartMosquitto(t, testpeer.MosquittoOptions{})
-	s := subscribeAll(t, mq.URL())
+	s := gwtest.SubscribeAll(t, mq.URL())
 	dir := t.TempDir()
-	repoURL, rootFile := publish(t, dir, "2.0.0")
+	repoURL, rootFile := gwtest.Publish(t, dir, "2.0.0")
 	state := filepath.Join(dir, "state")
-	provision(t, state, "1.0.0")
+	gwtest.Provision(t, state, "1.0.0")
 	h := time.Now().Hour()
 	window := fmt.Sprintf("%02d:00-%02d:00", (h+2)%24, (h+3)%24) // not now
-	cfg := load(t, dir, fmt.Sprintf(`site: s
+	cfg := gwtest.Load(t, dir, fmt.Sprintf(`site: s
 gateway: g
 state_dir: %s
 uplink: {broker: %q}
@@ -199,7 +185,7 @@ update: {repo: %q, insecure_http: true, root_file: %s, window: %q, dir: %s}
 `, dir, mq.URL(), repoURL, rootFile, window, state))
 	g := runGateway(t, cfg, "1.0.0")
 	var restarts atomic.Int32
-	u, err := g.NewSelfUpdate(UpdateOptions{TrustedRoot: readFile(t, rootFile), Restart: func() error { restarts.Add(1); return nil }})
+	u, err := New(g, Options{TrustedRoot: gwtest.ReadFile(t, rootFile), Restart: func() error { restarts.Add(1); return nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,12 +202,12 @@ update: {repo: %q, insecure_http: true, root_file: %s, window: %q, dir: %s}
 	if n := restarts.Load(); n != 0 {
 		t.Fatalf("restarted before the caller could answer (%d)", n)
 	}
-	waitFor(t, "restart after the grace", func() bool { return restarts.Load() == 1 })
+	gwtest.WaitFor(t, "restart after the grace", func() bool { return restarts.Load() == 1 })
 	if got := u.Last(); got.State != update.StateInstalled {
 		t.Fatalf("Last: %+v", got)
 	}
 	for _, want := range []string{`"type":"update.available"`, `"type":"update.deferred"`, `"type":"update.downloading"`, `"type":"update.installed"`} {
-		waitFor(t, want, func() bool { return s.count("/g/event/gateway ", want) >= 1 })
+		gwtest.WaitFor(t, want, func() bool { return s.Count("/g/event/gateway ", want) >= 1 })
 	}
 }
 
@@ -230,21 +216,21 @@ update: {repo: %q, insecure_http: true, root_file: %s, window: %q, dir: %s}
 // sees update.trial and update.rolled_back (major) with the reason.
 func TestSelfUpdateTrialRollsBack(t *testing.T) {
 	mq := testpeer.StartMosquitto(t, testpeer.MosquittoOptions{})
-	s := subscribeAll(t, mq.URL())
+	s := gwtest.SubscribeAll(t, mq.URL())
 	dir := t.TempDir()
-	repoURL, rootFile := publish(t, dir, "2.0.0")
+	repoURL, rootFile := gwtest.Publish(t, dir, "2.0.0")
 	state := filepath.Join(dir, "state")
-	provision(t, state, "1.0.0")
+	gwtest.Provision(t, state, "1.0.0")
 	l := &update.Layout{Dir: state}
 	// 2.0.0 installed by 1.0.0 and on trial, as after the restart.
-	m, err := update.NewManager(update.Config{Layout: l, RepoURL: repoURL, TrustedRoot: readFile(t, rootFile), Running: "1.0.0", GatewayID: "s/g"})
+	m, err := update.NewManager(update.Config{Layout: l, RepoURL: repoURL, TrustedRoot: gwtest.ReadFile(t, rootFile), Running: "1.0.0", GatewayID: "s/g"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ev := m.Check(context.Background(), true); ev.State != update.StateInstalled {
 		t.Fatalf("install: %+v", ev)
 	}
-	cfg := load(t, dir, fmt.Sprintf(`site: s
+	cfg := gwtest.Load(t, dir, fmt.Sprintf(`site: s
 gateway: g
 state_dir: %s
 uplink: {broker: %q}
@@ -254,7 +240,7 @@ update: {repo: %q, insecure_http: true, root_file: %s, dir: %s, trial_timeout: 1
 	cfg.Update.TrialTimeout = 3 * time.Second // below what the config allows, to keep the test short
 	g := runGateway(t, cfg, "2.0.0")
 	var restarts atomic.Int32
-	u, err := g.NewSelfUpdate(UpdateOptions{TrustedRoot: readFile(t, rootFile), Web: true, Restart: func() error { restarts.Add(1); return nil }})
+	u, err := New(g, Options{TrustedRoot: gwtest.ReadFile(t, rootFile), Web: true, Restart: func() error { restarts.Add(1); return nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,9 +256,9 @@ update: {repo: %q, insecure_http: true, root_file: %s, dir: %s, trial_timeout: 1
 	if err != nil || st.Committed != "1.0.0" || st.Trial != nil || !st.IsFailed("2.0.0") {
 		t.Fatalf("state after rollback: %+v, %v", st, err)
 	}
-	waitFor(t, "trial event", func() bool { return s.count("/g/event/gateway ", `"type":"update.trial"`, `"to":"2.0.0"`) == 1 })
-	waitFor(t, "rollback event", func() bool {
-		return s.count("/g/event/gateway ", `"type":"update.rolled_back"`, `"severity":"major"`,
+	gwtest.WaitFor(t, "trial event", func() bool { return s.Count("/g/event/gateway ", `"type":"update.trial"`, `"to":"2.0.0"`) == 1 })
+	gwtest.WaitFor(t, "rollback event", func() bool {
+		return s.Count("/g/event/gateway ", `"type":"update.rolled_back"`, `"severity":"major"`,
 			`not healthy within 3s: web: read the page's certificate`) == 1
 	})
 }
@@ -295,7 +281,7 @@ func TestCheckWebPinsTheCertificate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	g := &Gateway{cfg: &config.Config{Web: config.Web{Listen: page.Listener.Addr().String(), Dir: dir}}}
+	g := &gw{core: configOnly{&config.Config{Web: config.Web{Listen: page.Listener.Addr().String(), Dir: dir}}}}
 	ctx := context.Background()
 	if err := g.checkWeb(ctx); err == nil || !strings.Contains(err.Error(), "read the page's certificate") {
 		t.Fatalf("without a certificate file: %v", err)
@@ -331,71 +317,10 @@ func selfSignedCert(t *testing.T) tls.Certificate {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
-// Alive follows the self polls: true while they come, false once they
-// stopped for longer than the limit.
-func TestWatchAlive(t *testing.T) {
-	dir := t.TempDir()
-	cfg := load(t, dir, fmt.Sprintf("site: s\ngateway: g\nstate_dir: %s\nuplink: {broker: \"tcp://127.0.0.1:1\"}\nweb: {listen: \"off\"}\nself: {interval: 1s}\n", dir))
-	g, err := New(cfg, Options{Version: "1.0.0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stopRun := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- g.Run(runCtx) }()
-	watchCtx, stopWatch := context.WithCancel(context.Background())
-	defer stopWatch()
-	alive := g.watchAlive(watchCtx, 3*time.Second, 100*time.Millisecond)
-	waitFor(t, "self polls", func() bool { _, ok := g.selfPollTime(); return ok })
-	for i := 0; i < 4; i++ { // across several self polls
-		if !alive() {
-			t.Fatal("not alive while polling")
-		}
-		time.Sleep(time.Second)
-	}
-	stopRun() // the scheduler stops: no more self polls
-	<-done
-	waitFor(t, "not alive", func() bool { return !alive() })
-}
+// configOnly is a Core that has a config and nothing else.
+type configOnly struct{ cfg *config.Config }
 
-// publish makes a repository with a release of version v for this
-// platform and serves it on loopback; it returns the URL and the root file.
-func publish(t *testing.T, dir, v string) (string, string) {
-	t.Helper()
-	repo := &release.Repo{Dir: filepath.Join(dir, "repo"), KeyDir: filepath.Join(dir, "keys")}
-	if err := repo.Init(); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "bin-"+v)
-	// A script that answers "version" as praxisgate does: the installer asks.
-	script := "#!/bin/sh\necho praxisgate " + v + "\nexit 0\n" + strings.Repeat("# praxisgate "+v+"\n", 1000)
-	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := repo.Add(release.Target{File: bin, Version: v, OS: runtime.GOOS, Arch: runtime.GOARCH, RolloutPercent: 100}); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(http.FileServer(http.Dir(repo.Dir)))
-	t.Cleanup(srv.Close)
-	return srv.URL, filepath.Join(repo.Dir, "root.json")
-}
-
-func provision(t *testing.T, state, v string) {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "praxisgate")
-	if err := os.WriteFile(bin, []byte("praxisgate "+v), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := (&update.Layout{Dir: state}).Provision(v, bin); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func readFile(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func (c configOnly) Config() *config.Config                     { return c.cfg }
+func (configOnly) Stats() gateway.Stats                         { return gateway.Stats{} }
+func (configOnly) Alarms() []alarm.Alarm                        { return nil }
+func (configOnly) Emit(context.Context, ...drivers.Event) error { return nil }

@@ -1,4 +1,4 @@
-package gateway
+package handlers
 
 import (
 	"bytes"
@@ -20,11 +20,14 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	_ "github.com/praxisgate/praxisgate/drivers/sim"
 	"github.com/praxisgate/praxisgate/drivers/testpeer"
+	"github.com/praxisgate/praxisgate/gateway"
 	"github.com/praxisgate/praxisgate/gateway/command"
 	"github.com/praxisgate/praxisgate/gateway/command/configguard"
 	"github.com/praxisgate/praxisgate/gateway/config"
 	"github.com/praxisgate/praxisgate/gateway/contract"
+	"github.com/praxisgate/praxisgate/gateway/internal/gwtest"
 	"github.com/praxisgate/praxisgate/gateway/logring"
 	"github.com/praxisgate/praxisgate/update"
 )
@@ -57,13 +60,13 @@ func startDaemon(t testing.TB, path string) *daemon {
 				t.Errorf("generation %d: load: %v", gen, err)
 				return
 			}
-			g, err := New(cfg, Options{Version: "test", Logger: log})
+			g, err := gateway.New(cfg, gateway.Options{Version: "test", Logger: log})
 			if err != nil {
 				t.Errorf("generation %d: %v", gen, err)
 				return
 			}
 			ctx, cancel := context.WithCancel(outer)
-			p, err := g.StartCommands(ctx, CommandOptions{Log: d.ring, Guard: guard, Pending: pending, Updater: fakeUpdater{},
+			p, err := Start(ctx, g, Options{Logger: log, Log: d.ring, Guard: guard, Pending: pending, Updater: fakeUpdater{},
 				Restart: func(string) { d.restarts.Add(1); cancel() }})
 			if err != nil {
 				t.Errorf("generation %d: %v", gen, err)
@@ -202,7 +205,7 @@ func (p *provider) callSigned(name string, args any) command.Reply {
 func (p *provider) waitEvent(what string) string {
 	p.t.Helper()
 	var found string
-	waitFor(p.t, what, func() bool {
+	gwtest.WaitFor(p.t, what, func() bool {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		for _, e := range p.events {
@@ -397,7 +400,7 @@ func TestCommandsEndToEnd(t *testing.T) {
 		id := p.newID()
 		captured := p.signedPayload("restart", id, map[string]any{"reason": "test"}, time.Now())
 		mustOK(t, "restart", p.send("restart", id, captured, 1)[0])
-		waitFor(t, "restart", func() bool { return d.restarts.Load() == before+1 })
+		gwtest.WaitFor(t, "restart", func() bool { return d.restarts.Load() == before+1 })
 		mustOK(t, "ping after restart", p.call("ping", nil))
 		// The captured message replayed to the restarted daemon, which
 		// remembers neither the id nor the nonce: refused by its ts. The
@@ -418,7 +421,7 @@ func TestCommandsEndToEnd(t *testing.T) {
 // Without an Updater (a build or box without the update machinery) the
 // update commands say so instead of pretending to be unknown.
 func TestUpdateCommandsWithoutUpdater(t *testing.T) {
-	h := (&Gateway{}).commandHandlers(CommandOptions{})
+	h := (&server{}).commandHandlers(Options{})
 	for _, name := range []string{"update-check", "update-install"} {
 		_, err := h[name](context.Background(), command.Request{Name: name, ID: "x"})
 		if err == nil || !strings.Contains(err.Error(), "not available in this build") {

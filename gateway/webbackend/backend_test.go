@@ -1,4 +1,4 @@
-package gateway
+package webbackend
 
 import (
 	"context"
@@ -16,7 +16,9 @@ import (
 	"strings"
 	"testing"
 
+	_ "github.com/praxisgate/praxisgate/drivers/sim"
 	"github.com/praxisgate/praxisgate/drivers/testpeer"
+	"github.com/praxisgate/praxisgate/gateway/internal/gwtest"
 	"github.com/praxisgate/praxisgate/gateway/web"
 )
 
@@ -27,8 +29,8 @@ import (
 func TestWebBackend(t *testing.T) {
 	mq := testpeer.StartMosquitto(t, testpeer.MosquittoOptions{})
 	dir := t.TempDir()
-	s := subscribeAll(t, mq.URL())
-	cfg := load(t, dir, fmt.Sprintf(`site: s
+	s := gwtest.SubscribeAll(t, mq.URL())
+	cfg := gwtest.Load(t, dir, fmt.Sprintf(`site: s
 gateway: g
 state_dir: %s
 uplink: {broker: %q}
@@ -38,10 +40,10 @@ devices:
 alarms:
   - {device: fridge, metric: temperature, above: 8, for: 1s, severity: critical}
 `, dir, mq.URL()))
-	g, stop := start(t, cfg)
-	defer stop()
-	be := g.Web()
-	waitFor(t, "alarm raised", func() bool { return len(be.Alarms()) == 1 })
+	g := gwtest.New(t, cfg, "test")
+	be := New(g, nil, nil)
+	gwtest.Run(t, g)
+	gwtest.WaitFor(t, "alarm raised", func() bool { return len(be.Alarms()) == 1 })
 
 	devs := be.Devices()
 	if len(devs) != 2 || devs[0].ID != "fridge" || devs[0].Name != "Impfstoff" || devs[0].Kind != "fridge" || len(devs[0].Metrics) == 0 || devs[0].At.IsZero() {
@@ -57,12 +59,12 @@ alarms:
 	if _, err := be.PollNow(context.Background(), "nope"); err == nil {
 		t.Fatal("test poll of an unknown device succeeded")
 	}
-	waitFor(t, "connected and self telemetry", func() bool { st := be.Status(); return st.Connected && len(st.Health) > 0 })
+	gwtest.WaitFor(t, "connected and self telemetry", func() bool { st := be.Status(); return st.Connected && len(st.Health) > 0 })
 	if st := be.Status(); st.Version != "test" || st.Boot == "" || st.Started.IsZero() {
 		t.Fatalf("status %+v", st)
 	}
 
-	srv, err := web.New(web.Options{Backend: be, ColdChain: g.WebColdChain(), Dir: filepath.Join(dir, "web"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, err := web.New(web.Options{Backend: be, ColdChain: ColdChain(g.Config()), Dir: filepath.Join(dir, "web"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +108,7 @@ alarms:
 	if csv := do(http.MethodGet, "/coldchain.csv?device=fridge", nil); !strings.HasPrefix(csv, "\ufeffDatum;Gerät;") {
 		t.Fatalf("cold-chain CSV: %q", csv)
 	}
-	if ff := g.WebColdChain().Fridges(); len(ff) != 1 || ff[0] != "fridge" {
+	if ff := ColdChain(g.Config()).Fridges(); len(ff) != 1 || ff[0] != "fridge" {
 		t.Fatalf("fridges %v", ff)
 	}
 	id := be.Alarms()[0].ID
@@ -114,9 +116,9 @@ alarms:
 	if !strings.Contains(page, "quittiert von web:admin") {
 		t.Fatalf("alarms page after ack:\n%s", page)
 	}
-	waitFor(t, "alarm.acked at the broker", func() bool { return s.count("/event/fridge", `"type":"alarm.acked"`) == 1 })
-	waitFor(t, "audit event at the broker", func() bool {
-		return s.count("/event/gateway", `"type":"web.change"`, `"action":"alarm.ack"`, `"user":"admin"`) == 1
+	gwtest.WaitFor(t, "alarm.acked at the broker", func() bool { return s.Count("/event/fridge", `"type":"alarm.acked"`) == 1 })
+	gwtest.WaitFor(t, "audit event at the broker", func() bool {
+		return s.Count("/event/gateway", `"type":"web.change"`, `"action":"alarm.ack"`, `"user":"admin"`) == 1
 	})
 }
 
@@ -127,21 +129,22 @@ func TestRunWeb(t *testing.T) {
 	dir := t.TempDir()
 	httpsPort, _ := testpeer.FreePort()
 	httpPort, _ := testpeer.FreePort()
-	cfg := load(t, dir, fmt.Sprintf(`site: s
+	cfg := gwtest.Load(t, dir, fmt.Sprintf(`site: s
 gateway: g
 state_dir: %s
 uplink: {broker: %q}
 web: {listen: "127.0.0.1:%d", redirect_listen: "127.0.0.1:%d"}
 `, dir, mq.URL(), httpsPort, httpPort))
-	g, stop := start(t, cfg)
-	defer stop()
+	g, _ := gwtest.Start(t, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- g.RunWeb(ctx, func() []string { return []string{"a log line"} }) }()
+	go func() {
+		done <- New(g, nil, nil).Serve(ctx, Options{Logs: func() []string { return []string{"a log line"} }})
+	}()
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	var resp *http.Response
-	waitFor(t, "web page up", func() bool {
+	gwtest.WaitFor(t, "web page up", func() bool {
 		var err error
 		resp, err = c.Get(fmt.Sprintf("https://127.0.0.1:%d/", httpsPort))
 		return err == nil

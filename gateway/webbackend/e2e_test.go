@@ -1,4 +1,4 @@
-package gateway
+package webbackend
 
 import (
 	"bytes"
@@ -22,8 +22,13 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	_ "github.com/praxisgate/praxisgate/drivers/discover"
+	_ "github.com/praxisgate/praxisgate/drivers/sim"
 	"github.com/praxisgate/praxisgate/drivers/testpeer"
+	"github.com/praxisgate/praxisgate/gateway"
 	"github.com/praxisgate/praxisgate/gateway/config"
+	"github.com/praxisgate/praxisgate/gateway/fridgehist"
+	"github.com/praxisgate/praxisgate/gateway/internal/gwtest"
 )
 
 // lockedBuffer collects the daemon's log, from which the test reads the
@@ -66,7 +71,7 @@ func TestBrowserLiveApply(t *testing.T) {
 		t.Fatal("chromium not found: run `make test` (it installs test peers) or apt-get install chromium")
 	}
 	mq := testpeer.StartMosquitto(t, testpeer.MosquittoOptions{})
-	sub := subscribeAll(t, mq.URL())
+	sub := gwtest.SubscribeAll(t, mq.URL())
 	dir := t.TempDir()
 	port, err := testpeer.FreePort()
 	if err != nil {
@@ -95,16 +100,19 @@ alarms:
 		t.Fatal(err)
 	}
 	var logs lockedBuffer
-	g, err := New(cfg, Options{Version: "test-e2e", Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	g, err := gateway.New(cfg, gateway.Options{Version: "test-e2e", Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ran, served := make(chan error, 1), make(chan error, 1)
+	temps := fridgehist.New(g.Config)
+	g.OnSample(temps.Observe)
 	go func() { ran <- g.Run(ctx) }()
 	restarts := make(chan string, 1)
 	go func() {
-		served <- g.ServeWeb(ctx, WebOptions{Logs: func() []string { return []string{"a log line"} },
+		served <- New(g, temps, log).Serve(ctx, Options{Logs: func() []string { return []string{"a log line"} },
 			Restart: func(reason string) { restarts <- reason }})
 	}()
 	defer func() {
@@ -124,7 +132,7 @@ alarms:
 	base := fmt.Sprintf("https://localhost:%d", port)
 	codeRE := regexp.MustCompile(`setup_code=(\S+)`)
 	var code string
-	waitFor(t, "web page up with its setup code in the log", func() bool {
+	gwtest.WaitFor(t, "web page up with its setup code in the log", func() bool {
 		m := codeRE.FindStringSubmatch(logs.String())
 		if m == nil {
 			return false
@@ -244,8 +252,8 @@ alarms:
 		t.Fatalf("alarm on the alarms page: %q", s)
 	}
 	run("screenshot", shot("04-alarms-active"))
-	waitFor(t, "alarm.raised at the broker", func() bool {
-		return sub.count("/event/kuehlschrank", `"type":"alarm.raised"`, `"limit":4.5`, `above the limit of 4.5 °C`) == 1
+	gwtest.WaitFor(t, "alarm.raised at the broker", func() bool {
+		return sub.Count("/event/kuehlschrank", `"type":"alarm.raised"`, `"limit":4.5`, `above the limit of 4.5 °C`) == 1
 	})
 	if data, _ := os.ReadFile(cfgPath); !strings.Contains(string(data), "above: 4.5") || !strings.Contains(string(data), "# vaccines") {
 		t.Fatalf("config file after the edit:\n%s", data)
@@ -259,7 +267,7 @@ alarms:
 		t.Fatalf("flash after the broker edit: %q", s)
 	}
 	run("screenshot", shot("05-settings-restart"))
-	if !g.UplinkStats().Connected {
+	if !g.Stats().Uplink.Connected {
 		t.Fatal("the running uplink dropped its broker before a restart")
 	}
 
@@ -293,8 +301,8 @@ alarms:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the restart button did not restart the daemon")
 	}
-	waitFor(t, "the restart audited at the broker", func() bool {
-		return sub.count("/event/gateway", `"type":"web.change"`, `"action":"service.restart"`) == 1
+	gwtest.WaitFor(t, "the restart audited at the broker", func() bool {
+		return sub.Count("/event/gateway", `"type":"web.change"`, `"action":"service.restart"`) == 1
 	})
 }
 

@@ -1,0 +1,13 @@
+package sim
+
+import (
+	"testing"
+
+	"github.com/praxisgate/praxisgate/drivers/internal/doccheck"
+)
+
+// TestDocsListEveryKey keeps docs/drivers/sim.md true: every yaml key of
+// Config has a row in its table.
+func TestDocsListEveryKey(t *testing.T) {
+	doccheck.Keys(t, "../../docs/drivers/sim.md", Config{})
+}

@@ -1,0 +1,92 @@
+package nutserve
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Helpers that find and start the real NUT client programs (Debian's
+// nut-client) and read the NUT DDL dumps of the repository's test data.
+
+// nutBinary finds a NUT program (Debian puts some in /lib/nut).
+func nutBinary(t *testing.T, name, pkg string) string {
+	t.Helper()
+	for _, dir := range []string{"/lib/nut", "/usr/lib/nut", "/usr/sbin", "/usr/bin", "/sbin", "/bin"} {
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && isELF(p) {
+			return p
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	t.Fatalf("gateway/nutserve: %s not found: install Debian package %s (`make test` installs it)", name, pkg)
+	return ""
+}
+
+func isELF(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b := make([]byte, 4)
+	_, err = f.Read(b)
+	return err == nil && string(b) == "\x7fELF"
+}
+
+// dumpVars loads a NUT DDL dump of drivers/testdata/third_party/nut-ddl
+// as served variables (values trimmed, as a UPS driver produces them).
+func dumpVars(t *testing.T, name string) map[string]string {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "..", "drivers", "testdata", "third_party", "nut-ddl", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") || strings.TrimSpace(line) == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(line, ": ")
+		if !ok {
+			name, value, ok = strings.Cut(line, ":")
+		}
+		if ok {
+			m[strings.TrimSpace(name)] = strings.TrimSpace(value)
+		}
+	}
+	return m
+}
+
+// startProc runs a program until the test ends, logging its output.
+func startProc(t *testing.T, env []string, out string, name string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		f.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(out)
+			t.Logf("%s output:\n%s", filepath.Base(name), b)
+		}
+	})
+	return cmd
+}
