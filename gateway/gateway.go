@@ -22,6 +22,7 @@ import (
 	"github.com/praxisgate/praxisgate/gateway/coldchain"
 	"github.com/praxisgate/praxisgate/gateway/config"
 	"github.com/praxisgate/praxisgate/gateway/contract"
+	"github.com/praxisgate/praxisgate/gateway/plausible"
 	"github.com/praxisgate/praxisgate/gateway/schedule"
 	"github.com/praxisgate/praxisgate/gateway/selfmon"
 	"github.com/praxisgate/praxisgate/gateway/uplink"
@@ -80,6 +81,12 @@ type Gateway struct {
 
 	// observers see every good sample (OnSample); set before Run.
 	observers []func(drivers.Sample)
+	// eventObservers see every event the gateway records (OnEvent); set
+	// before Run.
+	eventObservers []func(drivers.Event)
+	// plaus refuses implausible readings and sensor error codes before the
+	// alarm engine and the cold-chain record see them (devices as at start).
+	plaus *plausible.Checker
 
 	mu            sync.Mutex
 	latest        map[string]Latest
@@ -122,7 +129,22 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	g.origin = contract.Origin{Gateway: cfg.Gateway, Boot: newBootID()}
 
 	var err error
-	if g.buf, g.startEvents, err = openBuffer(cfg.Buffer, log, g.noticeRecord); err != nil {
+	// What the buffer reports on its own (evictions, damage repaired at
+	// open, records lost) becomes an event of the gateway itself; the
+	// buffer stores it in the same transaction as what it reports.
+	notice := func(n buffer.Notice) (buffer.Record, error) {
+		sev, err := drivers.ParseSeverity(n.Severity)
+		if err != nil {
+			sev = drivers.Major
+		}
+		recs := g.eventRecords(nil, []drivers.Event{{Device: SelfDevice, Type: n.Type, Severity: sev, Message: n.Message, Attrs: n.Attrs}})
+		if len(recs) != 1 {
+			return buffer.Record{}, fmt.Errorf("gateway: encode buffer notice %s", n.Type)
+		}
+		return recs[0], nil
+	}
+	g.plaus = plausible.New(cfg.Devices)
+	if g.buf, g.startEvents, err = openBuffer(cfg.Buffer, log, notice); err != nil {
 		return nil, err
 	}
 	ok := false
@@ -201,21 +223,6 @@ func openBuffer(c config.Buffer, log *slog.Logger, notice func(buffer.Notice) (b
 	return db, []drivers.Event{{Device: SelfDevice, Type: "buffer.reset", Severity: drivers.Major,
 		Message: "the buffer directory could not be opened; it was moved aside and an empty buffer started: unsent readings may be lost",
 		Attrs:   map[string]any{"error": err.Error(), "moved_to": moved}}}, nil
-}
-
-// noticeRecord encodes what the buffer reports on its own (evictions,
-// damage repaired at open, records lost) as an event of the gateway
-// itself; the buffer stores it in the same transaction as what it reports.
-func (g *Gateway) noticeRecord(n buffer.Notice) (buffer.Record, error) {
-	sev, err := drivers.ParseSeverity(n.Severity)
-	if err != nil {
-		sev = drivers.Major
-	}
-	recs := g.eventRecords(nil, []drivers.Event{{Device: SelfDevice, Type: n.Type, Severity: sev, Message: n.Message, Attrs: n.Attrs}})
-	if len(recs) != 1 {
-		return buffer.Record{}, fmt.Errorf("gateway: encode buffer notice %s", n.Type)
-	}
-	return recs[0], nil
 }
 
 // BuildDrivers constructs the driver of every enabled device. Each device
@@ -331,6 +338,13 @@ func (g *Gateway) closeAll() {
 // device's own goroutine.
 func (g *Gateway) handle(r schedule.Result) {
 	s := r.Sample
+	// Implausible values and sensor error codes go nowhere: not to the
+	// page, the alarms, the cold-chain record or the provider's telemetry;
+	// a reading.invalid event says what was refused.
+	var invalid []drivers.Event
+	if r.Err == nil {
+		s, invalid = g.plaus.Filter(s)
+	}
 	l := Latest{Sample: s, At: s.Time}
 	if r.Err != nil {
 		l.Err = r.Err.Error()
@@ -345,7 +359,7 @@ func (g *Gateway) handle(r schedule.Result) {
 	g.latest[s.Device] = l
 	g.mu.Unlock()
 
-	alarmEvents := g.alarms.Observe(s, r.Err != nil)
+	alarmEvents := append(invalid, g.alarms.Observe(s, r.Err != nil)...)
 	if r.Err == nil {
 		g.cold.Observe(s)
 		for _, f := range g.observers {
@@ -396,6 +410,9 @@ func (g *Gateway) eventRecords(recs []buffer.Record, evs []drivers.Event) []buff
 			continue
 		}
 		recs = append(recs, buffer.Record{Class: buffer.Event, Topic: contract.EventTopic(e.Device), Payload: body})
+		for _, f := range g.eventObservers {
+			f(e)
+		}
 	}
 	return recs
 }
@@ -495,6 +512,12 @@ func (g *Gateway) Now() contract.Stamp { return g.clock.Now() }
 // Uplink is the MQTT connection, for the parts that publish or subscribe
 // beside the pipeline (commands and their replies).
 func (g *Gateway) Uplink() *uplink.Uplink { return g.up }
+
+// OnEvent registers f to see every event the gateway records (alarms
+// raised, cleared and acknowledged, device and box events) as it goes to
+// the buffer; f runs on the recording goroutine and must not block. Set
+// before Run (the SMS notifier follows the alarms through it).
+func (g *Gateway) OnEvent(f func(drivers.Event)) { g.eventObservers = append(g.eventObservers, f) }
 
 // OnSample registers f to see every good sample after the pipeline took
 // it, on the device's own goroutine (so f must be quick). Call it before

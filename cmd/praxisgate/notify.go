@@ -3,7 +3,12 @@ package main
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
+
+	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/gateway"
+	"github.com/praxisgate/praxisgate/gateway/alarm"
 
 	"github.com/praxisgate/praxisgate/gateway/config"
 	"github.com/praxisgate/praxisgate/gateway/notify"
@@ -48,4 +53,61 @@ func (w notifyWeb) NotifyRecent() []web.NotifyRecord {
 
 func (w notifyWeb) NotifyTest(ctx context.Context, contact string) error {
 	return w.svc.Notifier.Test(ctx, contact)
+}
+
+// notifyCore is the gateway as the notifier sees it (notify.Core): the
+// uplink's state, acknowledgements, events, and a subscription to every
+// event the gateway records, fed by gateway.OnEvent.
+type notifyCore struct {
+	g   *gateway.Gateway
+	log *slog.Logger
+
+	mu   sync.Mutex
+	next int
+	subs map[int]func(drivers.Event)
+}
+
+func newNotifyCore(g *gateway.Gateway, log *slog.Logger) *notifyCore {
+	c := &notifyCore{g: g, log: log, subs: map[int]func(drivers.Event){}}
+	g.OnEvent(c.observe)
+	return c
+}
+
+func (c *notifyCore) UplinkConnected() bool { return c.g.Stats().Uplink.Connected }
+
+func (c *notifyCore) AckAlarm(ctx context.Context, id, by string) error {
+	return c.g.AckAlarm(ctx, id, by)
+}
+
+func (c *notifyCore) Emit(ctx context.Context, evs []drivers.Event) {
+	if err := c.g.Emit(ctx, evs...); err != nil {
+		c.log.Error("notify: record events", "err", err)
+	}
+}
+
+func (c *notifyCore) Alarms() []alarm.Alarm { return c.g.Alarms() }
+
+func (c *notifyCore) Subscribe(f func(drivers.Event)) (cancel func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id := c.next
+	c.next++
+	c.subs[id] = f
+	return func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		delete(c.subs, id)
+	}
+}
+
+func (c *notifyCore) observe(e drivers.Event) {
+	c.mu.Lock()
+	fs := make([]func(drivers.Event), 0, len(c.subs))
+	for _, f := range c.subs {
+		fs = append(fs, f)
+	}
+	c.mu.Unlock()
+	for _, f := range fs {
+		f(e)
+	}
 }

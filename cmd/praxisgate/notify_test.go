@@ -13,18 +13,18 @@ import (
 	"github.com/praxisgate/praxisgate/gateway/notify/modemsim"
 )
 
-// notifyCore is the smallest notify.Core: it records what the notifier
+// fakeNotifyCore is the smallest notify.Core: it records what the notifier
 // hands to the gateway.
-type notifyCore struct {
+type fakeNotifyCore struct {
 	mu     sync.Mutex
 	events []drivers.Event
 }
 
-func (c *notifyCore) UplinkConnected() bool                          { return false }
-func (c *notifyCore) AckAlarm(context.Context, string, string) error { return nil }
-func (c *notifyCore) Subscribe(func(drivers.Event)) func()           { return func() {} }
-func (c *notifyCore) Alarms() []alarm.Alarm                          { return nil }
-func (c *notifyCore) Emit(_ context.Context, evs []drivers.Event) {
+func (c *fakeNotifyCore) UplinkConnected() bool                          { return false }
+func (c *fakeNotifyCore) AckAlarm(context.Context, string, string) error { return nil }
+func (c *fakeNotifyCore) Subscribe(func(drivers.Event)) func()           { return func() {} }
+func (c *fakeNotifyCore) Alarms() []alarm.Alarm                          { return nil }
+func (c *fakeNotifyCore) Emit(_ context.Context, evs []drivers.Event) {
 	c.mu.Lock()
 	c.events = append(c.events, evs...)
 	c.mu.Unlock()
@@ -34,7 +34,7 @@ func (c *notifyCore) Emit(_ context.Context, evs []drivers.Event) {
 // is opened and the web page's view shows its health and sends the test.
 func TestStartNotifyAndWebView(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
-	svc, err := startNotify(context.Background(), &config.Config{}, &notifyCore{}, log)
+	svc, err := startNotify(context.Background(), &config.Config{}, &fakeNotifyCore{}, log)
 	if svc != nil || err != nil {
 		t.Fatalf("without notify: %v %v", svc, err)
 	}
@@ -49,7 +49,7 @@ func TestStartNotifyAndWebView(t *testing.T) {
 		Contacts:   []config.NotifyContact{{Name: "Praxis", Number: "+4915112345678"}},
 		SMSPerHour: &rate, UplinkDownAfter: &after, ProviderAckWithin: &within,
 	}}
-	core := &notifyCore{}
+	core := &fakeNotifyCore{}
 	svc, err = startNotify(context.Background(), cfg, core, log)
 	if err != nil {
 		t.Fatal(err)

@@ -65,6 +65,8 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	// The overview's sparkline sees every reading from the first on.
 	temps := fridgehist.New(g.Config)
 	g.OnSample(temps.Observe)
+	// The SMS notifier follows every recorded event (set before Run).
+	ncore := newNotifyCore(g, log)
 
 	// A restart (a command, a config change, an installed update or a
 	// rollback) stops the gateway like SIGTERM does, so the buffer is
@@ -79,6 +81,14 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	done := make(chan error, 1)
 	go func() { done <- g.Run(runCtx) }()
+	// Alarms by SMS and call while the uplink is down (notify: section).
+	notifier, err := startNotify(runCtx, cfg, ncore, log)
+	if err != nil {
+		log.Error("alarms by SMS not available", "err", err)
+	}
+	if notifier != nil {
+		defer notifier.Close()
+	}
 	// The web page is served below unless web.listen is off; a version on
 	// trial must then have it answering before it commits.
 	updater := startUpdates(runCtx, cfg, g, restart, cfg.Web.Listen != config.WebOff, log)
@@ -101,8 +111,12 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer cmds.Close()
+	pageOpts := webbackend.Options{Logs: func() []string { return ring.Lines(500) }, Restart: opts.Restart}
+	if notifier != nil {
+		pageOpts.Notify = notifyWeb{notifier}
+	}
 	go func() {
-		if err := page.Serve(runCtx, webbackend.Options{Logs: func() []string { return ring.Lines(500) }, Restart: opts.Restart}); err != nil && runCtx.Err() == nil {
+		if err := page.Serve(runCtx, pageOpts); err != nil && runCtx.Err() == nil {
 			log.Error("web page not available", "err", err)
 		}
 	}()

@@ -16,6 +16,8 @@ type Options struct {
 	// again; the settings page offers it as "Dienst neu starten" for
 	// saved changes that wait for a restart. nil hides the button.
 	Restart func(reason string)
+	// Notify is the SMS/call notifier's page (nil: no notify section, no page).
+	Notify web.NotifyView
 }
 
 // Serve serves the technician's web page (config web:) until ctx ends.
@@ -30,7 +32,7 @@ func (b *Backend) Serve(ctx context.Context, o Options) error {
 		return nil
 	}
 	srv, err := web.New(web.Options{Backend: b, ColdChain: ColdChain(cfg), Dir: w.Dir,
-		Logger: b.log.With("part", "web"), Logs: o.Logs, Restart: o.Restart})
+		Logger: b.log.With("part", "web"), Logs: o.Logs, Restart: o.Restart, Notify: o.Notify})
 	if err != nil {
 		return fmt.Errorf("web page: %w", err)
 	}
