@@ -57,7 +57,9 @@ func until(t *testing.T, d *Driver, what string, cond func(drivers.Sample, error
 	t.Helper()
 	var s drivers.Sample
 	var err error
-	for i := 0; i < 200; i++ {
+	// A hang guard, not a speed check: on a loaded machine paho may take
+	// seconds to notice a broker that went away.
+	for i := 0; i < 1200; i++ {
 		s, err = d.Poll(context.Background())
 		if cond(s, err) {
 			return s
