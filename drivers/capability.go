@@ -1,12 +1,23 @@
 package drivers
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Optional capabilities. A driver implements Driver; the interfaces below
 // (like Watcher, and io.Closer for drivers holding ports or sockets, which
 // the gateway closes once after the last Poll and Watch returned) are
 // what some drivers add. The gateway and the web page look for them by
 // these neutral types, so no part outside drivers/ names a concrete driver.
+
+// SelfTester is a UPS driver that can start the unit's battery self-test
+// (drivers/upshid, drivers/apcmodbus); deep asks for a runtime calibration
+// where the unit has one. It returns once the unit took the request; the
+// result comes later as the driver's ups.self_test event.
+type SelfTester interface {
+	SelfTest(ctx context.Context, deep bool) error
+}
 
 // Inventorier is a driver that keeps an inventory of the network
 // (drivers/discover). After each successful poll the gateway publishes

@@ -28,10 +28,10 @@ type Commands struct {
 // CommandNames are the commands the gateway knows, for checking
 // commands.require_signature.
 var CommandNames = []string{"ping", "poll-now", "discover-now", "get-config", "set-config", "ack-alarm",
-	"update-check", "update-install", "restart", "support-bundle", "get-log"}
+	"update-check", "update-install", "restart", "support-bundle", "get-log", "ups-selftest"}
 
 // DefaultRequireSignature is the default of commands.require_signature.
-var DefaultRequireSignature = []string{"set-config", "update-install", "restart"}
+var DefaultRequireSignature = []string{"set-config", "update-install", "restart", "ups-selftest"}
 
 const (
 	defaultMaxSkew        = 5 * time.Minute

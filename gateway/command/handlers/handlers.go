@@ -162,7 +162,33 @@ func (g *server) commandHandlers(o Options) map[string]command.Handler {
 		"restart":        restart("restart command"),
 		"update-check":   cmdUpdateCheck(o.Updater),
 		"update-install": cmdUpdateInstall(o.Updater),
+		"ups-selftest":   g.cmdUPSSelfTest,
 	}
+}
+
+// cmdUPSSelfTest starts a UPS's battery self-test. It is signed by
+// default: a test takes the load onto the battery for a while.
+func (g *server) cmdUPSSelfTest(ctx context.Context, r command.Request) (any, error) {
+	var a struct {
+		Device string `json:"device"`
+		Deep   bool   `json:"deep"`
+	}
+	if err := command.DecodeArgs(r.Args, &a); err != nil {
+		return nil, err
+	}
+	d, ok := g.deviceByID(a.Device)
+	if !ok || a.Device == gateway.SelfDevice {
+		return nil, command.BadArgs(fmt.Sprintf("args.device: unknown device %q", a.Device))
+	}
+	st, ok := d.Driver.(drivers.SelfTester)
+	if !ok {
+		return nil, command.BadArgs(fmt.Sprintf("args.device: %q (driver %s) cannot start a battery self-test", a.Device, d.Config.Driver))
+	}
+	if err := st.SelfTest(ctx, a.Deep); err != nil {
+		return nil, fmt.Errorf("self-test of %s: %w", a.Device, err)
+	}
+	g.log.Info("UPS self-test started by command", "id", r.ID, "device", a.Device, "deep", a.Deep)
+	return map[string]any{"started": true, "device": a.Device, "deep": a.Deep}, nil
 }
 
 func (g *server) cmdPing(_ context.Context, r command.Request) (any, error) {

@@ -338,6 +338,8 @@ func TestCommandsEndToEnd(t *testing.T) {
 		mustFail(t, "unknown", p.call("reboot-now", nil), `unknown command "reboot-now"`)
 		mustFail(t, "unsigned restart", p.call("restart", nil), "must be signed")
 		mustFail(t, "unsigned set-config", p.call("set-config", map[string]any{"yaml": orig}), "must be signed")
+		mustFail(t, "unsigned ups-selftest", p.call("ups-selftest", map[string]any{"device": "f"}), "must be signed")
+		mustFail(t, "self-test of a fridge", p.callSigned("ups-selftest", map[string]any{"device": "f"}), "cannot start a battery self-test")
 		_, other, _ := ed25519.GenerateKey(nil)
 		forger := &provider{t: t, key: other}
 		id := p.newID()
