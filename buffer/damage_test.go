@@ -247,7 +247,7 @@ func TestDamageIsRepairedAndReported(t *testing.T) {
 			ns := noticesIn(recs)
 			got := 0
 			for _, r := range recs {
-				if r.Topic == "event/gateway" {
+				if r.Topic == "event/box" {
 					if r.Seq <= lastIssued {
 						t.Fatalf("notice got seq %d, already issued before the damage (up to %d)", r.Seq, lastIssued)
 					}

@@ -7,12 +7,12 @@ import (
 	"testing"
 )
 
-// noticeOptions stores notices as JSON events on topic "event/gateway", as
+// noticeOptions stores notices as JSON events on topic "event/box", as
 // the gateway does with its own encoding.
 func noticeOptions() Options {
 	return Options{NoticeRecord: func(n Notice) (Record, error) {
 		b, err := json.Marshal(map[string]any{"type": n.Type, "severity": n.Severity, "message": n.Message, "attrs": n.Attrs})
-		return Record{Topic: "event/gateway", Payload: b}, err
+		return Record{Topic: "event/box", Payload: b}, err
 	}}
 }
 
@@ -29,7 +29,7 @@ type storedNotice struct {
 func noticesIn(recs []Record) []storedNotice {
 	var out []storedNotice
 	for _, r := range recs {
-		if r.Topic != "event/gateway" {
+		if r.Topic != "event/box" {
 			continue
 		}
 		var n storedNotice
