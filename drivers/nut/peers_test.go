@@ -3,7 +3,6 @@ package nut
 import (
 	"bufio"
 	"fmt"
-	"github.com/praxisgate/praxisgate/drivers/testpeer"
 	"net"
 	"os"
 	"os/exec"
@@ -12,40 +11,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/praxisgate/praxisgate/drivers/testpeer"
 )
 
 // Helpers that start real NUT programs (Debian's nut-server and
 // nut-client) on loopback ports with configs generated in t.TempDir().
-
-// nutBinary finds a NUT program. The Debian packages put the daemons in
-// /lib/nut (the /usr/sbin names are wrappers that refuse to start unless
-// /etc/nut/nut.conf enables them).
-func nutBinary(t *testing.T, name, pkg string) string {
-	t.Helper()
-	testpeer.SkipShort(t, pkg)
-	for _, dir := range []string{"/lib/nut", "/usr/lib/nut", "/usr/sbin", "/usr/bin", "/sbin", "/bin"} {
-		p := filepath.Join(dir, name)
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && isELF(p) {
-			return p
-		}
-	}
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	t.Fatalf("%s not found: install Debian package %s (`make test` installs it)", name, pkg)
-	return ""
-}
-
-func isELF(p string) bool {
-	f, err := os.Open(p)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	b := make([]byte, 4)
-	_, err = f.Read(b)
-	return err == nil && string(b) == "\x7fELF"
-}
 
 // repoRoot walks up from the package directory to go.mod.
 func repoRoot(t *testing.T) string {
@@ -129,8 +100,8 @@ type upsd struct {
 // upsd on a free loopback port. users is the upsd.users content.
 func startUpsd(t *testing.T, dumps map[string]string, users string) *upsd {
 	t.Helper()
-	drv := nutBinary(t, "dummy-ups", "nut-server")
-	daemon := nutBinary(t, "upsd", "nut-server")
+	drv := testpeer.NUTBinary(t, "dummy-ups", "nut-server")
+	daemon := testpeer.NUTBinary(t, "upsd", "nut-server")
 	dir := t.TempDir()
 	port := freePort(t)
 	var conf strings.Builder

@@ -12,33 +12,6 @@ import (
 // Helpers that find and start the real NUT client programs (Debian's
 // nut-client) and read the NUT DDL dumps of the repository's test data.
 
-// nutBinary finds a NUT program (Debian puts some in /lib/nut).
-func nutBinary(t *testing.T, name, pkg string) string {
-	t.Helper()
-	for _, dir := range []string{"/lib/nut", "/usr/lib/nut", "/usr/sbin", "/usr/bin", "/sbin", "/bin"} {
-		p := filepath.Join(dir, name)
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && isELF(p) {
-			return p
-		}
-	}
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	t.Fatalf("gateway/nutserve: %s not found: install Debian package %s (`make test` installs it)", name, pkg)
-	return ""
-}
-
-func isELF(p string) bool {
-	f, err := os.Open(p)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	b := make([]byte, 4)
-	_, err = f.Read(b)
-	return err == nil && string(b) == "\x7fELF"
-}
-
 // dumpVars loads a NUT DDL dump of drivers/testdata/third_party/nut-ddl
 // as served variables (values trimmed, as a UPS driver produces them).
 func dumpVars(t *testing.T, name string) map[string]string {

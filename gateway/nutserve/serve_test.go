@@ -19,7 +19,7 @@ import (
 // dropped (which clients read as ERR UNKNOWN-UPS: a UPS that does not
 // exist) and never as a healthy UPS on line.
 func TestServeGatewayUPSes(t *testing.T) {
-	upsc := nutBinary(t, "upsc", "nut-client")
+	upsc := testpeer.NUTBinary(t, "upsc", "nut-client")
 	port, err := testpeer.FreePort()
 	if err != nil {
 		t.Fatal(err)

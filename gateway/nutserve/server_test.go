@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/praxisgate/praxisgate/drivers/testpeer"
+
 	"github.com/praxisgate/praxisgate/drivers"
 	"github.com/praxisgate/praxisgate/drivers/nut"
 	"github.com/praxisgate/praxisgate/internal/nutwire"
@@ -71,7 +73,7 @@ func startServer(t *testing.T, src *fakeUPS, allow []netip.Prefix) (*Server, str
 // TestServerWithUpsc lists the served UPS and its variables with the real
 // upsc from nut-client.
 func TestServerWithUpsc(t *testing.T) {
-	upsc := nutBinary(t, "upsc", "nut-client")
+	upsc := testpeer.NUTBinary(t, "upsc", "nut-client")
 	src := &fakeUPS{vars: map[string]map[string]string{"usv-rack": dumpVars(t, "APC__Smart-UPS_750__usbhid-ups__2.8.0__01.dev")}}
 	_, addr := startServer(t, src, nil)
 
@@ -121,7 +123,7 @@ func TestServerWithUpsc(t *testing.T) {
 
 // TestServerRefusesOutsiders checks the address filter with upsc.
 func TestServerRefusesOutsiders(t *testing.T) {
-	upsc := nutBinary(t, "upsc", "nut-client")
+	upsc := testpeer.NUTBinary(t, "upsc", "nut-client")
 	src := &fakeUPS{vars: map[string]map[string]string{"ups": {"ups.status": "OL"}}}
 	_, addr := startServer(t, src, []netip.Prefix{netip.MustParsePrefix("192.168.10.0/24")})
 	out, err := exec.Command(upsc, "ups@"+addr).CombinedOutput()
@@ -135,7 +137,7 @@ func TestServerRefusesOutsiders(t *testing.T) {
 // battery with a low battery it runs its shutdown command (a harmless
 // touch of a file).
 func TestServerWithUpsmon(t *testing.T) {
-	upsmon := nutBinary(t, "upsmon", "nut-client")
+	upsmon := testpeer.NUTBinary(t, "upsmon", "nut-client")
 	src := &fakeUPS{vars: map[string]map[string]string{"usv": {"ups.status": "OL", "battery.charge": "100"}}}
 	srv, addr := startServer(t, src, nil)
 
