@@ -234,7 +234,11 @@ rootmb=$(( rootmb - $(freemb) + rootfree + 2 ))
 mkroot "$rootmb"
 rootfreemb=$(freemb)
 [ "$rootfreemb" -ge "$rootfree" ] || { echo "build-image.sh: root has $rootfreemb MiB free, want $rootfree" >&2; exit 1; }
-datamb=24
+# The data partition holds the provisioned binary (versions/<v>/) and the
+# config; it grows to the disk at first boot. Size it by its content plus
+# room for the first start, at least 24 MiB.
+datamb=$(( $(du -sm "$data" | cut -f1) + 16 ))
+[ "$datamb" -ge 24 ] || datamb=24
 mkfs.ext4 -q -L pgdata -m 0 -d "$data" "$work/data.img" "${datamb}M"
 
 img=$out/praxisgate-$arch.img
