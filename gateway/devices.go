@@ -230,6 +230,13 @@ func (g *Gateway) applyDevices(ctx context.Context, next *config.Config) deviceA
 	}
 	for _, dc := range next.Devices {
 		if _, running := curBy[dc.ID]; !dc.Disabled && !running {
+			if g.isSource(dc.ID) {
+				// A feature's source (the SMS modem) has the id; the
+				// scheduler cannot run two jobs of one device.
+				g.log.Error("device not added: its id belongs to a reading source of the box", "device", dc.ID)
+				res.Held = append(res.Held, dc.ID)
+				continue
+			}
 			build = append(build, dc)
 			res.Added = append(res.Added, dc.ID)
 		}

@@ -88,8 +88,10 @@ type Gateway struct {
 	// alarm engine and the cold-chain record see them (devices as at start).
 	plaus *plausible.Checker
 
-	mu            sync.Mutex
-	latest        map[string]Latest
+	mu     sync.Mutex
+	latest map[string]Latest
+	// sources are the ids of the reading sources added by AddSource.
+	sources       map[string]bool
 	alarmsVersion uint64
 	appendErrors  atomic.Int64
 }
