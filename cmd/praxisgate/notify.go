@@ -9,6 +9,7 @@ import (
 	"github.com/praxisgate/praxisgate/drivers"
 	"github.com/praxisgate/praxisgate/gateway"
 	"github.com/praxisgate/praxisgate/gateway/alarm"
+	"github.com/praxisgate/praxisgate/gateway/command/handlers"
 
 	"github.com/praxisgate/praxisgate/gateway/config"
 	"github.com/praxisgate/praxisgate/gateway/notify"
@@ -28,6 +29,52 @@ func startNotify(ctx context.Context, cfg *config.Config, core notify.Core, log 
 	return notify.Start(ctx, *cfg.Notify, core, notify.Options{
 		Site: cfg.Site, Location: time.Local, Log: log.With("part", "notify"),
 	})
+}
+
+// modemCheckTimeout bounds one poll of the modem's health source; the
+// poll reads what the modem session last saw and does no I/O.
+const modemCheckTimeout = 5 * time.Second
+
+// sourceAdder is the gateway as the modem's health source needs it.
+type sourceAdder interface {
+	AddSource(s gateway.Source) error
+}
+
+// addModemSource makes the notifier's modem a reading source of the
+// gateway (config.NotifyDevice, kind modem): its signal, registration and
+// SIM become telemetry, and modem absent, not answering, SIM missing or
+// locked and no network become alarms through the alarm engine, like a
+// device's conditions. It is polled every health_interval.
+func addModemSource(g sourceAdder, cfg *config.Config, svc *notify.Service) error {
+	interval := cfg.Notify.Modem.HealthInterval
+	if interval == 0 {
+		interval = config.DefaultNotifyHealthInterval
+	}
+	return g.AddSource(gateway.Source{ID: config.NotifyDevice, Kind: "modem", Driver: svc.Modem,
+		Interval: interval, Timeout: min(modemCheckTimeout, interval)})
+}
+
+// notifySMS is the running notifier as the notify-test command sees it
+// (handlers.SMSTester).
+type notifySMS struct{ n *notify.Notifier }
+
+func (s notifySMS) Contacts() []string { return s.n.Contacts() }
+
+func (s notifySMS) TestSMS(ctx context.Context, name string) []handlers.SMSTestResult {
+	res, err := s.n.TestEach(ctx, name)
+	if err != nil {
+		// The handler checked the name against Contacts; a config
+		// cannot change under a running notifier.
+		return []handlers.SMSTestResult{{Contact: name, Error: err.Error()}}
+	}
+	out := make([]handlers.SMSTestResult, len(res))
+	for i, r := range res {
+		out[i] = handlers.SMSTestResult{Contact: r.Contact, OK: r.Err == nil, Parts: r.Parts}
+		if r.Err != nil {
+			out[i].Error = r.Err.Error()
+		}
+	}
+	return out
 }
 
 // notifyWeb shows a running notifier on the web page (web.Options.Notify).

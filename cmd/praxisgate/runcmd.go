@@ -88,6 +88,11 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if notifier != nil {
 		defer notifier.Close()
+		// The modem's health reaches the provider and the alarms like a
+		// device's readings.
+		if err := addModemSource(g, cfg, notifier); err != nil {
+			log.Error("the SMS modem's health is not reported", "err", err)
+		}
 	}
 	// The web page is served below unless web.listen is off; a version on
 	// trial must then have it answering before it commits.
@@ -103,6 +108,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}}
 	if updater != nil {
 		opts.Updater = updater
+	}
+	if notifier != nil {
+		opts.SMS = notifySMS{notifier.Notifier}
 	}
 	cmds, err := handlers.Start(runCtx, g, opts)
 	if err != nil {

@@ -32,6 +32,12 @@ type Notify struct {
 	QuietHours string `yaml:"quiet_hours"`
 }
 
+// NotifyDevice is the device id under which the notifier's modem reports
+// its health (signal, registration, SIM, present and answering) when a
+// notify section is set; a configured device cannot have it then, and
+// alarm rules may name it.
+const NotifyDevice = "sms-modem"
+
 // NotifyModem is the modem's serial port.
 type NotifyModem struct {
 	// Port is the AT command port, best a /dev/serial/by-id/ link.
@@ -98,6 +104,11 @@ func (l *loader) validateNotify() {
 		return
 	}
 	l.required("notify.modem.port", n.Modem.Port)
+	for i, dev := range l.cfg.Devices {
+		if dev.ID == NotifyDevice {
+			l.problem(indexPath("devices", i)+".id", "%q is reserved for the SMS modem's health while notify is set", NotifyDevice)
+		}
+	}
 	l.oneOf("notify.modem.mode", n.Modem.Mode, "pdu", "text")
 	if n.Modem.Baud < 0 {
 		l.problem("notify.modem.baud", "must be > 0, got %d", n.Modem.Baud)

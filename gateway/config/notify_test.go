@@ -50,6 +50,13 @@ func TestNotifyDefaults(t *testing.T) {
 			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
 		}
 	}
+	// Alarm rules may name the modem's health device.
+	withRule := writeFiles(t, notifyBase+`notify: {modem: {port: /dev/x}}
+alarms: [{device: sms-modem, metric: modem.signal, below: -105, severity: minor}]
+`, nil)
+	if _, err := Load(withRule); err != nil {
+		t.Errorf("alarm rule on the modem: %v", err)
+	}
 	noNotify := writeFiles(t, notifyBase, nil)
 	if cfg, err := Load(noNotify); err != nil || cfg.Notify != nil {
 		t.Errorf("absent notify: %v %+v", err, cfg)
@@ -69,6 +76,8 @@ func TestNotifyProblems(t *testing.T) {
 		{"quiet without hours", `notify: {modem: {port: /dev/x}, contacts: [{name: a, number: "+4915112345678"}], chains: {minor: {contacts: [a], quiet: true}}}`, "notify.chains.minor.quiet"},
 		{"bad quiet hours", `notify: {modem: {port: /dev/x}, quiet_hours: "22-7"}`, "notify.quiet_hours"},
 		{"bad mode", `notify: {modem: {port: /dev/x, mode: fax}}`, "notify.modem.mode"},
+		{"device under the modem's id", "devices: [{id: sms-modem, driver: sim}]\nnotify: {modem: {port: /dev/x}}", "devices[0].id"},
+		{"modem alarm without notify", "alarms: [{device: sms-modem, metric: modem.signal, below: -105}]", "alarms[0].device"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

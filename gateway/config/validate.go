@@ -213,7 +213,8 @@ func (l *loader) validateAlarms() {
 	for i, a := range l.cfg.Alarms {
 		p := indexPath("alarms", i)
 		l.required(p+".device", a.Device)
-		if a.Device != "" && a.Device != "*" && a.Device != selfDevice && !l.hasDevice(a.Device) {
+		if a.Device != "" && a.Device != "*" && a.Device != selfDevice && !l.hasDevice(a.Device) &&
+			!(a.Device == NotifyDevice && l.cfg.Notify != nil) {
 			l.problem(p+".device", "no device %s in devices (use \"*\" for every device)", shown(a.Device))
 		}
 		l.required(p+".metric", a.Metric)

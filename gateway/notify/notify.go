@@ -15,6 +15,7 @@ package notify
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/big"
@@ -542,10 +543,47 @@ func (n *Notifier) Recent() []Record {
 	return append([]Record(nil), n.recent...)
 }
 
-// Test sends the test message to one contact (all when name is empty),
-// from the web page or the signed command notify-test. It uses the hourly
-// budget like any SMS.
+// ErrNoContact is returned by Test for a name that is not a contact.
+var ErrNoContact = errors.New("no such contact")
+
+// TestResult is the outcome of the test message to one contact.
+type TestResult struct {
+	Contact string
+	// Parts is how many SMS the message took (0 when it failed).
+	Parts int
+	Err   error
+}
+
+// Contacts returns the contacts' names in config order (the notify-test
+// command checks its argument against them).
+func (n *Notifier) Contacts() []string {
+	out := make([]string, len(n.cfg.Contacts))
+	for i, c := range n.cfg.Contacts {
+		out[i] = c.Name
+	}
+	return out
+}
+
+// Test sends the test message to one contact (all when name is empty)
+// and returns the first failure; see TestEach.
 func (n *Notifier) Test(ctx context.Context, name string) error {
+	res, err := n.TestEach(ctx, name)
+	if err != nil {
+		return err
+	}
+	for _, r := range res {
+		if r.Err != nil {
+			return fmt.Errorf("notify test to %s: %w", r.Contact, r.Err)
+		}
+	}
+	return nil
+}
+
+// TestEach sends the test message to one contact (all when name is
+// empty), from the web page or the signed command notify-test, and
+// reports each send. It uses the hourly budget like any SMS. The error is
+// ErrNoContact for an unknown name; failed sends are in the results.
+func (n *Notifier) TestEach(ctx context.Context, name string) ([]TestResult, error) {
 	n.sendMu.Lock()
 	defer n.sendMu.Unlock()
 	var targets []config.NotifyContact
@@ -555,28 +593,28 @@ func (n *Notifier) Test(ctx context.Context, name string) error {
 		}
 	}
 	if len(targets) == 0 {
-		return fmt.Errorf("notify test: no contact named %q", name)
+		return nil, fmt.Errorf("notify test: %w: %q", ErrNoContact, name)
 	}
-	var first error
+	out := make([]TestResult, 0, len(targets))
 	for _, c := range targets {
 		now := n.opts.Now()
 		n.mu.Lock()
 		ok := n.allow(now)
 		n.mu.Unlock()
 		var err error
+		parts := 0
 		if !ok {
 			err = fmt.Errorf("rate limit of %d SMS per hour reached", *n.cfg.SMSPerHour)
-		} else if _, err = n.tx.SendSMS(ctx, c.Number, testText(n.opts.Site, now.In(n.opts.Location))); err != nil {
+		} else if parts, err = n.tx.SendSMS(ctx, c.Number, testText(n.opts.Site, now.In(n.opts.Location))); err != nil {
+			parts = 0
 			n.mu.Lock()
 			n.unspend(now)
 			n.mu.Unlock()
 		}
 		n.record(ctx, nil, c.Name, "sms", err, true)
-		if err != nil && first == nil {
-			first = fmt.Errorf("notify test to %s: %w", c.Name, err)
-		}
+		out = append(out, TestResult{Contact: c.Name, Parts: parts, Err: err})
 	}
-	return first
+	return out, nil
 }
 
 var okReply = regexp.MustCompile(`(?i)^\s*ok\s*(\d{4})\s*[.!]?\s*$`)

@@ -1,9 +1,7 @@
 package notify
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -78,27 +76,4 @@ func (s *Service) Close() error {
 	s.cancel()
 	s.wg.Wait()
 	return nil
-}
-
-// TestArgs are the arguments of the signed command notify-test.
-type TestArgs struct {
-	// Contact is a contact's name; empty sends to every contact.
-	Contact string `json:"contact"`
-}
-
-// HandleTestCommand runs the command notify-test; its signature matches
-// gateway/command.Handler's body so the wiring can register it as is.
-func (s *Service) HandleTestCommand(ctx context.Context, args json.RawMessage) (any, error) {
-	var a TestArgs
-	if len(args) > 0 && string(args) != "null" {
-		dec := json.NewDecoder(bytes.NewReader(args))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&a); err != nil {
-			return nil, fmt.Errorf("notify-test arguments: %w", err)
-		}
-	}
-	if err := s.Notifier.Test(ctx, a.Contact); err != nil {
-		return nil, err
-	}
-	return map[string]any{"sent": true}, nil
 }

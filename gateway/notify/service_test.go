@@ -2,7 +2,7 @@ package notify_test
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -79,14 +79,18 @@ func TestServiceWiring(t *testing.T) {
 	sim.Deliver(numA, "OK "+code[1], time.Now())
 	waitFor(t, "ack", func() bool { return len(c.ofType(notify.EventAcked)) == 1 })
 
-	if _, err := svc.HandleTestCommand(context.Background(), json.RawMessage(`{"contact":"Chefin"}`)); err != nil {
-		t.Fatal(err)
+	res, err := svc.Notifier.TestEach(context.Background(), "Chefin")
+	if err != nil || len(res) != 1 || res[0].Contact != "Chefin" || res[0].Err != nil || res[0].Parts != 1 {
+		t.Fatalf("test to Chefin: %+v, %v", res, err)
 	}
 	if len(textsTo(sim, numB)) != 1 || len(textsTo(sim, numA)) != 2 {
 		t.Errorf("test SMS not sent")
 	}
-	if _, err := svc.HandleTestCommand(context.Background(), json.RawMessage(`{"kontakt":"x"}`)); err == nil {
-		t.Error("unknown argument accepted")
+	if _, err := svc.Notifier.TestEach(context.Background(), "x"); !errors.Is(err, notify.ErrNoContact) {
+		t.Errorf("unknown contact: %v", err)
+	}
+	if got := svc.Notifier.Contacts(); strings.Join(got, ",") != "Praxis,Chefin" {
+		t.Errorf("Contacts() = %v", got)
 	}
 	s, _ := svc.Modem.Poll(context.Background())
 	if len(s.Conditions) != 0 {

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -70,6 +72,29 @@ type Options struct {
 	Updater Updater
 	// Logger receives the processor's log lines; nil: slog.Default().
 	Logger *slog.Logger
+	// SMS sends the test message of the alarms by SMS (notify-test); the
+	// wiring passes the running notifier (gateway/notify). nil answers
+	// that SMS alarms are not set up on this box.
+	SMS SMSTester
+}
+
+// SMSTester is what notify-test needs from the SMS notifier.
+type SMSTester interface {
+	// Contacts are the names of the contacts, in config order.
+	Contacts() []string
+	// TestSMS sends the test message to the named contact, to every
+	// contact when name is empty, and reports each send.
+	TestSMS(ctx context.Context, name string) []SMSTestResult
+}
+
+// SMSTestResult is the outcome of the test message to one contact, as
+// notify-test replies it.
+type SMSTestResult struct {
+	Contact string `json:"contact"`
+	OK      bool   `json:"ok"`
+	// Parts is how many SMS the message took.
+	Parts int    `json:"parts,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 // Updater is what the update commands need from the update machinery.
@@ -163,6 +188,7 @@ func (g *server) commandHandlers(o Options) map[string]command.Handler {
 		"update-check":   cmdUpdateCheck(o.Updater),
 		"update-install": cmdUpdateInstall(o.Updater),
 		"ups-selftest":   g.cmdUPSSelfTest,
+		"notify-test":    g.cmdNotifyTest(o.SMS),
 	}
 }
 
@@ -189,6 +215,47 @@ func (g *server) cmdUPSSelfTest(ctx context.Context, r command.Request) (any, er
 	}
 	g.log.Info("UPS self-test started by command", "id", r.ID, "device", a.Device, "deep", a.Deep)
 	return map[string]any{"started": true, "device": a.Device, "deep": a.Deep}, nil
+}
+
+// cmdNotifyTest sends the SMS test message to a contact (every contact
+// without args.contact) and replies with the result of each send. It is
+// signed by default: every SMS costs money and spends the hourly budget
+// that alarms need. A send that failed makes the reply an error naming
+// each contact's failure, so the provider's tooling cannot take it for a
+// working alarm path.
+func (g *server) cmdNotifyTest(sms SMSTester) command.Handler {
+	return func(ctx context.Context, r command.Request) (any, error) {
+		var a struct {
+			Contact string `json:"contact"`
+		}
+		if err := command.DecodeArgs(r.Args, &a); err != nil {
+			return nil, err
+		}
+		if sms == nil {
+			return nil, errors.New("notify-test: alarms by SMS are not set up on this box (no notify section in the config)")
+		}
+		if a.Contact != "" && !slices.Contains(sms.Contacts(), a.Contact) {
+			return nil, command.BadArgs(fmt.Sprintf("args.contact: unknown contact %q (contacts: %s)", a.Contact, strings.Join(sms.Contacts(), ", ")))
+		}
+		res := sms.TestSMS(ctx, a.Contact)
+		var failed, sent []string
+		for _, t := range res {
+			if t.OK {
+				sent = append(sent, t.Contact)
+			} else {
+				failed = append(failed, t.Contact+": "+t.Error)
+			}
+		}
+		g.log.Info("SMS test message sent by command", "id", r.ID, "contact", a.Contact, "sent", len(sent), "failed", len(failed))
+		if len(failed) > 0 {
+			msg := "notify-test: the test SMS failed for " + strings.Join(failed, "; ")
+			if len(sent) > 0 {
+				msg += " (sent to " + strings.Join(sent, ", ") + ")"
+			}
+			return nil, errors.New(msg)
+		}
+		return map[string]any{"sent": len(sent), "results": res}, nil
+	}
 }
 
 func (g *server) cmdPing(_ context.Context, r command.Request) (any, error) {

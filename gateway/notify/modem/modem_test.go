@@ -192,10 +192,22 @@ func TestHealthStates(t *testing.T) {
 	if !found {
 		t.Errorf("no modem.signal -51 dBm in %+v", s.Metrics)
 	}
+	// Re-enumerated: the stick comes back under another pty (ttyUSB)
+	// name behind the same by-id style link, and is found again.
+	before := r.sim.Target()
 	r.sim.Unplug()
 	waitFor(t, "absent", func() bool { return cond() == "modem.absent" })
-	r.sim.Replug()
+	if err := r.sim.Replug(); err != nil {
+		t.Fatal(err)
+	}
+	if after := r.sim.Target(); after == before || after == "" {
+		t.Fatalf("replugged under %q, was %q: not a new name", after, before)
+	}
 	ready(t, r)
+	waitFor(t, "healthy after re-enumeration", func() bool { return cond() == "" })
+	if _, err := r.m.SendSMS(context.Background(), "+491701234567", "wieder da"); err != nil {
+		t.Fatalf("send after re-enumeration: %v", err)
+	}
 }
 
 func TestSIMPINEntered(t *testing.T) {

@@ -81,6 +81,9 @@ type Sim struct {
 	delay      time.Duration
 	failNext   int
 	unplugSend bool
+	// lastName is the pty slave of the last plug-in; Replug never reuses
+	// it.
+	lastName   string
 	dialResult string
 	mr         int
 	submits    []Submit
@@ -117,6 +120,13 @@ func New(opts Options) (*Sim, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// Target is the pty the path points at now (another one after each
+// Replug, as a re-enumerated stick gets another ttyUSB number).
+func (s *Sim) Target() string {
+	t, _ := os.Readlink(s.path)
+	return t
 }
 
 // Path is the device path a gateway opens (a symlink to the pty slave that
@@ -244,6 +254,19 @@ func (s *Sim) Replug() error {
 	if err != nil {
 		return fmt.Errorf("modemsim: open pty: %w", err)
 	}
+	if sl.Name() == s.lastName {
+		// The kernel hands out the lowest free pty number, which is the
+		// one just released; a re-enumerated USB stick comes back under
+		// a new name, so hold this one while taking the next.
+		m2, sl2, err2 := openPTY()
+		m.Close()
+		sl.Close()
+		if err2 != nil {
+			return fmt.Errorf("modemsim: open pty: %w", err2)
+		}
+		m, sl = m2, sl2
+	}
+	s.lastName = sl.Name()
 	if err := makeRaw(sl); err != nil {
 		m.Close()
 		sl.Close()
