@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os/exec"
 	"regexp"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -114,6 +115,106 @@ func TestNotifyWhileUplinkDown(t *testing.T) {
 	})
 	if n := len(sim.Submits()); n != 1 {
 		t.Errorf("%d SMS sent, want 1 (one contact, acknowledged before the next round)", n)
+	}
+
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("daemon exit after SIGTERM: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("daemon did not stop after SIGTERM")
+	}
+}
+
+const modemHealthConfig = `site: praxis-test
+gateway: gw-02
+state_dir: %s
+uplink: {broker: %s, backoff_min: 100ms, backoff_max: 1s}
+self: {interval: 10s}
+web: {listen: "off", redirect_listen: "off"}
+devices:
+  - {id: raum, driver: sim, kind: room, interval: 5s, sim: {scenario: room}}
+alarms:
+  - {device: sms-modem, metric: modem.signal, below: -100, severity: minor}
+notify:
+  modem: {port: %s, health_interval: 5s}
+  contacts:
+    - {name: Praxis-Handy, number: "+4915112345678"}
+%s`
+
+// TestNotifyTestCommandAndModemHealth: the modem's health reaches the
+// provider like a device's readings (telemetry, a threshold rule on its
+// signal, its conditions as alarms), the stick is found again after it
+// re-enumerated under another name, and the signed notify-test command
+// sends the test SMS through the modem and replies with the result.
+func TestNotifyTestCommandAndModemHealth(t *testing.T) {
+	mq := testpeer.StartMosquitto(t, testpeer.MosquittoOptions{})
+	sim, err := modemsim.New(modemsim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	prov := newProvider(t)
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "c.yaml", fmt.Sprintf(modemHealthConfig, dir, mq.URL(), sim.Path(), prov.commandsYAML()))
+	root := "praxisgate/v1/praxis-test/gw-02"
+	sub := listen(t, mq.URL(), root+"/#")
+	cmd := exec.Command(binary, "run", "-config", cfg)
+	var se bytes.Buffer
+	cmd.Stderr = &se
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	defer func() {
+		if t.Failed() {
+			t.Logf("daemon stderr:\n%s", se.String())
+		}
+	}()
+	sub.commandsReady(t, root)
+	tel, ev := root+"/telemetry/sms-modem", root+"/event/sms-modem"
+	sub.waitFor(t, "the modem's health as telemetry", tel, `"kind":"modem"`, `"modem.signal"`, `"modem.sim"`, `"READY"`, `"modem.registration"`)
+
+	prov.send(t, sub, root, "notify-test", "nt-1", `{"contact":"Praxis-Handy"}`, false)
+	sub.waitFor(t, "the test command's reply", root+"/reply/nt-1", `"ok":true`, `"sent":1`, `"contact":"Praxis-Handy"`)
+	if s := sim.Submits(); len(s) != 1 || s[0].To != "+4915112345678" || !strings.HasPrefix(s[0].Text, "Test praxisgate praxis-test") {
+		t.Fatalf("SMS at the modem after notify-test: %+v", s)
+	}
+	sub.waitFor(t, "notify.sent of the test", root+"/event/gateway", `"type":"notify.sent"`, `"test":true`)
+	prov.send(t, sub, root, "notify-test", "nt-2", `{}`, true)
+	sub.waitFor(t, "unsigned notify-test refused", root+"/reply/nt-2", `"ok":false`, "must be signed")
+	prov.send(t, sub, root, "notify-test", "nt-3", `{"contact":"Niemand"}`, false)
+	sub.waitFor(t, "an unknown contact refused", root+"/reply/nt-3", `"ok":false`, `unknown contact`)
+
+	// Weak signal: the provider's threshold rule on the modem's reading.
+	sim.SetSignal(2) // -109 dBm
+	sub.waitFor(t, "alarm on weak signal", ev, `"type":"alarm.raised"`, `modem.signal`)
+
+	// The stick is pulled: an alarm; a test now fails, and says so.
+	before := sim.Target()
+	if err := sim.Unplug(); err != nil {
+		t.Fatal(err)
+	}
+	sub.waitFor(t, "modem absent alarm", ev, `"type":"alarm.raised"`, `"condition":"modem.absent"`)
+	prov.send(t, sub, root, "notify-test", "nt-4", `{}`, false)
+	sub.waitFor(t, "a failed test reported", root+"/reply/nt-4", `"ok":false`, `failed for Praxis-Handy`)
+
+	// It comes back under another pty name behind the same link.
+	if err := sim.Replug(); err != nil {
+		t.Fatal(err)
+	}
+	if sim.Target() == before {
+		t.Fatalf("replugged under the same name %s", before)
+	}
+	sub.waitFor(t, "modem absent cleared", ev, `"type":"alarm.cleared"`, `modem.absent`)
+	prov.send(t, sub, root, "notify-test", "nt-5", `{}`, false)
+	sub.waitFor(t, "the test through the re-enumerated modem", root+"/reply/nt-5", `"ok":true`, `"sent":1`)
+	if n := len(sim.Submits()); n != 2 {
+		t.Errorf("%d SMS at the modem, want 2 (before the pull and after the replug)", n)
 	}
 
 	cmd.Process.Signal(syscall.SIGTERM)
