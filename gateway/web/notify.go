@@ -47,13 +47,25 @@ type notifyChainRow struct {
 	When, QuietHours string
 }
 
+// modemSIMKeys and modemRegKeys translate the modem's SIM and network
+// states (gateway/notify/modem) for the page; a state not listed shows as
+// the modem reported it.
+var (
+	modemSIMKeys = map[string]string{"READY": "nt.sim.ready", "SIM PIN": "nt.sim.pin", "SIM PUK": "nt.sim.puk", "missing": "nt.sim.missing"}
+	modemRegKeys = map[string]string{"home": "nt.reg.home", "roaming": "nt.reg.roaming", "searching": "nt.reg.searching",
+		"denied": "nt.reg.denied", "none": "nt.reg.none", "unknown": "nt.reg.unknown"}
+)
+
 type notifyData struct {
-	Modem      NotifyModem
-	Configured bool
-	Contacts   []config.NotifyContact
-	Chains     []notifyChainRow
-	SMSPerHour int
-	Recent     []NotifyRecord
+	Modem NotifyModem
+	// SIMKey and RegKey are the messages of the modem's states, "" for a
+	// state without one.
+	SIMKey, RegKey string
+	Configured     bool
+	Contacts       []config.NotifyContact
+	Chains         []notifyChainRow
+	SMSPerHour     int
+	Recent         []NotifyRecord
 }
 
 func (s *Server) getNotify(w http.ResponseWriter, r *request) {
@@ -66,6 +78,7 @@ func (s *Server) notifyPage(w http.ResponseWriter, r *request, code int, d pageD
 		return
 	}
 	nd := notifyData{Modem: s.notify.NotifyModem()}
+	nd.SIMKey, nd.RegKey = modemSIMKeys[nd.Modem.SIM], modemRegKeys[nd.Modem.Registration]
 	if n := s.be.Config().Notify; n != nil {
 		nd.Configured, nd.Contacts = true, n.Contacts
 		if n.SMSPerHour != nil {

@@ -71,9 +71,9 @@ func TestNotifyPage(t *testing.T) {
 		wantStatus(t, resp, http.StatusOK, body)
 		want := []string{"Praxis-Handy → Dr. Beispiel", "4917098765432", "-71 dBm", "20:00-07:00", `href="/notify"`}
 		if lang == "de" {
-			want = append(want, "SMS-Alarm", "Höchstens 7 SMS pro Stunde.", "Noch keine Benachrichtigung.", "kritisch")
+			want = append(want, "SMS-Alarm", "Höchstens 7 SMS pro Stunde.", "Noch keine Benachrichtigung.", "kritisch", "<td>bereit</td>", "<td>Heimnetz</td>")
 		} else {
-			want = append(want, "SMS alarms", "At most 7 SMS per hour.", "No notification yet.", "critical")
+			want = append(want, "SMS alarms", "At most 7 SMS per hour.", "No notification yet.", "critical", "<td>ready</td>", "<td>home network</td>")
 		}
 		for _, w := range want {
 			if !strings.Contains(body, w) {
