@@ -45,7 +45,7 @@ func (g *Gateway) Apply(ctx context.Context, cfg *config.Config) config.Applied 
 		a.Restart = append(a.Restart, config.SectionColdChain)
 	}
 
-	evs := g.alarms.SetRules(runningRules(&next, g.Devices()), g.clock.Now().Time)
+	evs := g.alarms.SetRules(runningRules(&next, g.Devices(), g.sourceIDs()), g.clock.Now().Time)
 	g.Emit(ctx, evs...)
 	g.publishAlarms(false)
 	g.live.Store(&next)
@@ -56,10 +56,14 @@ func (g *Gateway) Apply(ctx context.Context, cfg *config.Config) config.Applied 
 }
 
 // runningRules are cfg's alarm rules for devices that run in this process
-// (and the box itself, and "*"): a rule for a device adopted since the
-// start would otherwise report its sensor offline until the restart.
-func runningRules(cfg *config.Config, running []Device) []config.AlarmRule {
+// (and the box itself, its reading sources, and "*"): a rule for a device
+// adopted since the start would otherwise report its sensor offline until
+// the restart.
+func runningRules(cfg *config.Config, running []Device, sources []string) []config.AlarmRule {
 	runs := map[string]bool{"*": true, SelfDevice: true}
+	for _, id := range sources {
+		runs[id] = true
+	}
 	for _, d := range running {
 		runs[d.Config.ID] = true
 	}

@@ -68,6 +68,17 @@ func (g *Gateway) AddSource(s Source) error {
 	return nil
 }
 
+// sourceIDs are the ids of the sources added so far.
+func (g *Gateway) sourceIDs() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]string, 0, len(g.sources))
+	for id := range g.sources {
+		out = append(out, id)
+	}
+	return out
+}
+
 // isSource reports whether id belongs to a source (AddSource).
 func (g *Gateway) isSource(id string) bool {
 	g.mu.Lock()

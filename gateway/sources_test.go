@@ -12,22 +12,28 @@ import (
 	"github.com/praxisgate/praxisgate/drivers"
 	"github.com/praxisgate/praxisgate/drivers/testpeer"
 	"github.com/praxisgate/praxisgate/gateway/alarm"
+	"github.com/praxisgate/praxisgate/gateway/config"
 )
 
-// flagSource is a reading source whose one condition the test switches.
-type flagSource struct{ bad atomic.Bool }
+// flagSource is a reading source whose one condition and one level the
+// test switches.
+type flagSource struct {
+	bad   atomic.Bool
+	level atomic.Int64
+}
 
 func (f *flagSource) Poll(context.Context) (drivers.Sample, error) {
-	s := drivers.Sample{Metrics: []drivers.Metric{drivers.Flag("thing.ok", !f.bad.Load())}}
+	s := drivers.Sample{Metrics: []drivers.Metric{drivers.Flag("thing.ok", !f.bad.Load()), drivers.Num("thing.level", float64(f.level.Load()), "")}}
 	if f.bad.Load() {
 		s.Conditions = []drivers.Condition{{Name: "thing.broken", Severity: drivers.Major, Message: "thing broken"}}
 	}
 	return s, nil
 }
 
-// A source added by the wiring reaches the broker as telemetry, and its
-// conditions raise and clear alarms, like a configured device's; its id
-// cannot be taken twice, by the box itself or by a device adopted later.
+// A source added by the wiring reaches the broker as telemetry, its
+// conditions raise and clear alarms, and alarm rules on it hold (also
+// after a live config change), like a configured device's; its id cannot
+// be taken twice, by the box itself or by a device adopted later.
 func TestAddSource(t *testing.T) {
 	mq := testpeer.StartMosquitto(t, testpeer.MosquittoOptions{})
 	dir := t.TempDir()
@@ -37,6 +43,8 @@ func TestAddSource(t *testing.T) {
 gateway: g
 state_dir: %s
 uplink: {broker: %q}
+notify: {modem: {port: /dev/null}}
+alarms: [{device: sms-modem, metric: thing.level, above: 5, severity: minor}]
 devices:
   - {id: room, driver: sim, kind: room, interval: 1s, sim: {scenario: room}}
 %s`, dir, mq.URL(), extra)
@@ -75,11 +83,11 @@ devices:
 	waitFor(t, "its alarm cleared", func() bool { return s.count("/event/thing ", `"type":"alarm.cleared"`) == 1 })
 
 	// Added while Run runs, it polls at once.
-	late := &flagSource{}
-	if err := g.AddSource(Source{ID: "late", Kind: "modem", Driver: late, Interval: time.Second}); err != nil {
+	modem := &flagSource{}
+	if err := g.AddSource(Source{ID: config.NotifyDevice, Kind: "modem", Driver: modem, Interval: time.Second}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the late source's telemetry", func() bool { return s.count("/telemetry/late ") >= 1 })
+	waitFor(t, "the late source's telemetry", func() bool { return s.count("/telemetry/sms-modem ") >= 1 })
 
 	// A device adopted on the web page under a source's id waits for the
 	// restart (where the config check refuses it) instead of breaking the
@@ -91,4 +99,9 @@ devices:
 	if _, ok := deviceByID(g, "thing"); ok {
 		t.Error("a device with the source's id runs")
 	}
+	// The rule on the modem's reading outlived the change.
+	modem.level.Store(9)
+	waitFor(t, "the rule on a source's reading", func() bool {
+		return s.count("/event/sms-modem ", `"type":"alarm.raised"`, `thing.level`) == 1
+	})
 }
