@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"codeberg.org/go-pdf/fpdf"
 
@@ -44,14 +46,15 @@ func monthTitle(t time.Time) string { return months[t.Month()-1] + " " + t.Forma
 
 func newDoc(r Report) *doc {
 	pdf := fpdf.New("P", "mm", "A4", "")
-	d := &doc{pdf: pdf, r: r, tr: pdf.UnicodeTranslatorFromDescriptor("cp1252")}
+	cp1252 := pdf.UnicodeTranslatorFromDescriptor("cp1252")
+	d := &doc{pdf: pdf, r: r, tr: func(s string) string { return cp1252(clean(s)) }}
 	pdf.SetMargins(marginLeft, marginTop, marginRight)
 	pdf.SetAutoPageBreak(true, marginBottom)
 	pdf.AliasNbPages("")
 	title := "Kühlketten-Monatsbericht " + monthTitle(r.Month.In(r.Location))
 	pdf.SetTitle(title, true)
 	pdf.SetSubject("Temperaturprotokoll der Medikamenten-Kühlschränke", true)
-	pdf.SetAuthor(r.Practice, true)
+	pdf.SetAuthor(clean(r.Practice), true)
 	pdf.SetCreator("praxisgate", true)
 	pdf.SetLang("de-DE")
 	// Fixed dates and object order: the same record gives the same file.
@@ -78,6 +81,21 @@ func newDoc(r Report) *doc {
 	return d
 }
 
+// clean makes text from outside (names, comments) safe for the PDF:
+// invalid UTF-8 becomes "?" and control characters spaces (a "\n" has
+// been split off by wrap before).
+func clean(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == utf8.RuneError:
+			return '?'
+		case unicode.IsControl(r):
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, "?"))
+}
+
 // fit converts s and shortens it with "…" to fit width w in the current
 // font.
 func (d *doc) fit(s string, w float64) string {
@@ -87,7 +105,9 @@ func (d *doc) fit(s string, w float64) string {
 		return t
 	}
 	rs := []rune(s)
-	for n := len(rs) - 1; n > 0; n-- {
+	// No cell holds more than 200 characters: start there, not at the
+	// end of a text of any length.
+	for n := min(len(rs)-1, 200); n > 0; n-- {
 		t = d.tr(string(rs[:n]) + "…")
 		if d.pdf.GetStringWidth(t) <= max {
 			return t
