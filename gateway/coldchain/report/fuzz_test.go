@@ -20,9 +20,9 @@ func FuzzRender(f *testing.F) {
 		v := peak
 		r := Report{Practice: name, Month: at, Generated: at, Fridges: []Fridge{{
 			ID: "f", Name: name, Bands: []Band{{Low: 2, High: 8}},
-			Days:       []Day{{Date: "2026-11-05", Min: &v, Max: &v, Mean: &v, MKT: &v, CoveredMinutes: 1440, Hash: comment}},
-			Excursions: []Excursion{{Start: at, End: &end, Above: true, Peak: peak, Minutes: 60, Ack: &Ack{By: by, At: at, Comment: comment}}},
-			Checks:     []Check{{At: at, By: by, Comment: comment}},
+			Days:         []Day{{Date: "2026-11-05", Min: &v, Max: &v, Mean: &v, MKT: &v, CoveredMinutes: 1440, Hash: comment}},
+			Excursions:   []Excursion{{Start: at, End: &end, Above: true, Peak: peak, Minutes: 60, Ack: &Ack{By: by, At: at, Comment: comment}}},
+			Checks:       []Check{{At: at, By: by, Comment: comment}},
 			Verification: Verification{Verdict: comment, Breaks: []string{name, comment}, HeadDate: name, HeadHash: by},
 		}}}
 		var buf bytes.Buffer
