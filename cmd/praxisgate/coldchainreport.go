@@ -81,4 +81,3 @@ func currentMonth(zone string, now time.Time) string {
 	}
 	return now.In(loc).Format("2006-01")
 }
-
