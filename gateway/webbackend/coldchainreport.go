@@ -6,6 +6,7 @@ import (
 
 	"github.com/praxisgate/praxisgate/gateway/coldchain"
 	"github.com/praxisgate/praxisgate/gateway/coldchain/report"
+	"github.com/praxisgate/praxisgate/gateway/web"
 )
 
 // CurrentMonth is the month in progress in the config's time zone
@@ -23,3 +24,6 @@ func (c webColdChain) CurrentMonth() string {
 func (c webColdChain) WriteReport(w io.Writer, month string) error {
 	return report.WriteMonth(w, c.cfg, month, time.Now())
 }
+
+// The page offers the monthly report only to a ColdChain that has it.
+var _ web.ColdChainReport = webColdChain{}
