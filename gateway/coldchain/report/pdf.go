@@ -27,6 +27,9 @@ const (
 	// maxBreaks bounds the chain breaks listed per fridge; the command
 	// `praxisgate coldchain verify` lists all.
 	maxBreaks = 12
+	// maxCellLines bounds a comment's lines in a table, so one row
+	// always fits on a page.
+	maxCellLines = 30
 )
 
 // doc is one report being drawn.
@@ -100,8 +103,8 @@ func clean(s string) string {
 // font.
 func (d *doc) fit(s string, w float64) string {
 	t := d.tr(s)
-	max := w - 2*d.pdf.GetCellMargin()
-	if d.pdf.GetStringWidth(t) <= max {
+	room := w - 2*d.pdf.GetCellMargin()
+	if d.pdf.GetStringWidth(t) <= room {
 		return t
 	}
 	rs := []rune(s)
@@ -109,7 +112,7 @@ func (d *doc) fit(s string, w float64) string {
 	// end of a text of any length.
 	for n := min(len(rs)-1, 200); n > 0; n-- {
 		t = d.tr(string(rs[:n]) + "…")
-		if d.pdf.GetStringWidth(t) <= max {
+		if d.pdf.GetStringWidth(t) <= room {
 			return t
 		}
 	}
@@ -205,6 +208,9 @@ func (d *doc) wrappedRow(cols []column, cells []string) {
 	d.pdf.SetFont("Helvetica", "", 8)
 	last := len(cols) - 1
 	lines := d.wrap(cells[last], cols[last].w)
+	if len(lines) > maxCellLines {
+		lines = append(lines[:maxCellLines-1], d.tr("…"))
+	}
 	lh := 4.0
 	h := math.Max(rowHeight, float64(len(lines))*lh+1)
 	if d.need(h) {

@@ -339,3 +339,24 @@ func TestNumbers(t *testing.T) {
 		}
 	}
 }
+
+// A comment longer than a page is cut with "…" after 30 lines, so its row
+// still fits on one page instead of running off its bottom.
+func TestLongCommentFitsPage(t *testing.T) {
+	at := time.Date(2026, 11, 5, 8, 0, 0, 0, time.UTC)
+	long := "Anfang " + strings.Repeat("Temperatur geprüft und Ware kontrolliert. ", 400) + "Ende"
+	r := Report{Practice: "Praxis", Month: at, Generated: at, Fridges: []Fridge{{ID: "f",
+		Checks: []Check{{At: at, By: "AB", Comment: long}, {At: at.Add(time.Hour), By: "CD", Comment: long}}}}}
+	var buf bytes.Buffer
+	if err := Render(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	text := squash(pdfText(t, buf.Bytes()))
+	if !strings.Contains(text, "AB Anfang Temperatur") || !strings.Contains(text, "CD Anfang Temperatur") || strings.Contains(text, "Ende") ||
+		strings.Count(text, "…") < 2 {
+		t.Fatalf("long comments not cut:\n%s", text)
+	}
+	if !regexp.MustCompile(`(?m)^Pages:\s+2$`).MatchString(pdfInfo(t, buf.Bytes())) {
+		t.Errorf("two long comments do not take two pages:\n%s", pdfInfo(t, buf.Bytes()))
+	}
+}
