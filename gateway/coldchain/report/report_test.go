@@ -360,3 +360,21 @@ func TestLongCommentFitsPage(t *testing.T) {
 		t.Errorf("two long comments do not take two pages:\n%s", pdfInfo(t, buf.Bytes()))
 	}
 }
+
+// The day the clocks go back has 25 hours: the report weights it so, and
+// finds no minute without data in it.
+func TestCollectClockChange(t *testing.T) {
+	dir := t.TempDir()
+	loc := berlin(t)
+	from, to := time.Date(2026, 10, 24, 0, 0, 0, 0, loc), time.Date(2026, 10, 26, 12, 0, 0, 0, loc)
+	record(t, dir, loc, []string{"f"}, from, to, 10*time.Minute, func(string, time.Time) (float64, bool) { return 5, true })
+	r, err := Collect(dir, Options{Month: "2026-10", Fridges: []FridgeRef{{ID: "f"}}, Location: loc, Now: to})
+	if err != nil {
+		t.Fatal(err)
+	}
+	days := r.Fridges[0].Days
+	if len(days) != 3 || days[1].Date != "2026-10-25" || days[1].CoveredMinutes != 25*60 || days[1].MinutesNoData != 0 ||
+		days[0].CoveredMinutes != 24*60 || days[2].Status != Incomplete || days[2].CoveredMinutes != 12*60 {
+		t.Fatalf("days around the clock change: %+v", days)
+	}
+}
