@@ -168,7 +168,13 @@ func collectFridge(dir string, ref FridgeRef, start time.Time, o Options) (Fridg
 
 	if first != "" {
 		for d := max(from, first); d <= to && d <= today; d = nextDate(d) {
-			f.Days = append(f.Days, collectDay(d, byDate, prog, hasProg, o))
+			day := collectDay(d, byDate, prog, hasProg, o)
+			if day.Status == Missing && d == today {
+				// Today has no entry before midnight; with no day in
+				// progress either, the recorder has not run today.
+				continue
+			}
+			f.Days = append(f.Days, day)
 		}
 	}
 	f.Excursions = mergeExcursions(month)

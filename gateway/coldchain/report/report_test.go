@@ -325,6 +325,18 @@ func TestCollectDays(t *testing.T) {
 	if f.Verification.Intact || !strings.Contains(f.Verification.Verdict, "GEBROCHEN") || len(f.Verification.HeadHash) != 64 {
 		t.Errorf("verification %+v", f.Verification)
 	}
+	// Without a day in progress (the recorder has not run today) today
+	// gets no row: it cannot have an entry before midnight.
+	if err := os.Remove(filepath.Join(dir, "impfstoff", "day.json")); err != nil {
+		t.Fatal(err)
+	}
+	r, err = Collect(dir, Options{Month: "2026-11", Fridges: names[:1], Location: loc, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if days := r.Fridges[0].Days; len(days) != 19 || days[18].Date != "2026-11-19" || days[18].Status != Complete {
+		t.Errorf("without a day in progress: %+v", days)
+	}
 }
 
 func TestNumbers(t *testing.T) {
