@@ -15,8 +15,11 @@ import (
 // the same the daemon runs at start.
 func coldchainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	const synopsis = "coldchain verify [-dir DIR | -config FILE]"
+	if len(args) > 0 && args[0] == "report" {
+		return coldchainReportCmd(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "verify" {
-		fmt.Fprintf(stderr, "Usage: praxisgate %s\n", synopsis)
+		fmt.Fprintf(stderr, "Usage: praxisgate %s\n       praxisgate coldchain report -out FILE [-month YYYY-MM] [...]\n", synopsis)
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 			return nil
 		}

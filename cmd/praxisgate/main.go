@@ -33,7 +33,7 @@ func commands() []command {
 		{"check-config", "check a config file and print every problem with its line", checkConfigCmd},
 		{"poll", "poll every configured device once and print the readings", pollCmd},
 		{"discover", "sweep the local network once and print what answers", discoverCmd},
-		{"coldchain", "cold-chain record: verify the fridges' hash-chained daily record", coldchainCmd},
+		{"coldchain", "cold-chain record: verify the fridges' hash-chained daily record, print the monthly PDF report", coldchainCmd},
 		{"ups", "USB UPS support: inspect connected UPSes or a descriptor dump", upsCmd},
 		{"drivers", "list the device drivers built into this binary", driversCmd},
 		{"fleetsim", "simulate N gateways against one broker (reconnect spread, data loss)", fleetsimCmd},

@@ -25,6 +25,9 @@ type alarmsData struct {
 	HasFridge bool
 	// Names maps device ids to their configured names.
 	Names map[string]string
+	// ReportMonth is the monthly report form's default month; "": no
+	// report (coldchainreport.go).
+	ReportMonth string
 }
 
 type ruleForm struct {
@@ -45,6 +48,7 @@ func (s *Server) alarmsPage(w http.ResponseWriter, r *request, code int, d pageD
 	}
 	if s.cold != nil {
 		ad.Fridges = s.cold.Fridges()
+		ad.ReportMonth = s.reportMonth()
 	}
 	d.Data = ad
 	s.render(w, r, code, "alarms", d)

@@ -47,6 +47,7 @@ func (s *Server) routes() {
 	m.Handle("POST /alarms/rule", s.wrap(loggedIn, s.postRule))
 	m.Handle("POST /alarms/fridge", s.wrap(loggedIn, s.postFridge))
 	m.Handle("GET /coldchain.csv", s.wrap(loggedIn, s.getColdChainCSV))
+	m.Handle("GET /coldchain.pdf", s.wrap(loggedIn, s.getColdChainReport))
 	m.Handle("GET /settings", s.wrap(loggedIn, s.getSettings))
 	m.Handle("POST /settings", s.wrap(loggedIn, s.postSettings))
 	m.Handle("POST /settings/certs", s.wrap(loggedIn, s.postCerts))

@@ -183,7 +183,7 @@ func (b *Backend) Event(e drivers.Event) {
 // gateway/coldchain writes below <state_dir>/coldchain. It reads the files
 // only, so it works whether or not a recorder runs in this process.
 func ColdChain(cfg *config.Config) web.ColdChain {
-	cc := webColdChain{dir: filepath.Join(cfg.StateDir, coldchain.DirName)}
+	cc := webColdChain{dir: filepath.Join(cfg.StateDir, coldchain.DirName), cfg: cfg}
 	for _, d := range cfg.Devices {
 		if !d.Disabled && d.Kind == config.FridgeKind {
 			cc.fridges = append(cc.fridges, d.ID)
@@ -196,6 +196,9 @@ func ColdChain(cfg *config.Config) web.ColdChain {
 type webColdChain struct {
 	dir     string
 	fridges []string
+	// cfg names the fridges, the practice and the time zone of the
+	// monthly report (coldchainreport.go).
+	cfg *config.Config
 }
 
 func (c webColdChain) Fridges() []string { return c.fridges }

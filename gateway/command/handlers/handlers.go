@@ -175,7 +175,7 @@ func (g *server) commandHandlers(o Options) map[string]command.Handler {
 			return command.Then{Result: map[string]any{"restarting": true}, After: func() { o.Restart(reason) }}, nil
 		}
 	}
-	return map[string]command.Handler{
+	hs := map[string]command.Handler{
 		"ping":           g.cmdPing,
 		"poll-now":       g.cmdPollNow,
 		"discover-now":   g.cmdDiscoverNow,
@@ -190,6 +190,8 @@ func (g *server) commandHandlers(o Options) map[string]command.Handler {
 		"ups-selftest":   g.cmdUPSSelfTest,
 		"notify-test":    g.cmdNotifyTest(o.SMS),
 	}
+	hs["coldchain-report"] = g.cmdColdChainReport
+	return hs
 }
 
 // cmdUPSSelfTest starts a UPS's battery self-test. It is signed by

@@ -1,0 +1,54 @@
+package coldchain
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// HashedRecord is a stored day with the SHA-256 of its stored line: the
+// hash the next day's Prev and the chain head commit to, which a printed
+// report shows so the day can be compared with the provider's copy.
+type HashedRecord struct {
+	Record
+	Hash string
+}
+
+// HashedRecords returns a device's records with from ≤ Date ≤ to
+// (YYYY-MM-DD; empty means unbounded), oldest first, each with its hash.
+func HashedRecords(dir, device, from, to string) ([]HashedRecord, error) {
+	lines, err := readLines(dir, device)
+	if err != nil {
+		return nil, err
+	}
+	var out []HashedRecord
+	for _, l := range lines {
+		var r Record
+		if err := json.Unmarshal(l.raw, &r); err != nil {
+			return nil, fmt.Errorf("coldchain: %s line %d: %w", l.file, l.no, err)
+		}
+		if (from == "" || r.Date >= from) && (to == "" || r.Date <= to) {
+			out = append(out, HashedRecord{Record: r, Hash: Hash(l.raw)})
+		}
+	}
+	return out, nil
+}
+
+// ChainHead returns the newest day of a device's chain head and its hash
+// (head.go), the value the provider also holds from the daily events;
+// ok is false while no day has been written.
+func ChainHead(dir, device string) (date, hash string, ok bool, err error) {
+	h, err := readHead(dir, device)
+	if err != nil {
+		return "", "", false, err
+	}
+	e, ok := h.last()
+	return e.date, e.hash, ok, nil
+}
+
+// DayInProgress returns the day the recorder is accumulating, as last
+// saved, with its figures up to now; ok is false when there is none. Its
+// MinutesNoData counts only the part of the day up to now.
+func DayInProgress(dir, device string, now time.Time) (Record, bool) {
+	return inProgress(dir, device, now)
+}
