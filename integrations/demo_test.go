@@ -79,13 +79,14 @@ type observer struct {
 	alarms   map[string]bool
 	cleared  map[string]bool
 	lastSet  map[string]bool
-	raw      map[string]string // last payload per topic
+	raw      map[string]string          // last payload per topic
+	payloads map[string]map[string]bool // every payload per topic
 }
 
 func observe(t *testing.T, url string) *observer {
 	t.Helper()
 	o := &observer{temps: map[float64]bool{}, statuses: map[string]bool{}, alarms: map[string]bool{},
-		cleared: map[string]bool{}, lastSet: map[string]bool{}, raw: map[string]string{}}
+		cleared: map[string]bool{}, lastSet: map[string]bool{}, raw: map[string]string{}, payloads: map[string]map[string]bool{}}
 	opts := mqtt.NewClientOptions().AddBroker(url).SetClientID("integrations-observer-" + filepath.Base(t.TempDir())).
 		SetConnectTimeout(10 * time.Second)
 	opts.SetOnConnectHandler(func(c mqtt.Client) {
@@ -116,6 +117,10 @@ func (o *observer) handle(_ mqtt.Client, m mqtt.Message) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.raw[m.Topic()] = string(m.Payload())
+	if o.payloads[m.Topic()] == nil {
+		o.payloads[m.Topic()] = map[string]bool{}
+	}
+	o.payloads[m.Topic()][string(m.Payload())] = true
 	switch {
 	case strings.HasSuffix(m.Topic(), "/telemetry/"+demoFridge):
 		for _, x := range doc.Metrics {
@@ -167,6 +172,13 @@ func (o *observer) lastPayload(below string) string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.raw["praxisgate/v1/"+demoSite+"/"+demoGateway+"/"+below]
+}
+
+// published reports whether the box published payload on topic.
+func (o *observer) published(topic, payload string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.payloads[topic][payload]
 }
 
 // repoFile is a path in the repository, from this package's directory.

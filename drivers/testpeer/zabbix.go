@@ -2,6 +2,8 @@ package testpeer
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,7 +52,7 @@ func StartZabbixAgent2(t testing.TB, o ZabbixAgent2Options) *ZabbixAgent2 {
 	})
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
-		port, err := FreePort()
+		port, err := freePortIn(10100, 32767)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,9 +70,10 @@ func StartZabbixAgent2(t testing.TB, o ZabbixAgent2Options) *ZabbixAgent2 {
 		line("Hostname=%s", o.Hostname)
 		if o.ServerActive != "" {
 			line("ServerActive=%s", o.ServerActive)
-			// Ask for the list of checks and send values every second,
-			// so a test need not wait the defaults.
-			line("RefreshActiveChecks=1")
+			// The list of checks is asked for at start (again after 60 s,
+			// the smallest value 6.0 takes); values go out every second,
+			// so a test need not wait the default 5 s.
+			line("RefreshActiveChecks=60")
 			line("BufferSend=1")
 		}
 		if err := os.WriteFile(conf, []byte(b.String()), 0o600); err != nil {
@@ -122,6 +125,22 @@ func (a *ZabbixAgent2) ZabbixGet(key string) (string, error) {
 
 // LogTail is the end of the agent's log, for a failing test's message.
 func (a *ZabbixAgent2) LogTail() string { return tail(a.logPath, 4000) }
+
+// freePortIn returns a loopback TCP port in [lo, hi] that was free a moment
+// ago: zabbix_agent2 refuses a ListenPort above 32767, where the kernel's
+// ephemeral ports (FreePort) usually are.
+func freePortIn(lo, hi int) (int, error) {
+	start := lo + rand.IntN(hi-lo+1)
+	for i := 0; i <= hi-lo; i++ {
+		p := lo + (start-lo+i)%(hi-lo+1)
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err == nil {
+			l.Close()
+			return p, nil
+		}
+	}
+	return 0, fmt.Errorf("no free loopback port in %d-%d", lo, hi)
+}
 
 // findBinary looks name up in PATH and then in dir; a missing binary fails
 // the test naming the Debian package.
