@@ -33,6 +33,7 @@ var telegrafPlugins = []string{
 // subscriber). The dashboard's queries (docs/integrations/grafana) run
 // against the same Prometheus.
 func TestTelegrafPrometheus(t *testing.T) {
+	t.Parallel() // its own Mosquitto, demo box and peers
 	started := time.Now()
 	bin := testpeer.Telegraf(t, telegrafPlugins...)
 	t.Logf("telegraf %s ready after %s", testpeer.TelegrafVersion, time.Since(started).Round(time.Millisecond))

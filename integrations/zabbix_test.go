@@ -254,6 +254,7 @@ func resolve(t *testing.T, s string, h zabbixHost, tp zbxTemplate) string {
 // then applies each dependent item's JSONPath preprocessing as the server
 // would and checks the results against what the box published.
 func TestZabbixAgent2(t *testing.T) {
+	t.Parallel() // its own Mosquitto, demo box and peers
 	tps := loadZabbixTemplates(t)
 	mq := testpeer.StartMosquitto(t, testpeer.MosquittoOptions{})
 	obs := observe(t, mq.URL())
