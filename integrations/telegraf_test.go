@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
 	"github.com/praxisgate/praxisgate/drivers/testpeer"
 )
 
@@ -220,4 +222,115 @@ func keysF(m map[float64]bool) []float64 {
 		out = append(out[:10], math.NaN())
 	}
 	return out
+}
+
+// TestTelegrafPersistentSession checks the configuration's delivery
+// promise: Telegraf's MQTT sessions are persistent with QoS 1, so what the
+// boxes publish while Telegraf is down reaches Prometheus after it comes
+// back, once and only once. Telegraf counts 10 events, stops; 50 events
+// and a fridge reading are published (each PUBACKed by the broker);
+// Telegraf restarts, and Prometheus must show exactly 50 events (the
+// counter restarts with Telegraf) and the reading.
+func TestTelegrafPersistentSession(t *testing.T) {
+	t.Parallel()
+	bin := testpeer.Telegraf(t, telegrafPlugins...)
+	mq := testpeer.StartMosquitto(t, testpeer.MosquittoOptions{})
+	port, err := testpeer.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen := "127.0.0.1:" + strconv.Itoa(port)
+	tg := testpeer.StartTelegraf(t, bin, repoFile(t, "docs/integrations/telegraf/telegraf.conf"),
+		"PRAXISGATE_BROKER="+mq.URL(), "TELEGRAF_LISTEN="+listen, "TELEGRAF_CLIENT_ID=it-session")
+	prom := testpeer.StartPrometheus(t, listen)
+
+	const root = "praxisgate/v1/praxis-test/gw-01/"
+	pub := newPublisher(t, mq.URL())
+	seq := 0
+	event := func(typ string) {
+		seq++
+		pub.publish(root+"event/usv-rack", fmt.Sprintf(`{"seq":%d,"schema":1,"gateway":"gw-01","boot":"b1","ts":%q,"clock":"synced","device":"usv-rack","type":%q,"severity":"major","message":"test"}`,
+			seq, time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), typ))
+	}
+	counter := func(typ string) string {
+		return `praxisgate_events_total{site="praxis-test",gateway="gw-01",type="` + typ + `"}`
+	}
+	count := counter("ups.power_lost")
+	waitValue := func(what, q string, want float64) {
+		t.Helper()
+		deadline := time.Now().Add(90 * time.Second)
+		var last []testpeer.Sample
+		for time.Now().Before(deadline) {
+			s, err := prom.Query(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(s) == 1 && s[0].Value > want {
+				t.Fatalf("%s: %v, more than %v: a message arrived twice", what, s[0].Value, want)
+			}
+			if len(s) == 1 && s[0].Value == want {
+				return
+			}
+			last = s
+			time.Sleep(500 * time.Millisecond)
+		}
+		t.Fatalf("%s: Prometheus has %v, want %v", what, last, want)
+	}
+
+	// Telegraf is subscribed (and its sessions exist) once it counted a
+	// warm-up event; what was published before that is not its to get.
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		s, err := prom.Query(counter("test.warmup"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s) == 1 && s[0].Value >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Telegraf counted no event within 90s")
+		}
+		event("test.warmup")
+		time.Sleep(time.Second)
+	}
+	for range 10 {
+		event("ups.power_lost")
+	}
+	waitValue("events before the stop", count, 10)
+
+	tg.Stop()
+	for range 50 {
+		event("ups.power_lost")
+	}
+	pub.publish(root+"telemetry/kuehlschrank-impf", fmt.Sprintf(`{"seq":%d,"schema":1,"gateway":"gw-01","boot":"b1","ts":%q,"clock":"synced","device":"kuehlschrank-impf","kind":"fridge","metrics":[{"name":"temperature","value":6.25,"unit":"°C"}]}`,
+		seq+1, time.Now().UTC().Format("2006-01-02T15:04:05.000Z")))
+	tg.Restart()
+
+	waitValue("events published while Telegraf was down", count, 50)
+	waitValue("reading published while Telegraf was down", `praxisgate_metric{site="praxis-test",gateway="gw-01",device="kuehlschrank-impf",name="temperature"}`, 6.25)
+}
+
+// publisher publishes QoS 1 and waits for each PUBACK, as the box does.
+type publisher struct {
+	t *testing.T
+	c mqtt.Client
+}
+
+func newPublisher(t *testing.T, url string) *publisher {
+	t.Helper()
+	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(url).SetClientID("integrations-publisher").SetConnectTimeout(10 * time.Second))
+	if tok := c.Connect(); !tok.WaitTimeout(15*time.Second) || tok.Error() != nil {
+		t.Fatalf("publisher: connect %s: %v", url, tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(100) })
+	return &publisher{t, c}
+}
+
+func (p *publisher) publish(topic, payload string) {
+	p.t.Helper()
+	tok := p.c.Publish(topic, 1, false, payload)
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		p.t.Fatalf("publish %s: no PUBACK: %v", topic, tok.Error())
+	}
 }

@@ -66,7 +66,13 @@ func Telegraf(t testing.TB, plugins ...string) string {
 
 // TelegrafProcess is a running Telegraf owned by one test.
 type TelegrafProcess struct {
+	// LogPath holds Telegraf's output of every start.
 	LogPath string
+
+	t    testing.TB
+	bin  string
+	conf string
+	env  []string
 	proc
 }
 
@@ -77,17 +83,40 @@ type TelegrafProcess struct {
 // the test at cleanup with its log.
 func StartTelegraf(t testing.TB, bin, conf string, env ...string) *TelegrafProcess {
 	t.Helper()
-	p := &TelegrafProcess{LogPath: filepath.Join(t.TempDir(), "telegraf.log")}
-	f, err := os.Create(p.LogPath)
+	p := &TelegrafProcess{t: t, bin: bin, conf: conf, env: env, LogPath: filepath.Join(t.TempDir(), "telegraf.log")}
+	t.Cleanup(func() {
+		p.mu.Lock()
+		exited := p.exited
+		running := p.cmd != nil
+		p.mu.Unlock()
+		if running {
+			select {
+			case <-exited:
+				t.Errorf("telegraf exited before the test ended:\n%s", p.Log())
+			default:
+			}
+		}
+		p.Stop()
+		if t.Failed() {
+			t.Logf("telegraf log:\n%s", p.Log())
+		}
+	})
+	p.start()
+	return p
+}
+
+func (p *TelegrafProcess) start() {
+	p.t.Helper()
+	f, err := os.OpenFile(p.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		t.Fatalf("telegraf log: %v", err)
+		p.t.Fatalf("telegraf log: %v", err)
 	}
-	cmd := exec.Command(bin, "--config", conf)
-	cmd.Env = append(os.Environ(), env...)
+	cmd := exec.Command(p.bin, "--config", p.conf)
+	cmd.Env = append(os.Environ(), p.env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		f.Close()
-		t.Fatalf("start telegraf: %v", err)
+		p.t.Fatalf("start telegraf: %v", err)
 	}
 	exited := make(chan struct{})
 	go func() {
@@ -98,18 +127,14 @@ func StartTelegraf(t testing.TB, bin, conf string, env ...string) *TelegrafProce
 	p.mu.Lock()
 	p.cmd, p.exited = cmd, exited
 	p.mu.Unlock()
-	t.Cleanup(func() {
-		select {
-		case <-exited:
-			t.Errorf("telegraf exited before the test ended:\n%s", p.Log())
-		default:
-		}
-		p.Stop()
-		if t.Failed() {
-			t.Logf("telegraf log:\n%s", p.Log())
-		}
-	})
-	return p
+}
+
+// Restart starts Telegraf again with the same config and environment
+// after Stop or Kill (a stopped Telegraf is stopped first).
+func (p *TelegrafProcess) Restart() {
+	p.t.Helper()
+	p.Stop()
+	p.start()
 }
 
 // Log returns the tail of Telegraf's output.
