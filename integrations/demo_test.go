@@ -26,9 +26,11 @@ const (
 )
 
 // runDemo runs `praxisgate demo` in-process against the broker at url
-// (tcp://host:port) without the link outage, until the test ends. Its
-// narration goes to the test log only when the test fails.
-func runDemo(t *testing.T, url string) {
+// (tcp://host:port) without the link outage, until the test ends or the
+// returned stop is called (a clean shutdown: the box publishes its retained
+// offline status). Its narration goes to the test log only when the test
+// fails.
+func runDemo(t *testing.T, url string) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var mu sync.Mutex
@@ -43,22 +45,29 @@ func runDemo(t *testing.T, url string) {
 		_, err := demo.Run(ctx, demo.Options{Broker: url, DataDir: t.TempDir(), Version: "integrations-test", Out: w, Log: w})
 		done <- err
 	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil && ctx.Err() == nil {
-				t.Errorf("demo: %v", err)
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil && ctx.Err() == nil {
+					t.Errorf("demo: %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Error("demo did not stop within 30s")
 			}
-		case <-time.After(30 * time.Second):
-			t.Error("demo did not stop within 30s")
-		}
+		})
+	}
+	t.Cleanup(func() {
+		stop()
 		if t.Failed() {
 			mu.Lock()
 			t.Logf("demo output:\n%s", out.String())
 			mu.Unlock()
 		}
 	})
+	return stop
 }
 
 type writerFunc func([]byte) (int, error)

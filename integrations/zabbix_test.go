@@ -309,7 +309,7 @@ func TestZabbixAgent2(t *testing.T) {
 		t.Fatalf("zabbix_get %s = %q: the MQTT plugin answered a passive check; the template's items could be passive then", active[0].key, v)
 	}
 
-	runDemo(t, mq.URL())
+	stopDemo := runDemo(t, mq.URL())
 
 	// What must be seen at some moment of the demo, per item key (the
 	// host's template decides which).
@@ -416,6 +416,27 @@ func TestZabbixAgent2(t *testing.T) {
 			}
 		}
 	}
+	// A clean shutdown: the box's retained status says offline, and the
+	// item the "box offline" trigger watches must say so.
+	stopDemo()
+	stateMaster := ""
+	for _, r := range items {
+		if r.item.Key == "praxisgate.status.state" {
+			stateMaster = r.master
+		}
+	}
+	offline := false
+	for end := time.Now().Add(30 * time.Second); !offline && time.Now().Before(end); {
+		time.Sleep(500 * time.Millisecond)
+		for _, raw := range srv.values(stateMaster) {
+			if v, _, err := preprocess(itemByKey(tps["praxisgate box by MQTT"], "praxisgate.status.state"), raw); err == nil && v == "offline" {
+				offline = true
+			}
+		}
+	}
+	if !offline {
+		t.Error("praxisgate.status.state never became offline after the box stopped")
+	}
 	// Every template item must have been checked.
 	for _, r := range items {
 		if r.item.Key == "praxisgate.ups.battery.runtime" || r.item.Key == "praxisgate.ups.load" {
@@ -425,6 +446,15 @@ func TestZabbixAgent2(t *testing.T) {
 			t.Errorf("template item %s is not checked by this test", r.item.Key)
 		}
 	}
+}
+
+func itemByKey(tp zbxTemplate, key string) zbxItem {
+	for _, it := range tp.Items {
+		if it.Key == key {
+			return it
+		}
+	}
+	return zbxItem{}
 }
 
 func expect(ok bool, format string, args ...any) error {
