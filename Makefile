@@ -12,7 +12,7 @@ DIST      := dist
 # Debian packages the tests start as real peers, and the C toolchain the
 # race detector needs (found by running `make check` in a fresh Debian 12
 # chroot).
-TEST_PEERS := gcc libc6-dev mosquitto mosquitto-clients snmpd snmp nut-server nut-client socat arp-scan nmap iproute2 util-linux dcmtk python3 python3-pymodbus python3-serial python3-serial-asyncio curl nats-server chromium e2fsprogs libxml2-utils poppler-utils
+TEST_PEERS := gcc libc6-dev mosquitto mosquitto-clients snmpd snmp nut-server nut-client socat arp-scan nmap iproute2 util-linux dcmtk python3 python3-pymodbus python3-serial python3-serial-asyncio curl nats-server chromium e2fsprogs libxml2-utils poppler-utils prometheus zabbix-agent2 zabbix-proxy-sqlite3
 
 # Debian packages the appliance tests use (the image scripts install their
 # own build tools, mmdebstrap and lintian among them, when missing).

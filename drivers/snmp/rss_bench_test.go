@@ -25,8 +25,9 @@ import (
 // recording), the same OIDs every 10 s, published to a local Mosquitto.
 // praxisgate also keeps every reading in its durable buffer. Reported: the
 // steady RSS of each (mean and max over a minute after 30 s of warm-up) and
-// the ratio. It builds both binaries into temporary directories (Telegraf
-// from the module proxy, 1-2 minutes) and takes about 4 minutes:
+// the ratio. It builds praxisgate into a temporary directory and Telegraf
+// from the module proxy (testpeer.Telegraf: 1-2 minutes the first time,
+// then cached) and takes about 4 minutes:
 //
 //	go test -run '^$' -bench RSSvsTelegraf -benchtime 1x -timeout 30m ./drivers/snmp/
 //
@@ -40,7 +41,7 @@ func BenchmarkRSSvsTelegraf(b *testing.B) {
 	}
 	tmp := b.TempDir()
 	pg := buildPraxisgate(b, tmp)
-	tg := buildTelegraf(b, tmp)
+	tg := testpeer.Telegraf(b, "inputs.snmp", "outputs.mqtt", "serializers.json")
 
 	var addrs []string
 	for range 10 {
@@ -217,21 +218,6 @@ func buildPraxisgate(b *testing.B, tmp string) string {
 		b.Fatalf("build praxisgate: %v\n%s", err, out)
 	}
 	return bin
-}
-
-// buildTelegraf installs Telegraf v1.37.2 with only the SNMP input and the
-// MQTT output into a temporary GOBIN, never into the project.
-func buildTelegraf(b *testing.B, tmp string) string {
-	b.Helper()
-	gobin := filepath.Join(tmp, "gobin")
-	cmd := exec.Command("go", "install", "-tags", "custom,inputs.snmp,outputs.mqtt,serializers.json",
-		"github.com/influxdata/telegraf/cmd/telegraf@v1.37.2")
-	cmd.Dir = tmp
-	cmd.Env = append(os.Environ(), "GOBIN="+gobin, "GOFLAGS=-mod=mod")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("build telegraf: %v\n%s", err, out)
-	}
-	return filepath.Join(gobin, "telegraf")
 }
 
 func moduleRoot(tb testing.TB) string {

@@ -1,0 +1,11 @@
+// Package integrations holds the tests of what docs/integrations ships for
+// the provider's own monitoring: the Telegraf configuration (into
+// Prometheus), the Grafana dashboard and the Zabbix template. They are
+// configuration, not Go code, and a configuration nobody ran rots
+// silently, so each is run here against the real programs (Telegraf built
+// from the module proxy, Debian's prometheus and zabbix-agent2) with the
+// demo gateway publishing to a real Mosquitto.
+//
+// The package has no code of its own beyond its tests; it sits at the top
+// because it uses the whole box (gateway/demo) from the provider's side.
+package integrations
