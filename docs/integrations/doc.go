@@ -6,6 +6,7 @@
 // from the module proxy, Debian's prometheus and zabbix-agent2) with the
 // demo gateway publishing to a real Mosquitto.
 //
-// The package has no code of its own beyond its tests; it sits at the top
-// because it uses the whole box (gateway/demo) from the provider's side.
+// The package has no code of its own beyond its tests; it sits beside the
+// files it tests, so a change to a configuration and its test travel
+// together, and it adds no top-level folder to the repository.
 package integrations

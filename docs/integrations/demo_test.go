@@ -197,7 +197,7 @@ func repoFile(t *testing.T, rel string) string {
 	if !ok {
 		t.Fatal("runtime.Caller failed")
 	}
-	p := filepath.Join(filepath.Dir(self), "..", filepath.FromSlash(rel))
+	p := filepath.Join(filepath.Dir(self), "..", "..", filepath.FromSlash(rel))
 	if _, err := os.Stat(p); err != nil {
 		t.Fatalf("%s: %v", rel, err)
 	}
