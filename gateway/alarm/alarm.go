@@ -97,8 +97,9 @@ type Engine struct {
 	// heldConds are lost-connection conditions held back as a
 	// consequence (consequence.go), by alarm id; uplinkDown is the box's
 	// own uplink state from its latest self reading.
-	heldConds  map[string]*heldCond
-	uplinkDown bool
+	heldConds    map[string]*heldCond
+	uplinkDown   bool
+	uplinkSeenUp bool
 }
 
 // New loads the persisted active alarms from stateFile (empty: no

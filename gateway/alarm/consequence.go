@@ -20,8 +20,8 @@ import (
 //   - the device named as its router (config router:) does not answer,
 //     or is itself held back (then the router's cause is named);
 //   - the box's own uplink is down (the gateway device's uplink.connected
-//     reading is false): the box and the connector share the practice's
-//     internet line.
+//     reading is false, after it was true once since the start): the box
+//     and the connector share the practice's internet line.
 //
 // Instead of alarm.raised the engine then emits alarm.suppressed with attrs
 // alarm, cause and condition. When the cause is gone, the held condition
@@ -55,7 +55,11 @@ func (e *Engine) observeSelf(s drivers.Sample) {
 			continue
 		}
 		if up, ok := m.Value.(bool); ok {
-			e.uplinkDown = !up
+			// Before its first connection the uplink is down at every
+			// start; that, or a broker the box was never able to reach,
+			// says nothing about the practice's internet line.
+			e.uplinkSeenUp = e.uplinkSeenUp || up
+			e.uplinkDown = !up && e.uplinkSeenUp
 		}
 	}
 }

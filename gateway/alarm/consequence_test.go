@@ -83,8 +83,13 @@ func TestVPNDownAsConsequence(t *testing.T) {
 			{unreachableSample("router", 5*time.Second, true), true, []string{ev(Suppressed, "router/device.unreachable")}, ""},
 			{vpnSample(10*time.Second, true), false, []string{ev(Suppressed, vpnID), ev(Raised, tslID)}, ""},
 		}, "usv/" + OnBattery},
-		{"the box's uplink down holds it back; up again, patience, raised", []step{
+		{"the box's uplink not yet connected since the start is no cause", []step{
 			{selfSample(0, false), false, nil, ""},
+			{vpnSample(10*time.Second, true), false, []string{ev(Raised, vpnID), ev(Raised, tslID)}, ""},
+		}, ""},
+		{"the box's uplink down holds it back; up again, patience, raised", []step{
+			{selfSample(0, true), false, nil, ""},
+			{selfSample(5*time.Second, false), false, nil, ""},
 			{vpnSample(10*time.Second, true), false, []string{ev(Suppressed, vpnID), ev(Raised, tslID)}, ""},
 			{selfSample(15*time.Second, false), false, nil, ""},
 			{vpnSample(20*time.Second, true), false, nil, ""},
