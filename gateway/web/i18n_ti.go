@@ -31,7 +31,7 @@ var tiCatalog = map[string]msg{
 	"ti.vpn.ti.down":    {"getrennt: kein E-Rezept, keine eAU, ePA und KIM. Internet und Router prüfen, dann den Konnektor neu starten; hilft das nicht, den TI-Dienstleister anrufen", "down: no e-prescriptions, eAU, ePA or KIM. Check internet and router, then restart the connector; if that does not help, call the TI service provider"},
 	"ti.vpn.sis.down":   {"getrennt: kein sicherer Internetzugang über die TI. Internet und Router prüfen, dann den Konnektor neu starten", "down: no secure internet access through the TI. Check internet and router, then restart the connector"},
 	"ti.vpn.online":     {"verbunden", "connected"},
-	"ti.vpn.offline":    {"nicht verbunden (der Konnektor meldet noch keinen Fehler)", "not connected (the connector reports no error yet)"},
+	"ti.vpn.offline":    {"nicht verbunden (ohne Alarm: Folge eines Internet- oder Stromausfalls, oder der Konnektor meldet noch keinen Fehler)", "not connected (no alarm: a consequence of an internet or power outage, or the connector reports no error yet)"},
 	"ti.vpn.sis.unused": {"nicht verbunden: wird offenbar nicht genutzt, kein Fehler", "not connected: apparently not used, not a fault"},
 
 	"ti.cardname.smc-b":   {"SMC-B (Praxisausweis)", "SMC-B (practice card)"},

@@ -130,8 +130,10 @@ func tiViewOf(lang string, d Device, active map[string]bool) tiView {
 		case st == "Online":
 			l.Text, l.Class = tr(lang, "ti.vpn.online"), "ok"
 		case vpn.key == "vpn.ti":
-			// Offline without the error state: the connector does not
-			// call it an error (yet); shown, not alarmed.
+			// Offline without an active alarm: the connector does not
+			// call it an error (yet), or the alarm engine holds it back
+			// as a consequence of a lost line or power; shown, not
+			// alarmed.
 			l.Text, l.Class = tr(lang, "ti.vpn.offline"), "warn"
 		default:
 			// A KoCoBox reports an unused SIS VPN Offline with its

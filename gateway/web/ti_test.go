@@ -143,3 +143,39 @@ func TestTICardAbsentWithoutConnector(t *testing.T) {
 		t.Fatal("TI card shown without a connector")
 	}
 }
+
+// TestTIVPNLines: what the card says of each VPN follows the connector's
+// error-state alarms, not the raw status field.
+func TestTIVPNLines(t *testing.T) {
+	dev := func(ti, sis string) Device {
+		return Device{ID: "tik", Driver: "konnektor", At: time.Now(),
+			Metrics: []drivers.Metric{drivers.Text("vpn.ti.status", ti), drivers.Text("vpn.sis.status", sis)}}
+	}
+	for _, c := range []struct {
+		name     string
+		d        Device
+		alarms   []string
+		ti, sis  string // classes
+		tiPrefix string
+	}{
+		{"both fine, SIS unused", dev("Online", "Offline"), nil, "ok", "", "verbunden"},
+		{"TI down with its error state", dev("Offline", "Offline"), []string{"tik/konnektor.ec_no_vpn_ti_connection"}, "bad", "", "getrennt"},
+		{"TI offline, alarm held back or not yet reported", dev("Offline", "Offline"), nil, "warn", "", "nicht verbunden (ohne Alarm"},
+		{"SIS down with its error state", dev("Online", "Offline"), []string{"tik/konnektor.ec_no_vpn_sis_connection"}, "ok", "bad", "verbunden"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var al []alarm.Alarm
+			for _, id := range c.alarms {
+				al = append(al, alarm.Alarm{ID: id, Device: "tik"})
+			}
+			v := tiViews(langDE, []Device{c.d}, al)
+			if len(v) != 1 || len(v[0].VPNs) != 2 {
+				t.Fatalf("views %+v", v)
+			}
+			ti, sis := v[0].VPNs[0], v[0].VPNs[1]
+			if ti.Class != c.ti || sis.Class != c.sis || !strings.HasPrefix(ti.Text, c.tiPrefix) {
+				t.Fatalf("VPN-TI %+v, VPN-SIS %+v; want classes %q/%q and TI text %q…", ti, sis, c.ti, c.sis, c.tiPrefix)
+			}
+		})
+	}
+}
