@@ -2,6 +2,7 @@ package alarm
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/praxisgate/praxisgate/drivers"
@@ -97,7 +98,7 @@ func (e *Engine) holdCondition(out []drivers.Event, s drivers.Sample, c drivers.
 	case cause != "":
 		e.heldConds[id] = &heldCond{device: s.Device, cause: cause}
 		return append(out, drivers.Event{Device: s.Device, Time: s.Time, Type: Suppressed, Severity: drivers.Info,
-			Message: fmt.Sprintf("%s: %s; held back as a consequence of %s", s.Device, c.Message, cause),
+			Message: fmt.Sprintf("%s: %s; held back as a consequence of %s", s.Device, strings.TrimSuffix(c.Message, "."), cause),
 			Attrs:   map[string]any{"alarm": id, "cause": cause, "condition": c.Name}}), true, nil
 	case !held:
 		return out, false, map[string]any{}

@@ -14,7 +14,7 @@ const vpnDown = "konnektor.ec_no_vpn_ti_connection"
 func vpnSample(at time.Duration, down bool) drivers.Sample {
 	s := drivers.Sample{Device: "tik", Time: t0.Add(at), Metrics: []drivers.Metric{drivers.Flag("vpn.ti.online", !down)}}
 	if down {
-		s.Conditions = []drivers.Condition{{Name: vpnDown, Severity: drivers.Critical, Message: "Connector error state EC_No_VPN_TI_Connection", ViaInternet: true},
+		s.Conditions = []drivers.Condition{{Name: vpnDown, Severity: drivers.Critical, Message: "Connector error state EC_No_VPN_TI_Connection.", ViaInternet: true},
 			// A condition not marked ViaInternet is never held back.
 			{Name: "konnektor.ec_tsl_expiring", Severity: drivers.Info, Message: "TSL expiring"}}
 	}
@@ -121,7 +121,8 @@ func TestVPNDownAsConsequence(t *testing.T) {
 				for _, x := range evs {
 					got = append(got, ev(x.Type, x.Attrs["alarm"].(string)))
 					if x.Type == Suppressed && x.Attrs["alarm"] == vpnID {
-						if x.Attrs["cause"] != c.cause || x.Attrs["condition"] != vpnDown || x.Severity != drivers.Info {
+						if x.Attrs["cause"] != c.cause || x.Attrs["condition"] != vpnDown || x.Severity != drivers.Info ||
+							x.Message != "tik: Connector error state EC_No_VPN_TI_Connection; held back as a consequence of "+c.cause {
 							t.Fatalf("step %d: suppressed %+v, want cause %s", i, x, c.cause)
 						}
 					}
