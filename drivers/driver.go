@@ -133,6 +133,12 @@ type Condition struct {
 	Severity Severity
 	// Message is a short English sentence for the provider's operators.
 	Message string
+	// ViaInternet marks a condition that reports a lost connection to a
+	// service outside the practice (the TI connector's VPN down). A lost
+	// internet line, router or power explains it, so the alarm engine
+	// holds it back as a consequence while one of those is down
+	// (gateway/alarm/correlate.go) instead of paging for the symptom.
+	ViaInternet bool
 }
 
 // Event is something that happened once.

@@ -427,7 +427,7 @@ func (r *reading) connector(c *Connector) {
 		if t, err := parseDateTime(es.ValidFrom); err == nil {
 			msg += ", since " + t.UTC().Format("2006-01-02 15:04 UTC")
 		}
-		r.conds = append(r.conds, drivers.Condition{Name: cn, Severity: sev, Message: msg + "."})
+		r.conds = append(r.conds, drivers.Condition{Name: cn, Severity: sev, Message: msg + ".", ViaInternet: vpnConditions[name]})
 	}
 	r.metrics = append(r.metrics,
 		drivers.Num("konnektor.error_states", float64(len(c.ErrorStates)), ""),

@@ -441,3 +441,30 @@ func TestConfig(t *testing.T) {
 		t.Errorf("0 days: %v", err)
 	}
 }
+
+// TestVPNDownIsViaInternet: the VPN-down conditions are marked as lost
+// connections, so the alarm engine can hold them back while the
+// practice's internet, router or power is down; no other condition is.
+func TestVPNDownIsViaInternet(t *testing.T) {
+	r := startSim(t, konnektorsim.Options{})
+	r.sim.SetSISMode(true)
+	r.sim.SetVPN(false, false)
+	if err := r.sim.SetCardExpiry("80276883110000118001", testNow.AddDate(0, 0, 10)); err != nil {
+		t.Fatal(err)
+	}
+	r.sim.SetError("EC_TSL_Expiring", true)
+	s := poll(t, newDriver(t, r.cfg))
+	via := map[string]bool{}
+	for _, c := range s.Conditions {
+		if c.ViaInternet {
+			via[c.Name] = true
+		}
+	}
+	want := map[string]bool{"konnektor.ec_no_vpn_ti_connection": true, "konnektor.ec_no_vpn_sis_connection": true}
+	if len(via) != len(want) || !via["konnektor.ec_no_vpn_ti_connection"] || !via["konnektor.ec_no_vpn_sis_connection"] {
+		t.Fatalf("conditions marked ViaInternet: %v, want %v (all: %v)", via, want, conds(s))
+	}
+	if len(s.Conditions) <= len(via) {
+		t.Fatalf("the test needs other conditions too: %v", conds(s))
+	}
+}

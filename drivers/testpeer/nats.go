@@ -37,13 +37,47 @@ type NATS struct {
 // test ends. It fails the test when nats-server is not installed.
 func StartNATS(t testing.TB) *NATS {
 	t.Helper()
+	return StartNATSWith(t, NATSOptions{})
+}
+
+// NATSOptions chooses the nats-server binary and its configuration.
+type NATSOptions struct {
+	// Bin is the nats-server to run; empty means the system's (Debian's
+	// package). CurrentNATS builds a current one.
+	Bin string
+	// Config renders the whole configuration for this run's ports and
+	// directories; nil means the test default (JetStream on disk with
+	// NATS's own defaults, MQTT with a 5 s ack_wait). A test that checks a
+	// configuration shipped to providers renders it here, so what is tested
+	// is what is shipped.
+	Config func(NATSConfigParams) (string, error)
+}
+
+// NATSConfigParams are the values a configuration must use: the ports the
+// test chose, and paths inside the test's own temp dir.
+type NATSConfigParams struct {
+	Port, MQTTPort    int
+	StoreDir, LogFile string
+}
+
+// StartNATSWith starts nats-server as opts says on free loopback ports and
+// stops it when the test ends.
+func StartNATSWith(t testing.TB, opts NATSOptions) *NATS {
+	t.Helper()
 	SkipShort(t, "nats-server")
-	bin, err := exec.LookPath("nats-server")
-	if err != nil {
-		bin = "/usr/bin/nats-server"
-		if _, statErr := os.Stat(bin); statErr != nil {
-			t.Fatal(MissingNATS)
+	bin := opts.Bin
+	if bin == "" {
+		var err error
+		if bin, err = exec.LookPath("nats-server"); err != nil {
+			bin = "/usr/bin/nats-server"
+			if _, statErr := os.Stat(bin); statErr != nil {
+				t.Fatal(MissingNATS)
+			}
 		}
+	}
+	render := opts.Config
+	if render == nil {
+		render = defaultNATSConfig
 	}
 	n := &NATS{t: t, bin: bin, dir: t.TempDir()}
 	n.conf = filepath.Join(n.dir, "nats.conf")
@@ -56,13 +90,21 @@ func StartNATS(t testing.TB) *NATS {
 	})
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
+		var err error
 		if n.Port, err = FreePort(); err != nil {
 			t.Fatal(err)
 		}
 		if n.MQTTPort, err = FreePort(); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(n.conf, []byte(n.config()), 0o600); err != nil {
+		conf, err := render(NATSConfigParams{
+			Port: n.Port, MQTTPort: n.MQTTPort,
+			StoreDir: filepath.Join(n.dir, "jetstream"), LogFile: n.logPath,
+		})
+		if err != nil {
+			t.Fatalf("nats: render config: %v", err)
+		}
+		if err := os.WriteFile(n.conf, []byte(conf), 0o600); err != nil {
 			t.Fatalf("nats: write config: %v", err)
 		}
 		if lastErr = n.start(); lastErr == nil {
@@ -73,7 +115,7 @@ func StartNATS(t testing.TB) *NATS {
 	return nil
 }
 
-func (n *NATS) config() string {
+func defaultNATSConfig(p NATSConfigParams) (string, error) {
 	return fmt.Sprintf(`server_name: praxisgate-test
 listen: 127.0.0.1:%d
 log_file: %q
@@ -85,7 +127,7 @@ mqtt {
   # Redeliver an unacknowledged QoS 1 message after this long (default 30s).
   ack_wait: 5s
 }
-`, n.Port, n.logPath, filepath.Join(n.dir, "jetstream"), n.MQTTPort)
+`, p.Port, p.LogFile, p.StoreDir, p.MQTTPort), nil
 }
 
 func (n *NATS) start() error {

@@ -94,6 +94,12 @@ type Engine struct {
 	// back (correlate.go).
 	lastSeen map[seriesKey]time.Time
 	held     map[string]*heldBack
+	// heldConds are lost-connection conditions held back as a
+	// consequence (consequence.go), by alarm id; uplinkDown is the box's
+	// own uplink state from its latest self reading.
+	heldConds    map[string]*heldCond
+	uplinkDown   bool
+	uplinkSeenUp bool
 }
 
 // New loads the persisted active alarms from stateFile (empty: no
@@ -109,7 +115,8 @@ func NewEngine(o Options) (*Engine, error) {
 		log = slog.Default()
 	}
 	e := &Engine{rules: o.Rules, file: stateFile, log: log, active: map[string]*Alarm{}, pending: map[string]*pending{},
-		devices: map[string]config.Device{}, lastSeen: map[seriesKey]time.Time{}, held: map[string]*heldBack{}}
+		devices: map[string]config.Device{}, lastSeen: map[seriesKey]time.Time{}, held: map[string]*heldBack{},
+		heldConds: map[string]*heldCond{}}
 	for _, d := range o.Devices {
 		e.devices[d.ID] = d
 	}
@@ -159,6 +166,7 @@ func (e *Engine) Observe(s drivers.Sample, failed bool) []drivers.Event {
 		}
 		return out
 	}
+	e.observeSelf(s)
 	out = e.reachable(out, s)
 	out = e.fresh(out, s)
 	for ri := range e.rules {
@@ -378,11 +386,20 @@ func (e *Engine) conditions(out []drivers.Event, s drivers.Sample) []drivers.Eve
 			a.Severity, a.Message, a.Kind, a.CondName = c.Severity, c.Message, KindCondition, c.Name
 			continue
 		}
+		attrs := map[string]any{}
+		if c.ViaInternet {
+			var held bool
+			if out, held, attrs = e.holdCondition(out, s, c, id); held {
+				continue
+			}
+		}
+		attrs["alarm"], attrs["condition"] = id, c.Name
 		e.active[id] = &Alarm{ID: id, Device: s.Device, Severity: c.Severity, Message: c.Message, Since: s.Time, Condition: true,
 			Kind: KindCondition, CondName: c.Name}
 		out = append(out, drivers.Event{Device: s.Device, Time: s.Time, Type: Raised, Severity: c.Severity, Message: c.Message,
-			Attrs: map[string]any{"alarm": id, "condition": c.Name}})
+			Attrs: attrs})
 	}
+	e.releaseConditions(s.Device, now)
 	ids := make([]string, 0)
 	for id, a := range e.active {
 		if a.Condition && a.Device == s.Device {

@@ -71,6 +71,11 @@ func (e *Engine) SetDevices(devices []config.Device, at time.Time) []drivers.Eve
 	for dev := range gone {
 		delete(e.held, dev)
 	}
+	for id, h := range e.heldConds {
+		if gone[h.device] {
+			delete(e.heldConds, id)
+		}
+	}
 	if len(out) > 0 {
 		e.version++
 		e.save()

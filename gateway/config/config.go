@@ -160,6 +160,11 @@ type Device struct {
 	// PoweredBy names the UPS device this device hangs on (for alarm
 	// correlation).
 	PoweredBy string `yaml:"powered_by"`
+	// Router names the device (router, firewall) this device reaches the
+	// internet through, for alarm correlation: while that device does not
+	// answer, this device's lost-connection conditions (the TI connector's
+	// VPN down) are held back as its consequence.
+	Router string `yaml:"router"`
 	// Interval, Timeout, Jitter and UnreachableAfter are always set after
 	// Load: the device's own value, else the one under defaults: (timeout
 	// and jitter capped to fit the device's interval), else the built-in

@@ -247,6 +247,19 @@ alarms:
 			},
 		},
 		{
+			name: "correlation references",
+			yaml: head + `devices:
+  - {id: a, driver: testdrv, powered_by: a, router: a, testdrv: {port: x}}
+  - {id: b, driver: testdrv, powered_by: usv, router: fritzbox, testdrv: {port: x}}
+`,
+			want: []string{
+				`6:30: devices[0].powered_by: a device cannot power itself`,
+				`6:45: devices[0].router: a device cannot be its own router`,
+				`7:30: devices[1].powered_by: no device "usv" in devices`,
+				`7:47: devices[1].router: no device "fritzbox" in devices`,
+			},
+		},
+		{
 			name: "poll timing",
 			yaml: head + `defaults: {interval: 10s, timeout: 20s}
 devices:

@@ -190,6 +190,14 @@ func (l *loader) validateDevices() {
 		case !l.hasDevice(dev.PoweredBy):
 			l.problem(p, "no device %s in devices", shown(dev.PoweredBy))
 		}
+		p = indexPath("devices", i) + ".router"
+		switch {
+		case dev.Router == "":
+		case dev.Router == dev.ID:
+			l.problem(p, "a device cannot be its own router")
+		case !l.hasDevice(dev.Router):
+			l.problem(p, "no device %s in devices", shown(dev.Router))
+		}
 	}
 }
 

@@ -16,6 +16,8 @@ type overviewData struct {
 	Fridges []fridgeView
 	// Health is the box health card's lines, from Status.Health.
 	Health []healthRow
+	// TI is the TI card's connectors (ti.go); empty: no card.
+	TI []tiView
 }
 
 // fridgeView is a fridge on the overview: its latest reading and, once
@@ -30,11 +32,13 @@ func (s *Server) getOverview(w http.ResponseWriter, r *request) {
 	st := s.be.Status()
 	devs := s.be.Devices()
 	now := s.now()
-	d := overviewData{Status: st, Alarms: alarmViews(r.lang, s.be.Alarms(), deviceNames(devs), now)}
+	alarms := s.be.Alarms()
+	d := overviewData{Status: st, Alarms: alarmViews(r.lang, alarms, deviceNames(devs), now)}
 	if !st.Started.IsZero() {
 		d.Uptime = now.Sub(st.Started).Round(time.Second)
 	}
 	d.Health = healthRows(r.lang, st.Version, d.Uptime, st.Health)
+	d.TI = tiViews(r.lang, devs, alarms)
 	for _, dev := range devs {
 		switch dev.Kind {
 		case "ups":
