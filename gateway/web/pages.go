@@ -16,6 +16,8 @@ type overviewData struct {
 	Fridges []fridgeView
 	// Health is the box health card's lines, from Status.Health.
 	Health []healthRow
+	// Checklist is the first-hour checklist; nil once done.
+	Checklist *checklistView
 }
 
 // fridgeView is a fridge on the overview: its latest reading and, once
@@ -45,6 +47,7 @@ func (s *Server) getOverview(w http.ResponseWriter, r *request) {
 			d.Fridges = append(d.Fridges, f)
 		}
 	}
+	d.Checklist = s.checklist(r.lang, st, devs)
 	s.render(w, r, http.StatusOK, "overview", pageData{Nav: "overview", Data: d})
 }
 
