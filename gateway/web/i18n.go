@@ -1,9 +1,14 @@
 package web
 
+import "sync/atomic"
+
 // The message catalog: every user-facing string of the page, German first
 // (the technicians' language) with English beside it. Templates and
 // handlers refer to keys only, so a missing translation is caught by
 // TestCatalogComplete rather than shown half-German.
+
+// missingKey, when set, hears of every key tr did not find.
+var missingKey atomic.Pointer[func(key string)]
 
 const (
 	langDE = "de"
@@ -205,10 +210,14 @@ var catalog = map[string]msg{
 	"upd.h_empty":           {"Noch keine Update-Schritte aufgezeichnet.", "No update steps recorded yet."},
 }
 
-// tr looks a key up; an unknown key shows itself so the gap is visible.
+// tr looks a key up; an unknown key shows itself so the gap is visible
+// (and is reported to missingKey, which the page walk test sets).
 func tr(lang, key string) string {
 	m, ok := catalog[key]
 	if !ok {
+		if f := missingKey.Load(); f != nil {
+			(*f)(key)
+		}
 		return key
 	}
 	if lang == langEN {

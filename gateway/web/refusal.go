@@ -53,14 +53,14 @@ func secretField(name string) bool {
 }
 
 // hiddenFields are carried along but mean nothing to a reader.
-var hiddenFields = []string{"rule", "id", "source", "mac", "back", "host"}
+var hiddenFields = []string{"rule", "source", "mac", "back", "host"}
 
 // fieldLabels name a form field in the page's words.
 var fieldLabels = map[string]string{
 	"above": "al.above", "below": "al.below", "for": "al.for", "hysteresis": "al.hysteresis", "severity": "al.severity",
 	"user": "login.user", "broker": "set.broker", "username": "set.username", "site": "set.site", "gateway": "set.gateway",
 	"interval": "set.interval", "device": "al.device", "name": "dev.name", "profile": "inv.profile", "contact": "nt.contacts",
-	"from": "cc.from", "to": "cc.to", "force": "upd.force", "lang": "lang.switch",
+	"id": "dev.id", "from": "cc.from", "to": "cc.to", "force": "upd.force", "lang": "lang.switch",
 }
 
 // keptFields picks the values of a refused form worth keeping, sorted by
