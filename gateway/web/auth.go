@@ -60,6 +60,10 @@ func (s *Server) postSetup(w http.ResponseWriter, r *request) {
 	}
 	s.setupThrottle.succeed(who)
 	s.writeIssue()
+	// The browser that created the account is the technician's: it gets
+	// the device cookie now, so its first login is already judged by its
+	// own failures only, however many guesses others make meanwhile.
+	s.sign.issueDevice(w, user, s.now())
 	r.sess.user = user // for the audit entry only; the session stays anonymous
 	s.change(r, "setup", "administrator "+user+" created")
 	s.redirect(w, r, "/login", "flash.setup_done")

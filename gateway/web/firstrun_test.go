@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -309,4 +310,28 @@ func TestRefusalKeepsInput(t *testing.T) {
 		t.Errorf("foreign refusal:\n%s", body)
 	}
 	checkSecurityHeaders(t, "/alarms/rule", resp.Header)
+}
+
+// TestSetupBrowserIsKnown (OWASP ASVS 2.2.1): the browser that created
+// the administrator holds a device cookie, so when guesses from 40
+// addresses have spent the global budget for unknown browsers, the
+// technician's first login still goes through at once.
+func TestSetupBrowserIsKnown(t *testing.T) {
+	e := newEnv(t)
+	e.setUp()
+	for i := range 40 {
+		a := e.clientFrom(fmt.Sprintf("127.0.1.%d", i+2))
+		a.get("/login")
+		resp, body := a.post("/login", url.Values{"user": {fmt.Sprintf("praxis%d", i)}, "password": {"falsch-geraten"}})
+		if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("guess %d: status %d\n%s", i, resp.StatusCode, body)
+		}
+	}
+	if w := e.srv.throttle.wait(attempt{account: "admin", addr: "127.0.2.1"}); w == 0 {
+		t.Fatal("the guesses did not spend the global budget; the test proves nothing")
+	}
+	e.get("/login")
+	resp, body := e.post("/login", url.Values{"user": {"admin"}, "password": {testPassword}})
+	wantRedirect(t, resp, "/")
+	_ = body
 }

@@ -52,7 +52,7 @@ var walkPages = []walkPage{
 	{"update", http.MethodGet, "/update", nil, http.StatusOK},
 	{"notify", http.MethodGet, "/notify", nil, http.StatusOK},
 	{"error", http.MethodGet, "/keine-seite", nil, http.StatusNotFound},
-	{"refused", http.MethodPost, "/alarms/rule", url.Values{"rule": {"0"}, "above": {"9,5"}, "below": {"2"}, "csrf": {"veraltet"}}, http.StatusForbidden},
+	{"refused", http.MethodPost, "/alarms/rule", url.Values{"rule": {"0"}, "above": {"9,5"}, "below": {"2"}, "severity": {"major"}, "csrf": {"veraltet"}}, http.StatusForbidden},
 }
 
 // Raw records (log lines, audit entries, certificate fingerprints, the
@@ -109,7 +109,7 @@ func foreignPhrases(lang string) []string {
 // come from outside the catalog (backend reasons, device kinds, metric
 // names); data such as device names and vendors contain none of them.
 var (
-	englishWordRE = regexp.MustCompile(`(?i)\b(the|and|with|without|section|printer|reachable|failed|unknown|rollout|healthy)\b|door\.open \d|device\.reachable \d`)
+	englishWordRE = regexp.MustCompile(`(?i)\b(the|and|with|without|section|printer|reachable|failed|unknown|rollout|healthy|critical|major|minor)\b|door\.open \d|device\.reachable \d`)
 	germanWordRE  = regexp.MustCompile(`(?i)\b(und|nicht|oder|mit|ohne|wird|bitte|erreichbar)\b`)
 )
 

@@ -22,7 +22,9 @@ const maxKeptFields = 64
 // index, a device id the form carried) are sent again but not listed.
 type keptField struct {
 	Name, Label, Value string
-	Hidden             bool
+	// Shown is Value in the page's words (a severity, a checkbox).
+	Shown  string
+	Hidden bool
 }
 
 // refusedData is the refusal page: the kept values, where they go when
@@ -82,9 +84,15 @@ func keptFields(lang string, form map[string][]string, strip string) (fields []k
 			if len(fields) >= maxKeptFields {
 				break
 			}
-			f := keptField{Name: name, Label: name, Value: v, Hidden: slices.Contains(hiddenFields, name)}
+			f := keptField{Name: name, Label: name, Value: v, Shown: v, Hidden: slices.Contains(hiddenFields, name)}
 			if k, ok := fieldLabels[name]; ok {
 				f.Label = tr(lang, k)
+			}
+			switch _, sev := catalog["sev."+v]; {
+			case name == "severity" && sev:
+				f.Shown = tr(lang, "sev."+v)
+			case name == "force" && v == "1":
+				f.Shown = tr(lang, "yes")
 			}
 			fields = append(fields, f)
 		}
