@@ -304,9 +304,9 @@ func TestRefusalKeepsInput(t *testing.T) {
 	wantRedirect(t, resp, "/")
 
 	// A foreign origin: the frame, an explanation, nothing echoed.
-	resp, body = e.post("/alarms/rule", url.Values{"rule": {"0"}, "above": {"<b>77</b>"}}, "Sec-Fetch-Site", "cross-site")
+	resp, body = e.post("/alarms/rule", url.Values{"rule": {"0"}, "above": {"<b>fremder-wert</b>"}}, "Sec-Fetch-Site", "cross-site")
 	wantStatus(t, resp, http.StatusForbidden, body)
-	if !strings.Contains(body, "nicht von dieser Seite") || strings.Contains(body, "77") || !strings.Contains(body, `<footer>`) {
+	if !strings.Contains(body, "nicht von dieser Seite") || strings.Contains(body, "fremder-wert") || !strings.Contains(body, `<footer>`) {
 		t.Errorf("foreign refusal:\n%s", body)
 	}
 	checkSecurityHeaders(t, "/alarms/rule", resp.Header)
