@@ -185,7 +185,7 @@ func (s *Server) refusalRequest(w http.ResponseWriter, hr *http.Request) *reques
 // session's refused form) with a fresh token; false when there are none.
 func (s *Server) resumeAfterLogin(w http.ResponseWriter, r *request) bool {
 	resume := r.PostFormValue("resume")
-	if resume == "" || !strings.HasPrefix(resume, "/") || strings.HasPrefix(resume, "//") || strings.ContainsAny(resume, "\\\r\n?#") {
+	if !localPath(resume) {
 		return false
 	}
 	fields, _ := keptFields(r.lang, r.PostForm, keepPrefix)
@@ -194,5 +194,20 @@ func (s *Server) resumeAfterLogin(w http.ResponseWriter, r *request) bool {
 	}
 	s.render(w, r, http.StatusOK, "refused", pageData{Flash: tr(r.lang, "rf.after_login"),
 		Data: refusedData{Fields: fields, Action: resume, Back: backTo(resume)}})
+	return true
+}
+
+// localPath reports whether p is a path of this page to post to: local,
+// no scheme-relative "//", no backslash, query, fragment or control
+// character, and short.
+func localPath(p string) bool {
+	if len(p) < 2 || len(p) > 128 || p[0] != '/' || p[1] == '/' {
+		return false
+	}
+	for _, c := range p {
+		if c < 0x21 || c == 0x7f || c == '\\' || c == '?' || c == '#' || c > 0x7e {
+			return false
+		}
+	}
 	return true
 }
