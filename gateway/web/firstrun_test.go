@@ -10,10 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/drivers/testpeer"
 )
 
 // TestSetupCodeOnConsole: the setup code is stored, so the console screen,
@@ -334,4 +336,36 @@ func TestSetupBrowserIsKnown(t *testing.T) {
 	resp, body := e.post("/login", url.Values{"user": {"admin"}, "password": {testPassword}})
 	wantRedirect(t, resp, "/")
 	_ = body
+}
+
+// TestSetupCodeStagedByRoot: "praxisgate setup-code" runs as root at
+// staging; what it makes in the service user's state directory (the web
+// directory, the code) must belong to that user, or the daemon could not
+// read its own code.
+func TestSetupCodeStagedByRoot(t *testing.T) {
+	testpeer.SkipShort(t, "root (chown)")
+	if os.Geteuid() != 0 {
+		t.Fatal("web: this test hands files to another user and needs root (make test runs it as root)")
+	}
+	state := filepath.Join(t.TempDir(), "state")
+	if err := os.Mkdir(state, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	const uid, gid = 65534, 65534 // nobody, nogroup
+	if err := os.Chown(state, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	webDir := filepath.Join(state, "web")
+	if _, err := PendingSetupCode(webDir); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{webDir, filepath.Join(webDir, setupCodeFile)} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sys := st.Sys().(*syscall.Stat_t); sys.Uid != uid || sys.Gid != gid {
+			t.Errorf("%s belongs to %d:%d, want the state directory's %d:%d", p, sys.Uid, sys.Gid, uid, gid)
+		}
+	}
 }

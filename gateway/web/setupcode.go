@@ -47,20 +47,68 @@ func PendingSetupCode(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// Directories made here, and the file, belong to whoever owns the
+	// nearest existing parent (the service user's state directory).
+	uid, gid, foreign := ownerOf(existingParent(dir))
+	made := missingDirs(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("web: create %s: %w", dir, err)
 	}
 	if err := writeFileAtomic(path, []byte(code+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("web: store setup code: %w", err)
 	}
-	if st, err := os.Stat(dir); err == nil {
-		if sys, ok := st.Sys().(*syscall.Stat_t); ok && int(sys.Uid) != os.Geteuid() {
-			if err := os.Chown(path, int(sys.Uid), int(sys.Gid)); err != nil {
-				return "", fmt.Errorf("web: hand the setup code to the owner of %s: %w", dir, err)
+	if foreign {
+		for _, p := range append(made, path) {
+			if err := os.Chown(p, uid, gid); err != nil {
+				return "", fmt.Errorf("web: hand %s to the owner of the state directory: %w", p, err)
 			}
 		}
 	}
 	return code, nil
+}
+
+// existingParent is dir or its nearest ancestor that exists.
+func existingParent(dir string) string {
+	for {
+		if _, err := os.Stat(dir); err == nil {
+			return dir
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return dir
+		}
+		dir = up
+	}
+}
+
+// missingDirs lists dir and its ancestors that do not exist yet.
+func missingDirs(dir string) []string {
+	var out []string
+	for {
+		if _, err := os.Stat(dir); err == nil {
+			return out
+		}
+		out = append(out, dir)
+		up := filepath.Dir(dir)
+		if up == dir {
+			return out
+		}
+		dir = up
+	}
+}
+
+// ownerOf returns the owner of path and whether it differs from the
+// running user (root at staging).
+func ownerOf(path string) (uid, gid int, foreign bool) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0, 0, false
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, 0, false
+	}
+	return int(sys.Uid), int(sys.Gid), int(sys.Uid) != os.Geteuid()
 }
 
 // validSetupCode reports whether s has the form newSetupCode makes.
