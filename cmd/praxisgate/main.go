@@ -35,6 +35,7 @@ func commands() []command {
 		{"discover", "sweep the local network once and print what answers", discoverCmd},
 		{"coldchain", "cold-chain record: verify the fridges' hash-chained daily record, print the monthly PDF report", coldchainCmd},
 		{"ups", "USB UPS support: inspect connected UPSes or a descriptor dump", upsCmd},
+		{"setup-code", "print the web page's one-time setup code (-sticker: the label for staging)", setupCodeCmd},
 		{"drivers", "list the device drivers built into this binary", driversCmd},
 		{"fleetsim", "simulate N gateways against one broker (reconnect spread, data loss)", fleetsimCmd},
 		{"watch", "provider: watch a fleet through the broker (offline, seq gaps, clocks, reboots, alarm SLAs)", watchCmd},

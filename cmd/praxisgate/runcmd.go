@@ -5,7 +5,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 
 	"github.com/praxisgate/praxisgate/gateway"
@@ -122,6 +124,11 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	pageOpts := webbackend.Options{Logs: func() []string { return ring.Lines(500) }, Restart: opts.Restart}
 	if notifier != nil {
 		pageOpts.Notify = notifyWeb{notifier}
+	}
+	// systemd's RuntimeDirectory=praxisgate (the image's unit): the setup
+	// code goes to the console login screen from there (docs/web.md).
+	if rd := os.Getenv("RUNTIME_DIRECTORY"); rd != "" {
+		pageOpts.IssueFile = filepath.Join(strings.Split(rd, ":")[0], "setup.issue")
 	}
 	go func() {
 		if err := page.Serve(runCtx, pageOpts); err != nil && runCtx.Err() == nil {

@@ -21,10 +21,14 @@ const (
 	historyCap    = int(historyWindow / historyStep)
 )
 
-// TempPoint is one reading of a fridge's temperature history.
+// TempPoint is one minute of a fridge's temperature history: V is the
+// reading furthest from the middle of the band (what the sparkline
+// draws), Lo and Hi the minute's lowest and highest readings (the true
+// extremes of the 24 h min/max).
 type TempPoint struct {
-	At time.Time
-	V  float64
+	At     time.Time
+	V      float64
+	Lo, Hi float64
 }
 
 // History holds the rings of all fridges; rings appear with a fridge's
@@ -64,7 +68,7 @@ func (h *History) Observe(s drivers.Sample) {
 		if !ok {
 			return
 		}
-		h.add(s.Device, TempPoint{At: s.Time, V: v}, (*fp.Low+*fp.High)/2)
+		h.add(s.Device, TempPoint{At: s.Time, V: v, Lo: v, Hi: v}, (*fp.Low+*fp.High)/2)
 		return
 	}
 }
@@ -86,9 +90,11 @@ func (h *History) add(device string, p TempPoint, mid float64) {
 			return // older than the newest minute: a clock step back; skip
 		}
 		if p.At.Truncate(historyStep).Equal(last.At.Truncate(historyStep)) {
+			lo, hi := math.Min(last.Lo, p.V), math.Max(last.Hi, p.V)
 			if math.Abs(p.V-mid) > math.Abs(last.V-mid) {
-				*last = p
+				last.At, last.V = p.At, p.V
 			}
+			last.Lo, last.Hi = lo, hi
 			return
 		}
 	}

@@ -31,7 +31,11 @@ func TestTempHistory(t *testing.T) {
 			[]drivers.Sample{fridgeSample(t0, 5.2), fridgeSample(t0.Add(10*time.Second), 8.5), fridgeSample(t0.Add(50*time.Second), 5.1),
 				fridgeSample(t0.Add(time.Minute), 4.9)},
 			t0.Add(2 * time.Minute),
-			[]TempPoint{{t0.Add(10 * time.Second), 8.5}, {t0.Add(time.Minute), 4.9}}},
+			[]TempPoint{{t0.Add(10 * time.Second), 8.5, 5.1, 8.5}, {t0.Add(time.Minute), 4.9, 4.9, 4.9}}},
+		{"both extremes of a minute kept: a cold and a warm reading",
+			[]drivers.Sample{fridgeSample(t0, 1.5), fridgeSample(t0.Add(20*time.Second), 12), fridgeSample(t0.Add(40*time.Second), 5)},
+			t0.Add(time.Minute),
+			[]TempPoint{{t0.Add(20 * time.Second), 12, 1.5, 12}}},
 		{"other kinds and metrics ignored",
 			[]drivers.Sample{{Device: "fridge", Kind: "room", Time: t0, Metrics: []drivers.Metric{drivers.Num("temperature", 21, "°C")}},
 				{Device: "fridge", Kind: config.FridgeKind, Time: t0, Metrics: []drivers.Metric{drivers.Num("humidity", 40, "%")}}},
@@ -39,11 +43,11 @@ func TestTempHistory(t *testing.T) {
 		{"only the last 24 h",
 			[]drivers.Sample{fridgeSample(t0, 5), fridgeSample(t0.Add(23*time.Hour), 6)},
 			t0.Add(24*time.Hour + time.Minute),
-			[]TempPoint{{t0.Add(23 * time.Hour), 6}}},
+			[]TempPoint{{t0.Add(23 * time.Hour), 6, 6, 6}}},
 		{"clock stepped back: older reading skipped",
 			[]drivers.Sample{fridgeSample(t0.Add(time.Hour), 5), fridgeSample(t0, 7)},
 			t0.Add(2 * time.Hour),
-			[]TempPoint{{t0.Add(time.Hour), 5}}},
+			[]TempPoint{{t0.Add(time.Hour), 5, 5, 5}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

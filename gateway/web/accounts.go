@@ -38,7 +38,7 @@ func openAccounts(dir string) (*accounts, error) {
 	data, err := os.ReadFile(a.path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		code, err := newSetupCode()
+		code, err := PendingSetupCode(dir)
 		if err != nil {
 			return nil, err
 		}
@@ -148,6 +148,11 @@ func (a *accounts) setPassword(user, pw string) error {
 	}
 	a.users = next
 	a.setupCode = ""
+	// The code is spent: a sticker or console screen that still shows it
+	// opens nothing any more.
+	if err := os.Remove(filepath.Join(filepath.Dir(a.path), setupCodeFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("web: remove spent setup code: %w", err)
+	}
 	return nil
 }
 

@@ -28,6 +28,9 @@ type alarmsData struct {
 	// ReportMonth is the monthly report form's default month; "": no
 	// report (coldchainreport.go).
 	ReportMonth string
+	// Units maps a metric to its unit as the devices report it, for the
+	// threshold fields' labels.
+	Units map[string]string
 }
 
 type ruleForm struct {
@@ -37,9 +40,10 @@ type ruleForm struct {
 func (s *Server) alarmsPage(w http.ResponseWriter, r *request, code int, d pageData, edit int, form ruleForm) {
 	d.Nav = "alarms"
 	saved := s.saved.get(s.be.Config())
-	names := deviceNames(s.be.Devices())
+	devs := s.be.Devices()
+	names := deviceNames(devs)
 	ad := alarmsData{Alarms: alarmViews(r.lang, s.be.Alarms(), names, s.now()), Rules: saved.Alarms, Edit: edit, Form: form,
-		Fridge: fridgeFromConfig(saved), Names: names}
+		Fridge: fridgeFromConfig(saved), Names: names, Units: metricUnits(devs)}
 	for _, d := range saved.Devices {
 		ad.HasFridge = ad.HasFridge || d.Kind == config.FridgeKind
 	}
@@ -196,4 +200,18 @@ func validDuration(s string) bool {
 	}
 	_, err := time.ParseDuration(s)
 	return err == nil
+}
+
+// metricUnits collects each metric's unit from the devices' latest
+// readings (the config's rules carry none).
+func metricUnits(devs []Device) map[string]string {
+	u := map[string]string{}
+	for _, d := range devs {
+		for _, m := range d.Metrics {
+			if m.Unit != "" && u[m.Name] == "" {
+				u[m.Name] = m.Unit
+			}
+		}
+	}
+	return u
 }

@@ -9,6 +9,10 @@ import (
 
 type loginForm struct {
 	User string
+	// Kept are a refused form's values (session expired), carried as
+	// hidden keep: fields through the login; Resume is where they go.
+	Kept   []keptField
+	Resume string
 }
 
 func (s *Server) getSetup(w http.ResponseWriter, r *request) {
@@ -55,6 +59,11 @@ func (s *Server) postSetup(w http.ResponseWriter, r *request) {
 		return
 	}
 	s.setupThrottle.succeed(who)
+	s.writeIssue()
+	// The browser that created the account is the technician's: it gets
+	// the device cookie now, so its first login is already judged by its
+	// own failures only, however many guesses others make meanwhile.
+	s.sign.issueDevice(w, user, s.now())
 	r.sess.user = user // for the audit entry only; the session stays anonymous
 	s.change(r, "setup", "administrator "+user+" created")
 	s.redirect(w, r, "/login", "flash.setup_done")
@@ -73,7 +82,8 @@ func (s *Server) getLogin(w http.ResponseWriter, r *request) {
 // anonymous session is replaced by a new one (new id, new CSRF token).
 func (s *Server) postLogin(w http.ResponseWriter, r *request) {
 	user := strings.TrimSpace(r.PostFormValue("user"))
-	form := loginForm{User: user}
+	form := loginForm{User: user, Resume: r.PostFormValue("resume")}
+	form.Kept, _ = keptFields(r.lang, r.PostForm, keepPrefix)
 	if len(user) > 64 {
 		user = user[:64]
 	}
@@ -96,6 +106,9 @@ func (s *Server) postLogin(w http.ResponseWriter, r *request) {
 	s.sign.issueDevice(w, user, s.now())
 	r.sess = s.sessions.rotate(w, r.sess, user)
 	s.change(r, "login", "")
+	if s.resumeAfterLogin(w, r) {
+		return
+	}
 	http.Redirect(w, r.Request, "/", http.StatusSeeOther)
 }
 

@@ -64,10 +64,13 @@ type TempHistory struct {
 	Low, High float64
 }
 
-// TempPoint is one reading.
+// TempPoint is one reading, or one minute of readings: V is the one the
+// sparkline draws, Lo and Hi the lowest and highest (the 24 h min/max).
+// A point with Lo and Hi not around V (left zero) counts as V alone.
 type TempPoint struct {
-	At time.Time
-	V  float64
+	At     time.Time
+	V      float64
+	Lo, Hi float64
 }
 
 // Device is one configured device as the page shows it.

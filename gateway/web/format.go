@@ -55,6 +55,9 @@ func fmtValue(lang string, m drivers.Metric) string {
 	switch v := m.Value.(type) {
 	case float64:
 		switch {
+		case m.Unit == "" && flagMetrics[m.Name] && (v == 0 || v == 1):
+			// drivers report some yes/no readings as 0 and 1
+			return fmtYesNo(lang, v == 1)
 		case m.Unit == "B":
 			return fmtIEC(lang, v)
 		case m.Unit == "s" && v >= 60 && v < 1e9:
@@ -77,6 +80,10 @@ func fmtValue(lang string, m drivers.Metric) string {
 	}
 	return s
 }
+
+// flagMetrics are readings that drivers send as the numbers 0 and 1 (so
+// they can be graphed and given thresholds) but that mean no and yes.
+var flagMetrics = map[string]bool{"door.open": true, "device.reachable": true}
 
 func fmtYesNo(lang string, b bool) string {
 	if b {

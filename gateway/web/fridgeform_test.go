@@ -58,7 +58,7 @@ func TestFridgeProfileForm(t *testing.T) {
 		{url.Values{"above": {"warm"}}, "keine Zahl"},
 		{url.Values{"for": {"lange"}}, "keine Dauer"},
 		{url.Values{"hysteresis": {"-1"}}, "darf nicht negativ sein"},
-		{url.Values{"severity": {"info"}}, "kritisch, schwer oder leicht wählen"},
+		{url.Values{"severity": {"info"}}, "kritisch, hoch oder niedrig wählen"},
 	} {
 		resp, body := e.post("/alarms/fridge", tt.form)
 		wantStatus(t, resp, http.StatusUnprocessableEntity, body)

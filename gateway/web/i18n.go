@@ -1,9 +1,14 @@
 package web
 
+import "sync/atomic"
+
 // The message catalog: every user-facing string of the page, German first
 // (the technicians' language) with English beside it. Templates and
 // handlers refer to keys only, so a missing translation is caught by
 // TestCatalogComplete rather than shown half-German.
+
+// missingKey, when set, hears of every key tr did not find.
+var missingKey atomic.Pointer[func(key string)]
 
 const (
 	langDE = "de"
@@ -24,7 +29,7 @@ var catalog = map[string]msg{
 	"lang.switch":           {"English", "Deutsch"},
 	"fingerprint":           {"Zertifikat-Fingerabdruck (SHA-256)", "Certificate fingerprint (SHA-256)"},
 	"setup.title":           {"Ersteinrichtung", "First-time setup"},
-	"setup.intro":           {"Der Einrichtungscode steht im Protokoll der Box (journalctl -u praxisgate). Er gilt nur einmal.", "The setup code is in the box's log (journalctl -u praxisgate). It works only once."},
+	"setup.intro":           {"Den Einrichtungscode zeigt der Bildschirm der Box (Anmeldebildschirm der Konsole/HDMI) und der Aufkleber des Dienstleisters; er steht auch im Protokoll. Er gilt nur einmal.", "The setup code is shown on the box's screen (console/HDMI login screen) and on the provider's sticker; it is also in the log. It works only once."},
 	"setup.code":            {"Einrichtungscode", "Setup code"},
 	"setup.submit":          {"Administrator anlegen", "Create administrator"},
 	"login.title":           {"Anmelden", "Log in"},
@@ -110,7 +115,7 @@ var catalog = map[string]msg{
 	"dev.count":             {"Geräte", "devices"},
 	"al.active":             {"Aktive Alarme", "Active alarms"},
 	"al.device":             {"Gerät", "Device"},
-	"al.severity":           {"Schwere", "Severity"},
+	"al.severity":           {"Alarmstufe", "Severity"},
 	"al.message":            {"Meldung", "Message"},
 	"al.since":              {"Seit", "Since"},
 	"al.ack":                {"Quittieren", "Acknowledge"},
@@ -124,8 +129,8 @@ var catalog = map[string]msg{
 	"al.save":               {"Speichern", "Save"},
 	"al.no_rules":           {"Keine Schwellwerte konfiguriert.", "No thresholds configured."},
 	"sev.critical":          {"kritisch", "critical"},
-	"sev.major":             {"schwer", "major"},
-	"sev.minor":             {"leicht", "minor"},
+	"sev.major":             {"hoch", "major"},
+	"sev.minor":             {"niedrig", "minor"},
 	"sev.info":              {"Info", "info"},
 	"set.identity":          {"Standort und Box", "Site and box"},
 	"set.site":              {"Standort (site)", "Site"},
@@ -205,10 +210,14 @@ var catalog = map[string]msg{
 	"upd.h_empty":           {"Noch keine Update-Schritte aufgezeichnet.", "No update steps recorded yet."},
 }
 
-// tr looks a key up; an unknown key shows itself so the gap is visible.
+// tr looks a key up; an unknown key shows itself so the gap is visible
+// (and is reported to missingKey, which the page walk test sets).
 func tr(lang, key string) string {
 	m, ok := catalog[key]
 	if !ok {
+		if f := missingKey.Load(); f != nil {
+			(*f)(key)
+		}
 		return key
 	}
 	if lang == langEN {

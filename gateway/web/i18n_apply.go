@@ -59,7 +59,7 @@ var formCatalog = map[string]msg{
 	"err.need_bound":     {"mindestens „über“ oder „unter“ angeben", "give at least “above” or “below”"},
 	"err.below_high":     {"muss kleiner sein als die Obergrenze (%s)", "must be below the upper limit (%s)"},
 	"err.negative":       {"darf nicht negativ sein", "must not be negative"},
-	"err.severity":       {"kritisch, schwer oder leicht wählen", "choose critical, major or minor"},
+	"err.severity":       {"kritisch, hoch oder niedrig wählen", "choose critical, major or minor"},
 }
 
 func init() {

@@ -11,7 +11,7 @@ import (
 
 // keyRE finds message keys in templates and Go code: a quoted
 // prefix.name where the prefix is one the catalog uses.
-var keyRE = regexp.MustCompile(`"((?:app|nav|lang|setup|login|err|flash|ov|dev|al|sev|set|step|cert|diag|cc|inv|upd)\.[a-z_]+)"`)
+var keyRE = regexp.MustCompile(`"((?:app|nav|lang|setup|login|err|flash|ov|dev|al|sev|set|step|cert|diag|cc|inv|upd|ck|rf)\.[a-z_]+)"`)
 
 // TestCatalogComplete: every message has German and English, and every key
 // the templates and handlers use exists, so no page shows a raw key or

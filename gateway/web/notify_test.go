@@ -80,7 +80,7 @@ func TestNotifyPage(t *testing.T) {
 				t.Errorf("%s: page lacks %q", lang, w)
 			}
 		}
-		if strings.Index(body, "kritisch") > strings.Index(body, "leicht") && lang == "de" {
+		if strings.Index(body, "kritisch") > strings.Index(body, "niedrig") && lang == "de" {
 			t.Error("chains not ordered by severity")
 		}
 	}

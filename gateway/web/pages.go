@@ -18,6 +18,8 @@ type overviewData struct {
 	Health []healthRow
 	// TI is the TI card's connectors (ti.go); empty: no card.
 	TI []tiView
+	// Checklist is the first-hour checklist; nil once done.
+	Checklist *checklistView
 }
 
 // fridgeView is a fridge on the overview: its latest reading and, once
@@ -49,6 +51,7 @@ func (s *Server) getOverview(w http.ResponseWriter, r *request) {
 			d.Fridges = append(d.Fridges, f)
 		}
 	}
+	d.Checklist = s.checklist(r.lang, st, devs)
 	s.render(w, r, http.StatusOK, "overview", pageData{Nav: "overview", Data: d})
 }
 

@@ -72,6 +72,8 @@ func parsePages() (*pages, error) {
 		"name":   deviceName,
 		"kind":   kindLabel,
 		"field":  func(m map[string]string, k string) string { return m[k] },
+		"reason": updateReason,
+		"unit":   func(units map[string]string, metric string) string { return units[metric] },
 	}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {

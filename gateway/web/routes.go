@@ -36,6 +36,7 @@ func (s *Server) routes() {
 	m.Handle("POST /lang", s.wrap(public, s.postLang))
 	m.Handle("POST /logout", s.wrap(loggedIn, s.postLogout))
 	m.Handle("GET /{$}", s.wrap(loggedIn, s.getOverview))
+	m.Handle("POST /checklist/test", s.wrap(loggedIn, s.postChecklistTest))
 	m.Handle("GET /devices", s.wrap(loggedIn, s.getDevices))
 	m.Handle("POST /devices/poll", s.wrap(loggedIn, s.postPoll))
 	m.Handle("GET /devices/found", s.wrap(loggedIn, s.getFound))
@@ -97,7 +98,7 @@ func (s *Server) wrap(level int, h handlerFunc) http.Handler {
 				return
 			}
 			if !r.sess.validToken(hr.PostFormValue("csrf")) {
-				s.denyCSRF(w, hr)
+				s.refuseStale(w, hr)
 				return
 			}
 		}
@@ -141,19 +142,6 @@ func validUTF8(r *http.Request) bool {
 		}
 	}
 	return true
-}
-
-// denyCSRF answers a cross-origin or token-less state change.
-func (s *Server) denyCSRF(w http.ResponseWriter, r *http.Request) {
-	setSecurityHeaders(w.Header())
-	lang := langDE
-	if ss := s.sessions.get(r); ss != nil {
-		lang = pickLang(ss.lang)
-	}
-	s.log.Warn("web: request refused by CSRF protection", "method", r.Method, "path", r.URL.Path, "remote", remoteIP(r))
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(http.StatusForbidden)
-	w.Write([]byte(tr(lang, "err.csrf") + "\n"))
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *request) {

@@ -44,6 +44,10 @@ type Options struct {
 	Restart func(reason string)
 	// Notify is the SMS/call notifier; nil hides its page.
 	Notify NotifyView
+	// IssueFile, when set, receives the setup code for the box's console
+	// login screen while setup is pending (the image links it into
+	// /etc/issue.d); it is removed once an administrator exists.
+	IssueFile string
 }
 
 // Server is the web page. Create it with New, serve it with Run (or mount
@@ -74,6 +78,9 @@ type Server struct {
 	// answered.
 	restart      func(reason string)
 	restartDelay time.Duration
+	issueFile    string
+	// checks remembers the overview's first-hour checklist.
+	checks *checklistStore
 }
 
 // New prepares the page: loads or creates the certificate, reads the
@@ -83,7 +90,7 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("web: Backend and Dir are required")
 	}
 	s := &Server{be: opts.Backend, dir: opts.Dir, log: opts.Logger, logs: opts.Logs, cold: opts.ColdChain, notify: opts.Notify, now: opts.Now,
-		restart: opts.Restart, restartDelay: restartDelay}
+		restart: opts.Restart, restartDelay: restartDelay, issueFile: opts.IssueFile}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -107,6 +114,9 @@ func New(opts Options) (*Server, error) {
 	if s.audit, err = openAudit(s.dir, s.be.Event); err != nil {
 		return nil, err
 	}
+	if s.checks, err = openChecklist(s.dir); err != nil {
+		return nil, err
+	}
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err
 	}
@@ -118,7 +128,7 @@ func New(opts Options) (*Server, error) {
 	s.throttle = newThrottle(s.now)
 	s.setupThrottle = newSetupThrottle(s.now)
 	s.cop = http.NewCrossOriginProtection()
-	s.cop.SetDenyHandler(http.HandlerFunc(s.denyCSRF))
+	s.cop.SetDenyHandler(http.HandlerFunc(s.refuseForeign))
 	s.routes()
 
 	s.log.Info("web page certificate", "sha256", s.fp)
@@ -128,6 +138,7 @@ func New(opts Options) (*Server, error) {
 		// the box anyway.
 		s.log.Warn("web page not set up yet: open https://<box>/ and enter this setup code", "setup_code", code)
 	}
+	s.writeIssue()
 	return s, nil
 }
 

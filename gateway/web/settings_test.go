@@ -67,7 +67,7 @@ func TestChangeThresholdRejected(t *testing.T) {
 		{"above below below", ruleForm0("1", "2", "15m", "", "critical"), "muss größer sein als der Wert bei „unter“"},
 		{"neither bound", ruleForm0("", "", "15m", "", "critical"), "mindestens „über“ oder „unter“ angeben"},
 		{"negative hysteresis", ruleForm0("8", "2", "15m", "-0,5", "critical"), "darf nicht negativ sein"},
-		{"bad severity", ruleForm0("8", "2", "15m", "", "sehr schlimm"), "kritisch, schwer oder leicht wählen"},
+		{"bad severity", ruleForm0("8", "2", "15m", "", "sehr schlimm"), "kritisch, hoch oder niedrig wählen"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -44,10 +44,20 @@ func sparkline(h TempHistory, now time.Time) (v sparkView, ok bool) {
 			continue
 		}
 		c := min(int(p.At.Sub(from)/sparkStep), sparkCols-1)
-		if !has[c] || math.Abs(p.V-mid) > math.Abs(cols[c]-mid) {
-			cols[c], has[c] = p.V, true
+		lo, hi := p.V, p.V
+		if p.Lo <= p.V && p.V <= p.Hi && !math.IsNaN(p.Lo) && !math.IsNaN(p.Hi) && !math.IsInf(p.Lo, 0) && !math.IsInf(p.Hi, 0) {
+			lo, hi = p.Lo, p.Hi
 		}
-		v.Min, v.Max = math.Min(v.Min, p.V), math.Max(v.Max, p.V)
+		// The column shows the minute's extreme furthest from the band's
+		// middle, so a short excursion either way stays visible.
+		far := hi
+		if math.Abs(lo-mid) > math.Abs(hi-mid) {
+			far = lo
+		}
+		if !has[c] || math.Abs(far-mid) > math.Abs(cols[c]-mid) {
+			cols[c], has[c] = far, true
+		}
+		v.Min, v.Max = math.Min(v.Min, lo), math.Max(v.Max, hi)
 		ok = true
 	}
 	if !ok {
@@ -70,24 +80,44 @@ func sparkline(h TempHistory, now time.Time) (v sparkView, ok bool) {
 	// A gap of more than an hour (no readings: the device was down or the
 	// daemon not running) starts a new line instead of bridging it; a
 	// fridge polled every half hour still gets one line.
-	open, last := false, -2
+	// A line of a single column (the first quarter hour after the start,
+	// or one reading between gaps) would draw nothing: it spans its
+	// column's width instead.
+	start, last := -1, -2
+	flush := func() {
+		if start < 0 {
+			return
+		}
+		b.WriteString(`<polyline fill="none" stroke="#1f6fb2" stroke-width="1.5" points="`)
+		for c := start; c <= last; c++ {
+			if !has[c] {
+				continue
+			}
+			if c > start {
+				b.WriteByte(' ')
+			}
+			b.WriteString(strconv.Itoa(c*sparkColW+1) + "," + y(cols[c]))
+		}
+		if start == last {
+			b.WriteString(" " + strconv.Itoa(start*sparkColW) + "," + y(cols[start]) + " " + strconv.Itoa(start*sparkColW+sparkColW) + "," + y(cols[start]))
+		}
+		b.WriteString(`"/>`)
+	}
 	for c := range sparkCols {
 		if !has[c] {
 			continue
 		}
-		switch {
-		case !open:
-			b.WriteString(`<polyline fill="none" stroke="#1f6fb2" stroke-width="1.5" points="`)
-			open = true
-		case c-last > sparkGap:
-			b.WriteString(`"/><polyline fill="none" stroke="#1f6fb2" stroke-width="1.5" points="`)
-		default:
-			b.WriteByte(' ')
+		if start >= 0 && c-last > sparkGap {
+			flush()
+			start = -1
 		}
-		b.WriteString(strconv.Itoa(c*sparkColW+1) + "," + y(cols[c]))
+		if start < 0 {
+			start = c
+		}
 		last = c
 	}
-	b.WriteString(`"/></svg>`)
+	flush()
+	b.WriteString(`</svg>`)
 	// Only numbers and fixed markup above: nothing from outside the box
 	// reaches this HTML.
 	v.SVG = template.HTML(b.String())

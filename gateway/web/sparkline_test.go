@@ -110,3 +110,44 @@ func TestOverviewSparkline(t *testing.T) {
 	}
 	checkSecurityHeaders(t, "/", resp.Header)
 }
+
+// TestSparklineFirstReadings: right after the start one reading must
+// already draw a visible line, and the 24 h min/max are the minute
+// extremes the history keeps, not only the drawn values (issue 22).
+func TestSparklineFirstReadings(t *testing.T) {
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name     string
+		points   []TempPoint
+		min, max float64
+	}{
+		{"one reading just now", []TempPoint{{At: now, V: 5.5, Lo: 5.5, Hi: 5.5}}, 5.5, 5.5},
+		{"two readings a minute apart", []TempPoint{{At: now.Add(-time.Minute), V: 5, Lo: 5, Hi: 5}, {At: now, V: 5.2, Lo: 5.2, Hi: 5.2}}, 5, 5.2},
+		{"a minute with a cold and a warm reading", []TempPoint{{At: now.Add(-2 * time.Minute), V: 12, Lo: 1.5, Hi: 12}, {At: now, V: 5, Lo: 5, Hi: 5}}, 1.5, 12},
+		{"a point without its range counts as its value", []TempPoint{{At: now, V: 4.5}}, 4.5, 4.5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, ok := sparkline(TempHistory{Low: 2, High: 8, Points: tt.points}, now)
+			if !ok {
+				t.Fatal("no sparkline")
+			}
+			if v.Min != tt.min || v.Max != tt.max {
+				t.Errorf("min/max %v/%v, want %v/%v", v.Min, v.Max, tt.min, tt.max)
+			}
+			lines := pointsRE.FindAllStringSubmatch(string(v.SVG), -1)
+			if len(lines) != 1 {
+				t.Fatalf("%d lines, want 1:\n%s", len(lines), v.SVG)
+			}
+			// A polyline needs two distinct points to draw anything.
+			pts := strings.Fields(lines[0][1])
+			distinct := map[string]bool{}
+			for _, p := range pts {
+				distinct[p] = true
+			}
+			if len(distinct) < 2 {
+				t.Fatalf("line %q draws nothing", lines[0][1])
+			}
+		})
+	}
+}

@@ -202,7 +202,7 @@ func TestUpdatePageHistory(t *testing.T) {
 		{"some_future_state", "1.2.3"},
 		{"zurückgerollt", "1.3.0", "1.2.3", "started 3 times &lt;b&gt;without&lt;/b&gt; becoming healthy", fmtWhen(at(5))},
 		{"neue Version in Erprobung", "1.3.0"},
-		{"installiert, Neustart folgt", "1.2.3", "1.3.0", "restarting into the new version", fmtWhen(at(0))},
+		{"installiert, Neustart folgt", "1.2.3", "1.3.0", "Neustart in die neue Version", fmtWhen(at(0))},
 	}
 	for i, want := range wantRows {
 		for _, w := range want {

@@ -121,7 +121,7 @@ func (b *Backend) FridgeHistory(device string) web.TempHistory {
 	pts := b.temps.Points(device, time.Now())
 	h.Points = make([]web.TempPoint, len(pts))
 	for i, p := range pts {
-		h.Points[i] = web.TempPoint{At: p.At, V: p.V}
+		h.Points[i] = web.TempPoint{At: p.At, V: p.V, Lo: p.Lo, Hi: p.Hi}
 	}
 	return h
 }

@@ -18,6 +18,9 @@ type Options struct {
 	Restart func(reason string)
 	// Notify is the SMS/call notifier's page (nil: no notify section, no page).
 	Notify web.NotifyView
+	// IssueFile receives the setup code for the console login screen
+	// while the page is not set up (web.Options.IssueFile); "" for none.
+	IssueFile string
 }
 
 // Serve serves the technician's web page (config web:) until ctx ends.
@@ -32,7 +35,7 @@ func (b *Backend) Serve(ctx context.Context, o Options) error {
 		return nil
 	}
 	srv, err := web.New(web.Options{Backend: b, ColdChain: ColdChain(cfg), Dir: w.Dir,
-		Logger: b.log.With("part", "web"), Logs: o.Logs, Restart: o.Restart, Notify: o.Notify})
+		Logger: b.log.With("part", "web"), Logs: o.Logs, Restart: o.Restart, Notify: o.Notify, IssueFile: o.IssueFile})
 	if err != nil {
 		return fmt.Errorf("web page: %w", err)
 	}
