@@ -32,6 +32,9 @@ type dayState struct {
 	// Excursions ended on this day; Open is the one going on.
 	Excursions []Excursion `json:"excursions"`
 	Open       *Excursion  `json:"open,omitempty"`
+	// Checks and Acks are the day's audit entries so far (audit.go).
+	Checks []DailyCheck `json:"checks,omitempty"`
+	Acks   []Ack   `json:"acks,omitempty"`
 	// LastAt and LastValue are the newest reading, possibly of an earlier
 	// day; HaveLast says they are set.
 	LastAt    time.Time `json:"last_at"`
@@ -72,7 +75,7 @@ func (d *dayState) resetDay(date string) {
 	d.Date = date
 	d.Samples, d.SumSeconds, d.SumArrhenius, d.Min, d.Max, d.HaveExt = 0, 0, 0, 0, 0, false
 	d.OutSeconds, d.CoveredSeconds = 0, 0
-	d.Excursions = nil
+	d.Excursions, d.Checks, d.Acks = nil, nil, nil
 	if d.Open != nil {
 		d.Open = &Excursion{Start: d.Open.Start, Direction: d.Open.Direction, Peak: d.LastValue}
 	}
@@ -140,7 +143,7 @@ func (d *dayState) extend(v float64) {
 func (d *dayState) record(tz string, b band, dayLen time.Duration) Record {
 	r := Record{Date: d.Date, Device: d.Device, TZ: tz, Low: b.low, High: b.high, Samples: d.Samples,
 		MinutesOut: round(d.OutSeconds/60, 1), MinutesNoData: round(math.Max(0, dayLen.Seconds()-d.CoveredSeconds)/60, 1),
-		Excursions: []Excursion{}, Prev: d.Prev}
+		Excursions: []Excursion{}, Checks: d.Checks, Acks: d.Acks, Prev: d.Prev}
 	if d.Samples > 0 && d.CoveredSeconds > 0 {
 		mn, mx := round(d.Min, 2), round(d.Max, 2)
 		mean := round(d.SumSeconds/d.CoveredSeconds, 2)
