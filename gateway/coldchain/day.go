@@ -34,7 +34,7 @@ type dayState struct {
 	Open       *Excursion  `json:"open,omitempty"`
 	// Checks and Acks are the day's audit entries so far (audit.go).
 	Checks []DailyCheck `json:"checks,omitempty"`
-	Acks   []Ack   `json:"acks,omitempty"`
+	Acks   []Ack        `json:"acks,omitempty"`
 	// LastAt and LastValue are the newest reading, possibly of an earlier
 	// day; HaveLast says they are set.
 	LastAt    time.Time `json:"last_at"`

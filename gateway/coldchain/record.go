@@ -47,7 +47,7 @@ type Record struct {
 	// when and why (audit.go). They are part of the chained line, so
 	// Verify covers them like the temperatures.
 	Checks []DailyCheck `json:"checks,omitempty"`
-	Acks   []Ack   `json:"acks,omitempty"`
+	Acks   []Ack        `json:"acks,omitempty"`
 	// OffsetC is the probe's calibration offset that was added to every
 	// reading of the day (calibrate.go); nil: none configured.
 	// CalibrationDue is the probe's next calibration date as configured.
