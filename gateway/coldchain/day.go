@@ -46,6 +46,10 @@ type dayState struct {
 	Low  float64       `json:"low"`
 	High float64       `json:"high"`
 	Hold time.Duration `json:"hold"`
+	// OffsetC and CalibrationDue are the probe's calibration
+	// (calibrate.go), noted in the record.
+	OffsetC        *float64 `json:"offset_c,omitempty"`
+	CalibrationDue string   `json:"calibration_due,omitempty"`
 	// Prev and LastDate describe the newest record written.
 	Prev     string `json:"prev"`
 	LastDate string `json:"last_date"`
@@ -143,7 +147,7 @@ func (d *dayState) extend(v float64) {
 func (d *dayState) record(tz string, b band, dayLen time.Duration) Record {
 	r := Record{Date: d.Date, Device: d.Device, TZ: tz, Low: b.low, High: b.high, Samples: d.Samples,
 		MinutesOut: round(d.OutSeconds/60, 1), MinutesNoData: round(math.Max(0, dayLen.Seconds()-d.CoveredSeconds)/60, 1),
-		Excursions: []Excursion{}, Checks: d.Checks, Acks: d.Acks, Prev: d.Prev}
+		Excursions: []Excursion{}, Checks: d.Checks, Acks: d.Acks, OffsetC: d.OffsetC, CalibrationDue: d.CalibrationDue, Prev: d.Prev}
 	if d.Samples > 0 && d.CoveredSeconds > 0 {
 		mn, mx := round(d.Min, 2), round(d.Max, 2)
 		mean := round(d.SumSeconds/d.CoveredSeconds, 2)

@@ -221,6 +221,7 @@ func (r *Recorder) load(f Fridge) (*tracked, error) {
 	}
 	st.Device = f.ID
 	st.TZ, st.Low, st.High, st.Hold = r.o.Location.String(), f.Low, f.High, f.Hold
+	st.OffsetC, st.CalibrationDue = f.Offset, f.CalibrationDue
 	// Unreadable files must not keep the daemon (and every other fridge)
 	// down: the check after load reports them, and the chain goes on.
 	if err := r.reconcileHead(f.ID, st); err != nil {
@@ -378,7 +379,6 @@ func (r *Recorder) closeDay(t *tracked) error {
 	t.st.attribute(de, ds, de, t.b)
 	if t.st.Date > t.st.LastDate {
 		rec := t.st.record(r.o.Location.String(), t.b, de.Sub(ds))
-		rec.OffsetC, rec.CalibrationDue = t.cal.offset, t.cal.due
 		line, err := appendRecord(r.o.Dir, rec)
 		if err != nil {
 			return err
