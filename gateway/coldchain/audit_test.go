@@ -17,7 +17,7 @@ import (
 func auditRec(t *testing.T, dir string, offset *float64, due string) *Recorder {
 	t.Helper()
 	by := 10 * time.Hour
-	r, err := New(Options{Dir: dir, Location: time.UTC, CheckBy: &by,
+	r, err := New(Options{Dir: dir, Location: time.UTC, CheckBy: &by, SaveEvery: time.Hour,
 		Fridges: []Fridge{{ID: "kuehlschrank", Low: 2, High: 8, Interval: time.Minute, Offset: offset, CalibrationDue: due}}})
 	if err != nil {
 		t.Fatal(err)
