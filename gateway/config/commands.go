@@ -28,10 +28,10 @@ type Commands struct {
 // CommandNames are the commands the gateway knows, for checking
 // commands.require_signature.
 var CommandNames = []string{"ping", "poll-now", "discover-now", "get-config", "set-config", "ack-alarm",
-	"update-check", "update-install", "restart", "support-bundle", "get-log", "ups-selftest"}
+	"update-check", "update-install", "restart", "support-bundle", "get-log", "ups-selftest", "coldchain-verify"}
 
 // DefaultRequireSignature is the default of commands.require_signature.
-var DefaultRequireSignature = []string{"set-config", "update-install", "restart", "ups-selftest"}
+var DefaultRequireSignature = []string{"set-config", "update-install", "restart", "ups-selftest", "coldchain-verify"}
 
 const (
 	defaultMaxSkew        = 5 * time.Minute

@@ -151,18 +151,19 @@ func (g *server) commandHandlers(o Options) map[string]command.Handler {
 		}
 	}
 	return map[string]command.Handler{
-		"ping":           g.cmdPing,
-		"poll-now":       g.cmdPollNow,
-		"discover-now":   g.cmdDiscoverNow,
-		"ack-alarm":      g.cmdAckAlarm,
-		"get-config":     g.cmdGetConfig,
-		"set-config":     g.cmdSetConfig(o),
-		"get-log":        cmdGetLog(o.Log),
-		"support-bundle": g.cmdSupportBundle(o.Log),
-		"restart":        restart("restart command"),
-		"update-check":   cmdUpdateCheck(o.Updater),
-		"update-install": cmdUpdateInstall(o.Updater),
-		"ups-selftest":   g.cmdUPSSelfTest,
+		"ping":             g.cmdPing,
+		"poll-now":         g.cmdPollNow,
+		"discover-now":     g.cmdDiscoverNow,
+		"ack-alarm":        g.cmdAckAlarm,
+		"get-config":       g.cmdGetConfig,
+		"set-config":       g.cmdSetConfig(o),
+		"get-log":          cmdGetLog(o.Log),
+		"support-bundle":   g.cmdSupportBundle(o.Log),
+		"restart":          restart("restart command"),
+		"update-check":     cmdUpdateCheck(o.Updater),
+		"update-install":   cmdUpdateInstall(o.Updater),
+		"ups-selftest":     g.cmdUPSSelfTest,
+		"coldchain-verify": g.cmdColdChainVerify,
 	}
 }
 
