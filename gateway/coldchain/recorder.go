@@ -8,7 +8,7 @@
 // The record is computed on the box from the readings the gateway sees, so
 // it is continuous through uplink outages. Days are appended as JSON lines
 // to <dir>/<device>/<year>.jsonl and never rewritten or deleted (a year is
-// about 130 KB, so years fit on any box); each line carries the SHA-256 of
+// about 200 KB with the audit entries, so years fit on any box); each line carries the SHA-256 of
 // the line before, and the chain head <dir>/<device>/head.log, a second
 // append-only file, keeps every day's hash. The recorder checks the day
 // files against the head at start and after every day and continues the
