@@ -160,8 +160,10 @@ func (r *Recorder) AddAck(device string, a Ack) (bool, error) {
 type Today struct {
 	Device string
 	Date   string
-	Checks []DailyCheck
-	Acks   []Ack
+	// Location is the record's time zone, for showing times of day.
+	Location *time.Location
+	Checks   []DailyCheck
+	Acks     []Ack
 	// CheckDue is when the daily check must be done by today (zero: no
 	// time configured); CheckMissing says it is past and none was done.
 	CheckDue     time.Time
@@ -177,7 +179,7 @@ func (r *Recorder) Today(now time.Time) []Today {
 	out := make([]Today, 0, len(r.order))
 	for _, id := range r.order {
 		t := r.fridges[id]
-		d := Today{Device: id, Date: r.date(now), Calibration: t.cal.state(r.date(now))}
+		d := Today{Device: id, Date: r.date(now), Location: r.o.Location, Calibration: t.cal.state(r.date(now))}
 		if t.st.Date == d.Date {
 			d.Checks = append([]DailyCheck(nil), t.st.Checks...)
 			d.Acks = append([]Ack(nil), t.st.Acks...)

@@ -94,10 +94,12 @@ func (s *Server) coldViews(lang string, now time.Time) []coldView {
 		if lang != langEN {
 			v.Verdict = st.German()
 		}
-		loc := now.Location()
+		loc := d.Location
+		if loc == nil {
+			loc = now.Location()
+		}
 		if !d.CheckDue.IsZero() {
-			loc = d.CheckDue.Location()
-			v.Due, v.Missing = d.CheckDue.Format("15:04"), d.CheckMissing
+			v.Due, v.Missing = d.CheckDue.In(loc).Format("15:04"), d.CheckMissing
 		}
 		for _, c := range d.Checks {
 			cv := checkView{Time: c.At.In(loc).Format("15:04"), User: c.User, Comment: c.Comment}
