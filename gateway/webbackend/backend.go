@@ -2,7 +2,7 @@
 // (gateway/web) sees it: web defines the Backend interface and never
 // imports the gateway; this package implements it on the gateway's core
 // API (Core, defined here, where it is used), with the fridge sparkline
-// (gateway/fridgehist), the cold-chain files and the self-update.
+// (gateway/fridgehist), the cold-chain recorder and the self-update.
 package webbackend
 
 import (
