@@ -322,6 +322,7 @@ func TestCommandsEndToEnd(t *testing.T) {
 	t.Run("ack-alarm", func(t *testing.T) {
 		mustFail(t, "ack without alarm", p.call("ack-alarm", nil), "args.alarm: required")
 		mustFail(t, "ack unknown", p.call("ack-alarm", map[string]any{"alarm": "f/x.above"}), "no active alarm")
+		mustFail(t, "ack with a control character in the comment", p.call("ack-alarm", map[string]any{"alarm": "f/x.above", "comment": "Tür\x07"}), "args.comment")
 	})
 	t.Run("coldchain-verify", func(t *testing.T) {
 		mustFail(t, "unsigned coldchain-verify", p.call("coldchain-verify", nil), "must be signed")
