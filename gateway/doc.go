@@ -3,8 +3,8 @@
 // config and the running devices. The features around it (commands, web
 // backend, self-update, NUT server, fridge history, support bundle,
 // watchdog) are packages of their own that use its small API (Config,
-// Latest, Devices, Alarms, Stats, Now, PollNow, AckAlarm, Emit, Apply,
-// OnSample, Uplink) through interfaces they declare; cmd/praxisgate wires
+// Latest, Devices, Alarms, Stats, Now, PollNow, AckAlarm, AckAlarmComment,
+// ColdChain, Emit, Apply, OnSample, Uplink) through interfaces they declare; cmd/praxisgate wires
 // them (docs/architecture.md).
 //
 // The pipeline, built back to front and stopped front to back:

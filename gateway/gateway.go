@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -346,6 +347,13 @@ func (g *Gateway) handle(r schedule.Result) {
 	var invalid []drivers.Event
 	if r.Err == nil {
 		s, invalid = g.plaus.Filter(s)
+		// A fridge probe's calibration offset applies to the plausible
+		// value; the record's own alarms (integrity, daily check,
+		// calibration due) ride along as conditions of the fridge.
+		s = g.cold.Calibrate(s)
+		if cs := g.cold.Conditions(s.Device, s.Time); len(cs) > 0 {
+			s.Conditions = append(slices.Clip(s.Conditions), cs...)
+		}
 	}
 	l := Latest{Sample: s, At: s.Time}
 	if r.Err != nil {
@@ -475,14 +483,35 @@ func (g *Gateway) PollNow(ctx context.Context, device string) (schedule.Result, 
 
 // AckAlarm acknowledges an active alarm and records who did it.
 func (g *Gateway) AckAlarm(ctx context.Context, id, by string) error {
-	e, err := g.alarms.Ack(id, by, g.clock.Now().Time)
+	return g.AckAlarmComment(ctx, id, by, "")
+}
+
+// AckAlarmComment acknowledges an active alarm with the person's comment
+// (why, what was done). An alarm of a fridge also goes into the fridge's
+// cold-chain record, the audit trail an inspector reads.
+func (g *Gateway) AckAlarmComment(ctx context.Context, id, by, comment string) error {
+	now := g.clock.Now().Time
+	var a alarm.Alarm
+	for _, x := range g.alarms.Active() {
+		if x.ID == id {
+			a = x
+		}
+	}
+	e, err := g.alarms.AckComment(id, by, comment, now)
 	if err != nil {
 		return err
+	}
+	if _, err := g.cold.AddAck(a.Device, coldchain.Ack{At: now, User: by, Comment: comment, Alarm: id, Kind: a.Kind, Metric: a.Metric, Message: a.Message}); err != nil {
+		g.log.Error("cold-chain record: acknowledgement not recorded", "alarm", id, "err", err)
 	}
 	g.Emit(ctx, e)
 	g.publishAlarms(false)
 	return nil
 }
+
+// ColdChain is the fridges' cold-chain recorder (daily checks, the
+// record's state for the page).
+func (g *Gateway) ColdChain() *coldchain.Recorder { return g.cold }
 
 // Alarms returns the active alarms.
 func (g *Gateway) Alarms() []alarm.Alarm { return g.alarms.Active() }

@@ -8,6 +8,12 @@ chroot "$r" systemctl enable systemd-networkd systemd-resolved systemd-timesyncd
 # No SSH server is installed; no password for root (console login off).
 chroot "$r" passwd -l root >/dev/null
 ln -sf /run/systemd/resolve/stub-resolv.conf "$r/etc/resolv.conf"
+# The practice's time zone for what people read on the box (journal, date);
+# the hardware clock stays UTC, and the daemon takes its days from the
+# config's timezone (default Europe/Berlin, rules built into the binary).
+[ -f "$r/usr/share/zoneinfo/Europe/Berlin" ] || { echo "customize.sh: tzdata missing in the image" >&2; exit 1; }
+ln -sf /usr/share/zoneinfo/Europe/Berlin "$r/etc/localtime"
+echo Europe/Berlin >"$r/etc/timezone"
 # Empty: systemd makes a transient id at each boot of the read-only root.
 : >"$r/etc/machine-id"
 rm -f "$r/var/lib/dbus/machine-id"

@@ -45,6 +45,9 @@ type Alarm struct {
 	Since    time.Time        `json:"since"`
 	Acked    bool             `json:"acked"`
 	AckedBy  string           `json:"acked_by,omitempty"`
+	// AckComment is what the person who acknowledged wrote (why, what
+	// was done: "Tür war offen, Ware geprüft").
+	AckComment string `json:"ack_comment,omitempty"`
 	// Condition is set for alarms raised from a driver's condition.
 	Condition bool `json:"condition,omitempty"`
 
@@ -426,17 +429,28 @@ var ErrNoAlarm = errors.New("no such active alarm")
 // Ack marks an active alarm as acknowledged by someone; it stays active
 // until its cause is gone.
 func (e *Engine) Ack(id, by string, at time.Time) (drivers.Event, error) {
+	return e.AckComment(id, by, "", at)
+}
+
+// AckComment is Ack with the acknowledging person's comment, which the
+// alarm keeps and the alarm.acked event carries.
+func (e *Engine) AckComment(id, by, comment string, at time.Time) (drivers.Event, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	a, ok := e.active[id]
 	if !ok {
 		return drivers.Event{}, fmt.Errorf("ack %q: %w", id, ErrNoAlarm)
 	}
-	a.Acked, a.AckedBy = true, by
+	a.Acked, a.AckedBy, a.AckComment = true, by, comment
 	e.version++
 	e.save()
-	return drivers.Event{Device: a.Device, Time: at, Type: Acked, Severity: drivers.Info,
-		Message: fmt.Sprintf("acknowledged by %s: %s", by, a.Message), Attrs: map[string]any{"alarm": id, "by": by}}, nil
+	ev := drivers.Event{Device: a.Device, Time: at, Type: Acked, Severity: drivers.Info,
+		Message: fmt.Sprintf("acknowledged by %s: %s", by, a.Message), Attrs: map[string]any{"alarm": id, "by": by}}
+	if comment != "" {
+		ev.Message += " (" + comment + ")"
+		ev.Attrs["comment"] = comment
+	}
+	return ev, nil
 }
 
 // Active returns the active alarms, most severe first, then oldest first.

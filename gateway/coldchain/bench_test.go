@@ -11,7 +11,8 @@ import (
 
 // writeYears writes days of records for a fridge as the recorder does —
 // the day figures from the recorder's own accumulator fed one reading a
-// minute, chained, with the chain head — but straight to the files, since
+// minute, a daily check every day and an acknowledged alarm on the days
+// the door was left open, chained, with the chain head — but straight to the files, since
 // running the recorder's clock through five years would take most of the
 // benchmark's time. It returns the bytes written.
 func writeYears(tb testing.TB, dir, device string, days int, seed uint64) int64 {
@@ -46,6 +47,16 @@ func writeYears(tb testing.TB, dir, device string, days int, seed uint64) int64 
 			i++
 		}
 		st.attribute(de, ds, de, b)
+		// Every day a daily check; a door left open is acknowledged
+		// with a comment. The probe has a calibration offset.
+		tc := 5.1
+		st.Checks = []DailyCheck{{At: ds.Add(8*time.Hour + 12*time.Minute).UTC(), User: "MW", Comment: "Thermometer abgelesen", TempC: &tc}}
+		if door >= 0 {
+			st.Acks = []Ack{{At: ds.Add(time.Duration(door+25) * time.Minute).UTC(), User: "Dr. Weber", Comment: "Tür war offen, Ware geprüft",
+				Alarm: device + "/temperature.above", Kind: "threshold_high", Metric: "temperature", Message: "temperature 9.1 °C above 8 °C"}}
+		}
+		off := -0.2
+		st.OffsetC, st.CalibrationDue = &off, "2027-03-01"
 		rec := st.record("Europe/Berlin", b, de.Sub(ds))
 		line, err := json.Marshal(rec)
 		if err != nil {

@@ -32,6 +32,9 @@ type dayState struct {
 	// Excursions ended on this day; Open is the one going on.
 	Excursions []Excursion `json:"excursions"`
 	Open       *Excursion  `json:"open,omitempty"`
+	// Checks and Acks are the day's audit entries so far (audit.go).
+	Checks []DailyCheck `json:"checks,omitempty"`
+	Acks   []Ack        `json:"acks,omitempty"`
 	// LastAt and LastValue are the newest reading, possibly of an earlier
 	// day; HaveLast says they are set.
 	LastAt    time.Time `json:"last_at"`
@@ -43,6 +46,10 @@ type dayState struct {
 	Low  float64       `json:"low"`
 	High float64       `json:"high"`
 	Hold time.Duration `json:"hold"`
+	// OffsetC and CalibrationDue are the probe's calibration
+	// (calibrate.go), noted in the record.
+	OffsetC        *float64 `json:"offset_c,omitempty"`
+	CalibrationDue string   `json:"calibration_due,omitempty"`
 	// Prev and LastDate describe the newest record written.
 	Prev     string `json:"prev"`
 	LastDate string `json:"last_date"`
@@ -72,7 +79,7 @@ func (d *dayState) resetDay(date string) {
 	d.Date = date
 	d.Samples, d.SumSeconds, d.SumArrhenius, d.Min, d.Max, d.HaveExt = 0, 0, 0, 0, 0, false
 	d.OutSeconds, d.CoveredSeconds = 0, 0
-	d.Excursions = nil
+	d.Excursions, d.Checks, d.Acks = nil, nil, nil
 	if d.Open != nil {
 		d.Open = &Excursion{Start: d.Open.Start, Direction: d.Open.Direction, Peak: d.LastValue}
 	}
@@ -140,7 +147,7 @@ func (d *dayState) extend(v float64) {
 func (d *dayState) record(tz string, b band, dayLen time.Duration) Record {
 	r := Record{Date: d.Date, Device: d.Device, TZ: tz, Low: b.low, High: b.high, Samples: d.Samples,
 		MinutesOut: round(d.OutSeconds/60, 1), MinutesNoData: round(math.Max(0, dayLen.Seconds()-d.CoveredSeconds)/60, 1),
-		Excursions: []Excursion{}, Prev: d.Prev}
+		Excursions: []Excursion{}, Checks: d.Checks, Acks: d.Acks, OffsetC: d.OffsetC, CalibrationDue: d.CalibrationDue, Prev: d.Prev}
 	if d.Samples > 0 && d.CoveredSeconds > 0 {
 		mn, mx := round(d.Min, 2), round(d.Max, 2)
 		mean := round(d.SumSeconds/d.CoveredSeconds, 2)

@@ -1,11 +1,15 @@
 package coldchain
 
 import (
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // FuzzVerify feeds arbitrary day-file and chain-head bytes (a damaged disk,
@@ -41,6 +45,53 @@ func FuzzVerify(f *testing.F) {
 		}
 		if _, err := Verify(dir, "kuehlschrank"); err != nil {
 			t.Fatalf("verify after a day: %v", err)
+		}
+	})
+}
+
+// FuzzAuditText feeds arbitrary names and comments (what staff type on the
+// web page) to ConfirmCheck: it either refuses them with one of its input
+// errors and records nothing, or records a name and comment that are clean
+// text within the limits, which come back unchanged from the written,
+// verified record.
+func FuzzAuditText(f *testing.F) {
+	f.Add("MW", "Tür war offen, Ware geprüft")
+	f.Add("", "")
+	f.Add("Dr. Anna Weber", "Zeile 1\r\nZeile 2\n")
+	f.Add("M\x00W", "\xff")
+	f.Fuzz(func(t *testing.T, user, comment string) {
+		dir := t.TempDir()
+		r, err := New(Options{Dir: dir, Location: time.UTC, SaveEvery: time.Hour, Log: slog.New(slog.DiscardHandler),
+			Fridges: []Fridge{{ID: "kuehlschrank", Low: 2, High: 8, Interval: time.Minute}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Tick(day0)
+		c, err := r.ConfirmCheck("kuehlschrank", user, comment, day0.Add(time.Hour))
+		if err != nil {
+			if !errors.Is(err, ErrNoUser) && !errors.Is(err, ErrUserLong) && !errors.Is(err, ErrCommentLong) && !errors.Is(err, ErrBadText) {
+				t.Fatalf("unexpected error %v", err)
+			}
+			if len(r.Today(day0.Add(time.Hour))[0].Checks) != 0 {
+				t.Fatal("refused check recorded")
+			}
+			return
+		}
+		for _, s := range []string{c.User, c.Comment} {
+			if !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) || s != strings.TrimSpace(s) {
+				t.Fatalf("unclean text recorded: %q", s)
+			}
+		}
+		if c.User == "" || utf8.RuneCountInString(c.User) > MaxUserLen || utf8.RuneCountInString(c.Comment) > MaxCommentLen {
+			t.Fatalf("check %+v", c)
+		}
+		r.Tick(day0.Add(24*time.Hour + time.Second))
+		recs, err := Records(dir, "kuehlschrank", "", "")
+		if err != nil || len(recs) != 1 || len(recs[0].Checks) != 1 || recs[0].Checks[0].User != c.User || recs[0].Checks[0].Comment != c.Comment {
+			t.Fatalf("record %v %+v", err, recs)
+		}
+		if st, err := Check(dir, "kuehlschrank"); err != nil || !st.Intact() {
+			t.Fatalf("verify %v %+v", err, st)
 		}
 	})
 }

@@ -150,3 +150,15 @@ func repairHeadTail(dir, device string) (int, error) {
 	}
 	return len(b) - keep, nil
 }
+
+// Head returns the newest entry of a device's chain head: the date and
+// hash of the last day written, which the provider also holds from the
+// daily event. Empty when no day was written yet.
+func Head(dir, device string) (date, hash string, err error) {
+	h, err := readHead(dir, device)
+	if err != nil {
+		return "", "", err
+	}
+	e, _ := h.last()
+	return e.date, e.hash, nil
+}

@@ -42,6 +42,17 @@ type Record struct {
 	MinutesOut    float64     `json:"minutes_out"`
 	MinutesNoData float64     `json:"minutes_no_data"`
 	Excursions    []Excursion `json:"excursions"`
+	// Checks are the day's confirmed daily checks ("Tageskontrolle") and
+	// Acks the acknowledgements of the fridge's alarms, each with who,
+	// when and why (audit.go). They are part of the chained line, so
+	// Verify covers them like the temperatures.
+	Checks []DailyCheck `json:"checks,omitempty"`
+	Acks   []Ack        `json:"acks,omitempty"`
+	// OffsetC is the probe's calibration offset that was added to every
+	// reading of the day (calibrate.go); nil: none configured.
+	// CalibrationDue is the probe's next calibration date as configured.
+	OffsetC        *float64 `json:"offset_c,omitempty"`
+	CalibrationDue string   `json:"calibration_due,omitempty"`
 	// Prev is the hex SHA-256 of the previous record's line; empty for
 	// the device's first record.
 	Prev string `json:"prev"`

@@ -8,7 +8,7 @@
 // The record is computed on the box from the readings the gateway sees, so
 // it is continuous through uplink outages. Days are appended as JSON lines
 // to <dir>/<device>/<year>.jsonl and never rewritten or deleted (a year is
-// about 130 KB, so years fit on any box); each line carries the SHA-256 of
+// about 200 KB with the audit entries, so years fit on any box); each line carries the SHA-256 of
 // the line before, and the chain head <dir>/<device>/head.log, a second
 // append-only file, keeps every day's hash. The recorder checks the day
 // files against the head at start and after every day and continues the
@@ -22,6 +22,7 @@ package coldchain
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"sort"
@@ -55,6 +56,12 @@ type Fridge struct {
 	// default plausible.FridgeTemperature. Sentinels are refused in any
 	// case.
 	Plausible *plausible.Range
+	// Offset is the probe's calibration offset, added to each reading
+	// (Calibrate) and noted in each day's record; nil: none.
+	Offset *float64
+	// CalibrationDue is the probe's next calibration date (YYYY-MM-DD);
+	// empty: none set.
+	CalibrationDue string
 }
 
 // Options build a Recorder.
@@ -70,7 +77,12 @@ type Options struct {
 	// (and so how many readings a power cut can lose from the day's
 	// figures). Default one minute.
 	SaveEvery time.Duration
-	Log       *slog.Logger
+	// CheckBy is the local time of day (since midnight, wall clock) by
+	// which a daily check must be confirmed, else ConditionDailyCheck is
+	// raised; nil: no such alarm. A pointer, since 0 (midnight) is a
+	// time.
+	CheckBy *time.Duration
+	Log     *slog.Logger
 	// Now is the gateway clock, used before the first Tick; default
 	// time.Now.
 	Now func() time.Time
@@ -108,6 +120,8 @@ type tracked struct {
 	headLag []string
 	// status is the last check of the record (Integrity).
 	status Status
+	// cal is the probe's calibration.
+	cal calib
 }
 
 // maxCatchUp bounds the days one Tick closes (after a long power-off), so
@@ -131,13 +145,20 @@ func FromConfig(cfg *config.Config, log *slog.Logger) (*Recorder, error) {
 		if r, ok := pc.Range(d.ID, fp.Metric); ok {
 			f.Plausible = &r
 		}
+		if c := d.Calibration; c != nil {
+			f.Offset, f.CalibrationDue = c.Offset, c.Due
+		}
 		fr = append(fr, f)
 	}
 	loc, err := LoadTimezone(cfg.Timezone)
 	if err != nil {
 		return nil, err
 	}
-	return New(Options{Dir: filepath.Join(cfg.StateDir, DirName), Fridges: fr, Log: log, Location: loc})
+	o := Options{Dir: filepath.Join(cfg.StateDir, DirName), Fridges: fr, Log: log, Location: loc}
+	if by, ok := cfg.Fridge.CheckBy(); ok {
+		o.CheckBy = &by
+	}
+	return New(o)
 }
 
 // New loads each fridge's day in progress and the end of its record chain.
@@ -200,6 +221,7 @@ func (r *Recorder) load(f Fridge) (*tracked, error) {
 	}
 	st.Device = f.ID
 	st.TZ, st.Low, st.High, st.Hold = r.o.Location.String(), f.Low, f.High, f.Hold
+	st.OffsetC, st.CalibrationDue = f.Offset, f.CalibrationDue
 	// Unreadable files must not keep the daemon (and every other fridge)
 	// down: the check after load reports them, and the chain goes on.
 	if err := r.reconcileHead(f.ID, st); err != nil {
@@ -224,7 +246,8 @@ func (r *Recorder) load(f Fridge) (*tracked, error) {
 	if f.Plausible != nil {
 		pr = *f.Plausible
 	}
-	return &tracked{st: st, b: band{low: f.Low, high: f.High, hold: f.Hold}, metric: f.Metric, plaus: pr}, nil
+	return &tracked{st: st, b: band{low: f.Low, high: f.High, hold: f.Hold}, metric: f.Metric, plaus: pr,
+		cal: calib{offset: f.Offset, due: f.CalibrationDue}}, nil
 }
 
 // Observe takes a successful poll result; samples of other devices and
@@ -417,4 +440,10 @@ func (r *Recorder) bounds(date string) (time.Time, time.Time) {
 func (r *Recorder) nextDate(date string) string {
 	_, end := r.bounds(date)
 	return end.Format(time.DateOnly)
+}
+
+// WriteCSV writes a device's records as German CSV (the package's
+// WriteCSV on the recorder's directory), for the web page's download.
+func (r *Recorder) WriteCSV(w io.Writer, device, from, to string) error {
+	return WriteCSV(w, r.o.Dir, device, from, to)
 }

@@ -34,21 +34,9 @@ func HashedRecords(dir, device, from, to string) ([]HashedRecord, error) {
 	return out, nil
 }
 
-// ChainHead returns the newest day of a device's chain head and its hash
-// (head.go), the value the provider also holds from the daily events;
-// ok is false while no day has been written.
-func ChainHead(dir, device string) (date, hash string, ok bool, err error) {
-	h, err := readHead(dir, device)
-	if err != nil {
-		return "", "", false, err
-	}
-	e, ok := h.last()
-	return e.date, e.hash, ok, nil
-}
-
-// DayInProgress returns the day the recorder is accumulating, as last
+// CurrentDay returns the day the recorder is accumulating, as last
 // saved, with its figures up to now; ok is false when there is none. Its
 // MinutesNoData counts only the part of the day up to now.
-func DayInProgress(dir, device string, now time.Time) (Record, bool) {
+func CurrentDay(dir, device string, now time.Time) (Record, bool) {
 	return inProgress(dir, device, now)
 }

@@ -269,3 +269,16 @@ func Devices(dir string) ([]string, error) {
 	sort.Strings(out)
 	return out, nil
 }
+
+// English is the verdict in English (the page's English switch, the
+// provider's command reply).
+func (s Status) English() string {
+	if s.Intact() {
+		return fmt.Sprintf("Record verified: intact (%d %s)", s.Days, plural(s.Days, "day", "days"))
+	}
+	more := ""
+	if len(s.Breaks) > 1 {
+		more = fmt.Sprintf(" (and %d more place(s))", len(s.Breaks)-1)
+	}
+	return fmt.Sprintf("Record verified: BROKEN at %s%s", s.Breaks[0].String(), more)
+}

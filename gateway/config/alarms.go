@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/praxisgate/praxisgate/drivers"
@@ -29,6 +30,11 @@ type Fridge struct {
 	// StaleAfter raises "sensor offline" when no temperature arrived for
 	// this long. Default: 3 × the device's interval, at least 5m.
 	StaleAfter time.Duration `yaml:"stale_after"`
+	// DailyCheckBy is the local time (HH:MM) by which staff must have
+	// confirmed the daily check on the web page; later, a minor alarm
+	// is raised until they do. Empty (absent): no such alarm; "00:00" is
+	// a time like any other (due from midnight).
+	DailyCheckBy string `yaml:"daily_check_by"`
 }
 
 // Fridge profile defaults (docs/config.md, section fridge).
@@ -97,6 +103,28 @@ func (l *loader) validateFridge() {
 		l.problem("fridge.severity", "want critical, major or minor, got %q", f.Severity)
 	}
 	l.atLeast("fridge.stale_after", f.StaleAfter, time.Second)
+	if _, err := parseClock(f.DailyCheckBy); f.DailyCheckBy != "" && err != nil {
+		l.problem("fridge.daily_check_by", "want a time of day HH:MM, got %q", f.DailyCheckBy)
+	}
+}
+
+// CheckBy returns daily_check_by as the wall-clock time since local
+// midnight; false when it is not set (or not valid, which Load refuses).
+func (f Fridge) CheckBy() (time.Duration, bool) {
+	if f.DailyCheckBy == "" {
+		return 0, false
+	}
+	d, err := parseClock(f.DailyCheckBy)
+	return d, err == nil
+}
+
+// parseClock reads HH:MM (00:00 to 23:59).
+func parseClock(s string) (time.Duration, error) {
+	t, err := time.Parse("15:04", s)
+	if err != nil || len(s) != len("15:04") {
+		return 0, fmt.Errorf("time of day %q: want HH:MM", s)
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
 }
 
 // validateStale checks the stale_after of every alarm rule. Called from

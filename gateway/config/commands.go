@@ -29,10 +29,10 @@ type Commands struct {
 // commands.require_signature.
 var CommandNames = []string{"ping", "poll-now", "discover-now", "get-config", "set-config", "ack-alarm",
 	"update-check", "update-install", "restart", "support-bundle", "get-log", "ups-selftest",
-	"notify-test", "coldchain-report"}
+	"notify-test", "coldchain-report", "coldchain-verify"}
 
 // DefaultRequireSignature is the default of commands.require_signature.
-var DefaultRequireSignature = []string{"set-config", "update-install", "restart", "ups-selftest", "notify-test"}
+var DefaultRequireSignature = []string{"set-config", "update-install", "restart", "ups-selftest", "notify-test", "coldchain-verify"}
 
 const (
 	defaultMaxSkew        = 5 * time.Minute

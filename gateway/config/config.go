@@ -176,6 +176,9 @@ type Device struct {
 	// Plausible overrides the plausible range of a metric (key: metric
 	// name); see plausible.go.
 	Plausible map[string]Plausible `yaml:"plausible"`
+	// Calibration is a fridge probe's calibration (offset and next due
+	// date); see calibration.go. nil: none configured.
+	Calibration *Calibration `yaml:"calibration"`
 
 	// DriverConfig is the decoded section named after the driver (a pointer
 	// to the driver's Config type), filled in by Load.

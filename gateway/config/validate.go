@@ -38,6 +38,7 @@ func (l *loader) validate() {
 	l.validateNUTServer()
 	l.validateFridge()
 	l.validatePlausible()
+	l.validateCalibration()
 	l.validateTimezone()
 	l.validateStale()
 	l.validateUpdate()

@@ -1,12 +1,16 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/praxisgate/praxisgate/gateway/alarm"
+	"github.com/praxisgate/praxisgate/gateway/coldchain"
 	"github.com/praxisgate/praxisgate/gateway/config"
 )
 
@@ -31,6 +35,11 @@ type alarmsData struct {
 	// Units maps a metric to its unit as the devices report it, for the
 	// threshold fields' labels.
 	Units map[string]string
+	// Cold are the fridges' cold-chain cards: the record's verdict, the
+	// daily check, the calibration (coldchain.go).
+	Cold []coldView
+	// Fridge alarms ask for a comment when acknowledged (AckComment).
+	AckComment map[string]bool
 }
 
 type ruleForm struct {
@@ -53,6 +62,11 @@ func (s *Server) alarmsPage(w http.ResponseWriter, r *request, code int, d pageD
 	if s.cold != nil {
 		ad.Fridges = s.cold.Fridges()
 		ad.ReportMonth = s.reportMonth()
+		ad.Cold = s.coldViews(r.lang, s.now())
+		ad.AckComment = map[string]bool{}
+		for _, a := range ad.Alarms {
+			ad.AckComment[a.ID] = slices.Contains(ad.Fridges, a.Device)
+		}
 	}
 	d.Data = ad
 	s.render(w, r, code, "alarms", d)
@@ -68,12 +82,41 @@ func (s *Server) postAck(w http.ResponseWriter, r *request) {
 		s.fail(w, r, http.StatusBadRequest, "err.rule", nil)
 		return
 	}
-	if err := s.be.AckAlarm(r.Context(), id, r.sess.user); err != nil {
+	// The name shown is the person's, as typed (the login is often
+	// shared by the practice); without one, the login's.
+	user, err := coldchain.CleanText(r.PostFormValue("user"), coldchain.MaxUserLen, false)
+	if err == nil && user == "" {
+		user = r.sess.user
+	}
+	comment, cerr := coldchain.CleanText(r.PostFormValue("comment"), coldchain.MaxCommentLen, true)
+	if err = errors.Join(err, cerr); err != nil {
+		key := auditInputError(err)
+		s.alarmsPage(w, r, http.StatusUnprocessableEntity, pageData{Error: tr(r.lang, key), Fields: map[string]string{"ack-" + id: tr(r.lang, key)}}, -1, ruleForm{})
+		return
+	}
+	// A fridge's alarm goes into its cold-chain record: the inspector
+	// asks why it happened and what was done.
+	if comment == "" && s.cold != nil && slices.Contains(s.cold.Fridges(), alarmDevice(s.be.Alarms(), id)) {
+		key := "err.cc_ack_comment"
+		s.alarmsPage(w, r, http.StatusUnprocessableEntity, pageData{Error: tr(r.lang, key), Fields: map[string]string{"ack-" + id: tr(r.lang, key)}}, -1, ruleForm{})
+		return
+	}
+	if err := s.be.AckAlarm(r.Context(), id, user, comment); err != nil {
 		s.alarmsPage(w, r, http.StatusConflict, pageData{Error: err.Error()}, -1, ruleForm{})
 		return
 	}
-	s.change(r, "alarm.ack", id)
+	s.change(r, "alarm.ack", fmt.Sprintf("%s by %q: %q", id, user, comment))
 	s.redirect(w, r, "/alarms", "flash.acked")
+}
+
+// alarmDevice is the device of the active alarm id ("" when none is).
+func alarmDevice(as []alarm.Alarm, id string) string {
+	for _, a := range as {
+		if a.ID == id {
+			return a.Device
+		}
+	}
+	return ""
 }
 
 // postRule changes one threshold rule in the config file.

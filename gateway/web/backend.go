@@ -7,6 +7,7 @@ import (
 
 	"github.com/praxisgate/praxisgate/drivers"
 	"github.com/praxisgate/praxisgate/gateway/alarm"
+	"github.com/praxisgate/praxisgate/gateway/coldchain"
 	"github.com/praxisgate/praxisgate/gateway/config"
 )
 
@@ -20,8 +21,10 @@ type Backend interface {
 	Devices() []Device
 	// Alarms returns the active alarms.
 	Alarms() []alarm.Alarm
-	// AckAlarm acknowledges an active alarm on behalf of user.
-	AckAlarm(ctx context.Context, id, user string) error
+	// AckAlarm acknowledges an active alarm on behalf of user (the name
+	// or initials the person typed, shown as they are) with their
+	// comment (why, what was done; may be empty).
+	AckAlarm(ctx context.Context, id, user, comment string) error
 	// PollNow polls one device out of schedule (the "test poll" button).
 	PollNow(ctx context.Context, device string) (drivers.Sample, error)
 	// Status reports uplink, buffer and box state for the overview.
@@ -114,6 +117,17 @@ type ColdChain interface {
 	// WriteCSV writes device's days with from ≤ date ≤ to (YYYY-MM-DD,
 	// empty: unbounded).
 	WriteCSV(w io.Writer, device, from, to string) error
+	// Integrity is the last verification of each fridge's record
+	// ("Protokoll geprüft: intakt (N Tage)" or where it breaks).
+	Integrity() []coldchain.Status
+	// Today is each fridge's day so far: daily checks, acknowledgements,
+	// when the check is due, the probe's calibration.
+	Today(now time.Time) []coldchain.Today
+	// ConfirmCheck records a fridge's daily check ("Tageskontrolle") by
+	// user with an optional comment, at the gateway's time at. Input
+	// errors are coldchain's ErrNoUser, ErrUserLong, ErrCommentLong and
+	// ErrBadText.
+	ConfirmCheck(device, user, comment string, at time.Time) (coldchain.DailyCheck, error)
 }
 
 // Host is one machine a discovery device found on the network.

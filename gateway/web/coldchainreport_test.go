@@ -12,11 +12,19 @@ import (
 	"time"
 
 	"github.com/praxisgate/praxisgate/drivers/testpeer"
+	"github.com/praxisgate/praxisgate/gateway/coldchain"
 	"github.com/praxisgate/praxisgate/gateway/coldchain/report"
 )
 
-// The test backend's record (recordColdChain) holds 20 and 21 November
-// 2026, with the 22nd in progress; its clock stands just after midnight.
+// coldChainFiles is the test page's record (recordColdChain: 20 and 21
+// November 2026, the 22nd in progress) with the monthly report, which
+// webbackend adds on the running box.
+type coldChainFiles struct {
+	*coldchain.Recorder
+	dir string
+}
+
+// The report's clock stands just after midnight.
 func (c coldChainFiles) CurrentMonth() string { return "2026-11" }
 
 func (c coldChainFiles) WriteReport(w io.Writer, month string) error {

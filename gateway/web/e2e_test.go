@@ -193,8 +193,13 @@ func TestBrowserEndToEnd(t *testing.T) {
 		t.Fatalf("adopted device not in the config:\n%s", data)
 	}
 
-	run("alarms", chromedp.Navigate(base+"/alarms"), chromedp.WaitVisible(id("active")), shot("07-alarms"), chromedp.Click(css("button.ack")))
-	waitText("#active", "quittiert von admin")
+	run("alarms", chromedp.Navigate(base+"/alarms"), chromedp.WaitVisible(id("active")), shot("07-alarms"),
+		chromedp.SetValue(css(`#active input[name="user"]`), "MW"),
+		chromedp.SetValue(css(`#active input[name="comment"]`), "Tür war offen, Ware geprüft"), chromedp.Click(css("button.ack")))
+	waitText("#active", "quittiert von MW: „Tür war offen, Ware geprüft“")
+	run("daily check", chromedp.SetValue(css(`#cc-kuehlschrank input[name="user"]`), "MW"), chromedp.Click(id("check-kuehlschrank")))
+	waitText("#flash", "Tageskontrolle gespeichert")
+	waitText("#checks-kuehlschrank", "MW")
 	run("change threshold", chromedp.SetValue(css(`#rule-0 input[name="above"]`), "9,5"), chromedp.Click(css("#rule-0 button")))
 	waitText("#flash", "Gespeichert")
 	run("screenshot", shot("08-threshold"))

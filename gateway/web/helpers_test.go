@@ -117,12 +117,12 @@ func (b *fakeBackend) Alarms() []alarm.Alarm {
 	return append([]alarm.Alarm(nil), b.alarms...)
 }
 
-func (b *fakeBackend) AckAlarm(_ context.Context, id, user string) error {
+func (b *fakeBackend) AckAlarm(_ context.Context, id, user, comment string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for i := range b.alarms {
 		if b.alarms[i].ID == id {
-			b.alarms[i].Acked, b.alarms[i].AckedBy = true, user
+			b.alarms[i].Acked, b.alarms[i].AckedBy, b.alarms[i].AckComment = true, user, comment
 			b.acks = append(b.acks, id+" by "+user)
 			return nil
 		}
@@ -177,6 +177,8 @@ type env struct {
 	be      *fakeBackend
 	clock   *fakeClock
 	cfgPath string
+	// cold is the real cold-chain recorder behind the page.
+	cold *coldchain.Recorder
 	// csrf is the token seen on the last page fetched.
 	csrf string
 }
@@ -217,7 +219,7 @@ func newEnv(t *testing.T) *env {
 	log.Info("gateway starting", "site", "praxis-test")
 	cc := recordColdChain(t, filepath.Join(dir, "state", "coldchain"))
 	srv, err := New(Options{Backend: be, Dir: filepath.Join(dir, "web"), Logger: log, Logs: func() []string { return ring.Lines(0) },
-		ColdChain: cc, Now: clock.Now})
+		ColdChain: coldChainFiles{Recorder: cc, dir: filepath.Join(dir, "state", "coldchain")}, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +228,7 @@ func newEnv(t *testing.T) *env {
 	c := ts.Client()
 	c.Jar, _ = cookiejar.New(nil)
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &env{t: t, srv: srv, ts: ts, c: c, be: be, clock: clock, cfgPath: cfgPath}
+	return &env{t: t, srv: srv, ts: ts, c: c, be: be, clock: clock, cfgPath: cfgPath, cold: cc}
 }
 
 var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
@@ -321,25 +323,15 @@ func sessionCookie(resp *http.Response) *http.Cookie {
 	return nil
 }
 
-// coldChainFiles reads the records gateway/coldchain wrote, as the
-// gateway's adapter does.
-type coldChainFiles struct {
-	dir     string
-	fridges []string
-}
-
-func (c coldChainFiles) Fridges() []string { return c.fridges }
-
-func (c coldChainFiles) WriteCSV(w io.Writer, device, from, to string) error {
-	return coldchain.WriteCSV(w, c.dir, device, from, to)
-}
-
 // recordColdChain lets the real recorder write two days of the vaccine
-// fridge: 20 November in range, 21 November with a warm hour.
-func recordColdChain(t *testing.T, dir string) coldChainFiles {
+// fridge: 20 November in range, 21 November with a warm hour. The daily
+// check is due by 09:00 and the probe's calibration on 10 December.
+func recordColdChain(t *testing.T, dir string) *coldchain.Recorder {
 	t.Helper()
-	rec, err := coldchain.New(coldchain.Options{Dir: dir, Location: time.UTC,
-		Fridges: []coldchain.Fridge{{ID: "kuehlschrank", Metric: "temperature", Low: 2, High: 8, Interval: 10 * time.Minute}}})
+	by, off := 9*time.Hour, -0.3
+	rec, err := coldchain.New(coldchain.Options{Dir: dir, Location: time.UTC, CheckBy: &by,
+		Fridges: []coldchain.Fridge{{ID: "kuehlschrank", Metric: "temperature", Low: 2, High: 8, Interval: 10 * time.Minute,
+			Offset: &off, CalibrationDue: "2026-12-10"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,7 +349,7 @@ func recordColdChain(t *testing.T, dir string) coldChainFiles {
 	if err := rec.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return coldChainFiles{dir: dir, fridges: rec.Fridges()}
+	return rec
 }
 
 // Apply takes alarms, the fridge profile, devices and poll defaults live,

@@ -119,7 +119,7 @@ func TestCSRF(t *testing.T) {
 	resp, body = e.post("/alarms/ack", url.Values{"id": {id}, "csrf": {other.csrf}})
 	wantStatus(t, resp, http.StatusForbidden, body)
 	// same-origin with the right token works
-	resp, _ = e.post("/alarms/ack", url.Values{"id": {id}, "csrf": {good}}, "Sec-Fetch-Site", "same-origin")
+	resp, _ = e.post("/alarms/ack", url.Values{"id": {id}, "csrf": {good}, "comment": {"geprüft"}}, "Sec-Fetch-Site", "same-origin")
 	wantRedirect(t, resp, "/alarms")
 }
 
@@ -127,10 +127,10 @@ func TestAckAlarmIsAuditedAndEmitted(t *testing.T) {
 	e := newEnv(t)
 	e.login()
 	id := e.be.alarms[0].ID
-	resp, _ := e.post("/alarms/ack", url.Values{"id": {id}})
+	resp, _ := e.post("/alarms/ack", url.Values{"id": {id}, "comment": {"Tür war offen, Ware geprüft"}})
 	wantRedirect(t, resp, "/alarms")
 	_, body := e.get("/alarms")
-	if !strings.Contains(body, "Alarm quittiert") || !strings.Contains(body, "quittiert von admin") {
+	if !strings.Contains(body, "Alarm quittiert") || !strings.Contains(body, "quittiert von admin: „Tür war offen, Ware geprüft“") {
 		t.Fatalf("ack not shown:\n%s", body)
 	}
 	if len(e.be.acks) != 1 || e.be.acks[0] != id+" by admin" {

@@ -49,6 +49,7 @@ func (s *Server) routes() {
 	m.Handle("POST /alarms/fridge", s.wrap(loggedIn, s.postFridge))
 	m.Handle("GET /coldchain.csv", s.wrap(loggedIn, s.getColdChainCSV))
 	m.Handle("GET /coldchain.pdf", s.wrap(loggedIn, s.getColdChainReport))
+	m.Handle("POST /coldchain/check", s.wrap(loggedIn, s.postDailyCheck))
 	m.Handle("GET /settings", s.wrap(loggedIn, s.getSettings))
 	m.Handle("POST /settings", s.wrap(loggedIn, s.postSettings))
 	m.Handle("POST /settings/certs", s.wrap(loggedIn, s.postCerts))

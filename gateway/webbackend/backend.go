@@ -2,15 +2,12 @@
 // (gateway/web) sees it: web defines the Backend interface and never
 // imports the gateway; this package implements it on the gateway's core
 // API (Core, defined here, where it is used), with the fridge sparkline
-// (gateway/fridgehist), the cold-chain files and the self-update.
+// (gateway/fridgehist), the cold-chain recorder and the self-update.
 package webbackend
 
 import (
 	"context"
-	"io"
 	"log/slog"
-	"path/filepath"
-	"sort"
 	"sync/atomic"
 	"time"
 
@@ -35,6 +32,8 @@ type Core interface {
 	Stats() gateway.Stats
 	Emit(ctx context.Context, evs ...drivers.Event) error
 	Apply(ctx context.Context, cfg *config.Config) config.Applied
+	AckAlarmComment(ctx context.Context, id, by, comment string) error
+	ColdChain() *coldchain.Recorder
 }
 
 // Backend implements web.Backend on a running gateway.
@@ -79,9 +78,11 @@ func (b *Backend) Devices() []web.Device {
 // Alarms returns the active alarms.
 func (b *Backend) Alarms() []alarm.Alarm { return b.core.Alarms() }
 
-// AckAlarm acknowledges an alarm in the name of the web user.
-func (b *Backend) AckAlarm(ctx context.Context, id, user string) error {
-	return b.core.AckAlarm(ctx, id, "web:"+user)
+// AckAlarm acknowledges an alarm in the name the person typed (or the
+// login's), with their comment; the page's audit log keeps which login
+// it was.
+func (b *Backend) AckAlarm(ctx context.Context, id, user, comment string) error {
+	return b.core.AckAlarmComment(ctx, id, user, comment)
 }
 
 // PollNow runs a test poll through the scheduler (never concurrently with
@@ -179,30 +180,22 @@ func (b *Backend) Event(e drivers.Event) {
 	b.core.Emit(context.Background(), e)
 }
 
-// ColdChain lets the web page download the fridges' daily records that
-// gateway/coldchain writes below <state_dir>/coldchain. It reads the files
-// only, so it works whether or not a recorder runs in this process.
-func ColdChain(cfg *config.Config) web.ColdChain {
-	cc := webColdChain{dir: filepath.Join(cfg.StateDir, coldchain.DirName), cfg: cfg}
-	for _, d := range cfg.Devices {
-		if !d.Disabled && d.Kind == config.FridgeKind {
-			cc.fridges = append(cc.fridges, d.ID)
-		}
+// ColdChain is the page's view of the fridges' cold-chain record: the
+// gateway's recorder, which writes below <state_dir>/coldchain, takes the
+// daily checks and keeps the record's verification; with the monthly
+// report (coldchainreport.go) over the core's current config.
+func (b *Backend) ColdChain() web.ColdChain {
+	r := b.core.ColdChain()
+	if r == nil {
+		return nil
 	}
-	sort.Strings(cc.fridges)
-	return cc
+	return webColdChain{ColdChain: r, cfg: b.core.Config}
 }
 
+// webColdChain adds the monthly PDF report to the recorder's view.
 type webColdChain struct {
-	dir     string
-	fridges []string
+	web.ColdChain
 	// cfg names the fridges, the practice and the time zone of the
-	// monthly report (coldchainreport.go).
-	cfg *config.Config
-}
-
-func (c webColdChain) Fridges() []string { return c.fridges }
-
-func (c webColdChain) WriteCSV(w io.Writer, device, from, to string) error {
-	return coldchain.WriteCSV(w, c.dir, device, from, to)
+	// monthly report; the core's current config, so a live change counts.
+	cfg func() *config.Config
 }

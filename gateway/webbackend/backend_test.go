@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/praxisgate/praxisgate/drivers/sim"
 	"github.com/praxisgate/praxisgate/drivers/testpeer"
@@ -64,7 +65,7 @@ alarms:
 		t.Fatalf("status %+v", st)
 	}
 
-	srv, err := web.New(web.Options{Backend: be, ColdChain: ColdChain(g.Config()), Dir: filepath.Join(dir, "web"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, err := web.New(web.Options{Backend: be, ColdChain: be.ColdChain(), Dir: filepath.Join(dir, "web"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,15 +109,22 @@ alarms:
 	if csv := do(http.MethodGet, "/coldchain.csv?device=fridge", nil); !strings.HasPrefix(csv, "\ufeffDatum;Gerät;") {
 		t.Fatalf("cold-chain CSV: %q", csv)
 	}
-	if ff := ColdChain(g.Config()).Fridges(); len(ff) != 1 || ff[0] != "fridge" {
+	if ff := be.ColdChain().Fridges(); len(ff) != 1 || ff[0] != "fridge" {
 		t.Fatalf("fridges %v", ff)
 	}
 	id := be.Alarms()[0].ID
-	page = do(http.MethodPost, "/alarms/ack", url.Values{"id": {id}})
-	if !strings.Contains(page, "quittiert von web:admin") {
+	// The fridge's alarm is acknowledged in the name typed, with the
+	// comment the cold-chain record needs.
+	page = do(http.MethodPost, "/alarms/ack", url.Values{"id": {id}, "user": {"MW"}, "comment": {"Tür war offen, Ware geprüft"}})
+	if !strings.Contains(page, "quittiert von MW: „Tür war offen, Ware geprüft“") {
 		t.Fatalf("alarms page after ack:\n%s", page)
 	}
-	gwtest.WaitFor(t, "alarm.acked at the broker", func() bool { return s.Count("/event/fridge", `"type":"alarm.acked"`) == 1 })
+	gwtest.WaitFor(t, "alarm.acked at the broker", func() bool {
+		return s.Count("/event/fridge", `"type":"alarm.acked"`) == 1 && s.Count("/event/fridge", `"comment":"Tür war offen, Ware geprüft"`) == 1
+	})
+	if today := be.ColdChain().Today(time.Now()); len(today) != 1 || len(today[0].Acks) != 1 || today[0].Acks[0].User != "MW" {
+		t.Fatalf("acknowledgement not in the day's record: %+v", today)
+	}
 	gwtest.WaitFor(t, "audit event at the broker", func() bool {
 		return s.Count("/event/gateway", `"type":"web.change"`, `"action":"alarm.ack"`, `"user":"admin"`) == 1
 	})

@@ -12,7 +12,7 @@ import (
 // CurrentMonth is the month in progress in the config's time zone
 // (web.ColdChainReport).
 func (c webColdChain) CurrentMonth() string {
-	loc, err := coldchain.LoadTimezone(c.cfg.Timezone)
+	loc, err := coldchain.LoadTimezone(c.cfg().Timezone)
 	if err != nil {
 		loc = time.UTC
 	}
@@ -22,7 +22,7 @@ func (c webColdChain) CurrentMonth() string {
 // WriteReport writes the monthly cold-chain report of the configured
 // fridges as a PDF (web.ColdChainReport).
 func (c webColdChain) WriteReport(w io.Writer, month string) error {
-	return report.WriteMonth(w, c.cfg, month, time.Now())
+	return report.WriteMonth(w, c.cfg(), month, time.Now())
 }
 
 // The page offers the monthly report only to a ColdChain that has it.

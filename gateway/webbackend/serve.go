@@ -34,7 +34,7 @@ func (b *Backend) Serve(ctx context.Context, o Options) error {
 	if w.Listen == config.WebOff {
 		return nil
 	}
-	srv, err := web.New(web.Options{Backend: b, ColdChain: ColdChain(cfg), Dir: w.Dir,
+	srv, err := web.New(web.Options{Backend: b, ColdChain: b.ColdChain(), Dir: w.Dir,
 		Logger: b.log.With("part", "web"), Logs: o.Logs, Restart: o.Restart, Notify: o.Notify, IssueFile: o.IssueFile})
 	if err != nil {
 		return fmt.Errorf("web page: %w", err)

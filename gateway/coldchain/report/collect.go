@@ -33,10 +33,11 @@ type Options struct {
 	// default time.Now().
 	Now time.Time
 	// Checks returns a fridge's daily checks in [from, to); nil: the
-	// report lists none.
+	// checks written into the fridge's record (coldchain.Month).
 	Checks func(device string, from, to time.Time) ([]Check, error)
-	// Ack returns who acknowledged an excursion and why; nil: every
-	// excursion shows as not acknowledged.
+	// Ack returns who acknowledged an excursion and why; nil: the first
+	// acknowledgement the record ties to the excursion (coldchain.Month),
+	// none when it has none.
 	Ack func(device string, e Excursion) *Ack
 }
 
@@ -112,7 +113,7 @@ func collectFridge(dir string, ref FridgeRef, start time.Time, o Options) (Fridg
 	for _, b := range st.Breaks {
 		f.Verification.Breaks = append(f.Verification.Breaks, b.German())
 	}
-	hd, hh, _, herr := coldchain.ChainHead(dir, ref.ID)
+	hd, hh, herr := coldchain.Head(dir, ref.ID)
 	f.Verification.HeadDate, f.Verification.HeadHash = hd, hh
 	if err := errors.Join(cerr, herr); err != nil {
 		f.Verification.Error = err.Error()
@@ -146,7 +147,7 @@ func collectFridge(dir string, ref FridgeRef, start time.Time, o Options) (Fridg
 			month = append(month, h.Record)
 		}
 	}
-	prog, hasProg := coldchain.DayInProgress(dir, ref.ID, o.Now)
+	prog, hasProg := coldchain.CurrentDay(dir, ref.ID, o.Now)
 	hasProg = hasProg && prog.Date > last && prog.Date >= from && prog.Date <= to
 	if hasProg {
 		month = append(month, prog)
@@ -178,6 +179,18 @@ func collectFridge(dir string, ref FridgeRef, start time.Time, o Options) (Fridg
 		}
 	}
 	f.Excursions = mergeExcursions(month)
+	if o.Ack == nil || o.Checks == nil {
+		ack, checks, err := recordAudit(dir, ref.ID, start, o.Now)
+		if err != nil {
+			return Fridge{}, err
+		}
+		if o.Ack == nil {
+			o.Ack = ack
+		}
+		if o.Checks == nil {
+			o.Checks = checks
+		}
+	}
 	if o.Ack != nil {
 		for i := range f.Excursions {
 			f.Excursions[i].Ack = o.Ack(ref.ID, f.Excursions[i])
@@ -253,4 +266,35 @@ func nextDate(date string) string {
 		return "9999-12-31" // ends the loop; dates come from ParseMonth
 	}
 	return t.AddDate(0, 0, 1).Format(time.DateOnly)
+}
+
+// recordAudit reads the audit trail the recorder wrote into device's
+// record for the month that begins at start: the daily checks, and the
+// acknowledgements coldchain.Month ties to each excursion (matched here by
+// the excursion's first reading out of the band, which both read from the
+// same day records).
+func recordAudit(dir, device string, start, now time.Time) (func(string, Excursion) *Ack, func(string, time.Time, time.Time) ([]Check, error), error) {
+	mr, err := coldchain.Month(dir, device, start.Year(), start.Month(), now)
+	if err != nil {
+		return nil, nil, fmt.Errorf("report: audit trail of %s: %w", device, err)
+	}
+	ack := func(_ string, e Excursion) *Ack {
+		for _, x := range mr.Excursions {
+			if x.Start.Equal(e.Start) && len(x.Acks) > 0 {
+				a := x.Acks[0]
+				return &Ack{By: a.User, At: a.At, Comment: a.Comment}
+			}
+		}
+		return nil
+	}
+	checks := func(_ string, from, to time.Time) ([]Check, error) {
+		var out []Check
+		for _, c := range mr.Checks {
+			if !c.At.Before(from) && c.At.Before(to) {
+				out = append(out, Check{At: c.At, By: c.User, Comment: c.Comment})
+			}
+		}
+		return out, nil
+	}
+	return ack, checks, nil
 }

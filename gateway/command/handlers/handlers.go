@@ -18,6 +18,7 @@ import (
 	"github.com/praxisgate/praxisgate/drivers"
 	"github.com/praxisgate/praxisgate/gateway"
 	"github.com/praxisgate/praxisgate/gateway/alarm"
+	"github.com/praxisgate/praxisgate/gateway/coldchain"
 	"github.com/praxisgate/praxisgate/gateway/command"
 	"github.com/praxisgate/praxisgate/gateway/command/configguard"
 	"github.com/praxisgate/praxisgate/gateway/config"
@@ -40,7 +41,7 @@ type Core interface {
 	Latest() []gateway.Latest
 	Alarms() []alarm.Alarm
 	PollNow(ctx context.Context, device string) (schedule.Result, error)
-	AckAlarm(ctx context.Context, id, by string) error
+	AckAlarmComment(ctx context.Context, id, by, comment string) error
 	Emit(ctx context.Context, evs ...drivers.Event) error
 }
 
@@ -176,19 +177,20 @@ func (g *server) commandHandlers(o Options) map[string]command.Handler {
 		}
 	}
 	hs := map[string]command.Handler{
-		"ping":           g.cmdPing,
-		"poll-now":       g.cmdPollNow,
-		"discover-now":   g.cmdDiscoverNow,
-		"ack-alarm":      g.cmdAckAlarm,
-		"get-config":     g.cmdGetConfig,
-		"set-config":     g.cmdSetConfig(o),
-		"get-log":        cmdGetLog(o.Log),
-		"support-bundle": g.cmdSupportBundle(o.Log),
-		"restart":        restart("restart command"),
-		"update-check":   cmdUpdateCheck(o.Updater),
-		"update-install": cmdUpdateInstall(o.Updater),
-		"ups-selftest":   g.cmdUPSSelfTest,
-		"notify-test":    g.cmdNotifyTest(o.SMS),
+		"ping":             g.cmdPing,
+		"poll-now":         g.cmdPollNow,
+		"discover-now":     g.cmdDiscoverNow,
+		"ack-alarm":        g.cmdAckAlarm,
+		"get-config":       g.cmdGetConfig,
+		"set-config":       g.cmdSetConfig(o),
+		"get-log":          cmdGetLog(o.Log),
+		"support-bundle":   g.cmdSupportBundle(o.Log),
+		"restart":          restart("restart command"),
+		"update-check":     cmdUpdateCheck(o.Updater),
+		"update-install":   cmdUpdateInstall(o.Updater),
+		"ups-selftest":     g.cmdUPSSelfTest,
+		"notify-test":      g.cmdNotifyTest(o.SMS),
+		"coldchain-verify": g.cmdColdChainVerify,
 	}
 	hs["coldchain-report"] = g.cmdColdChainReport
 	return hs
@@ -366,8 +368,9 @@ func (g *server) pollDevices(ctx context.Context, ids []string) (any, error) {
 
 func (g *server) cmdAckAlarm(ctx context.Context, r command.Request) (any, error) {
 	var a struct {
-		Alarm string `json:"alarm"`
-		By    string `json:"by"`
+		Alarm   string `json:"alarm"`
+		By      string `json:"by"`
+		Comment string `json:"comment"`
 	}
 	if err := command.DecodeArgs(r.Args, &a); err != nil {
 		return nil, err
@@ -381,13 +384,25 @@ func (g *server) cmdAckAlarm(ctx context.Context, r command.Request) (any, error
 	if len(a.By) > 64 {
 		return nil, command.BadArgs("args.by: at most 64 characters")
 	}
-	if err := g.core.AckAlarm(ctx, a.Alarm, a.By); err != nil {
+	if _, err := coldchain.CleanText(a.By, coldchain.MaxUserLen, false); err != nil {
+		return nil, command.BadArgs(fmt.Sprintf("args.by: %v", err))
+	}
+	// The comment goes into a fridge's cold-chain record as typed there.
+	comment, err := coldchain.CleanText(a.Comment, coldchain.MaxCommentLen, true)
+	if err != nil {
+		return nil, command.BadArgs(fmt.Sprintf("args.comment: %v", err))
+	}
+	if err := g.core.AckAlarmComment(ctx, a.Alarm, a.By, comment); err != nil {
 		if errors.Is(err, alarm.ErrNoAlarm) {
 			return nil, fmt.Errorf("no active alarm %q", a.Alarm)
 		}
 		return nil, err
 	}
-	return map[string]any{"acked": a.Alarm, "by": a.By}, nil
+	res := map[string]any{"acked": a.Alarm, "by": a.By}
+	if comment != "" {
+		res["comment"] = comment
+	}
+	return res, nil
 }
 
 // redactedConfig is the config file as on disk with every secret replaced.

@@ -322,6 +322,15 @@ func TestCommandsEndToEnd(t *testing.T) {
 	t.Run("ack-alarm", func(t *testing.T) {
 		mustFail(t, "ack without alarm", p.call("ack-alarm", nil), "args.alarm: required")
 		mustFail(t, "ack unknown", p.call("ack-alarm", map[string]any{"alarm": "f/x.above"}), "no active alarm")
+		mustFail(t, "ack with a control character in the comment", p.call("ack-alarm", map[string]any{"alarm": "f/x.above", "comment": "Tür\x07"}), "args.comment")
+	})
+	t.Run("coldchain-verify", func(t *testing.T) {
+		mustFail(t, "unsigned coldchain-verify", p.call("coldchain-verify", nil), "must be signed")
+		// The box has no fridge (TestColdChainVerify checks records).
+		res := mustOK(t, "coldchain-verify", p.callSigned("coldchain-verify", nil))
+		if got, ok := res["fridges"].([]any); !ok || len(got) != 0 {
+			t.Fatalf("coldchain-verify: %v", res)
+		}
 	})
 	t.Run("updates", func(t *testing.T) {
 		if res := mustOK(t, "update-check", p.call("update-check", nil)); res["state"] != "available" || res["to"] != "1.1.0" {
