@@ -437,8 +437,41 @@ func (d *Driver) edgesLocked() []drivers.Event {
 // Watch turns interrupt Input reports into events as they arrive, and
 // reconnects to the UPS (rescanning sysfs) when it drops off the bus.
 // Each event carries the status and the metrics of that moment in Attrs.
+// The gateway calls WatchSamples instead.
 func (d *Driver) Watch(ctx context.Context, emit func(drivers.Event)) error {
+	return d.watch(ctx, emit, nil)
+}
+
+// WatchSamples is Watch for the gateway (drivers.SampleWatcher): an
+// interrupt report that changes the status becomes a complete sample at
+// once, with the status edges as its events, so the alarms, the buffer
+// and the telemetry see mains loss without waiting for the next poll. A
+// report that only moves values (charge, runtime) becomes a sample too,
+// at most one per valueSampleGap; the polls take the rest. After a
+// reconnect the first full reading is a sample as well, so readings are
+// back as soon as the UPS is.
+func (d *Driver) WatchSamples(ctx context.Context, emit func(drivers.Event), sample func(drivers.Sample) error) error {
+	return d.watch(ctx, emit, sample)
+}
+
+// valueSampleGap spaces the samples of reports that change values but
+// not the status: some units report charge and runtime every few seconds.
+const valueSampleGap = time.Second
+
+func (d *Driver) watch(ctx context.Context, emit func(drivers.Event), sample func(drivers.Sample) error) error {
 	buf := make([]byte, 4096)
+	var lastSample time.Time
+	// deliver hands a reading on with the lock released: the gateway
+	// never takes a pushed sample while a poll (which needs d.mu) runs.
+	deliver := func(s drivers.Sample, ev []drivers.Event) {
+		if sample == nil {
+			return
+		}
+		s.Events = ev
+		if err := sample(s); err != nil && ctx.Err() == nil {
+			d.log.Warn("upshid: reading from an interrupt report not taken", "err", err)
+		}
+	}
 	for ctx.Err() == nil {
 		d.mu.Lock()
 		if d.conn == nil {
@@ -458,9 +491,19 @@ func (d *Driver) Watch(ctx context.Context, emit func(drivers.Event)) error {
 				d.mu.Unlock()
 				continue
 			}
-			if ev := d.edgesLocked(); len(ev) > 0 {
-				d.emitLocked(ev, emit)
+			ev := d.edgesLocked()
+			if sample == nil {
+				if len(ev) > 0 {
+					d.emitLocked(ev, emit)
+				}
+				d.mu.Unlock()
+			} else {
+				s := d.pushSampleLocked()
+				d.mu.Unlock()
+				lastSample = d.now()
+				deliver(s, ev)
 			}
+			continue
 		}
 		conn, gen := d.conn, d.gen
 		d.mu.Unlock()
@@ -481,15 +524,40 @@ func (d *Driver) Watch(ctx context.Context, emit func(drivers.Event)) error {
 			d.mu.Unlock()
 			continue
 		}
-		if _, err := d.state.Update(hidreport.Input, buf[:n]); err != nil {
+		before := d.state.Flags()
+		changed, err := d.state.Update(hidreport.Input, buf[:n])
+		if err != nil {
 			d.log.Debug("upshid: input report not understood", "report", fmt.Sprintf("% x", buf[:n]), "err", err)
 		}
-		if ev := d.edgesLocked(); len(ev) > 0 {
-			d.emitLocked(ev, emit)
+		ev := d.edgesLocked()
+		if sample == nil {
+			if len(ev) > 0 {
+				d.emitLocked(ev, emit)
+			}
+			d.mu.Unlock()
+			continue
 		}
+		statusMoved := len(ev) > 0 || !slices.Equal(before, d.state.Flags())
+		if !statusMoved && (len(changed) == 0 || d.now().Sub(lastSample) < valueSampleGap) {
+			d.mu.Unlock()
+			continue
+		}
+		s := d.pushSampleLocked()
 		d.mu.Unlock()
+		lastSample = d.now()
+		deliver(s, ev)
 	}
 	return nil
+}
+
+// pushSampleLocked is the sample of the present state, for WatchSamples:
+// what a poll returns, without reading the UPS again.
+func (d *Driver) pushSampleLocked() drivers.Sample {
+	s := d.sampleLocked()
+	if c, ok := d.wear.condition(); ok {
+		s.Conditions = append(s.Conditions, c)
+	}
+	return s
 }
 
 // emitLocked sends events with the present reading attached, so a
@@ -510,6 +578,8 @@ func (d *Driver) emitLocked(ev []drivers.Event, emit func(drivers.Event)) {
 		emit(e)
 	}
 }
+
+var _ drivers.SampleWatcher = (*Driver)(nil)
 
 // SelfTest starts the UPS battery self-test (quick, or deep when deep is
 // set) by writing the Test feature. The result arrives later as an
