@@ -461,16 +461,26 @@ const valueSampleGap = time.Second
 func (d *Driver) watch(ctx context.Context, emit func(drivers.Event), sample func(drivers.Sample) error) error {
 	buf := make([]byte, 4096)
 	var lastSample time.Time
-	// deliver hands a reading on with the lock released: the gateway
-	// never takes a pushed sample while a poll (which needs d.mu) runs.
-	deliver := func(s drivers.Sample, ev []drivers.Event) {
-		if sample == nil {
-			return
-		}
-		s.Events = ev
-		if err := sample(s); err != nil && ctx.Err() == nil {
-			d.log.Warn("upshid: reading from an interrupt report not taken", "err", err)
-		}
+	// Readings go to the gateway from a goroutine of their own, through a
+	// one-slot mailbox: the watch keeps reading reports while the
+	// pipeline takes a reading, and a burst of reports (several status
+	// bits in several reports) becomes one reading with all their events.
+	// The lock is released before the hand-over: the gateway never takes
+	// a pushed sample while a poll (which needs d.mu) runs.
+	box := &mailbox{ready: make(chan struct{}, 1)}
+	deliver := box.put
+	if sample != nil {
+		pctx, stop := context.WithCancel(ctx)
+		pushed := make(chan struct{})
+		go func() {
+			defer close(pushed)
+			box.run(pctx, func(s drivers.Sample) {
+				if err := sample(s); err != nil && pctx.Err() == nil {
+					d.log.Warn("upshid: reading from an interrupt report not taken", "err", err)
+				}
+			})
+		}()
+		defer func() { stop(); <-pushed }()
 	}
 	for ctx.Err() == nil {
 		d.mu.Lock()
@@ -548,6 +558,46 @@ func (d *Driver) watch(ctx context.Context, emit func(drivers.Event), sample fun
 		deliver(s, ev)
 	}
 	return nil
+}
+
+// mailbox holds the newest reading not yet handed to the gateway, with
+// the events of every reading it replaced.
+type mailbox struct {
+	mu    sync.Mutex
+	s     *drivers.Sample
+	ready chan struct{}
+}
+
+func (b *mailbox) put(s drivers.Sample, ev []drivers.Event) {
+	b.mu.Lock()
+	if b.s != nil {
+		ev = append(b.s.Events, ev...)
+	}
+	s.Events = ev
+	b.s = &s
+	b.mu.Unlock()
+	select {
+	case b.ready <- struct{}{}:
+	default:
+	}
+}
+
+// run hands each reading to take until ctx ends.
+func (b *mailbox) run(ctx context.Context, take func(drivers.Sample)) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-b.ready:
+		}
+		b.mu.Lock()
+		s := b.s
+		b.s = nil
+		b.mu.Unlock()
+		if s != nil {
+			take(*s)
+		}
+	}
 }
 
 // pushSampleLocked is the sample of the present state, for WatchSamples:
