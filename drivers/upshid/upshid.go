@@ -308,10 +308,12 @@ func (d *Driver) Poll(ctx context.Context) (drivers.Sample, error) {
 		d.dropLocked(err)
 		return drivers.Sample{}, err
 	}
-	s := d.sampleLocked()
 	// The wear trend learns from polls only, so a burst of interrupt
-	// reports does not weigh more than the steady readings.
-	if c, ok := d.wear.observe(d.state, d.state.Flags(), s.Time); ok {
+	// reports does not weigh more than the steady readings; it learns
+	// before the sample is made, so the ratio shown is the one judged.
+	c, worn := d.wear.observe(d.state, d.state.Flags(), d.now())
+	s := d.sampleLocked()
+	if worn {
 		s.Conditions = append(s.Conditions, c)
 	}
 	s.Events = append(s.Events, d.edgesLocked()...)
@@ -398,7 +400,7 @@ func (d *Driver) sampleLocked() drivers.Sample {
 	s := drivers.Sample{Kind: "ups", Time: now}
 	s.Metrics = append(d.identity(), d.state.Metrics()...)
 	if raw, ok := d.state.Raw("battery.date"); ok {
-		if t, ok := DecodeDate(raw); ok && t.Before(now) {
+		if t, ok := DecodeDate(raw); ok && t.Before(now) && !unsetDate(t) {
 			s.Metrics = append(s.Metrics, drivers.Num("battery.age", float64(int(now.Sub(t).Hours()/24)), "d"))
 		}
 	}
@@ -411,6 +413,15 @@ func (d *Driver) sampleLocked() drivers.Sample {
 		s.Metrics = append(s.Metrics, drivers.Num("battery.runtime.ratio", round(r), ""))
 	}
 	return s
+}
+
+// unsetDate tells a battery date that says nothing: APC Back-UPS units
+// report 2001-01-01 until someone sets the battery's install date (the
+// BX1600MI recording does), and no UPS battery in service dates from
+// before 1995. Such a date is published as battery.date, but gives no
+// battery.age, which would claim a battery decades old.
+func unsetDate(t time.Time) bool {
+	return t.Year() < 1995 || t.Equal(time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC))
 }
 
 // edgesLocked returns the events since the last call: status transitions
