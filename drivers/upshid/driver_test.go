@@ -409,6 +409,15 @@ func TestWatchSamplesPushMainsLoss(t *testing.T) {
 	if metricOf(s, "battery.charge") != 100.0 || metricOf(s, "device.serial") != "P1" {
 		t.Errorf("first reading %v", s.Metrics)
 	}
+	// A value of no consequence comes too, held briefly for the rest of
+	// its burst.
+	if err := u.Set(upshidsim.RemainingCap, 90); err != nil {
+		t.Fatal(err)
+	}
+	s, next = c.wait(t, next, "charge 90", func(s drivers.Sample) bool { return metricOf(s, "battery.charge") == 90.0 })
+	if len(s.Events) != 0 || metricOf(s, "ups.status") != "OL" {
+		t.Errorf("value change: events %v, status %v", s.Events, metricOf(s, "ups.status"))
+	}
 	if err := u.Mains(false); err != nil {
 		t.Fatal(err)
 	}

@@ -454,24 +454,30 @@ func (d *Driver) Watch(ctx context.Context, emit func(drivers.Event)) error {
 }
 
 // WatchSamples is Watch for the gateway (drivers.SampleWatcher): an
-// interrupt report that changes the status becomes a complete sample at
-// once, with the status edges as its events, so the alarms, the buffer
-// and the telemetry see mains loss without waiting for the next poll. A
-// report that only moves values (charge, runtime) becomes a sample too,
-// at most one per valueSampleGap; the polls take the rest. After a
-// reconnect the first full reading is a sample as well, so readings are
-// back as soon as the UPS is.
+// interrupt report that brings a status edge or changes the conditions
+// (mains lost, battery low) becomes a complete sample at once, with the
+// edges as its events, so the alarms, the buffer and the telemetry see it
+// without waiting for the next poll. Reports that only move values or
+// status bits of no consequence (charge, runtime, DISCHRG a moment before
+// OB) become a sample too, but held for sampleHold, so the rest of a
+// burst joins it, and at most one per sampleGap; the polls take the rest.
+// After a reconnect the first full reading is a sample at once, so
+// readings are back as soon as the UPS is.
 func (d *Driver) WatchSamples(ctx context.Context, emit func(drivers.Event), sample func(drivers.Sample) error) error {
 	return d.watch(ctx, emit, sample)
 }
 
-// valueSampleGap spaces the samples of reports that change values but
-// not the status: some units report charge and runtime every few seconds.
-const valueSampleGap = time.Second
+// sampleGap spaces the samples of reports of no consequence: some units
+// report charge and runtime every few seconds. sampleHold is how long
+// such a sample waits for more reports of the same burst (APC units carry
+// the status bits in several reports).
+const (
+	sampleGap  = time.Second
+	sampleHold = 100 * time.Millisecond
+)
 
 func (d *Driver) watch(ctx context.Context, emit func(drivers.Event), sample func(drivers.Sample) error) error {
 	buf := make([]byte, 4096)
-	var lastSample time.Time
 	// Readings go to the gateway from a goroutine of their own, through a
 	// one-slot mailbox: the watch keeps reading reports while the
 	// pipeline takes a reading, and a burst of reports (several status
@@ -485,7 +491,7 @@ func (d *Driver) watch(ctx context.Context, emit func(drivers.Event), sample fun
 		pushed := make(chan struct{})
 		go func() {
 			defer close(pushed)
-			box.run(pctx, func(s drivers.Sample) {
+			box.run(pctx, d.now, func(s drivers.Sample) {
 				if err := sample(s); err != nil && pctx.Err() == nil {
 					d.log.Warn("upshid: reading from an interrupt report not taken", "err", err)
 				}
@@ -521,8 +527,7 @@ func (d *Driver) watch(ctx context.Context, emit func(drivers.Event), sample fun
 			} else {
 				s := d.pushSampleLocked()
 				d.mu.Unlock()
-				lastSample = d.now()
-				deliver(s, ev)
+				deliver(s, ev, true)
 			}
 			continue
 		}
@@ -558,34 +563,42 @@ func (d *Driver) watch(ctx context.Context, emit func(drivers.Event), sample fun
 			d.mu.Unlock()
 			continue
 		}
-		statusMoved := len(ev) > 0 || !slices.Equal(before, d.state.Flags())
-		if !statusMoved && (len(changed) == 0 || d.now().Sub(lastSample) < valueSampleGap) {
+		after := d.state.Flags()
+		if len(ev) == 0 && len(changed) == 0 && slices.Equal(before, after) {
 			d.mu.Unlock()
 			continue
 		}
+		urgent := len(ev) > 0 || !slices.EqualFunc(ups.Conditions(before), ups.Conditions(after),
+			func(a, b drivers.Condition) bool { return a.Name == b.Name })
 		s := d.pushSampleLocked()
 		d.mu.Unlock()
-		lastSample = d.now()
-		deliver(s, ev)
+		deliver(s, ev, urgent)
 	}
 	return nil
 }
 
 // mailbox holds the newest reading not yet handed to the gateway, with
-// the events of every reading it replaced.
+// the events of every reading it replaced. An urgent reading goes at
+// once; another waits sampleHold after it was put and sampleGap after the
+// last hand-over, and an urgent one put meanwhile takes it along.
 type mailbox struct {
-	mu    sync.Mutex
-	s     *drivers.Sample
-	ready chan struct{}
+	mu     sync.Mutex
+	s      *drivers.Sample
+	urgent bool
+	since  time.Time // when the pending reading was first put
+	ready  chan struct{}
 }
 
-func (b *mailbox) put(s drivers.Sample, ev []drivers.Event) {
+func (b *mailbox) put(s drivers.Sample, ev []drivers.Event, urgent bool) {
 	b.mu.Lock()
 	if b.s != nil {
 		ev = append(b.s.Events, ev...)
+	} else {
+		b.since = s.Time
 	}
 	s.Events = ev
 	b.s = &s
+	b.urgent = b.urgent || urgent
 	b.mu.Unlock()
 	select {
 	case b.ready <- struct{}{}:
@@ -594,19 +607,37 @@ func (b *mailbox) put(s drivers.Sample, ev []drivers.Event) {
 }
 
 // run hands each reading to take until ctx ends.
-func (b *mailbox) run(ctx context.Context, take func(drivers.Sample)) {
+func (b *mailbox) run(ctx context.Context, now func() time.Time, take func(drivers.Sample)) {
+	var last time.Time
 	for {
+		b.mu.Lock()
+		s, wait := b.s, time.Duration(0)
+		if s != nil && !b.urgent {
+			due := b.since.Add(sampleHold)
+			if g := last.Add(sampleGap); g.After(due) {
+				due = g
+			}
+			wait = due.Sub(now())
+		}
+		if s != nil && wait <= 0 {
+			b.s, b.urgent = nil, false
+		}
+		b.mu.Unlock()
+		if s != nil && wait <= 0 {
+			take(*s)
+			last = now()
+			continue
+		}
+		// Nothing due: wait for a reading, or for the pending one's time.
+		var due <-chan time.Time
+		if s != nil {
+			due = time.After(wait)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-b.ready:
-		}
-		b.mu.Lock()
-		s := b.s
-		b.s = nil
-		b.mu.Unlock()
-		if s != nil {
-			take(*s)
+		case <-due:
 		}
 	}
 }
