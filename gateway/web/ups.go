@@ -39,11 +39,12 @@ func (s *Server) attached() []drivers.Attached {
 	return nil
 }
 
-// postSelfTest starts a UPS's battery self-test. It is audited: the UPS
-// runs on its battery for a while, which the provider should know.
+// postSelfTest starts a UPS's quick battery self-test. It is audited:
+// the UPS runs on its battery for a while, which the provider should
+// know. The deep test (a runtime calibration that drains the battery) is
+// left to the provider's signed ups-selftest command.
 func (s *Server) postSelfTest(w http.ResponseWriter, r *request) {
 	id := r.PostFormValue("device")
-	deep := r.PostFormValue("deep") == "1"
 	ut, ok := s.be.(upsTester)
 	var dev *Device
 	for _, d := range s.be.Devices() {
@@ -57,16 +58,12 @@ func (s *Server) postSelfTest(w http.ResponseWriter, r *request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), selfTestTimeout)
 	defer cancel()
-	if err := ut.SelfTest(ctx, id, deep); err != nil {
+	if err := ut.SelfTest(ctx, id, false); err != nil {
 		s.log.Warn("web: battery self-test not started", "user", r.sess.user, "device", id, "err", err)
 		s.devicesPage(w, r, http.StatusBadGateway, pageData{Error: tr(r.lang, "ups.selftest_failed") + " " + err.Error()}, nil)
 		return
 	}
-	kind := "quick"
-	if deep {
-		kind = "deep"
-	}
-	s.change(r, "ups.selftest", fmt.Sprintf("%s (%s)", id, kind))
+	s.change(r, "ups.selftest", id+" (quick)")
 	s.redirect(w, r, "/devices", "ups.selftest_started")
 }
 
