@@ -398,6 +398,7 @@ func TestWatchSamplesPushMainsLoss(t *testing.T) {
 	u := simUPS(t, "apc-back-ups-bx1600mi", "P1")
 	path, _ := bus.Attach(u)
 	d := newTestDriver(t, bus, Config{})
+	d.sampleGap = 50 * time.Millisecond
 	c := &samples{ch: make(chan struct{}, 1)}
 	ev := newCollector()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -106,6 +106,8 @@ type Driver struct {
 	wear   wear
 	// gen counts opens, so Watch notices a reconnect by Poll.
 	gen int
+	// sampleGap is the package's sampleGap; tests shorten it.
+	sampleGap time.Duration
 }
 
 // New checks cfg; it does no I/O.
@@ -140,7 +142,7 @@ func New(dev drivers.Device, cfg Config, log *slog.Logger) (*Driver, error) {
 		return nil, err
 	}
 	d := &Driver{cfg: cfg, dev: dev, log: log, roots: hidraw.Roots{Sys: cfg.SysRoot, Dev: cfg.DevRoot},
-		open: openHidraw, now: time.Now, serial: cfg.Serial, test: -1}
+		open: openHidraw, now: time.Now, serial: cfg.Serial, test: -1, sampleGap: sampleGap}
 	d.wear = wear{ratio: ratio, dir: dev.StateDir, log: log}
 	d.wear.load()
 	return d, nil
@@ -468,11 +470,12 @@ func (d *Driver) WatchSamples(ctx context.Context, emit func(drivers.Event), sam
 }
 
 // sampleGap spaces the samples of reports of no consequence: some units
-// report charge and runtime every few seconds. sampleHold is how long
-// such a sample waits for more reports of the same burst (APC units carry
-// the status bits in several reports).
+// report charge and runtime every few seconds, and their readings need
+// not reach the provider more often than a poll's would. sampleHold is
+// how long such a sample waits for more reports of the same burst (APC
+// units carry the status bits in several reports).
 const (
-	sampleGap  = time.Second
+	sampleGap  = 10 * time.Second
 	sampleHold = 100 * time.Millisecond
 )
 
@@ -491,7 +494,7 @@ func (d *Driver) watch(ctx context.Context, emit func(drivers.Event), sample fun
 		pushed := make(chan struct{})
 		go func() {
 			defer close(pushed)
-			box.run(pctx, d.now, func(s drivers.Sample) {
+			box.run(pctx, d.now, d.sampleGap, func(s drivers.Sample) {
 				if err := sample(s); err != nil && pctx.Err() == nil {
 					d.log.Warn("upshid: reading from an interrupt report not taken", "err", err)
 				}
@@ -607,14 +610,14 @@ func (b *mailbox) put(s drivers.Sample, ev []drivers.Event, urgent bool) {
 }
 
 // run hands each reading to take until ctx ends.
-func (b *mailbox) run(ctx context.Context, now func() time.Time, take func(drivers.Sample)) {
+func (b *mailbox) run(ctx context.Context, now func() time.Time, gap time.Duration, take func(drivers.Sample)) {
 	var last time.Time
 	for {
 		b.mu.Lock()
 		s, wait := b.s, time.Duration(0)
 		if s != nil && !b.urgent {
 			due := b.since.Add(sampleHold)
-			if g := last.Add(sampleGap); g.After(due) {
+			if g := last.Add(gap); g.After(due) {
 				due = g
 			}
 			wait = due.Sub(now())
