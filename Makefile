@@ -28,8 +28,13 @@ VM_TEST_PKGS = $(shell grep -rl --include='*_test.go' '^//go:build vmtest' . | x
 # half) run inside a guest through image/vmtest/cmd/vmrun, with uhid and
 # hid-generic loaded and the HID test data copied in.
 UHID_VM_PKGS = $(shell grep -rl --include='*_test.go' '^//go:build uhidvm' . | xargs -r -n1 dirname | sort -u)
+# What those guests get: the modules, the HID recordings, and Mosquitto
+# with its libraries (and passwd/group, which it reads as root) for the
+# tests through the whole gateway (gateway/upshid_uhidvm_test.go).
+UHID_VM_FLAGS = -modules uhid,hid_generic -programs /usr/sbin/mosquitto \
+	-files drivers/testdata/third_party/hid,/etc/passwd,/etc/group
 
-.PHONY: all build build-amd64 build-arm64 demo test test-short test-peers appliance-peers install-missing check vet bench fuzz clean security package package-test image image-test image-arm64 image-test-arm64 vm-test powercut-soak
+.PHONY: all build build-amd64 build-arm64 demo test test-short test-peers appliance-peers install-missing check vet bench fuzz clean security package package-test image image-test image-arm64 image-test-arm64 vm-test powercut-soak ups-bench
 
 all: build
 
@@ -96,12 +101,24 @@ vm-test: appliance-peers
 	$(GO) test -tags vmtest -race -count=1 -timeout 30m $(VM_TEST_PKGS) || rc=1; \
 	for p in $(UHID_VM_PKGS); do \
 		log=$$(mktemp); \
-		$(GO) run ./image/vmtest/cmd/vmrun -race -tags uhidvm -modules uhid,hid_generic \
-			-files drivers/testdata/third_party/hid $$p -test.run UHID >$$log 2>&1 \
+		$(GO) run ./image/vmtest/cmd/vmrun -race -tags uhidvm $(UHID_VM_FLAGS) $$p -test.run UHID >$$log 2>&1 \
 			&& tail -1 $$log || { rc=1; cat $$log; }; \
 		rm -f $$log; \
 	done; \
 	echo "vm-test: $$(( $$(date +%s) - start )) s wall time"; exit $$rc
+
+# The USB/serial UPS figures of issue 16, printed: mains loss to the event
+# at a Mosquitto subscriber and re-enumeration to the reading back (uhid
+# in a qemu guest, the whole gateway, Mosquitto in the guest), the
+# driver-only halves of both, and a fresh APC on protocol auto (host,
+# pseudo-terminal at 2400 baud). About 10 minutes under TCG.
+UPS_BENCH_N ?= 100
+ups-bench: appliance-peers
+	$(GO) run ./image/vmtest/cmd/vmrun -tags uhidvm $(UHID_VM_FLAGS) -timeout 40m ./gateway \
+		-test.run '^$$' -test.bench UHID -test.benchtime $(UPS_BENCH_N)x | grep -E 'Benchmark|ms|vmrun:'
+	$(GO) run ./image/vmtest/cmd/vmrun -tags uhidvm $(UHID_VM_FLAGS) -timeout 20m ./drivers/upshid \
+		-test.run '^$$' -test.bench UHID -test.benchtime 20x | grep -E 'Benchmark|vmrun:'
+	$(GO) test -run '^$$' -bench APCPowerUpFirstReading -benchtime 10x ./drivers/ups | grep Benchmark
 
 # The power-cut soak: 200 cuts (qemu killed, or sysrq b in the guest) while
 # eight goroutines append to the buffer; prints cuts, acknowledged records

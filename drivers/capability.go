@@ -11,6 +11,21 @@ import (
 // what some drivers add. The gateway and the web page look for them by
 // these neutral types, so no part outside drivers/ names a concrete driver.
 
+// SampleWatcher is a Watcher whose device also sends readings on its own
+// between polls: a USB UPS sends an interrupt report the moment mains
+// fails. The gateway calls WatchSamples instead of Watch. sample takes a
+// complete Sample, as Poll would have returned it (metrics, conditions,
+// the events of the change), through the same pipeline as a poll's result
+// (plausibility, alarms, buffer, telemetry) at once; it returns once the
+// gateway took it, or with an error when the device is stopping. Events
+// that belong to no reading still go to emit. The driver must not hold a
+// lock that Poll takes while it calls sample, since the gateway never
+// handles a device's pushed sample and its poll result at the same time.
+type SampleWatcher interface {
+	Watcher
+	WatchSamples(ctx context.Context, emit func(Event), sample func(Sample) error) error
+}
+
 // SelfTester is a UPS driver that can start the unit's battery self-test
 // (drivers/upshid, drivers/apcmodbus); deep asks for a runtime calibration
 // where the unit has one. It returns once the unit took the request; the

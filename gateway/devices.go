@@ -54,10 +54,12 @@ func jobFor(d Device) schedule.Job {
 
 // watchSet runs the Watch of every device driver that has one (SNMP traps,
 // ARP changes), each under its own context so that one device can stop
-// without the others.
+// without the others. A drivers.SampleWatcher's readings go to push (the
+// scheduler, which hands them to the pipeline between the device's polls).
 type watchSet struct {
 	log  *slog.Logger
 	emit func(drivers.Event)
+	push func(ctx context.Context, device string, s drivers.Sample) error
 
 	mu sync.Mutex
 	// ctx is Run's context while Run runs; a watch started later runs
@@ -112,12 +114,18 @@ func (w *watchSet) startLocked(d Device) {
 		defer w.wg.Done()
 		defer close(run.done)
 		defer cancel()
-		err := wr.Watch(ctx, func(e drivers.Event) {
+		emit := func(e drivers.Event) {
 			if e.Device == "" {
 				e.Device = d.Config.ID
 			}
 			w.emit(e)
-		})
+		}
+		var err error
+		if sw, ok := wr.(drivers.SampleWatcher); ok && w.push != nil {
+			err = sw.WatchSamples(ctx, emit, func(s drivers.Sample) error { return w.push(ctx, d.Config.ID, s) })
+		} else {
+			err = wr.Watch(ctx, emit)
+		}
 		if err != nil && ctx.Err() == nil {
 			w.log.Error("watch ended", "device", d.Config.ID, "err", err)
 		}

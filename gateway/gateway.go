@@ -170,7 +170,11 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	g.setDevices(devs)
-	g.watch = &watchSet{log: log, emit: func(e drivers.Event) { g.Emit(context.Background(), e) }}
+	g.watch = &watchSet{log: log, emit: func(e drivers.Event) { g.Emit(context.Background(), e) },
+		push: func(ctx context.Context, id string, s drivers.Sample) error {
+			_, err := g.sched.Push(ctx, id, s)
+			return err
+		}}
 	g.up, err = uplink.New(uplink.Options{
 		Config: cfg.Uplink, Site: cfg.Site, Gateway: cfg.Gateway, Origin: g.origin,
 		Version: opts.Version, Started: g.started, Now: g.clock.Now, Logger: log.With("part", "uplink"),

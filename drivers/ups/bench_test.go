@@ -137,3 +137,52 @@ func BenchmarkEventLatency(b *testing.B) {
 	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/event")
 	b.ReportMetric(float64(worst.Milliseconds()), "ms/worst-event")
 }
+
+// BenchmarkAPCPowerUpFirstReading: an APC Smart-UPS fresh from power-up
+// (it answers nothing until it gets Y) on protocol auto, polled as the
+// scheduler does with a 1 s interval and a 1 s timeout: the time from the
+// first poll's start to the first good reading, through a pseudo-terminal
+// at 2400 baud. Target (issue 16): ≤ 3 s.
+func BenchmarkAPCPowerUpFirstReading(b *testing.B) {
+	var lat []time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		st := upssim.Normal()
+		st.Dumb = true
+		sim, err := upssim.New(upssim.Options{Protocol: upssim.APCSmart, Dir: b.TempDir(), Baud: 2400, Initial: &st})
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg := DefaultConfig()
+		cfg.Port, cfg.Protocol = sim.Path(), ProtoAuto
+		d, err := New(cfg, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		t0 := time.Now()
+		var got time.Duration
+		for i := 0; i < 10 && got == 0; i++ {
+			next := t0.Add(time.Duration(i+1) * time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_, err := d.Poll(ctx)
+			cancel()
+			if err == nil {
+				got = time.Since(t0)
+				break
+			}
+			time.Sleep(time.Until(next))
+		}
+		b.StopTimer()
+		d.Close()
+		sim.Close()
+		if got == 0 {
+			b.Fatal("fresh APC not read in 10 polls")
+		}
+		lat = append(lat, got)
+		b.StartTimer()
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Milliseconds()), "ms/p50-first-reading")
+	b.ReportMetric(float64(lat[len(lat)-1].Milliseconds()), "ms/max-first-reading")
+}

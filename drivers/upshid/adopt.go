@@ -3,6 +3,7 @@ package upshid
 import (
 	"strings"
 
+	"github.com/praxisgate/praxisgate/drivers"
 	"github.com/praxisgate/praxisgate/drivers/upshid/hidraw"
 )
 
@@ -64,4 +65,56 @@ func slug(s string) string {
 		}
 	}
 	return b.String()
+}
+
+func init() { drivers.RegisterFinder("upshid", findAttached) }
+
+// findAttached is the driver's drivers.Finder: the UPSes under the
+// default roots, or under those of a configured device that moved them
+// (a test guest).
+func findAttached(configured []drivers.Configured) ([]drivers.Attached, error) {
+	roots := hidraw.DefaultRoots
+	for _, c := range configured {
+		if cfg, ok := c.Config.(*Config); ok && cfg.SysRoot != "" && cfg.SysRoot != roots.Sys {
+			roots = hidraw.Roots{Sys: cfg.SysRoot, Dev: cfg.DevRoot}
+			break
+		}
+	}
+	return Attached(roots, configured)
+}
+
+// Attached lists the connected USB UPSes for the web page's adoption
+// list, each with the configured device that reads it already: the one
+// with its serial or its fixed node, or a device without either when it
+// is the only UPS (such a device reads the only UPS there is).
+func Attached(roots hidraw.Roots, configured []drivers.Configured) ([]drivers.Attached, error) {
+	sugg, err := Suggestions(roots)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]drivers.Attached, 0, len(sugg))
+	for _, s := range sugg {
+		a := drivers.Attached{Key: s.Config["serial"], Title: s.Title, ID: s.ID, Problem: s.Problem,
+			Adopt: drivers.Adoption{Driver: "upshid", Kind: "ups", Settings: s.Config}}
+		if a.Key == "" {
+			a.Key = s.Node
+		}
+		for _, c := range configured {
+			cfg, ok := c.Config.(*Config)
+			if !ok {
+				continue
+			}
+			switch {
+			case cfg.Serial != "" && cfg.Serial == s.Config["serial"],
+				cfg.Device != "" && cfg.Device == s.Node,
+				cfg.Serial == "" && cfg.Device == "" && len(sugg) == 1:
+				a.Adopted = c.ID
+			}
+			if a.Adopted != "" {
+				break
+			}
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }

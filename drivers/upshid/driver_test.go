@@ -344,3 +344,105 @@ func TestConfigErrors(t *testing.T) {
 }
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// samples collects what WatchSamples pushes.
+type samples struct {
+	mu  sync.Mutex
+	got []drivers.Sample
+	ch  chan struct{}
+}
+
+func (c *samples) take(s drivers.Sample) error {
+	c.mu.Lock()
+	c.got = append(c.got, s)
+	c.mu.Unlock()
+	select {
+	case c.ch <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// wait returns the first sample after index from that satisfies ok.
+func (c *samples) wait(t testing.TB, from int, what string, ok func(drivers.Sample) bool) (drivers.Sample, int) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		c.mu.Lock()
+		for i := from; i < len(c.got); i++ {
+			if ok(c.got[i]) {
+				s := c.got[i]
+				c.mu.Unlock()
+				return s, i + 1
+			}
+		}
+		c.mu.Unlock()
+		select {
+		case <-c.ch:
+		case <-deadline:
+			t.Fatalf("no pushed sample with %s", what)
+		}
+	}
+}
+
+func hasCondition(s drivers.Sample, name string) bool {
+	return slices.ContainsFunc(s.Conditions, func(c drivers.Condition) bool { return c.Name == name })
+}
+
+// TestWatchSamplesPushMainsLoss: with a sample sink (the gateway), mains
+// loss as an interrupt report becomes a complete reading at once: status,
+// the on-battery condition and the power_lost event, with no Poll. After
+// the UPS re-enumerates, its first reading is pushed too.
+func TestWatchSamplesPushMainsLoss(t *testing.T) {
+	bus := newBus(t)
+	u := simUPS(t, "apc-back-ups-bx1600mi", "P1")
+	path, _ := bus.Attach(u)
+	d := newTestDriver(t, bus, Config{})
+	d.sampleGap = 50 * time.Millisecond
+	c := &samples{ch: make(chan struct{}, 1)}
+	ev := newCollector()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.WatchSamples(ctx, ev.emit, c.take) }()
+	defer func() { cancel(); <-done }()
+
+	s, next := c.wait(t, 0, "the first reading", func(s drivers.Sample) bool { return metricOf(s, "ups.status") == "OL" })
+	if metricOf(s, "battery.charge") != 100.0 || metricOf(s, "device.serial") != "P1" {
+		t.Errorf("first reading %v", s.Metrics)
+	}
+	// A value of no consequence comes too, held briefly for the rest of
+	// its burst.
+	if err := u.Set(upshidsim.RemainingCap, 90); err != nil {
+		t.Fatal(err)
+	}
+	s, next = c.wait(t, next, "charge 90", func(s drivers.Sample) bool { return metricOf(s, "battery.charge") == 90.0 })
+	if len(s.Events) != 0 || metricOf(s, "ups.status") != "OL" {
+		t.Errorf("value change: events %v, status %v", s.Events, metricOf(s, "ups.status"))
+	}
+	if err := u.Mains(false); err != nil {
+		t.Fatal(err)
+	}
+	s, next = c.wait(t, next, "status OB", func(s drivers.Sample) bool { return metricOf(s, "ups.status") == "OB DISCHRG" })
+	if !hasCondition(s, "ups.on_battery") {
+		t.Errorf("no ups.on_battery condition: %v", s.Conditions)
+	}
+	if len(s.Events) != 1 || s.Events[0].Type != "ups.power_lost" {
+		t.Errorf("events %+v", s.Events)
+	}
+	if err := s.Validate(); err != nil {
+		t.Error(err)
+	}
+	ev.mu.Lock()
+	if len(ev.ev) != 0 {
+		t.Errorf("events emitted beside the sample: %v", ev.ev)
+	}
+	ev.mu.Unlock()
+
+	bus.Detach(path)
+	u.Mains(true)
+	bus.Attach(u)
+	s, _ = c.wait(t, next, "the reading after re-enumeration", func(s drivers.Sample) bool { return metricOf(s, "ups.status") == "OL" })
+	if len(s.Events) != 1 || s.Events[0].Type != "ups.power_restored" {
+		t.Errorf("events after re-enumeration %+v", s.Events)
+	}
+}

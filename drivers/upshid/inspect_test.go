@@ -2,10 +2,13 @@ package upshid
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/praxisgate/praxisgate/drivers"
 )
 
 func TestInspectRealDump(t *testing.T) {
@@ -89,5 +92,50 @@ func TestSuggestions(t *testing.T) {
 	if s.ID != "usv-4b1948p07984" || s.Driver != "upshid" || s.Config["serial"] != "4B1948P07984" ||
 		s.Title != "Simulated Back-UPS SIM FW:1.0 (051d:0002, USB)" || s.Problem != "" {
 		t.Errorf("%+v", s)
+	}
+}
+
+// TestAttached: the adoption list says which configured device reads
+// each UPS, through the registered finder as the web page calls it.
+func TestAttached(t *testing.T) {
+	bus := newBus(t)
+	bus.Attach(simUPS(t, "apc-back-ups-es850g2", "AAA1"))
+	roots := func(serial string) *Config {
+		c := DefaultConfig()
+		c.SysRoot, c.DevRoot, c.Serial = bus.Roots.Sys, bus.Roots.Dev, serial
+		return &c
+	}
+	find := func(cfgs ...drivers.Configured) map[string]string {
+		t.Helper()
+		got, err := drivers.FindAttached(map[string][]drivers.Configured{"upshid": cfgs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, a := range got {
+			if a.Adopt.Driver != "upshid" || a.Adopt.Kind != "ups" || a.Adopt.Settings["serial"] != a.Key {
+				t.Errorf("adoption %+v", a)
+			}
+			out[a.Key] = a.Adopted
+		}
+		return out
+	}
+	// With the only UPS, a device without a serial reads it.
+	if got := find(drivers.Configured{ID: "usv", Config: roots("")}); got["AAA1"] != "usv" {
+		t.Errorf("only UPS, device without serial: %v", got)
+	}
+	bus.Attach(simUPS(t, "eaton-3s-700", "BBB2"))
+	for _, tc := range []struct {
+		name string
+		cfgs []drivers.Configured
+		want map[string]string
+	}{
+		{"none configured", []drivers.Configured{{ID: "x", Config: roots("ZZZ")}}, map[string]string{"AAA1": "", "BBB2": ""}},
+		{"by serial", []drivers.Configured{{ID: "usv-b", Config: roots("BBB2")}}, map[string]string{"AAA1": "", "BBB2": "usv-b"}},
+		{"no serial with two UPSes", []drivers.Configured{{ID: "usv", Config: roots("")}}, map[string]string{"AAA1": "", "BBB2": ""}},
+	} {
+		if got := find(tc.cfgs...); !maps.Equal(got, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -106,6 +106,8 @@ type Driver struct {
 	wear   wear
 	// gen counts opens, so Watch notices a reconnect by Poll.
 	gen int
+	// sampleGap is the package's sampleGap; tests shorten it.
+	sampleGap time.Duration
 }
 
 // New checks cfg; it does no I/O.
@@ -140,7 +142,7 @@ func New(dev drivers.Device, cfg Config, log *slog.Logger) (*Driver, error) {
 		return nil, err
 	}
 	d := &Driver{cfg: cfg, dev: dev, log: log, roots: hidraw.Roots{Sys: cfg.SysRoot, Dev: cfg.DevRoot},
-		open: openHidraw, now: time.Now, serial: cfg.Serial, test: -1}
+		open: openHidraw, now: time.Now, serial: cfg.Serial, test: -1, sampleGap: sampleGap}
 	d.wear = wear{ratio: ratio, dir: dev.StateDir, log: log}
 	d.wear.load()
 	return d, nil
@@ -308,10 +310,12 @@ func (d *Driver) Poll(ctx context.Context) (drivers.Sample, error) {
 		d.dropLocked(err)
 		return drivers.Sample{}, err
 	}
-	s := d.sampleLocked()
 	// The wear trend learns from polls only, so a burst of interrupt
-	// reports does not weigh more than the steady readings.
-	if c, ok := d.wear.observe(d.state, d.state.Flags(), s.Time); ok {
+	// reports does not weigh more than the steady readings; it learns
+	// before the sample is made, so the ratio shown is the one judged.
+	c, worn := d.wear.observe(d.state, d.state.Flags(), d.now())
+	s := d.sampleLocked()
+	if worn {
 		s.Conditions = append(s.Conditions, c)
 	}
 	s.Events = append(s.Events, d.edgesLocked()...)
@@ -398,7 +402,7 @@ func (d *Driver) sampleLocked() drivers.Sample {
 	s := drivers.Sample{Kind: "ups", Time: now}
 	s.Metrics = append(d.identity(), d.state.Metrics()...)
 	if raw, ok := d.state.Raw("battery.date"); ok {
-		if t, ok := DecodeDate(raw); ok && t.Before(now) {
+		if t, ok := DecodeDate(raw); ok && t.Before(now) && !unsetDate(t) {
 			s.Metrics = append(s.Metrics, drivers.Num("battery.age", float64(int(now.Sub(t).Hours()/24)), "d"))
 		}
 	}
@@ -411,6 +415,15 @@ func (d *Driver) sampleLocked() drivers.Sample {
 		s.Metrics = append(s.Metrics, drivers.Num("battery.runtime.ratio", round(r), ""))
 	}
 	return s
+}
+
+// unsetDate tells a battery date that says nothing: APC Back-UPS units
+// report 2001-01-01 until someone sets the battery's install date (the
+// BX1600MI recording does), and no UPS battery in service dates from
+// before 1995. Such a date is published as battery.date, but gives no
+// battery.age, which would claim a battery decades old.
+func unsetDate(t time.Time) bool {
+	return t.Year() < 1995 || t.Equal(time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC))
 }
 
 // edgesLocked returns the events since the last call: status transitions
@@ -437,8 +450,58 @@ func (d *Driver) edgesLocked() []drivers.Event {
 // Watch turns interrupt Input reports into events as they arrive, and
 // reconnects to the UPS (rescanning sysfs) when it drops off the bus.
 // Each event carries the status and the metrics of that moment in Attrs.
+// The gateway calls WatchSamples instead.
 func (d *Driver) Watch(ctx context.Context, emit func(drivers.Event)) error {
+	return d.watch(ctx, emit, nil)
+}
+
+// WatchSamples is Watch for the gateway (drivers.SampleWatcher): an
+// interrupt report that brings a status edge or changes the conditions
+// (mains lost, battery low) becomes a complete sample at once, with the
+// edges as its events, so the alarms, the buffer and the telemetry see it
+// without waiting for the next poll. Reports that only move values or
+// status bits of no consequence (charge, runtime, DISCHRG a moment before
+// OB) become a sample too, but held for sampleHold, so the rest of a
+// burst joins it, and at most one per sampleGap; the polls take the rest.
+// After a reconnect the first full reading is a sample at once, so
+// readings are back as soon as the UPS is.
+func (d *Driver) WatchSamples(ctx context.Context, emit func(drivers.Event), sample func(drivers.Sample) error) error {
+	return d.watch(ctx, emit, sample)
+}
+
+// sampleGap spaces the samples of reports of no consequence: some units
+// report charge and runtime every few seconds, and their readings need
+// not reach the provider more often than a poll's would. sampleHold is
+// how long such a sample waits for more reports of the same burst (APC
+// units carry the status bits in several reports).
+const (
+	sampleGap  = 10 * time.Second
+	sampleHold = 100 * time.Millisecond
+)
+
+func (d *Driver) watch(ctx context.Context, emit func(drivers.Event), sample func(drivers.Sample) error) error {
 	buf := make([]byte, 4096)
+	// Readings go to the gateway from a goroutine of their own, through a
+	// one-slot mailbox: the watch keeps reading reports while the
+	// pipeline takes a reading, and a burst of reports (several status
+	// bits in several reports) becomes one reading with all their events.
+	// The lock is released before the hand-over: the gateway never takes
+	// a pushed sample while a poll (which needs d.mu) runs.
+	box := &mailbox{ready: make(chan struct{}, 1)}
+	deliver := box.put
+	if sample != nil {
+		pctx, stop := context.WithCancel(ctx)
+		pushed := make(chan struct{})
+		go func() {
+			defer close(pushed)
+			box.run(pctx, d.now, d.sampleGap, func(s drivers.Sample) {
+				if err := sample(s); err != nil && pctx.Err() == nil {
+					d.log.Warn("upshid: reading from an interrupt report not taken", "err", err)
+				}
+			})
+		}()
+		defer func() { stop(); <-pushed }()
+	}
 	for ctx.Err() == nil {
 		d.mu.Lock()
 		if d.conn == nil {
@@ -458,9 +521,18 @@ func (d *Driver) Watch(ctx context.Context, emit func(drivers.Event)) error {
 				d.mu.Unlock()
 				continue
 			}
-			if ev := d.edgesLocked(); len(ev) > 0 {
-				d.emitLocked(ev, emit)
+			ev := d.edgesLocked()
+			if sample == nil {
+				if len(ev) > 0 {
+					d.emitLocked(ev, emit)
+				}
+				d.mu.Unlock()
+			} else {
+				s := d.pushSampleLocked()
+				d.mu.Unlock()
+				deliver(s, ev, true)
 			}
+			continue
 		}
 		conn, gen := d.conn, d.gen
 		d.mu.Unlock()
@@ -481,15 +553,106 @@ func (d *Driver) Watch(ctx context.Context, emit func(drivers.Event)) error {
 			d.mu.Unlock()
 			continue
 		}
-		if _, err := d.state.Update(hidreport.Input, buf[:n]); err != nil {
+		before := d.state.Flags()
+		changed, err := d.state.Update(hidreport.Input, buf[:n])
+		if err != nil {
 			d.log.Debug("upshid: input report not understood", "report", fmt.Sprintf("% x", buf[:n]), "err", err)
 		}
-		if ev := d.edgesLocked(); len(ev) > 0 {
-			d.emitLocked(ev, emit)
+		ev := d.edgesLocked()
+		if sample == nil {
+			if len(ev) > 0 {
+				d.emitLocked(ev, emit)
+			}
+			d.mu.Unlock()
+			continue
 		}
+		after := d.state.Flags()
+		if len(ev) == 0 && len(changed) == 0 && slices.Equal(before, after) {
+			d.mu.Unlock()
+			continue
+		}
+		urgent := len(ev) > 0 || !slices.EqualFunc(ups.Conditions(before), ups.Conditions(after),
+			func(a, b drivers.Condition) bool { return a.Name == b.Name })
+		s := d.pushSampleLocked()
 		d.mu.Unlock()
+		deliver(s, ev, urgent)
 	}
 	return nil
+}
+
+// mailbox holds the newest reading not yet handed to the gateway, with
+// the events of every reading it replaced. An urgent reading goes at
+// once; another waits sampleHold after it was put and sampleGap after the
+// last hand-over, and an urgent one put meanwhile takes it along.
+type mailbox struct {
+	mu     sync.Mutex
+	s      *drivers.Sample
+	urgent bool
+	since  time.Time // when the pending reading was first put
+	ready  chan struct{}
+}
+
+func (b *mailbox) put(s drivers.Sample, ev []drivers.Event, urgent bool) {
+	b.mu.Lock()
+	if b.s != nil {
+		ev = append(b.s.Events, ev...)
+	} else {
+		b.since = s.Time
+	}
+	s.Events = ev
+	b.s = &s
+	b.urgent = b.urgent || urgent
+	b.mu.Unlock()
+	select {
+	case b.ready <- struct{}{}:
+	default:
+	}
+}
+
+// run hands each reading to take until ctx ends.
+func (b *mailbox) run(ctx context.Context, now func() time.Time, gap time.Duration, take func(drivers.Sample)) {
+	var last time.Time
+	for {
+		b.mu.Lock()
+		s, wait := b.s, time.Duration(0)
+		if s != nil && !b.urgent {
+			due := b.since.Add(sampleHold)
+			if g := last.Add(gap); g.After(due) {
+				due = g
+			}
+			wait = due.Sub(now())
+		}
+		if s != nil && wait <= 0 {
+			b.s, b.urgent = nil, false
+		}
+		b.mu.Unlock()
+		if s != nil && wait <= 0 {
+			take(*s)
+			last = now()
+			continue
+		}
+		// Nothing due: wait for a reading, or for the pending one's time.
+		var due <-chan time.Time
+		if s != nil {
+			due = time.After(wait)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-b.ready:
+		case <-due:
+		}
+	}
+}
+
+// pushSampleLocked is the sample of the present state, for WatchSamples:
+// what a poll returns, without reading the UPS again.
+func (d *Driver) pushSampleLocked() drivers.Sample {
+	s := d.sampleLocked()
+	if c, ok := d.wear.condition(); ok {
+		s.Conditions = append(s.Conditions, c)
+	}
+	return s
 }
 
 // emitLocked sends events with the present reading attached, so a
@@ -510,6 +673,8 @@ func (d *Driver) emitLocked(ev []drivers.Event, emit func(drivers.Event)) {
 		emit(e)
 	}
 }
+
+var _ drivers.SampleWatcher = (*Driver)(nil)
 
 // SelfTest starts the UPS battery self-test (quick, or deep when deep is
 // set) by writing the Test feature. The result arrives later as an

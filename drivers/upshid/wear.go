@@ -101,6 +101,13 @@ func (w *wear) observe(s *State, flags []string, now time.Time) (drivers.Conditi
 			}
 		}
 	}
+	return w.condition()
+}
+
+// condition returns the wear condition when it holds, learning nothing:
+// a sample between polls (an interrupt report) must carry it too, since
+// a sample's conditions are the complete set.
+func (w *wear) condition() (drivers.Condition, bool) {
 	r, ok := w.ratioNow()
 	if !ok || r >= w.ratio {
 		return drivers.Condition{}, false

@@ -3,6 +3,10 @@ package upshid
 import (
 	"testing"
 	"time"
+
+	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/drivers/upshid/hidreport"
+	"github.com/praxisgate/praxisgate/drivers/upshid/upshidsim"
 )
 
 // TestWearTrend feeds readings of a unit whose runtime at 20 % load falls
@@ -61,5 +65,68 @@ func TestWearTrend(t *testing.T) {
 	off := &wear{ratio: 0, log: discard()}
 	if _, ok := off.observe(st, st.Flags(), now); ok {
 		t.Error("wear_ratio 0 still warns")
+	}
+}
+
+// TestBatteryAge: the age comes from the battery's date; APC's unset
+// 2001-01-01 gives none.
+func TestBatteryAge(t *testing.T) {
+	bus := newBus(t)
+	u := simUPS(t, "apc-back-ups-bx1600mi", "AGE1")
+	bus.Attach(u)
+	d := newTestDriver(t, bus, Config{})
+	d.now = func() time.Time { return time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC) }
+	s := pollOK(t, d)
+	if metricOf(s, "battery.date") != "2001-01-01" || metricOf(s, "battery.age") != nil {
+		t.Errorf("unset date: battery.date %v, battery.age %v", metricOf(s, "battery.date"), metricOf(s, "battery.age"))
+	}
+	// 2023-05-10 in the Battery System date format.
+	if err := u.Set(hidreport.Usage(0x00850085), 43<<9|5<<5|10); err != nil {
+		t.Fatal(err)
+	}
+	s = pollOK(t, d)
+	if metricOf(s, "battery.date") != "2023-05-10" || metricOf(s, "battery.age") != 1307.0 {
+		t.Errorf("battery.date %v, battery.age %v (want 2023-05-10, 1307 d)", metricOf(s, "battery.date"), metricOf(s, "battery.age"))
+	}
+}
+
+// TestWearThroughPolls: the runtime at the same load falls from 3320 s to
+// 1000 s over the polls; the ratio follows and ups.battery_worn appears
+// in the polled sample, and in the sample an interrupt report pushes.
+func TestWearThroughPolls(t *testing.T) {
+	bus := newBus(t)
+	u := simUPS(t, "apc-back-ups-bx1600mi", "WEAR1")
+	bus.Attach(u)
+	d := newTestDriver(t, bus, Config{})
+	for i := 0; i < wearMinSamples; i++ {
+		if s := pollOK(t, d); hasCondition(s, "ups.battery_worn") {
+			t.Fatal("worn on the first readings")
+		}
+	}
+	if r := metricOf(pollOK(t, d), "battery.runtime.ratio"); r != 1.0 {
+		t.Fatalf("ratio of a steady battery %v", r)
+	}
+	if err := u.Set(upshidsim.RunTimeToEmpty, 1000); err != nil {
+		t.Fatal(err)
+	}
+	worn := 0
+	var s drivers.Sample
+	for i := 0; i < 100 && worn == 0; i++ {
+		s = pollOK(t, d)
+		if hasCondition(s, "ups.battery_worn") {
+			worn = i + 1
+		}
+	}
+	if worn == 0 {
+		t.Fatalf("no ups.battery_worn at 30 %% of the best runtime; ratio %v", metricOf(s, "battery.runtime.ratio"))
+	}
+	if r, _ := metricOf(s, "battery.runtime.ratio").(float64); r >= 0.5 || r < 0.3 {
+		t.Errorf("ratio when worn %v", r)
+	}
+	d.mu.Lock()
+	pushed := d.pushSampleLocked()
+	d.mu.Unlock()
+	if !hasCondition(pushed, "ups.battery_worn") {
+		t.Errorf("a pushed reading drops the wear condition (the alarm would clear): %v", pushed.Conditions)
 	}
 }

@@ -88,6 +88,9 @@ type job struct {
 
 type nowReq struct {
 	reply chan Result
+	// pushed is a sample the driver sent on its own (Push); nil means
+	// poll now.
+	pushed *drivers.Sample
 }
 
 // New returns a Scheduler. stamp gives the time of measurement for samples
@@ -222,13 +225,29 @@ var ErrUnknownDevice = errors.New("unknown device")
 // poll-now command) and returns its result, which also goes to the handler.
 // It waits for a running poll of that device to finish first.
 func (s *Scheduler) PollNow(ctx context.Context, device string) (Result, error) {
+	return s.request(ctx, device, nowReq{reply: make(chan Result, 1)})
+}
+
+// Push hands the handler a sample the device's driver produced on its own
+// (drivers.SampleWatcher: a UPS's interrupt report at mains loss), filled
+// in and counted as a successful poll. It goes through the device's own
+// loop, so it is never handled at the same time as a poll of the device,
+// nor before a poll that was already running (whose reading is older).
+// It does not move the poll schedule. An invalid sample is refused.
+func (s *Scheduler) Push(ctx context.Context, device string, smp drivers.Sample) (Result, error) {
+	if err := smp.Validate(); err != nil {
+		return Result{}, fmt.Errorf("push %s: invalid sample: %w", device, err)
+	}
+	return s.request(ctx, device, nowReq{reply: make(chan Result, 1), pushed: &smp})
+}
+
+func (s *Scheduler) request(ctx context.Context, device string, req nowReq) (Result, error) {
 	s.mu.Lock()
 	j, ok := s.jobs[device]
 	s.mu.Unlock()
 	if !ok {
 		return Result{}, fmt.Errorf("poll %s: %w", device, ErrUnknownDevice)
 	}
-	req := nowReq{reply: make(chan Result, 1)}
 	select {
 	case j.now <- req:
 	case <-j.done:
@@ -268,6 +287,12 @@ func (s *Scheduler) loop(ctx context.Context, j *job) {
 		case <-timer.C:
 		case r := <-j.now:
 			req = &r
+		}
+		if req != nil && req.pushed != nil {
+			res := s.finish(j, pollOutcome{smp: *req.pushed}, 0)
+			s.handler(res)
+			req.reply <- res
+			continue
 		}
 		res, ok := s.pollOnce(ctx, j)
 		if !ok {

@@ -196,3 +196,93 @@ func TestInvalidSampleIsAnError(t *testing.T) {
 		t.Fatalf("PollNow of unknown device: %v", err)
 	}
 }
+
+func status(s drivers.Sample) string {
+	for _, m := range s.Metrics {
+		if m.Name == "ups.status" {
+			v, _ := m.Value.(string)
+			return v
+		}
+	}
+	return ""
+}
+
+// A pushed sample is handled at once, but never before (or during) a poll
+// that was already running: that poll's reading is the older one.
+func TestPushAfterRunningPoll(t *testing.T) {
+	c := newCollector()
+	s := New(c.handle, nil, nil)
+	inPoll := make(chan struct{}, 1)
+	release := make(chan struct{})
+	var polls atomic.Int32
+	s.Add(Job{Device: "ups", Interval: time.Hour, Driver: funcDriver(func(ctx context.Context) (drivers.Sample, error) {
+		if polls.Add(1) == 1 {
+			return drivers.Sample{}, errors.New("first poll fails")
+		}
+		inPoll <- struct{}{}
+		<-release
+		return drivers.Sample{Metrics: []drivers.Metric{drivers.Text("ups.status", "OL")}}, nil
+	})})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	waitFor(t, "the failed first poll", func() bool { return len(c.get("ups")) == 1 })
+	go s.PollNow(ctx, "ups")
+	<-inPoll
+	pushed := make(chan error, 1)
+	go func() {
+		_, err := s.Push(ctx, "ups", drivers.Sample{Metrics: []drivers.Metric{drivers.Text("ups.status", "OB DISCHRG")},
+			Events: []drivers.Event{{Type: "ups.power_lost", Severity: drivers.Major}}})
+		pushed <- err
+	}()
+	select {
+	case err := <-pushed:
+		t.Fatalf("push handled while a poll ran (err %v)", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if err := <-pushed; err != nil {
+		t.Fatal(err)
+	}
+	res := c.get("ups")
+	if len(res) != 3 || status(res[1].Sample) != "OL" || status(res[2].Sample) != "OB DISCHRG" {
+		t.Fatalf("results %+v, want the failure, the poll's OL, then the pushed OB", res)
+	}
+	p := res[2]
+	if p.Err != nil || p.Sample.Device != "ups" || p.Sample.Time.IsZero() {
+		t.Fatalf("pushed result not filled in: %+v", p)
+	}
+	if len(p.Sample.Events) != 1 || p.Sample.Events[0].Device != "ups" || p.Sample.Events[0].Time.IsZero() {
+		t.Fatalf("pushed events not filled in: %+v", p.Sample.Events)
+	}
+	if status := p.Sample.Metrics[len(p.Sample.Metrics)-1]; status.Name != "device.reachable" {
+		t.Fatalf("pushed sample lacks device.reachable: %v", p.Sample.Metrics)
+	}
+	if n := polls.Load(); n != 2 {
+		t.Fatalf("%d polls: a push must not poll", n)
+	}
+}
+
+func TestPushRefused(t *testing.T) {
+	c := newCollector()
+	s := New(c.handle, nil, nil)
+	s.Add(Job{Device: "ups", Interval: time.Hour, Driver: funcDriver(ok)})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	if _, err := s.Push(ctx, "nope", drivers.Sample{}); !errors.Is(err, ErrUnknownDevice) {
+		t.Errorf("unknown device: %v", err)
+	}
+	if _, err := s.Push(ctx, "ups", drivers.Sample{Metrics: []drivers.Metric{{Name: ""}}}); err == nil {
+		t.Errorf("invalid sample accepted")
+	}
+	if err := s.Remove(ctx, "ups"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Push(ctx, "ups", drivers.Sample{}); !errors.Is(err, ErrUnknownDevice) {
+		t.Errorf("removed device: %v", err)
+	}
+}

@@ -85,6 +85,9 @@ type Device struct {
 	// Err is the latest poll's error, if it failed.
 	Err     string
 	Metrics []drivers.Metric
+	// SelfTest: the running driver can start a battery self-test (a UPS,
+	// drivers.SelfTester); the page shows the button (ups.go).
+	SelfTest bool
 }
 
 // Status is the overview's summary of the box.

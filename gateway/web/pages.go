@@ -80,6 +80,8 @@ func (s *Server) devicesPage(w http.ResponseWriter, r *request, code int, d page
 
 type foundData struct {
 	Hosts []Host
+	// Attached are devices plugged into the box (a USB UPS), ups.go.
+	Attached []drivers.Attached
 }
 
 // getFound lists the discovered inventory, apart from the configured
@@ -90,7 +92,7 @@ func (s *Server) getFound(w http.ResponseWriter, r *request) {
 
 func (s *Server) foundPage(w http.ResponseWriter, r *request, code int, d pageData) {
 	d.Nav = "devices"
-	d.Data = foundData{Hosts: s.be.Inventory()}
+	d.Data = foundData{Hosts: s.be.Inventory(), Attached: s.attached()}
 	s.render(w, r, code, "found", d)
 }
 

@@ -70,6 +70,7 @@ func (b *Backend) Devices() []web.Device {
 		if l, ok := latest[dc.ID]; ok {
 			d.At, d.Err, d.Metrics = l.At, l.Err, l.Sample.Metrics
 		}
+		_, d.SelfTest = b.selfTester(dc.ID)
 		out = append(out, d)
 	}
 	return out

@@ -47,6 +47,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,6 +69,10 @@ type Options struct {
 	// test runs in the guest in the host's working directory (created
 	// empty), so relative paths to test data work unchanged.
 	Files []string
+	// Programs are host executables (/usr/sbin/mosquitto) copied into
+	// the guest under the same paths with the shared libraries they need,
+	// for a test that starts a real peer inside the guest.
+	Programs []string
 	// Env is added to the test binary's environment in the guest.
 	Env []string
 	// MemoryMiB is the guest's memory; 0 means 512.
@@ -431,6 +436,20 @@ func buildInitramfs(dst, dir string, k *kernel, opts Options, bin string, args [
 	}
 	if err := add("/vmtest/test", bin); err != nil {
 		return err
+	}
+	for _, prog := range opts.Programs {
+		deps, err := sharedDeps(prog)
+		if err != nil {
+			return err
+		}
+		for _, l := range deps {
+			if !slices.Contains(libs, l) {
+				libs = append(libs, l)
+			}
+		}
+		if err := add(prog, prog); err != nil {
+			return err
+		}
 	}
 	for _, l := range libs {
 		if err := add(l, l); err != nil {

@@ -32,7 +32,24 @@ type Config struct {
 	// value is the report as the device sends it, byte 0 the report ID.
 	// An ID without a value is answered with an error (EIO to the caller).
 	Reports map[byte][]byte
+	// Answer, when set, answers GET_REPORT and SET_REPORT instead of
+	// Reports: a simulation whose values change (drivers/upshid/upshidsim).
+	Answer Responder
 }
+
+// Responder answers the kernel's report requests for a device. GetReport
+// returns the report as the device sends it (byte 0 the report ID when
+// the descriptor numbers its reports). ErrNoAnswer leaves a request
+// unanswered, as a hung firmware does (the kernel fails it after its
+// timeout); any other error is answered with EIO. The methods run on the
+// device's serving goroutine, one request at a time.
+type Responder interface {
+	GetReport(t ReportType, id byte) ([]byte, error)
+	SetReport(t ReportType, id byte, data []byte) error
+}
+
+// ErrNoAnswer is what a Responder returns to leave a request unanswered.
+var ErrNoAnswer = errors.New("uhid: request left unanswered")
 
 // Request is a GET_REPORT or SET_REPORT the kernel forwarded.
 type Request struct {
@@ -52,6 +69,7 @@ type Device struct {
 
 	mu        sync.Mutex
 	reports   map[byte][]byte
+	answer    Responder
 	answering bool
 	requests  []Request
 	started   chan struct{}
@@ -85,6 +103,7 @@ func Create(path string, c Config) (*Device, error) {
 	d := &Device{
 		f:         f,
 		uniq:      c.Uniq,
+		answer:    c.Answer,
 		done:      make(chan struct{}),
 		reports:   map[byte][]byte{},
 		answering: true,
@@ -152,32 +171,57 @@ func (d *Device) handle(ev event) {
 	case evGetReport:
 		data, ok := d.reports[ev.rnum]
 		req := Request{ReportID: ev.rnum, Type: ev.rtype, Answered: d.answering}
-		d.requests = append(d.requests, req)
+		answer := d.answer
 		if !d.answering {
+			d.requests = append(d.requests, req)
 			d.mu.Unlock()
 			return
 		}
 		d.mu.Unlock()
-		var reply []byte
-		if ok {
-			reply = getReportReply(ev.id, 0, data)
-		} else {
-			reply = getReportReply(ev.id, uint16(unix.EIO), nil)
+		var err error
+		if answer != nil {
+			data, err = answer.GetReport(ev.rtype, ev.rnum)
+			ok = err == nil
 		}
-		_ = d.write(reply)
+		d.mu.Lock()
+		req.Answered = !errors.Is(err, ErrNoAnswer)
+		d.requests = append(d.requests, req)
+		d.mu.Unlock()
+		switch {
+		case !req.Answered:
+		case ok:
+			_ = d.write(getReportReply(ev.id, 0, data))
+		default:
+			_ = d.write(getReportReply(ev.id, uint16(unix.EIO), nil))
+		}
 		return
 	case evSetReport:
 		req := Request{Set: true, ReportID: ev.rnum, Type: ev.rtype, Data: ev.data, Answered: d.answering}
-		d.requests = append(d.requests, req)
+		answer := d.answer
 		if !d.answering {
+			d.requests = append(d.requests, req)
 			d.mu.Unlock()
 			return
 		}
-		if ev.rtype == Feature {
+		var err error
+		if answer == nil && ev.rtype == Feature {
 			d.reports[ev.rnum] = ev.data
 		}
 		d.mu.Unlock()
-		_ = d.write(setReportReply(ev.id, 0))
+		if answer != nil {
+			err = answer.SetReport(ev.rtype, ev.rnum, ev.data)
+		}
+		d.mu.Lock()
+		req.Answered = !errors.Is(err, ErrNoAnswer)
+		d.requests = append(d.requests, req)
+		d.mu.Unlock()
+		switch {
+		case !req.Answered:
+		case err == nil:
+			_ = d.write(setReportReply(ev.id, 0))
+		default:
+			_ = d.write(setReportReply(ev.id, uint16(unix.EIO)))
+		}
 		return
 	}
 	d.mu.Unlock()

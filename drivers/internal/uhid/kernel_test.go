@@ -14,9 +14,13 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/praxisgate/praxisgate/drivers/upshid/hidreport"
 	"github.com/praxisgate/praxisgate/image/vmtest"
 	"golang.org/x/sys/unix"
 )
+
+// hidData holds the real UPS descriptors and recordings.
+const hidData = "../../testdata/third_party/hid"
 
 // guestModules are what a HID UPS needs in the guest: uhid for the virtual
 // device and hid-generic, the driver that binds a HID device without a
@@ -53,7 +57,7 @@ func (u ups) config(t *testing.T, uniq string) Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	desc, err := ParseDescriptor(b)
+	desc, err := hidreport.ParseHex(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,11 +67,17 @@ func (u ups) config(t *testing.T, uniq string) Config {
 		if err != nil {
 			t.Fatal(err)
 		}
-		states, err := ParseReports(rb)
+		recs, err := hidreport.ParseRecording(bytes.NewReader(rb))
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.Reports = states[0].Reports()
+		// The first state's Feature reports; a report read twice answers
+		// as last read, as in a poll.
+		for _, r := range recs {
+			if r.State == recs[0].State && r.Type == hidreport.Feature && len(r.Bytes) > 0 {
+				c.Reports[r.Bytes[0]] = r.Bytes
+			}
+		}
 	}
 	return c
 }

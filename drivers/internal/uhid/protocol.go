@@ -8,7 +8,9 @@
 //
 // The device is served from a report descriptor and the report values of a
 // real UPS (drivers/testdata/third_party/hid: *.rdesc.hex and
-// *.reports.txt, read by ParseDescriptor and ParseReports).
+// *.reports.txt, read by drivers/upshid/hidreport's ParseHex and
+// ParseRecording). drivers/upshid/upshidsim serves its simulated UPSes
+// through it, answering requests with a Responder.
 //
 // uhid needs the kernel module uhid (CONFIG_UHID) and write access to
 // /dev/uhid, i.e. root; the build machine's kernel lacks it, so the tests

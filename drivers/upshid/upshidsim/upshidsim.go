@@ -132,36 +132,59 @@ func Load(descPath, recordingPath, state string) (*UPS, error) {
 // collections) and sends the Input reports that changed to subscribers,
 // as the UPS does on its interrupt pipe.
 func (u *UPS) Set(usage hidreport.Usage, v int64) error {
+	return u.setAll([]usageValue{{usage, v}})
+}
+
+type usageValue struct {
+	usage hidreport.Usage
+	v     int64
+}
+
+// setAll writes every value, then sends each changed Input report once,
+// as a UPS's firmware does when one event moves several bits of one
+// report (PresentStatus at mains loss). A usage the descriptor lacks is
+// an error.
+func (u *UPS) setAll(vals []usageValue) error {
 	u.mu.Lock()
 	changed := map[hidreport.Key]bool{}
-	found := false
-	for i := range u.d.Fields {
-		f := &u.d.Fields[i]
-		if f.Usage != usage || f.Array || f.Type == hidreport.Output {
-			continue
+	var order []hidreport.Key
+	var missing []error
+	for _, uv := range vals {
+		found := false
+		for i := range u.d.Fields {
+			f := &u.d.Fields[i]
+			if f.Usage != uv.usage || f.Array || f.Type == hidreport.Output {
+				continue
+			}
+			k := hidreport.Key{Type: f.Type, ID: f.ReportID}
+			b := u.reports[k]
+			old, err := u.d.Raw(b, f)
+			if err != nil {
+				continue
+			}
+			found = true
+			if old != uv.v {
+				_ = u.d.SetRaw(b, f, uv.v)
+				if !changed[k] {
+					order = append(order, k)
+				}
+				changed[k] = true
+			}
 		}
-		k := hidreport.Key{Type: f.Type, ID: f.ReportID}
-		b := u.reports[k]
-		old, err := u.d.Raw(b, f)
-		if err != nil {
-			continue
-		}
-		found = true
-		if old != v {
-			_ = u.d.SetRaw(b, f, v)
-			changed[k] = true
+		if !found {
+			missing = append(missing, fmt.Errorf("upshidsim: the descriptor has no field with usage %08x", uint32(uv.usage)))
 		}
 	}
 	var send [][]byte
-	for k := range changed {
+	for _, k := range order {
 		if k.Type == hidreport.Input {
 			send = append(send, append([]byte(nil), u.reports[k]...))
 		}
 	}
 	subs := append([]chan []byte(nil), u.subs...)
 	u.mu.Unlock()
-	if !found {
-		return fmt.Errorf("upshidsim: the descriptor has no field with usage %08x", uint32(usage))
+	if len(missing) > 0 {
+		return errors.Join(missing...)
 	}
 	for _, r := range send {
 		for _, c := range subs {
@@ -174,7 +197,8 @@ func (u *UPS) Set(usage hidreport.Usage, v int64) error {
 	return nil
 }
 
-// Mains switches mains on or off the way a UPS reports it.
+// Mains switches mains on or off the way a UPS reports it: the status
+// bits move together, each changed report is sent once.
 func (u *UPS) Mains(on bool) error {
 	b := func(x bool) int64 {
 		if x {
@@ -182,13 +206,21 @@ func (u *UPS) Mains(on bool) error {
 		}
 		return 0
 	}
-	var errs []error
-	errs = append(errs, u.Set(Discharging, b(!on)))
-	if !on {
-		_ = u.Set(Charging, 0) // not every UPS has it
+	vals := []usageValue{{Discharging, b(!on)}, {ACPresent, b(on)}}
+	if !on && u.has(Charging) { // not every UPS has it
+		vals = append(vals, usageValue{Charging, 0})
 	}
-	errs = append(errs, u.Set(ACPresent, b(on)))
-	return errors.Join(errs...)
+	return u.setAll(vals)
+}
+
+// has tells whether the descriptor declares a usage.
+func (u *UPS) has(usage hidreport.Usage) bool {
+	for i := range u.d.Fields {
+		if u.d.Fields[i].Usage == usage {
+			return true
+		}
+	}
+	return false
 }
 
 // Silent makes the UPS stop answering GET_REPORT (true) or answer again.

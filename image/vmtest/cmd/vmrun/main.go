@@ -26,11 +26,11 @@ import (
 )
 
 type cmd struct {
-	tags, modules, files string
-	env                  multi
-	race                 bool
-	timeout              time.Duration
-	memory               int
+	tags, modules, files, programs string
+	env                            multi
+	race                           bool
+	timeout                        time.Duration
+	memory                         int
 }
 
 type multi []string
@@ -68,6 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 	fs.StringVar(&c.tags, "tags", "", "build tags for go test -c")
 	fs.StringVar(&c.modules, "modules", "", "kernel modules to load in the guest, comma-separated")
 	fs.StringVar(&c.files, "files", "", "files or directories to copy into the guest, comma-separated")
+	fs.StringVar(&c.programs, "programs", "", "host executables copied into the guest with their shared libraries, comma-separated")
 	fs.Var(&c.env, "env", "NAME=value for the test binary in the guest (repeatable)")
 	fs.BoolVar(&c.race, "race", false, "build the test binary with the race detector")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "hang guard for the whole guest")
@@ -101,7 +102,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 	if err != nil {
 		return 2, fmt.Errorf("go list %s: %w", pkg, err)
 	}
-	opts := vmtest.Options{Modules: split(c.modules), Env: c.env, Timeout: c.timeout, MemoryMiB: c.memory}
+	opts := vmtest.Options{Modules: split(c.modules), Programs: split(c.programs), Env: c.env, Timeout: c.timeout, MemoryMiB: c.memory}
 	for _, f := range split(c.files) {
 		abs, err := filepath.Abs(f)
 		if err != nil {
