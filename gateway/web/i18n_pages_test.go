@@ -20,6 +20,15 @@ import (
 // readings that used to show in English ("door.open 0").
 type pollWords struct{ *fakeBackend }
 
+// walkBackend adds a USB UPS plugged into the box, so the found page's
+// USB list and its adoption page are walked too.
+type walkBackend struct{ pollWords }
+
+func (walkBackend) Attached() []drivers.Attached {
+	return []drivers.Attached{{Key: "4B1948P07984", Title: "American Power Conversion Back-UPS ES 850G2 (051d:0002, USB)", ID: "usv-4b1948p07984",
+		Adopt: drivers.Adoption{Driver: "upshid", Kind: "ups", Settings: map[string]string{"serial": "4B1948P07984"}}}}
+}
+
 func (b pollWords) PollNow(ctx context.Context, device string) (drivers.Sample, error) {
 	b.fakeBackend.PollNow(ctx, device)
 	return drivers.Sample{Device: device, Metrics: []drivers.Metric{drivers.Num("temperature", 5.25, "°C"),
@@ -46,6 +55,7 @@ var walkPages = []walkPage{
 	{"devices", http.MethodPost, "/devices/poll", url.Values{"device": {"kuehlschrank"}}, http.StatusOK},
 	{"found", http.MethodGet, "/devices/found", nil, http.StatusOK},
 	{"adopt", http.MethodGet, "/devices/adopt?source=netz&mac=00:c0:b7:01:02:03", nil, http.StatusOK},
+	{"adoptusb", http.MethodGet, "/devices/adopt-attached?driver=upshid&key=4B1948P07984", nil, http.StatusOK},
 	{"alarms", http.MethodGet, "/alarms", nil, http.StatusOK},
 	{"settings", http.MethodGet, "/settings", nil, http.StatusOK},
 	{"diagnostics", http.MethodGet, "/diagnostics", nil, http.StatusOK},
@@ -133,7 +143,7 @@ func TestEveryPageTranslated(t *testing.T) {
 	for _, lang := range []string{langDE, langEN} {
 		t.Run(lang, func(t *testing.T) {
 			e, _ := notifyEnv(t)
-			e.srv.be = pollWords{e.be}
+			e.srv.be = walkBackend{pollWords{e.be}}
 			e.be.mu.Lock()
 			e.be.update = UpdateInfo{Version: "1.2.3", Reason: "no update: section in the config",
 				History: []UpdateStep{{At: time.Date(2026, 11, 20, 21, 0, 0, 0, time.UTC), State: "deferred", From: "1.2.3", To: "1.3.0", Reason: "outside the maintenance window"},
