@@ -82,3 +82,28 @@ func FindAttached(configured map[string][]Configured) ([]Attached, error) {
 	}
 	return out, errors.Join(errs...)
 }
+
+// AttachedReport is an Attached as the provider and the technician's
+// command line read it (JSON): what it is, which driver and config keys
+// would read it, and whether a configured device reads it already.
+type AttachedReport struct {
+	Key      string            `json:"key"`
+	Title    string            `json:"title"`
+	Driver   string            `json:"driver"`
+	Kind     string            `json:"kind,omitempty"`
+	ID       string            `json:"proposed_id"`
+	Settings map[string]string `json:"settings,omitempty"`
+	Adopted  string            `json:"adopted,omitempty"`
+	Problem  string            `json:"problem,omitempty"`
+}
+
+// Reports turns finds into their JSON form; never nil, so an empty list
+// encodes as [].
+func Reports(as []Attached) []AttachedReport {
+	out := make([]AttachedReport, 0, len(as))
+	for _, a := range as {
+		out = append(out, AttachedReport{Key: a.Key, Title: a.Title, Driver: a.Adopt.Driver, Kind: a.Adopt.Kind, ID: a.ID,
+			Settings: a.Adopt.Settings, Adopted: a.Adopted, Problem: a.Problem})
+	}
+	return out
+}

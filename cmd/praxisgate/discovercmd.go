@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
+	"github.com/praxisgate/praxisgate/drivers"
 	"github.com/praxisgate/praxisgate/drivers/discover"
+	"github.com/praxisgate/praxisgate/gateway/config"
 )
 
 // discoverCmd is the technician's first command on site: one ARP sweep of
@@ -43,14 +47,42 @@ func discoverCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
+	// What is plugged into the box itself (a USB UPS) no sweep sees.
+	attached, ferr := config.FindAttached(nil)
+	if ferr != nil {
+		fmt.Fprintf(stderr, "looking for devices plugged into the box: %v\n", ferr)
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(discover.InventoryDoc{Device: "discover", Hosts: hosts})
+		return enc.Encode(struct {
+			discover.InventoryDoc
+			Attached []drivers.AttachedReport `json:"attached"`
+		}{discover.InventoryDoc{Device: "discover", Hosts: hosts}, drivers.Reports(attached)})
 	}
 	if err := discover.WriteTable(stdout, hosts); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%d host(s)\n", len(hosts))
+	writeAttached(stdout, attached)
 	return nil
+}
+
+// writeAttached prints the devices plugged into the box, with the config
+// section that would read each.
+func writeAttached(w io.Writer, as []drivers.Attached) {
+	if len(as) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nPlugged into this box:\n")
+	for _, a := range as {
+		fmt.Fprintf(w, "  %s\n    driver %s, proposed id %s", a.Title, a.Adopt.Driver, a.ID)
+		for _, k := range slices.Sorted(maps.Keys(a.Adopt.Settings)) {
+			fmt.Fprintf(w, ", %s: %s", k, a.Adopt.Settings[k])
+		}
+		fmt.Fprintln(w)
+		if a.Problem != "" {
+			fmt.Fprintf(w, "    cannot be read yet: %s\n", a.Problem)
+		}
+	}
 }

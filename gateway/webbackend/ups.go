@@ -3,6 +3,7 @@ package webbackend
 import (
 	"context"
 	"fmt"
+	"github.com/praxisgate/praxisgate/gateway/config"
 
 	"github.com/praxisgate/praxisgate/drivers"
 )
@@ -11,17 +12,7 @@ import (
 // (a USB UPS, drivers.FindAttached), each with the configured device
 // that reads it already, for the web page's adoption list.
 func (b *Backend) Attached() []drivers.Attached {
-	by := map[string][]drivers.Configured{}
-	for _, dc := range b.Config().Devices {
-		cfg := dc.DriverConfig
-		if cfg == nil {
-			if f, ok := drivers.Lookup(dc.Driver); ok {
-				cfg = f.NewConfig()
-			}
-		}
-		by[dc.Driver] = append(by[dc.Driver], drivers.Configured{ID: dc.ID, Config: cfg})
-	}
-	got, err := drivers.FindAttached(by)
+	got, err := config.FindAttached(b.Config())
 	if err != nil {
 		b.log.Warn("web: looking for devices attached to the box", "err", err)
 	}

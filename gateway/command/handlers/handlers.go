@@ -296,16 +296,31 @@ func (g *server) cmdPollNow(ctx context.Context, r command.Request) (any, error)
 }
 
 // cmdDiscoverNow runs a sweep of every discovery device now; the
-// inventory is published retained as after any sweep.
+// inventory is published retained as after any sweep. The reply also
+// lists what is plugged into the box itself (a USB UPS), which no network
+// sweep can see, so the provider learns of a UPS nobody adopted yet.
 func (g *server) cmdDiscoverNow(ctx context.Context, r command.Request) (any, error) {
 	if err := command.DecodeArgs(r.Args, &struct{}{}); err != nil {
 		return nil, err
 	}
-	ids := g.deviceIDs(func(d gateway.Device) bool { _, ok := d.Driver.(drivers.Inventorier); return ok })
-	if len(ids) == 0 {
-		return nil, errors.New("no discovery device is configured on this box")
+	attached, ferr := config.FindAttached(g.core.Config())
+	if ferr != nil {
+		g.log.Warn("discover-now: looking for devices attached to the box", "err", ferr)
 	}
-	return g.pollDevices(ctx, ids)
+	ids := g.deviceIDs(func(d gateway.Device) bool { _, ok := d.Driver.(drivers.Inventorier); return ok })
+	if len(ids) == 0 && len(attached) == 0 {
+		return nil, errors.New("no discovery device is configured on this box, and nothing is plugged into it")
+	}
+	res := map[string]any{"polled": 0, "results": []pollResult{}}
+	if len(ids) > 0 {
+		polled, err := g.pollDevices(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		res = polled.(map[string]any)
+	}
+	res["attached"] = drivers.Reports(attached)
+	return res, nil
 }
 
 // deviceByID finds a configured device; the box itself counts as one.

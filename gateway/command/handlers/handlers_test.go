@@ -20,6 +20,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/praxisgate/praxisgate/drivers"
 	_ "github.com/praxisgate/praxisgate/drivers/sim"
 	"github.com/praxisgate/praxisgate/drivers/testpeer"
 	"github.com/praxisgate/praxisgate/gateway"
@@ -342,6 +343,22 @@ func TestCommandsEndToEnd(t *testing.T) {
 		}
 		mustFail(t, "forced update-install", p.callSigned("update-install", map[string]any{"force": true}), "update failed: download: connection reset")
 		mustFail(t, "discover-now", p.call("discover-now", nil), "no discovery device")
+		// A UPS plugged into the box is reported though no network
+		// discovery is configured.
+		plugged.Store(true)
+		defer plugged.Store(false)
+		res := mustOK(t, "discover-now with a USB UPS", p.call("discover-now", nil))
+		att, ok := res["attached"].([]any)
+		if !ok || len(att) != 1 {
+			t.Fatalf("discover-now: attached %v", res["attached"])
+		}
+		a := att[0].(map[string]any)
+		if a["key"] != "4B1948P07984" || a["driver"] != "testusb" || a["proposed_id"] != "usv-4b1948p07984" || a["kind"] != "ups" {
+			t.Fatalf("discover-now: attached %v", a)
+		}
+		if res["polled"] != float64(0) {
+			t.Fatalf("discover-now polled %v devices, want 0", res["polled"])
+		}
 	})
 	t.Run("refused", func(t *testing.T) {
 		mustFail(t, "unknown", p.call("reboot-now", nil), `unknown command "reboot-now"`)
@@ -450,4 +467,18 @@ func TestUpdateCommandsWithoutUpdater(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+}
+
+// plugged switches the test finder's USB UPS on; off, it finds nothing,
+// as on a box with nothing plugged in.
+var plugged atomic.Bool
+
+func init() {
+	drivers.RegisterFinder("testusb", func([]drivers.Configured) ([]drivers.Attached, error) {
+		if !plugged.Load() {
+			return nil, nil
+		}
+		return []drivers.Attached{{Key: "4B1948P07984", Title: "Back-UPS ES 850G2 (051d:0002, USB)", ID: "usv-4b1948p07984",
+			Adopt: drivers.Adoption{Driver: "testusb", Kind: "ups", Settings: map[string]string{"serial": "4B1948P07984"}}}}, nil
+	})
 }
