@@ -27,6 +27,11 @@ type Memory struct {
 	done     chan struct{}
 	appended int64
 	acked    int64
+	// diskFull and seqGuard are set by OpenInMemory: the queue stands in
+	// for a disk buffer that could not be opened. seqGuard is called
+	// with the highest seq an Append would issue, before it issues any.
+	diskFull bool
+	seqGuard func(need uint64) error
 }
 
 var _ Queue = (*Memory)(nil)
@@ -59,6 +64,11 @@ func (m *Memory) Append(ctx context.Context, recs []Record) error {
 	defer m.mu.Unlock()
 	if m.closed {
 		return ErrClosed
+	}
+	if m.seqGuard != nil {
+		if err := m.seqGuard(m.lastSeq + uint64(len(recs))); err != nil {
+			return err
+		}
 	}
 	now := m.opts.Now()
 	for i := range recs {
@@ -198,6 +208,7 @@ func (m *Memory) Stats() Stats {
 		Acked:            m.acked,
 		MaxBytes:         m.opts.MaxBytes,
 		LastSeq:          m.lastSeq,
+		DiskFull:         m.diskFull,
 	}
 	for ci := range m.recs {
 		if len(m.recs[ci]) > 0 {
