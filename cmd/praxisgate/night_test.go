@@ -22,6 +22,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/drivers/snmp/snmpsim"
 	"github.com/praxisgate/praxisgate/drivers/testpeer"
 	"github.com/praxisgate/praxisgate/drivers/ups/upssim"
 	"github.com/praxisgate/praxisgate/gateway/coldchain"
@@ -31,16 +32,20 @@ import (
 // TestPowerCutNight plays the night of issue 17 with the real daemon,
 // compressed into a few minutes: praxisgate 2.0.0 (a release build) runs
 // under "update supervise" with an APC UPS on a pseudo-terminal (upssim)
-// and a fridge sensor on the practice's own MQTT broker (Tasmota), and
-// publishes to the provider's Mosquitto.
+// a fridge sensor on the practice's own MQTT broker (Tasmota), the UPS's
+// network card (snmpd, SNMPv3) and a NAS (snmpd, SNMPv2c), and publishes
+// to the provider's Mosquitto.
 //
 //   - mains fails: the UPS goes on battery;
 //   - the uplink is cut: the provider's broker goes away;
 //   - the fridge warms past its limit;
+//   - the UPS card and the NAS restart, each with a new engine id;
 //   - the box loses power: the supervisor and the daemon are SIGKILLed;
 //     the UPS loses power too and comes back in APC power-up (dumb) mode;
 //   - power returns: the box starts again, and the update server offers
-//     3.0.0, which hangs at every start before READY=1;
+//     3.0.0, which hangs at every start before READY=1 (held back first
+//     while the restored on-battery alarm stands: the next check, a
+//     minute later, installs it);
 //   - 3.0.0 is rolled back, the fridge cools down, the uplink returns.
 //
 // It checks that no acknowledged record is lost (every seq up to the last
@@ -52,7 +57,8 @@ import (
 // outage as time without data, and that the box ends on 2.0.0. It prints
 // the night's timeline.
 func TestPowerCutNight(t *testing.T) {
-	testpeer.SkipShort(t, "mosquitto, pseudo-terminals, real daemon builds")
+	testpeer.SkipShort(t, "mosquitto, snmpd, pseudo-terminals, real daemon builds")
+	t.Parallel() // a box of its own; mostly waiting for restarts and the update's recheck
 	start := time.Now()
 	var logs syncBuffer
 	t.Cleanup(func() {
@@ -70,6 +76,10 @@ func TestPowerCutNight(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = ups.Close() })
 	fridge := newFridgeSensor(t, sensors.URL())
+	// The UPS's network card (SNMPv3) and the NAS (SNMPv2c), real snmpd
+	// serving LibreNMS recordings.
+	upsCard := startNightAgent(t, "eaton-mgeups_9px", snmpsim.AgentConfig{Communities: []string{}, Users: []snmpsim.User{nightV3User}, EngineID: "night-ups-card-1"})
+	nas := startNightAgent(t, "qnap", snmpsim.AgentConfig{Communities: []string{nightCommunity}, EngineID: "night-nas-1"})
 
 	// The provider's repository: empty for now.
 	ctx := context.Background()
@@ -89,7 +99,13 @@ func TestPowerCutNight(t *testing.T) {
 devices:
   - {id: ups, driver: ups, interval: 1s, ups: {port: %s, protocol: apcsmart}}
   - {id: fridge, driver: mqttsensor, kind: fridge, interval: 1s, mqttsensor: {broker: %q, source: tasmota, topic: tasmota_fridge, stale_after: 30s}}
-`, ups.Path(), sensors.URL())
+  - id: upscard
+    driver: snmp
+    interval: 1s
+    snmp: {address: %q, version: "3", timeout: 500ms, retries: 1, v3: {user: %s, auth_protocol: %s, auth_password: %s, priv_protocol: %s, priv_password: %s}}
+  - {id: nas, driver: snmp, interval: 1s, snmp: {address: %q, version: 2c, community: %s, timeout: 500ms, retries: 1}}
+`, ups.Path(), sensors.URL(), upsCard.Addr(), nightV3User.Name, nightV3User.Auth, nightV3User.AuthPass, nightV3User.Priv, nightV3User.PrivPass,
+		nas.Addr(), nightCommunity)
 	// updateConfig with checks every minute: an install held back by a
 	// gate (critical alarm, UPS on battery) is tried again within the night.
 	nightConfig := strings.Replace(updateConfig, "interval: 1h", "interval: 1m", 1)
@@ -104,8 +120,10 @@ devices:
 	tl.add("box on 2.0.0 started")
 	f.sub.waitFor(t, "2.0.0 online", root+"status", `"state":"online","version":"2.0.0"`)
 	f.sub.waitFor(t, "the UPS read", root+"telemetry/ups", `"device":"ups"`)
-	f.sub.waitFor(t, "the fridge read", root+"telemetry/fridge", `"device":"fridge"`)
-	tl.add("online, UPS and fridge read")
+	for _, dev := range nightDevices {
+		f.sub.waitFor(t, "the "+dev+" read", root+"telemetry/"+dev, `"device":"`+dev+`"`)
+	}
+	tl.add("online, UPS, fridge, UPS card and NAS read")
 
 	ups.Update(func(s *upssim.State) { s.OnBattery, s.InputV = true, 0 })
 	tl.add("mains fails: UPS on battery")
@@ -116,6 +134,22 @@ devices:
 	tl.add("uplink cut (provider's broker down)")
 	fridge.set(9.5)
 	tl.add("fridge warms to 9.5 °C (limit 8 °C, delay 2 s)")
+	// The UPS shuts the servers down: the UPS card and the NAS restart,
+	// both with a new engine id.
+	agentsBack := map[string]time.Time{}
+	for _, a := range []struct {
+		dev, eid string
+		agent    *snmpsim.Agent
+	}{{"upscard", "night-ups-card-2", upsCard}, {"nas", "night-nas-2", nas}} {
+		rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		err := a.agent.Restart(rctx, func(c *snmpsim.AgentConfig) { c.EngineID = a.eid })
+		cancel()
+		if err != nil {
+			t.Fatalf("restart the %s's snmpd: %v", a.dev, err)
+		}
+		agentsBack[a.dev] = time.Now()
+		tl.add(a.dev + " (snmpd) restarted with the new engine id " + a.eid)
+	}
 	// The alarm is raised on the box now; the provider sees it later.
 	time.Sleep(8 * time.Second)
 
@@ -159,9 +193,17 @@ devices:
 	f.sub.waitFor(t, "fridge alarm cleared", root+"event/fridge", `"type":"alarm.cleared"`)
 	tl.add("provider has every alarm cleared")
 
-	// Every device read again after power returned, by the readings' own
-	// timestamps.
-	for _, dev := range []string{"ups", "fridge"} {
+	// The SNMP devices read again after their restart, every device read
+	// again after power returned: by the readings' own timestamps.
+	for _, dev := range []string{"upscard", "nas"} {
+		at := f.sub.waitForAfter(t, dev+" read after its restart", root+"telemetry/"+dev, agentsBack[dev], `"device":"`+dev+`"`)
+		d := at.Sub(agentsBack[dev])
+		tl.addAt(at, fmt.Sprintf("%s read again, %.1f s after its agent came back", dev, d.Seconds()))
+		if d > 60*time.Second {
+			t.Errorf("%s read again only %.1f s after its agent came back (spec: 60 s)", dev, d.Seconds())
+		}
+	}
+	for _, dev := range nightDevices {
 		at := f.sub.waitForAfter(t, dev+" read after power returned", root+"telemetry/"+dev, back, `"device":"`+dev+`"`)
 		d := at.Sub(back)
 		tl.addAt(at, fmt.Sprintf("%s read again, %.1f s after power returned", dev, d.Seconds()))
@@ -548,4 +590,39 @@ func alarmTimeline(t *testing.T, tl *timeline, e *eventLog, topic, dev string) {
 		seen[p.Seq] = true
 		tl.addAt(p.TS, fmt.Sprintf("  (box) %s %s seq %d: %s", dev, p.Type, p.Seq, p.Message))
 	}
+}
+
+// nightDevices are the box's devices.
+var nightDevices = []string{"ups", "fridge", "upscard", "nas"}
+
+// The UPS card's SNMPv3 user and the NAS's community: this test's own.
+var (
+	nightV3User    = snmpsim.User{Name: "nightups", Auth: "SHA-256", AuthPass: "night-auth-pass", Priv: "AES", PrivPass: "night-priv-pass"}
+	nightCommunity = "nas-night-ro"
+)
+
+// startNightAgent runs snmpd serving a LibreNMS recording through this
+// test binary (snmpsim.HelperMain in TestMain).
+func startNightAgent(t *testing.T, recording string, cfg snmpsim.AgentConfig) *snmpsim.Agent {
+	t.Helper()
+	if _, err := snmpsim.SnmpdPath(); err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := filepath.Abs(filepath.Join("..", "..", "drivers", "testdata", "third_party", "librenms-snmprec", recording+".snmprec"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Pass = append(cfg.Pass, snmpsim.Pass{Root: ".1.3.6.1", Command: exe, Env: []string{snmpsim.EnvRecording + "=" + rec}})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	a, err := snmpsim.StartAgent(ctx, t.TempDir(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Stop)
+	return a
 }
