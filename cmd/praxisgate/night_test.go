@@ -59,6 +59,38 @@ import (
 func TestPowerCutNight(t *testing.T) {
 	testpeer.SkipShort(t, "mosquitto, snmpd, pseudo-terminals, real daemon builds")
 	t.Parallel() // a box of its own; mostly waiting for restarts and the update's recheck
+	playNight(t)
+}
+
+// BenchmarkPowerCutNight plays the night once per iteration and reports,
+// per device, the time from its coming back (its agent restarted, or
+// power returned) to its first reading, by the readings' timestamps.
+// Run: go test ./cmd/praxisgate -run '^$' -bench PowerCutNight -benchtime 1x
+func BenchmarkPowerCutNight(b *testing.B) {
+	sum := map[string]time.Duration{}
+	for range b.N {
+		for k, d := range playNight(b) {
+			sum[k] += d
+		}
+	}
+	keys := make([]string, 0, len(sum))
+	for k := range sum {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		s := sum[k].Seconds() / float64(b.N)
+		b.ReportMetric(s, "s_read_again_"+k)
+		fmt.Printf("BenchmarkPowerCutNight: %s read again %.2f s after coming back (mean of %d)\n", k, s, b.N)
+	}
+}
+
+// playNight plays the night and returns how long each device took to be
+// read again after it came back ("nas/agent" after its agent restarted,
+// "nas/power" after the box's power returned).
+func playNight(t testing.TB) map[string]time.Duration {
+	t.Helper()
+	readAgain := map[string]time.Duration{}
 	start := time.Now()
 	var logs syncBuffer
 	t.Cleanup(func() {
@@ -169,12 +201,12 @@ devices:
 	tl.add("power returns: mains back, the fridge cools to 5 °C, box starts 2.0.0; 3.0.0 (hangs before READY=1) is offered")
 
 	l := &update.Layout{Dir: state}
-	waitFor(t, "3.0.0 installed", 150*time.Second, func() bool {
+	nightWait(t, "3.0.0 installed", 150*time.Second, func() bool {
 		s, err := l.ReadState()
 		return err == nil && s.Trial != nil
 	})
 	tl.add("3.0.0 installed, on trial")
-	waitFor(t, "3.0.0 rolled back to 2.0.0", 150*time.Second, func() bool {
+	nightWait(t, "3.0.0 rolled back to 2.0.0", 150*time.Second, func() bool {
 		s, err := l.ReadState()
 		return err == nil && s.Committed == "2.0.0" && s.Trial == nil && s.IsFailed("3.0.0")
 	})
@@ -198,6 +230,7 @@ devices:
 	for _, dev := range []string{"upscard", "nas"} {
 		at := f.sub.waitForAfter(t, dev+" read after its restart", root+"telemetry/"+dev, agentsBack[dev], `"device":"`+dev+`"`)
 		d := at.Sub(agentsBack[dev])
+		readAgain[dev+"/agent"] = d
 		tl.addAt(at, fmt.Sprintf("%s read again, %.1f s after its agent came back", dev, d.Seconds()))
 		if d > 60*time.Second {
 			t.Errorf("%s read again only %.1f s after its agent came back (spec: 60 s)", dev, d.Seconds())
@@ -206,6 +239,7 @@ devices:
 	for _, dev := range nightDevices {
 		at := f.sub.waitForAfter(t, dev+" read after power returned", root+"telemetry/"+dev, back, `"device":"`+dev+`"`)
 		d := at.Sub(back)
+		readAgain[dev+"/power"] = d
 		tl.addAt(at, fmt.Sprintf("%s read again, %.1f s after power returned", dev, d.Seconds()))
 		if d > 60*time.Second {
 			t.Errorf("%s read again only %.1f s after power returned (spec: 60 s)", dev, d.Seconds())
@@ -260,6 +294,7 @@ devices:
 	tl.add(fmt.Sprintf("checked: %d seqs at the provider (%d skipped by the buffer after the cut), none missing; cold chain verified, %.2f min without data since the cut; ends on 2.0.0",
 		len(seqs), skipped.count(), noData))
 	t.Logf("the night:\n%s", tl.String())
+	return readAgain
 }
 
 // timeline is the night's log: t+seconds and what happened.
@@ -301,7 +336,7 @@ type nightBox struct {
 	done chan error
 }
 
-func startNightBox(t *testing.T, state, cfg string, logs *syncBuffer) *nightBox {
+func startNightBox(t testing.TB, state, cfg string, logs *syncBuffer) *nightBox {
 	t.Helper()
 	argv := []string{filepath.Join(state, "committed", "praxisgate"), "update", "supervise", "-state", state,
 		"-restart-delay", "1s", "-watchdog", "30s", "-start-timeout", "10s", "--", "run", "-config", cfg}
@@ -333,7 +368,7 @@ func (b *nightBox) powerCut() {
 	}
 }
 
-func (b *nightBox) stop(t *testing.T) {
+func (b *nightBox) stop(t testing.TB) {
 	t.Helper()
 	_ = b.cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -352,7 +387,7 @@ type fridgeSensor struct {
 	temp atomic.Value // float64
 }
 
-func newFridgeSensor(t *testing.T, url string) *fridgeSensor {
+func newFridgeSensor(t testing.TB, url string) *fridgeSensor {
 	t.Helper()
 	s := &fridgeSensor{}
 	s.temp.Store(5.0)
@@ -389,7 +424,7 @@ func (s *fridgeSensor) set(v float64) { s.temp.Store(v) }
 
 // newEmptyRepo is a repository made with "praxisgate release init",
 // served on loopback, with no release yet.
-func newEmptyRepo(t *testing.T) *releaseRepo {
+func newEmptyRepo(t testing.TB) *releaseRepo {
 	t.Helper()
 	d := t.TempDir()
 	r := &releaseRepo{dir: filepath.Join(d, "repo"), keys: filepath.Join(d, "keys")}
@@ -420,7 +455,7 @@ func (r seqRanges) count() uint64 {
 
 // seqsAt collects every seq the provider received under root, and the
 // ranges of buffer.seq_skipped events.
-func seqsAt(t *testing.T, e *eventLog, root string) (map[uint64]bool, seqRanges) {
+func seqsAt(t testing.TB, e *eventLog, root string) (map[uint64]bool, seqRanges) {
 	t.Helper()
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -452,7 +487,7 @@ func seqsAt(t *testing.T, e *eventLog, root string) (map[uint64]bool, seqRanges)
 
 // checkAlarmOrder: on topic, the alarm events containing cond arrive in
 // seq order, a raise first and a clear last.
-func checkAlarmOrder(t *testing.T, e *eventLog, topic, cond string) {
+func checkAlarmOrder(t testing.TB, e *eventLog, topic, cond string) {
 	t.Helper()
 	e.mu.Lock()
 	msgs := append([]string(nil), e.msgs[topic]...)
@@ -487,7 +522,7 @@ func checkAlarmOrder(t *testing.T, e *eventLog, topic, cond string) {
 // without data it counts since the power cut: the day's uncovered time up
 // to its last reading, less what was uncovered before the cut (the time
 // before the daemon's first reading of the day).
-func noDataSince(t *testing.T, dayFile string, e *eventLog, root string, cut time.Time) float64 {
+func noDataSince(t testing.TB, dayFile string, e *eventLog, root string, cut time.Time) float64 {
 	t.Helper()
 	b, err := os.ReadFile(dayFile)
 	if err != nil {
@@ -527,7 +562,7 @@ func head(s []uint64, n int) []uint64 {
 
 // serveRepo serves r on loopback and writes its root as the box's
 // provisioned root file.
-func serveRepo(t *testing.T, r *releaseRepo, d string) {
+func serveRepo(t testing.TB, r *releaseRepo, d string) {
 	t.Helper()
 	srv := httptest.NewServer(http.FileServer(http.Dir(r.dir)))
 	t.Cleanup(srv.Close)
@@ -542,7 +577,7 @@ func serveRepo(t *testing.T, r *releaseRepo, d string) {
 // seedColdChain writes yesterday's day (Europe/Berlin, the daemon's
 // default) into the fridge's record: readings every 10 minutes, the day
 // closed, as a box that ran the day before would have left it.
-func seedColdChain(t *testing.T, dir, device string) {
+func seedColdChain(t testing.TB, dir, device string) {
 	t.Helper()
 	loc, err := time.LoadLocation(coldchain.DefaultTimezone)
 	if err != nil {
@@ -571,7 +606,7 @@ func seedColdChain(t *testing.T, dir, device string) {
 // alarmTimeline adds the alarm events on topic to the timeline at the
 // time the box stamped them (those of the outage reached the provider
 // only when the uplink returned).
-func alarmTimeline(t *testing.T, tl *timeline, e *eventLog, topic, dev string) {
+func alarmTimeline(t testing.TB, tl *timeline, e *eventLog, topic, dev string) {
 	t.Helper()
 	e.mu.Lock()
 	msgs := append([]string(nil), e.msgs[topic]...)
@@ -603,7 +638,7 @@ var (
 
 // startNightAgent runs snmpd serving a LibreNMS recording through this
 // test binary (snmpsim.HelperMain in TestMain).
-func startNightAgent(t *testing.T, recording string, cfg snmpsim.AgentConfig) *snmpsim.Agent {
+func startNightAgent(t testing.TB, recording string, cfg snmpsim.AgentConfig) *snmpsim.Agent {
 	t.Helper()
 	if _, err := snmpsim.SnmpdPath(); err != nil {
 		t.Fatal(err)
@@ -625,4 +660,16 @@ func startNightAgent(t *testing.T, recording string, cfg snmpsim.AgentConfig) *s
 	}
 	t.Cleanup(a.Stop)
 	return a
+}
+
+// nightWait polls cond until it holds, failing after limit (a hang guard).
+func nightWait(t testing.TB, what string, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", limit, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
