@@ -8,8 +8,11 @@ import (
 
 // Memory is an in-memory Queue with the same semantics as DB (seq order,
 // events first, cursor and Rewind, eviction by size and age, counters) for
-// unit tests of the packages that use the buffer. It is NOT durable:
-// everything is lost when the process ends, and its seq starts at 1 again.
+// unit tests of the packages that use the buffer, and the gateway's
+// stand-in when the disk is too full to open the buffer (OpenInMemory). It
+// is NOT durable: everything is lost when the process ends, and from
+// NewMemory its seq starts at 1 again (OpenInMemory continues the disk
+// buffer's seqs instead).
 // Append applies eviction by MaxBytes and MaxAge; there is no GC loop, so
 // age eviction happens on Append only.
 type Memory struct {
