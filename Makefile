@@ -106,7 +106,7 @@ vm-test: appliance-peers
 # The power-cut soak: 200 cuts (qemu killed, or sysrq b in the guest) while
 # eight goroutines append to the buffer and the uplink publishes it to a
 # Mosquitto on the host; prints cuts, acknowledged records and losses.
-# About 25-40 s a cut under emulation (1.5-2.5 hours on a busy machine).
+# About 10-40 s a cut under emulation (35 minutes to 2.5 hours).
 powercut-soak: appliance-peers
 	VMTEST_BUFFER_CUTS=200 $(GO) test -tags vmtest -count=1 -timeout 120m -v -run '^TestPowerCutBuffer$$' ./image/vmtest | grep -E 'power cuts|^(ok|FAIL|---)'
 
