@@ -8,8 +8,11 @@ import (
 
 // Memory is an in-memory Queue with the same semantics as DB (seq order,
 // events first, cursor and Rewind, eviction by size and age, counters) for
-// unit tests of the packages that use the buffer. It is NOT durable:
-// everything is lost when the process ends, and its seq starts at 1 again.
+// unit tests of the packages that use the buffer, and the gateway's
+// stand-in when the disk is too full to open the buffer (OpenInMemory). It
+// is NOT durable: everything is lost when the process ends, and from
+// NewMemory its seq starts at 1 again (OpenInMemory continues the disk
+// buffer's seqs instead).
 // Append applies eviction by MaxBytes and MaxAge; there is no GC loop, so
 // age eviction happens on Append only.
 type Memory struct {
@@ -27,6 +30,11 @@ type Memory struct {
 	done     chan struct{}
 	appended int64
 	acked    int64
+	// diskFull and seqGuard are set by OpenInMemory: the queue stands in
+	// for a disk buffer that could not be opened. seqGuard is called
+	// with the highest seq an Append would issue, before it issues any.
+	diskFull bool
+	seqGuard func(need uint64) error
 }
 
 var _ Queue = (*Memory)(nil)
@@ -59,6 +67,11 @@ func (m *Memory) Append(ctx context.Context, recs []Record) error {
 	defer m.mu.Unlock()
 	if m.closed {
 		return ErrClosed
+	}
+	if m.seqGuard != nil {
+		if err := m.seqGuard(m.lastSeq + uint64(len(recs))); err != nil {
+			return err
+		}
 	}
 	now := m.opts.Now()
 	for i := range recs {
@@ -198,6 +211,7 @@ func (m *Memory) Stats() Stats {
 		Acked:            m.acked,
 		MaxBytes:         m.opts.MaxBytes,
 		LastSeq:          m.lastSeq,
+		DiskFull:         m.diskFull,
 	}
 	for ci := range m.recs {
 		if len(m.recs[ci]) > 0 {

@@ -53,7 +53,7 @@ type Gateway struct {
 	clock   *clock.Clock
 	origin  contract.Origin
 
-	buf    *buffer.DB
+	buf    buffer.Queue
 	up     *uplink.Uplink
 	sched  *schedule.Scheduler
 	alarms *alarm.Engine
@@ -205,15 +205,29 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 // openBuffer opens the durable queue. A buffer that cannot be opened is
 // moved aside and replaced by an empty one, with an error event (returned
 // for Run to append), rather than letting the daemon crash-loop and lose
-// every new reading too.
+// every new reading too. On a data partition too full to open it, the
+// gateway runs on an in-memory queue (buffer.OpenInMemory) that keeps
+// buffer.disk_full raised, for the same reason: exiting would be a crash
+// loop that stops every alarm until someone frees space.
 // notice encodes what the buffer reports on its own (evictions, damage
 // repaired at open, records lost) as a record of the gateway's events.
-func openBuffer(c config.Buffer, log *slog.Logger, notice func(buffer.Notice) (buffer.Record, error)) (*buffer.DB, []drivers.Event, error) {
+func openBuffer(c config.Buffer, log *slog.Logger, notice func(buffer.Notice) (buffer.Record, error)) (buffer.Queue, []drivers.Event, error) {
 	opts := buffer.Options{MaxBytes: int64(c.MaxBytes), MaxAge: c.MaxAge, CommitWindow: c.CommitWindow, Logger: log.With("part", "buffer"),
 		NoticeRecord: notice}
 	db, err := buffer.Open(c.Dir, opts)
 	if err == nil {
 		return db, nil, nil
+	}
+	if errors.Is(err, buffer.ErrDiskFull) {
+		mem, merr := buffer.OpenInMemory(c.Dir, opts)
+		if merr != nil {
+			return nil, nil, fmt.Errorf("gateway: %w (and the in-memory fallback failed: %v)", err, merr)
+		}
+		log.Error("data partition too full to open the buffer: running on an in-memory buffer until restarted with free space", "err", err)
+		return mem, []drivers.Event{{Device: SelfDevice, Type: "buffer.in_memory", Severity: drivers.Major,
+			Message: "the data partition is too full to open the buffer: readings are kept in memory only and are lost " +
+				"if the box restarts before space is freed; records already on disk are sent after a restart with free space",
+			Attrs: map[string]any{"error": err.Error(), "dir": c.Dir}}}, nil
 	}
 	if !errors.Is(err, buffer.ErrCorrupt) {
 		return nil, nil, fmt.Errorf("gateway: %w", err)

@@ -35,6 +35,8 @@ type CutReport struct {
 	Acked    int             // acknowledgements collected over all rounds
 	Verified []int           // what each boot's check reported (Round.Verified)
 	Boot     []time.Duration // qemu start to init, per boot
+	// Keys are all acknowledgements, in order.
+	Keys []string
 }
 
 // PowerCuts runs the calling top-level test in cuts+1 boots on one disk:
@@ -45,6 +47,17 @@ type CutReport struct {
 // opts.Disks may name the disk image; otherwise an empty 256 MiB ext4
 // image is made (the guest's DiskModules are added either way).
 func PowerCuts(t *testing.T, opts Options, cuts, minAcks int) CutReport {
+	t.Helper()
+	return PowerCutsOwed(t, opts, cuts, minAcks, nil)
+}
+
+// PowerCutsOwed is PowerCuts for a workload that hands its records on
+// (publishes them to a broker the host runs) and so no longer holds every
+// record it acknowledged: before each boot, owed gets every
+// acknowledgement so far and returns those the next boot must still find
+// (the ones that did not arrive at the host); Round.Acked holds only
+// those. A nil owed keeps them all.
+func PowerCutsOwed(t *testing.T, opts Options, cuts, minAcks int, owed func(acked []string) []string) CutReport {
 	t.Helper()
 	dir := t.TempDir()
 	if len(opts.Disks) == 0 {
@@ -63,7 +76,11 @@ func PowerCuts(t *testing.T, opts Options, cuts, minAcks int) CutReport {
 		byGuest := r%2 == 1
 		cutAfter := minAcks + rand.IntN(minAcks+1)
 		ackFile := filepath.Join(dir, fmt.Sprintf("acked-%d.txt", r))
-		if err := os.WriteFile(ackFile, []byte(strings.Join(acked, "\n")), 0o644); err != nil {
+		must := acked
+		if owed != nil {
+			must = owed(append([]string(nil), acked...))
+		}
+		if err := os.WriteFile(ackFile, []byte(strings.Join(must, "\n")), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		o := opts
@@ -140,6 +157,7 @@ func PowerCuts(t *testing.T, opts Options, cuts, minAcks int) CutReport {
 		}
 	}
 	rep.Acked = len(acked)
+	rep.Keys = acked
 	return rep
 }
 
@@ -155,7 +173,7 @@ type Round struct {
 	// Final is the last boot: check, do not write.
 	Final bool
 	// Acked is every acknowledgement the host saw in earlier boots, in
-	// order; each must still hold.
+	// order (under PowerCutsOwed, those still owed); each must still hold.
 	Acked []string
 
 	byGuest  bool

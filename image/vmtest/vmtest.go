@@ -85,6 +85,12 @@ type Options struct {
 	// Console, if set, is called with every line the guest writes to its
 	// serial console, as it arrives (from one goroutine).
 	Console func(line string)
+	// Net gives the guest a virtio network card on qemu's user-mode
+	// network: the guest (after NetUp, with NetModules loaded) reaches
+	// the host's loopback at HostAddr, so it can talk to a peer the host
+	// test started (a Mosquitto on 127.0.0.1). Nothing else is reachable
+	// from a closed build machine, and nothing outside reaches the guest.
+	Net bool
 }
 
 // Result is what a finished guest reported.
@@ -240,6 +246,9 @@ func Start(ctx context.Context, dir string, opts Options, bin string, args ...st
 		"-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con",
 		"-kernel", k.bootImage(), "-initrd", initrd,
 		"-append", strings.Join(append([]string{"console=ttyS0 panic=-1 quiet loglevel=4 rdinit=/init rodata=off mitigations=off"}, opts.KernelArgs...), " "),
+	}
+	if opts.Net {
+		qargs = append(qargs, "-netdev", "user,id=net0,ipv6=off", "-device", "virtio-net-pci,netdev=net0")
 	}
 	for i, d := range opts.Disks {
 		qargs = append(qargs, "-drive", fmt.Sprintf("file=%s,if=virtio,format=raw,cache=writeback,index=%d", d, i))

@@ -1,0 +1,675 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/praxisgate/praxisgate/drivers"
+	"github.com/praxisgate/praxisgate/drivers/snmp/snmpsim"
+	"github.com/praxisgate/praxisgate/drivers/testpeer"
+	"github.com/praxisgate/praxisgate/drivers/ups/upssim"
+	"github.com/praxisgate/praxisgate/gateway/coldchain"
+	"github.com/praxisgate/praxisgate/update"
+)
+
+// TestPowerCutNight plays the night of issue 17 with the real daemon,
+// compressed into a few minutes: praxisgate 2.0.0 (a release build) runs
+// under "update supervise" with an APC UPS on a pseudo-terminal (upssim)
+// a fridge sensor on the practice's own MQTT broker (Tasmota), the UPS's
+// network card (snmpd, SNMPv3) and a NAS (snmpd, SNMPv2c), and publishes
+// to the provider's Mosquitto.
+//
+//   - mains fails: the UPS goes on battery;
+//   - the uplink is cut: the provider's broker goes away;
+//   - the fridge warms past its limit;
+//   - the UPS card and the NAS restart, each with a new engine id;
+//   - the box loses power: the supervisor and the daemon are SIGKILLed;
+//     the UPS loses power too and comes back in APC power-up (dumb) mode;
+//   - power returns: the box starts again, and the update server offers
+//     3.0.0, which hangs at every start before READY=1 (held back first
+//     while the restored on-battery alarm stands: the next check, a
+//     minute later, installs it);
+//   - 3.0.0 is rolled back, the fridge cools down, the uplink returns.
+//
+// It checks that no acknowledged record is lost (every seq up to the last
+// reaches the provider, but for ranges the buffer itself reported as
+// skipped after the unclean stop), that every alarm raised and cleared
+// reaches the provider raised before cleared and in seq order, that every
+// device is read again within 60 s of power returning (by the readings'
+// own timestamps), that the cold-chain record verifies and counts the
+// outage as time without data, and that the box ends on 2.0.0. It prints
+// the night's timeline.
+func TestPowerCutNight(t *testing.T) {
+	testpeer.SkipShort(t, "mosquitto, snmpd, pseudo-terminals, real daemon builds")
+	t.Parallel() // a box of its own; mostly waiting for restarts and the update's recheck
+	playNight(t)
+}
+
+// BenchmarkPowerCutNight plays the night once per iteration and reports,
+// per device, the time from its coming back (its agent restarted, or
+// power returned) to its first reading, by the readings' timestamps.
+// Run: go test ./cmd/praxisgate -run '^$' -bench PowerCutNight -benchtime 1x
+func BenchmarkPowerCutNight(b *testing.B) {
+	sum := map[string]time.Duration{}
+	for range b.N {
+		for k, d := range playNight(b) {
+			sum[k] += d
+		}
+	}
+	keys := make([]string, 0, len(sum))
+	for k := range sum {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		s := sum[k].Seconds() / float64(b.N)
+		b.ReportMetric(s, "s_read_again_"+k)
+		fmt.Printf("BenchmarkPowerCutNight: %s read again %.2f s after coming back (mean of %d)\n", k, s, b.N)
+	}
+}
+
+// playNight plays the night and returns how long each device took to be
+// read again after it came back ("nas/agent" after its agent restarted,
+// "nas/power" after the box's power returned).
+func playNight(t testing.TB) map[string]time.Duration {
+	t.Helper()
+	readAgain := map[string]time.Duration{}
+	start := time.Now()
+	var logs syncBuffer
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("daemon output:\n%s", logs.String())
+		}
+	})
+	var tl timeline
+	tl.start = start
+	f := newUpdateFixtureWith(t, testpeer.MosquittoOptions{Persistence: true})
+	sensors := testpeer.StartMosquitto(t, testpeer.MosquittoOptions{})
+	ups, err := upssim.New(upssim.Options{Protocol: upssim.APCSmart, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ups.Close() })
+	fridge := newFridgeSensor(t, sensors.URL())
+	// The UPS's network card (SNMPv3) and the NAS (SNMPv2c), real snmpd
+	// serving LibreNMS recordings.
+	upsCard := startNightAgent(t, "eaton-mgeups_9px", snmpsim.AgentConfig{Communities: []string{}, Users: []snmpsim.User{nightV3User}, EngineID: "night-ups-card-1"})
+	nas := startNightAgent(t, "qnap", snmpsim.AgentConfig{Communities: []string{nightCommunity}, EngineID: "night-nas-1"})
+
+	// The provider's repository: empty for now.
+	ctx := context.Background()
+	repo := newEmptyRepo(t)
+	const gw = "gw-night"
+	root := "praxisgate/v1/praxis-test/" + gw + "/"
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	mustCall(ctx, t, updateCmd, "provision", "-state", state, "-version", "2.0.0", "-binary", f.bins["2.0.0"])
+	hanging := buildFaulty(t, "3.0.0")
+	// The fridge's record already holds yesterday, so verify has a chain
+	// to check after the night.
+	seedColdChain(t, filepath.Join(state, coldchain.DirName), "fridge")
+	// A fridge reading holds for 5 s (stale_after): a longer gap is time
+	// without data in the cold-chain record.
+	extra := fmt.Sprintf(`fridge: {delay: 2s, stale_after: 5s}
+devices:
+  - {id: ups, driver: ups, interval: 1s, ups: {port: %s, protocol: apcsmart}}
+  - {id: fridge, driver: mqttsensor, kind: fridge, interval: 1s, mqttsensor: {broker: %q, source: tasmota, topic: tasmota_fridge, stale_after: 30s}}
+  - id: upscard
+    driver: snmp
+    interval: 1s
+    snmp: {address: %q, version: "3", timeout: 500ms, retries: 1, v3: {user: %s, auth_protocol: %s, auth_password: %s, priv_protocol: %s, priv_password: %s}}
+  - {id: nas, driver: snmp, interval: 1s, snmp: {address: %q, version: 2c, community: %s, timeout: 500ms, retries: 1}}
+`, ups.Path(), sensors.URL(), upsCard.Addr(), nightV3User.Name, nightV3User.Auth, nightV3User.AuthPass, nightV3User.Priv, nightV3User.PrivPass,
+		nas.Addr(), nightCommunity)
+	// updateConfig with checks every minute: an install held back by a
+	// gate (critical alarm, UPS on battery) is tried again within the night.
+	nightConfig := strings.Replace(updateConfig, "interval: 1h", "interval: 1m", 1)
+	cfg := writeFile(t, dir, "praxisgate.yaml", fmt.Sprintf(nightConfig, gw, state, f.mq.URL(), freeAddr(t),
+		repo.url, repo.rootFile, "00:00-24:00", "60s", extra))
+	boot := func() *nightBox {
+		return startNightBox(t, state, cfg, &logs)
+	}
+
+	// Evening: everything runs.
+	b := boot()
+	tl.add("box on 2.0.0 started")
+	f.sub.waitFor(t, "2.0.0 online", root+"status", `"state":"online","version":"2.0.0"`)
+	f.sub.waitFor(t, "the UPS read", root+"telemetry/ups", `"device":"ups"`)
+	for _, dev := range nightDevices {
+		f.sub.waitFor(t, "the "+dev+" read", root+"telemetry/"+dev, `"device":"`+dev+`"`)
+	}
+	tl.add("online, UPS, fridge, UPS card and NAS read")
+
+	ups.Update(func(s *upssim.State) { s.OnBattery, s.InputV = true, 0 })
+	tl.add("mains fails: UPS on battery")
+	f.sub.waitFor(t, "ups.on_battery raised", root+"event/ups", `"type":"alarm.raised"`, "ups.on_battery")
+	tl.add("provider has the on-battery alarm")
+
+	f.mq.Stop()
+	tl.add("uplink cut (provider's broker down)")
+	fridge.set(9.5)
+	tl.add("fridge warms to 9.5 °C (limit 8 °C, delay 2 s)")
+	// The UPS shuts the servers down: the UPS card and the NAS restart,
+	// both with a new engine id.
+	agentsBack := map[string]time.Time{}
+	for _, a := range []struct {
+		dev, eid string
+		agent    *snmpsim.Agent
+	}{{"upscard", "night-ups-card-2", upsCard}, {"nas", "night-nas-2", nas}} {
+		rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		err := a.agent.Restart(rctx, func(c *snmpsim.AgentConfig) { c.EngineID = a.eid })
+		cancel()
+		if err != nil {
+			t.Fatalf("restart the %s's snmpd: %v", a.dev, err)
+		}
+		agentsBack[a.dev] = time.Now()
+		tl.add(a.dev + " (snmpd) restarted with the new engine id " + a.eid)
+	}
+	// The alarm is raised on the box now; the provider sees it later.
+	time.Sleep(8 * time.Second)
+
+	cut := time.Now()
+	b.powerCut()
+	ups.Update(func(s *upssim.State) { s.Dumb = true })
+	tl.add("power cut: supervisor and daemon SIGKILLed; the UPS restarts in power-up (dumb) mode")
+	time.Sleep(10 * time.Second)
+
+	// The provider publishes 3.0.0, which hangs at every start.
+	mustCall(ctx, t, releaseCmd, "add", "-repo", repo.dir, "-keys", repo.keys, "-file", hanging, "-version", "3.0.0",
+		"-os", runtime.GOOS, "-arch", runtime.GOARCH, "-rollout", "100")
+	ups.Update(func(s *upssim.State) { s.OnBattery, s.InputV = false, 230.1 })
+	fridge.set(5.0)
+	back := time.Now()
+	b = boot()
+	tl.add("power returns: mains back, the fridge cools to 5 °C, box starts 2.0.0; 3.0.0 (hangs before READY=1) is offered")
+
+	l := &update.Layout{Dir: state}
+	nightWait(t, "3.0.0 installed", 150*time.Second, func() bool {
+		s, err := l.ReadState()
+		return err == nil && s.Trial != nil
+	})
+	tl.add("3.0.0 installed, on trial")
+	nightWait(t, "3.0.0 rolled back to 2.0.0", 150*time.Second, func() bool {
+		s, err := l.ReadState()
+		return err == nil && s.Committed == "2.0.0" && s.Trial == nil && s.IsFailed("3.0.0")
+	})
+	tl.add("3.0.0 rolled back to 2.0.0 (started 3 times without READY=1)")
+
+	f.mq.Restart()
+	upAgain := time.Now()
+	tl.add("uplink returns")
+
+	events := root + "event/gateway"
+	f.sub.waitForAfter(t, "2.0.0 online again", root+"status", upAgain.Add(-time.Second), `"state":"online","version":"2.0.0"`)
+	f.sub.waitFor(t, "update.rolled_back reported", events, `"type":"update.rolled_back"`, `"from":"3.0.0"`, `"to":"2.0.0"`)
+	tl.add("provider has the rollback")
+	f.sub.waitFor(t, "ups.on_battery cleared", root+"event/ups", `"type":"alarm.cleared"`, "ups.on_battery")
+	f.sub.waitFor(t, "fridge alarm raised", root+"event/fridge", `"type":"alarm.raised"`)
+	f.sub.waitFor(t, "fridge alarm cleared", root+"event/fridge", `"type":"alarm.cleared"`)
+	tl.add("provider has every alarm cleared")
+
+	// The SNMP devices read again after their restart, every device read
+	// again after power returned: by the readings' own timestamps.
+	for _, dev := range []string{"upscard", "nas"} {
+		at := f.sub.waitForAfter(t, dev+" read after its restart", root+"telemetry/"+dev, agentsBack[dev], `"device":"`+dev+`"`)
+		d := at.Sub(agentsBack[dev])
+		readAgain[dev+"/agent"] = d
+		tl.addAt(at, fmt.Sprintf("%s read again, %.1f s after its agent came back", dev, d.Seconds()))
+		if d > 60*time.Second {
+			t.Errorf("%s read again only %.1f s after its agent came back (spec: 60 s)", dev, d.Seconds())
+		}
+	}
+	for _, dev := range nightDevices {
+		at := f.sub.waitForAfter(t, dev+" read after power returned", root+"telemetry/"+dev, back, `"device":"`+dev+`"`)
+		d := at.Sub(back)
+		readAgain[dev+"/power"] = d
+		tl.addAt(at, fmt.Sprintf("%s read again, %.1f s after power returned", dev, d.Seconds()))
+		if d > 60*time.Second {
+			t.Errorf("%s read again only %.1f s after power returned (spec: 60 s)", dev, d.Seconds())
+		}
+	}
+	b.stop(t)
+	tl.add("box stopped cleanly")
+
+	// Nothing acknowledged was lost: every seq reached the provider but
+	// for ranges the buffer reported as skipped.
+	seqs, skipped := seqsAt(t, f.sub, root)
+	var maxSeq uint64
+	for s := range seqs {
+		maxSeq = max(maxSeq, s)
+	}
+	var missing []uint64
+	for s := uint64(1); s <= maxSeq; s++ {
+		if !seqs[s] && !skipped.covers(s) {
+			missing = append(missing, s)
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("%d seqs never reached the provider and were not reported as skipped: %v", len(missing), head(missing, 20))
+	}
+	for _, dev := range []string{"ups", "fridge"} {
+		alarmTimeline(t, &tl, f.sub, root+"event/"+dev, dev)
+	}
+	// Alarms: raised before cleared, in seq order as they arrived.
+	checkAlarmOrder(t, f.sub, root+"event/ups", "ups.on_battery")
+	checkAlarmOrder(t, f.sub, root+"event/fridge", "")
+
+	// The cold-chain record verifies and counts the outage as no data.
+	var out, errOut strings.Builder
+	if err := coldchainCmd(ctx, []string{"verify", "-dir", filepath.Join(state, "coldchain")}, &out, &errOut); err != nil {
+		t.Errorf("praxisgate coldchain verify: %v\n%s%s", err, out.String(), errOut.String())
+	}
+	tl.add("praxisgate coldchain verify: " + strings.TrimSpace(out.String()))
+	noData := noDataSince(t, filepath.Join(state, "coldchain", "fridge", "day.json"), f.sub, root, cut)
+	if noData <= 0 {
+		t.Errorf("the cold-chain day counts no time without data after the power cut (%.2f min)", noData)
+	}
+
+	if s, err := l.ReadState(); err != nil || s.Committed != "2.0.0" {
+		t.Errorf("the box ends on %+v (%v), want 2.0.0 committed", s, err)
+	}
+	if cur, err := l.Linked(); err != nil || cur != "2.0.0" {
+		t.Errorf("current -> %q (%v), want 2.0.0", cur, err)
+	}
+	if strings.Contains(logs.String(), "DATA RACE") {
+		t.Error("the race detector reported a race in the daemon")
+	}
+	tl.add(fmt.Sprintf("checked: %d seqs at the provider (%d skipped by the buffer after the cut), none missing; cold chain verified, %.2f min without data since the cut; ends on 2.0.0",
+		len(seqs), skipped.count(), noData))
+	t.Logf("the night:\n%s", tl.String())
+	return readAgain
+}
+
+// timeline is the night's log: t+seconds and what happened.
+type timeline struct {
+	mu    sync.Mutex
+	start time.Time
+	lines []tlLine
+}
+
+type tlLine struct {
+	at   time.Time
+	what string
+}
+
+func (tl *timeline) add(what string) { tl.addAt(time.Now(), what) }
+
+func (tl *timeline) addAt(at time.Time, what string) {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	tl.lines = append(tl.lines, tlLine{at, what})
+}
+
+func (tl *timeline) String() string {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	ls := append([]tlLine(nil), tl.lines...)
+	sort.SliceStable(ls, func(i, j int) bool { return ls[i].at.Before(ls[j].at) })
+	var b strings.Builder
+	for _, l := range ls {
+		fmt.Fprintf(&b, "  t+%6.1f s  %s\n", l.at.Sub(tl.start).Seconds(), l.what)
+	}
+	return b.String()
+}
+
+// nightBox is the box: "update supervise" and the daemon it runs, in a
+// process group of their own, so a power cut kills both at once.
+type nightBox struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+func startNightBox(t testing.TB, state, cfg string, logs *syncBuffer) *nightBox {
+	t.Helper()
+	argv := []string{filepath.Join(state, "committed", "praxisgate"), "update", "supervise", "-state", state,
+		"-restart-delay", "1s", "-watchdog", "30s", "-start-timeout", "10s", "--", "run", "-config", cfg}
+	b := &nightBox{cmd: exec.Command(argv[0], argv[1:]...), done: make(chan error, 1)}
+	b.cmd.Env = append(withoutServiceManager(os.Environ()), "PRAXISGATE_FAULT=hang-at-start")
+	b.cmd.Stdout, b.cmd.Stderr = logs, logs
+	b.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := b.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { b.done <- b.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
+	})
+	return b
+}
+
+// powerCut kills the supervisor and the daemon at once (SIGKILL to the
+// group): nothing runs its shutdown.
+func (b *nightBox) powerCut() {
+	_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
+	<-b.done
+	// The daemon may outlive the supervisor's reaping by a moment.
+	for range 100 {
+		if syscall.Kill(-b.cmd.Process.Pid, 0) != nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (b *nightBox) stop(t testing.TB) {
+	t.Helper()
+	_ = b.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-b.done:
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("the box did not stop within 30 s of SIGTERM")
+	}
+}
+
+// fridgeSensor is a Tasmota DS18B20 on the practice's broker, reporting
+// twice a second.
+type fridgeSensor struct {
+	temp atomic.Value // float64
+}
+
+func newFridgeSensor(t testing.TB, url string) *fridgeSensor {
+	t.Helper()
+	s := &fridgeSensor{}
+	s.temp.Store(5.0)
+	cl := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(url).SetClientID(fmt.Sprintf("tasmota-%d", time.Now().UnixNano())))
+	if tok := cl.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("sensor connect: %v", tok.Error())
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				p := fmt.Sprintf(`{"Time":"%s","DS18B20":{"Id":"01144BF6A5AA","Temperature":%.1f},"TempUnit":"C"}`,
+					time.Now().Format("2006-01-02T15:04:05"), s.temp.Load().(float64))
+				cl.Publish("tele/tasmota_fridge/SENSOR", 0, false, p)
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		close(stop)
+		<-done
+		cl.Disconnect(100)
+	})
+	return s
+}
+
+func (s *fridgeSensor) set(v float64) { s.temp.Store(v) }
+
+// newEmptyRepo is a repository made with "praxisgate release init",
+// served on loopback, with no release yet.
+func newEmptyRepo(t testing.TB) *releaseRepo {
+	t.Helper()
+	d := t.TempDir()
+	r := &releaseRepo{dir: filepath.Join(d, "repo"), keys: filepath.Join(d, "keys")}
+	mustCall(context.Background(), t, releaseCmd, "init", "-repo", r.dir, "-keys", r.keys)
+	serveRepo(t, r, d)
+	return r
+}
+
+// seqRanges are the seq ranges the buffer reported as skipped.
+type seqRanges [][2]uint64
+
+func (r seqRanges) covers(s uint64) bool {
+	for _, x := range r {
+		if s >= x[0] && s <= x[1] {
+			return true
+		}
+	}
+	return false
+}
+
+func (r seqRanges) count() uint64 {
+	var n uint64
+	for _, x := range r {
+		n += x[1] - x[0] + 1
+	}
+	return n
+}
+
+// seqsAt collects every seq the provider received under root, and the
+// ranges of buffer.seq_skipped events.
+func seqsAt(t testing.TB, e *eventLog, root string) (map[uint64]bool, seqRanges) {
+	t.Helper()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	seqs := map[uint64]bool{}
+	var skipped seqRanges
+	for topic, msgs := range e.msgs {
+		if !strings.HasPrefix(topic, root) {
+			continue
+		}
+		for _, m := range msgs {
+			var p struct {
+				Seq   *uint64        `json:"seq"`
+				Type  string         `json:"type"`
+				Attrs map[string]any `json:"attrs"`
+			}
+			if json.Unmarshal([]byte(m), &p) != nil || p.Seq == nil {
+				continue
+			}
+			seqs[*p.Seq] = true
+			if p.Type == "buffer.seq_skipped" {
+				lo, _ := p.Attrs["may_be_missing_first_seq"].(float64)
+				hi, _ := p.Attrs["may_be_missing_up_to"].(float64)
+				skipped = append(skipped, [2]uint64{uint64(lo), uint64(hi)})
+			}
+		}
+	}
+	return seqs, skipped
+}
+
+// checkAlarmOrder: on topic, the alarm events containing cond arrive in
+// seq order, a raise first and a clear last.
+func checkAlarmOrder(t testing.TB, e *eventLog, topic, cond string) {
+	t.Helper()
+	e.mu.Lock()
+	msgs := append([]string(nil), e.msgs[topic]...)
+	e.mu.Unlock()
+	var last uint64
+	var kinds []string
+	seen := map[uint64]bool{}
+	for _, m := range msgs {
+		var p struct {
+			Seq  uint64 `json:"seq"`
+			Type string `json:"type"`
+		}
+		if json.Unmarshal([]byte(m), &p) != nil || !strings.HasPrefix(p.Type, "alarm.") || !strings.Contains(m, cond) {
+			continue
+		}
+		if seen[p.Seq] {
+			continue // a byte-identical resend after a lost PUBACK
+		}
+		seen[p.Seq] = true
+		if p.Seq < last {
+			t.Errorf("%s: alarm event seq %d arrived after seq %d", topic, p.Seq, last)
+		}
+		last = p.Seq
+		kinds = append(kinds, p.Type)
+	}
+	if len(kinds) < 2 || kinds[0] != "alarm.raised" || kinds[len(kinds)-1] != "alarm.cleared" {
+		t.Errorf("%s: alarm events %v, want raised first and cleared last", topic, kinds)
+	}
+}
+
+// noDataSince reads the fridge's day in progress and returns the minutes
+// without data it counts since the power cut: the day's uncovered time up
+// to its last reading, less what was uncovered before the cut (the time
+// before the daemon's first reading of the day).
+func noDataSince(t testing.TB, dayFile string, e *eventLog, root string, cut time.Time) float64 {
+	t.Helper()
+	b, err := os.ReadFile(dayFile)
+	if err != nil {
+		t.Fatalf("the cold-chain day in progress: %v", err)
+	}
+	var d struct {
+		Date    string    `json:"date"`
+		Covered float64   `json:"covered_seconds"`
+		LastAt  time.Time `json:"last_at"`
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatalf("%s: %v", dayFile, err)
+	}
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dayStart, err := time.ParseInLocation(time.DateOnly, d.Date, loc)
+	if err != nil {
+		t.Fatalf("%s: date %q: %v", dayFile, d.Date, err)
+	}
+	first := e.waitFor(t, "the first fridge reading", root+"telemetry/fridge", `"device":"fridge"`)
+	if first.Before(dayStart) || cut.Before(dayStart) {
+		t.Fatalf("the night crossed midnight in Europe/Berlin (day %s, first reading %s): run it again", d.Date, first)
+	}
+	uncovered := d.LastAt.Sub(dayStart).Seconds() - d.Covered
+	before := first.Sub(dayStart).Seconds()
+	return math.Round((uncovered-before)/60*100) / 100
+}
+
+func head(s []uint64, n int) []uint64 {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// serveRepo serves r on loopback and writes its root as the box's
+// provisioned root file.
+func serveRepo(t testing.TB, r *releaseRepo, d string) {
+	t.Helper()
+	srv := httptest.NewServer(http.FileServer(http.Dir(r.dir)))
+	t.Cleanup(srv.Close)
+	r.url = srv.URL
+	root, err := os.ReadFile(filepath.Join(r.dir, "root.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.rootFile = writeFile(t, d, "update-root.json", string(root))
+}
+
+// seedColdChain writes yesterday's day (Europe/Berlin, the daemon's
+// default) into the fridge's record: readings every 10 minutes, the day
+// closed, as a box that ran the day before would have left it.
+func seedColdChain(t testing.TB, dir, device string) {
+	t.Helper()
+	loc, err := time.LoadLocation(coldchain.DefaultTimezone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := time.Now().In(loc).AddDate(0, 0, -1)
+	day := time.Date(y.Year(), y.Month(), y.Day(), 0, 0, 0, 0, loc)
+	r, err := coldchain.New(coldchain.Options{Dir: dir, Location: loc, Now: func() time.Time { return day },
+		Fridges: []coldchain.Fridge{{ID: device, Metric: "temperature", Low: 2, High: 8, Interval: 10 * time.Minute, Hold: 30 * time.Minute}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := day.Add(time.Minute)
+	for ; at.Before(day.AddDate(0, 0, 1)); at = at.Add(10 * time.Minute) {
+		r.Observe(drivers.Sample{Device: device, Kind: "fridge", Time: at, Metrics: []drivers.Metric{drivers.Num("temperature", 5.0, "°C")}})
+		r.Tick(at)
+	}
+	if evs := r.Tick(day.AddDate(0, 0, 1).Add(time.Second)); len(evs) != 1 {
+		t.Fatalf("closing yesterday gave %d events, want 1", len(evs))
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// alarmTimeline adds the alarm events on topic to the timeline at the
+// time the box stamped them (those of the outage reached the provider
+// only when the uplink returned).
+func alarmTimeline(t testing.TB, tl *timeline, e *eventLog, topic, dev string) {
+	t.Helper()
+	e.mu.Lock()
+	msgs := append([]string(nil), e.msgs[topic]...)
+	e.mu.Unlock()
+	seen := map[uint64]bool{}
+	for _, m := range msgs {
+		var p struct {
+			Seq     uint64    `json:"seq"`
+			TS      time.Time `json:"ts"`
+			Type    string    `json:"type"`
+			Message string    `json:"message"`
+		}
+		if json.Unmarshal([]byte(m), &p) != nil || !strings.HasPrefix(p.Type, "alarm.") || seen[p.Seq] {
+			continue
+		}
+		seen[p.Seq] = true
+		tl.addAt(p.TS, fmt.Sprintf("  (box) %s %s seq %d: %s", dev, p.Type, p.Seq, p.Message))
+	}
+}
+
+// nightDevices are the box's devices.
+var nightDevices = []string{"ups", "fridge", "upscard", "nas"}
+
+// The UPS card's SNMPv3 user and the NAS's community: this test's own.
+var (
+	nightV3User    = snmpsim.User{Name: "nightups", Auth: "SHA-256", AuthPass: "night-auth-pass", Priv: "AES", PrivPass: "night-priv-pass"}
+	nightCommunity = "nas-night-ro"
+)
+
+// startNightAgent runs snmpd serving a LibreNMS recording through this
+// test binary (snmpsim.HelperMain in TestMain).
+func startNightAgent(t testing.TB, recording string, cfg snmpsim.AgentConfig) *snmpsim.Agent {
+	t.Helper()
+	if _, err := snmpsim.SnmpdPath(); err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := filepath.Abs(filepath.Join("..", "..", "drivers", "testdata", "third_party", "librenms-snmprec", recording+".snmprec"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Pass = append(cfg.Pass, snmpsim.Pass{Root: ".1.3.6.1", Command: exe, Env: []string{snmpsim.EnvRecording + "=" + rec}})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	a, err := snmpsim.StartAgent(ctx, t.TempDir(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Stop)
+	return a
+}
+
+// nightWait polls cond until it holds, failing after limit (a hang guard).
+func nightWait(t testing.TB, what string, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", limit, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
