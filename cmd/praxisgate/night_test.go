@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -25,7 +26,9 @@ import (
 	"github.com/praxisgate/praxisgate/drivers/snmp/snmpsim"
 	"github.com/praxisgate/praxisgate/drivers/testpeer"
 	"github.com/praxisgate/praxisgate/drivers/ups/upssim"
+	"github.com/praxisgate/praxisgate/gateway/alarm"
 	"github.com/praxisgate/praxisgate/gateway/coldchain"
+	"github.com/praxisgate/praxisgate/gateway/notify/modemsim"
 	"github.com/praxisgate/praxisgate/update"
 )
 
@@ -33,19 +36,26 @@ import (
 // compressed into a few minutes: praxisgate 2.0.0 (a release build) runs
 // under "update supervise" with an APC UPS on a pseudo-terminal (upssim)
 // a fridge sensor on the practice's own MQTT broker (Tasmota), the UPS's
-// network card (snmpd, SNMPv3) and a NAS (snmpd, SNMPv2c), and publishes
-// to the provider's Mosquitto.
+// network card (snmpd, SNMPv3) and a NAS (snmpd, SNMPv2c), alarms by SMS
+// over a cellular modem on a pseudo-terminal (modemsim, issue 18), and
+// publishes to the provider's Mosquitto.
 //
-//   - mains fails: the UPS goes on battery;
-//   - the uplink is cut: the provider's broker goes away;
-//   - the fridge warms past its limit;
+//   - mains fails: the UPS goes on battery (no SMS: the provider is
+//     reachable and alerts people itself);
+//   - the uplink is cut: the provider's broker goes away, and the box
+//     sends the on-battery alarm by SMS to contact 1;
+//   - the fridge warms past its limit: an SMS to contact 1 names it;
 //   - the UPS card and the NAS restart, each with a new engine id;
 //   - the box loses power: the supervisor and the daemon are SIGKILLed;
-//     the UPS loses power too and comes back in APC power-up (dumb) mode;
-//   - power returns: the box starts again, and the update server offers
-//     3.0.0, which hangs at every start before READY=1 (held back first
-//     while the restored on-battery alarm stands: the next check, a
-//     minute later, installs it);
+//     the UPS loses power too and comes back in APC power-up (dumb) mode,
+//     and the USB modem is unplugged with the box;
+//   - power returns: the modem re-enumerates under another pty name, the
+//     box starts again and, the fridge still warm and its alarm not
+//     acknowledged, sends the fridge SMS to contact 1 again; contact 1
+//     replies "OK <code>", which acknowledges the alarm; the update server
+//     offers 3.0.0, which hangs at every start before READY=1 (held back
+//     first while the restored alarms stand: the next check, a minute
+//     later, installs it);
 //   - 3.0.0 is rolled back, the fridge cools down, the uplink returns.
 //
 // It checks that no acknowledged record is lost (every seq up to the last
@@ -54,8 +64,12 @@ import (
 // reaches the provider raised before cleared and in seq order, that every
 // device is read again within 60 s of power returning (by the readings'
 // own timestamps), that the cold-chain record verifies and counts the
-// outage as time without data, and that the box ends on 2.0.0. It prints
-// the night's timeline.
+// outage as time without data, and that the box ends on 2.0.0. For the
+// SMS: none went out while the provider was reachable, contact 2 (an hour
+// later in the chain) got none, the modem was found again after the
+// restart, and every SMS the modem accepted reached the provider as a
+// notify.sent event, in seq order with the alarm's own events, followed
+// by notify.acked and alarm.acked. It prints the night's timeline.
 func TestPowerCutNight(t *testing.T) {
 	testpeer.SkipShort(t, "mosquitto, snmpd, pseudo-terminals, real daemon builds")
 	t.Parallel() // a box of its own; mostly waiting for restarts and the update's recheck
@@ -108,6 +122,13 @@ func playNight(t testing.TB) map[string]time.Duration {
 	}
 	t.Cleanup(func() { _ = ups.Close() })
 	fridge := newFridgeSensor(t, sensors.URL())
+	// The USB LTE stick: a modem on a pseudo-terminal behind a by-id style
+	// link.
+	sms, err := modemsim.New(modemsim.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sms.Close() })
 	// The UPS's network card (SNMPv3) and the NAS (SNMPv2c), real snmpd
 	// serving LibreNMS recordings.
 	upsCard := startNightAgent(t, "eaton-mgeups_9px", snmpsim.AgentConfig{Communities: []string{}, Users: []snmpsim.User{nightV3User}, EngineID: "night-ups-card-1"})
@@ -138,6 +159,20 @@ devices:
   - {id: nas, driver: snmp, interval: 1s, snmp: {address: %q, version: 2c, community: %s, timeout: 500ms, retries: 1}}
 `, ups.Path(), sensors.URL(), upsCard.Addr(), nightV3User.Name, nightV3User.Auth, nightV3User.AuthPass, nightV3User.Priv, nightV3User.PrivPass,
 		nas.Addr(), nightCommunity)
+	// Alarms by SMS: critical to contact 1, contact 2 an hour later (not
+	// within the night's minutes), major to contact 1; while the uplink
+	// has been down 2 s (1m by default: the night is compressed).
+	extra += fmt.Sprintf(`notify:
+  modem: {port: %s, health_interval: 5s}
+  contacts:
+    - {name: %s, number: "%s"}
+    - {name: %s, number: "%s"}
+  chains:
+    critical: {contacts: [%s, %s], delay: 1h}
+    major: {contacts: [%s], delay: 1h}
+  uplink_down_after: 2s
+  sms_per_hour: 30
+`, sms.Path(), nightContact1, nightNumber1, nightContact2, nightNumber2, nightContact1, nightContact2, nightContact1)
 	// updateConfig with checks every minute: an install held back by a
 	// gate (critical alarm, UPS on battery) is tried again within the night.
 	nightConfig := strings.Replace(updateConfig, "interval: 1h", "interval: 1m", 1)
@@ -156,6 +191,8 @@ devices:
 		f.sub.waitFor(t, "the "+dev+" read", root+"telemetry/"+dev, `"device":"`+dev+`"`)
 	}
 	tl.add("online, UPS, fridge, UPS card and NAS read")
+	f.sub.waitFor(t, "the SMS modem's health", root+"telemetry/"+nightModem, `"modem.sim"`, `"READY"`)
+	tl.add("the SMS modem answers (SIM ready)")
 
 	ups.Update(func(s *upssim.State) { s.OnBattery, s.InputV = true, 0 })
 	tl.add("mains fails: UPS on battery")
@@ -163,6 +200,7 @@ devices:
 	tl.add("provider has the on-battery alarm")
 
 	f.mq.Stop()
+	uplinkCut := time.Now()
 	tl.add("uplink cut (provider's broker down)")
 	fridge.set(9.5)
 	tl.add("fridge warms to 9.5 °C (limit 8 °C, delay 2 s)")
@@ -182,23 +220,58 @@ devices:
 		agentsBack[a.dev] = time.Now()
 		tl.add(a.dev + " (snmpd) restarted with the new engine id " + a.eid)
 	}
-	// The alarm is raised on the box now; the provider sees it later.
+	// The practice is told by SMS now; the provider sees the alarms later.
+	fridgeSMS := waitSMS(t, sms, "the fridge alarm by SMS to "+nightContact1, time.Time{}, nightNumber1, "fridge")
+	if !strings.Contains(fridgeSMS.Text, "ALARM kritisch: fridge: Temperatur 9,5 über Grenze 8.") {
+		t.Errorf("the fridge SMS does not say which fridge and what in German: %q", fridgeSMS.Text)
+	}
+	waitSMS(t, sms, "the on-battery alarm by SMS to "+nightContact1, time.Time{}, nightNumber1, "ALARM schwer: ups: USV läuft auf Batterie")
 	time.Sleep(8 * time.Second)
 
 	cut := time.Now()
 	b.powerCut()
 	ups.Update(func(s *upssim.State) { s.Dumb = true })
-	tl.add("power cut: supervisor and daemon SIGKILLed; the UPS restarts in power-up (dumb) mode")
+	modemBefore := sms.Target()
+	if err := sms.Unplug(); err != nil {
+		t.Fatal(err)
+	}
+	tl.add("power cut: supervisor and daemon SIGKILLed; the UPS restarts in power-up (dumb) mode; the USB modem loses power")
 	time.Sleep(10 * time.Second)
 
 	// The provider publishes 3.0.0, which hangs at every start.
 	mustCall(ctx, t, releaseCmd, "add", "-repo", repo.dir, "-keys", repo.keys, "-file", hanging, "-version", "3.0.0",
 		"-os", runtime.GOOS, "-arch", runtime.GOARCH, "-rollout", "100")
 	ups.Update(func(s *upssim.State) { s.OnBattery, s.InputV = false, 230.1 })
-	fridge.set(5.0)
+	// The stick re-enumerates: the by-id link points at another pty.
+	if err := sms.Replug(); err != nil {
+		t.Fatal(err)
+	}
+	if sms.Target() == modemBefore {
+		t.Errorf("the modem came back under the same pty %s", modemBefore)
+	}
 	back := time.Now()
 	b = boot()
-	tl.add("power returns: mains back, the fridge cools to 5 °C, box starts 2.0.0; 3.0.0 (hangs before READY=1) is offered")
+	tl.add(fmt.Sprintf("power returns: mains back, the modem re-enumerates (%s -> %s), box starts 2.0.0; 3.0.0 (hangs before READY=1) is offered",
+		modemBefore, sms.Target()))
+
+	// The fridge is still warm and its alarm unacknowledged: the chain
+	// starts anew through the modem found again, and contact 1's reply
+	// acknowledges the alarm, all while the uplink is still down.
+	again := waitSMS(t, sms, "the fridge SMS after the restart", back, nightNumber1, "fridge")
+	m := regexp.MustCompile(`Antwort OK (\d{4})$`).FindStringSubmatch(again.Text)
+	if m == nil {
+		t.Fatalf("no acknowledgement code in %q", again.Text)
+	}
+	if err := sms.Deliver(nightNumber1, "OK "+m[1], time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	tl.add(nightContact1 + " replies by SMS: OK " + m[1])
+	nightWait(t, "the fridge alarm acknowledged by SMS", 60*time.Second, func() bool {
+		return fridgeAckedBy(state, "sms:"+nightContact1)
+	})
+	tl.add("the box has the fridge alarm acknowledged by sms:" + nightContact1)
+	fridge.set(5.0)
+	tl.add("the fridge cools to 5 °C")
 
 	l := &update.Layout{Dir: state}
 	nightWait(t, "3.0.0 installed", 150*time.Second, func() bool {
@@ -224,6 +297,12 @@ devices:
 	f.sub.waitFor(t, "fridge alarm raised", root+"event/fridge", `"type":"alarm.raised"`)
 	f.sub.waitFor(t, "fridge alarm cleared", root+"event/fridge", `"type":"alarm.cleared"`)
 	tl.add("provider has every alarm cleared")
+	// What the practice was told and that it acknowledged.
+	f.sub.waitFor(t, "notify.sent of the on-battery SMS", root+"event/ups", `"type":"notify.sent"`, `"contact":"`+nightContact1+`"`)
+	f.sub.waitFor(t, "notify.sent of the fridge SMS", root+"event/fridge", `"type":"notify.sent"`, `"contact":"`+nightContact1+`"`)
+	f.sub.waitFor(t, "notify.acked of the reply", root+"event/fridge", `"type":"notify.acked"`, `"contact":"`+nightContact1+`"`, `"code":"`+m[1]+`"`)
+	f.sub.waitFor(t, "alarm.acked by SMS", root+"event/fridge", `"type":"alarm.acked"`, `"by":"sms:`+nightContact1+`"`)
+	tl.add("provider has what the practice was told by SMS and its acknowledgement")
 
 	// The SNMP devices read again after their restart, every device read
 	// again after power returned: by the readings' own timestamps.
@@ -236,7 +315,7 @@ devices:
 			t.Errorf("%s read again only %.1f s after its agent came back (spec: 60 s)", dev, d.Seconds())
 		}
 	}
-	for _, dev := range nightDevices {
+	for _, dev := range append(nightDevices, nightModem) {
 		at := f.sub.waitForAfter(t, dev+" read after power returned", root+"telemetry/"+dev, back, `"device":"`+dev+`"`)
 		d := at.Sub(back)
 		readAgain[dev+"/power"] = d
@@ -270,6 +349,7 @@ devices:
 	// Alarms: raised before cleared, in seq order as they arrived.
 	checkAlarmOrder(t, f.sub, root+"event/ups", "ups.on_battery")
 	checkAlarmOrder(t, f.sub, root+"event/fridge", "")
+	nSMS := checkSMS(t, &tl, sms, f.sub, root, uplinkCut)
 
 	// The cold-chain record verifies and counts the outage as no data.
 	var out, errOut strings.Builder
@@ -291,8 +371,8 @@ devices:
 	if strings.Contains(logs.String(), "DATA RACE") {
 		t.Error("the race detector reported a race in the daemon")
 	}
-	tl.add(fmt.Sprintf("checked: %d seqs at the provider (%d skipped by the buffer after the cut), none missing; cold chain verified, %.2f min without data since the cut; ends on 2.0.0",
-		len(seqs), skipped.count(), noData))
+	tl.add(fmt.Sprintf("checked: %d seqs at the provider (%d skipped by the buffer after the cut), none missing; %d SMS, each a notify.sent at the provider; cold chain verified, %.2f min without data since the cut; ends on 2.0.0",
+		len(seqs), skipped.count(), nSMS, noData))
 	t.Logf("the night:\n%s", tl.String())
 	return readAgain
 }
@@ -485,8 +565,10 @@ func seqsAt(t testing.TB, e *eventLog, root string) (map[uint64]bool, seqRanges)
 	return seqs, skipped
 }
 
-// checkAlarmOrder: on topic, the alarm events containing cond arrive in
-// seq order, a raise first and a clear last.
+// checkAlarmOrder: on topic, the alarm events containing cond and the
+// notifications about them (notify.*) arrive in seq order, a raise first
+// and a clear last, so every SMS the practice was told of lies between
+// its alarm's raise and clear.
 func checkAlarmOrder(t testing.TB, e *eventLog, topic, cond string) {
 	t.Helper()
 	e.mu.Lock()
@@ -500,7 +582,8 @@ func checkAlarmOrder(t testing.TB, e *eventLog, topic, cond string) {
 			Seq  uint64 `json:"seq"`
 			Type string `json:"type"`
 		}
-		if json.Unmarshal([]byte(m), &p) != nil || !strings.HasPrefix(p.Type, "alarm.") || !strings.Contains(m, cond) {
+		if json.Unmarshal([]byte(m), &p) != nil || !strings.Contains(m, cond) ||
+			!strings.HasPrefix(p.Type, "alarm.") && !strings.HasPrefix(p.Type, "notify.") {
 			continue
 		}
 		if seen[p.Seq] {
@@ -508,13 +591,13 @@ func checkAlarmOrder(t testing.TB, e *eventLog, topic, cond string) {
 		}
 		seen[p.Seq] = true
 		if p.Seq < last {
-			t.Errorf("%s: alarm event seq %d arrived after seq %d", topic, p.Seq, last)
+			t.Errorf("%s: %s seq %d arrived after seq %d", topic, p.Type, p.Seq, last)
 		}
 		last = p.Seq
 		kinds = append(kinds, p.Type)
 	}
 	if len(kinds) < 2 || kinds[0] != "alarm.raised" || kinds[len(kinds)-1] != "alarm.cleared" {
-		t.Errorf("%s: alarm events %v, want raised first and cleared last", topic, kinds)
+		t.Errorf("%s: alarm and notify events %v, want raised first and cleared last", topic, kinds)
 	}
 }
 
@@ -603,9 +686,9 @@ func seedColdChain(t testing.TB, dir, device string) {
 	}
 }
 
-// alarmTimeline adds the alarm events on topic to the timeline at the
-// time the box stamped them (those of the outage reached the provider
-// only when the uplink returned).
+// alarmTimeline adds the alarm and notify events on topic to the
+// timeline at the time the box stamped them (those of the outage reached
+// the provider only when the uplink returned).
 func alarmTimeline(t testing.TB, tl *timeline, e *eventLog, topic, dev string) {
 	t.Helper()
 	e.mu.Lock()
@@ -619,7 +702,8 @@ func alarmTimeline(t testing.TB, tl *timeline, e *eventLog, topic, dev string) {
 			Type    string    `json:"type"`
 			Message string    `json:"message"`
 		}
-		if json.Unmarshal([]byte(m), &p) != nil || !strings.HasPrefix(p.Type, "alarm.") || seen[p.Seq] {
+		if json.Unmarshal([]byte(m), &p) != nil || seen[p.Seq] ||
+			!strings.HasPrefix(p.Type, "alarm.") && !strings.HasPrefix(p.Type, "notify.") {
 			continue
 		}
 		seen[p.Seq] = true
@@ -627,8 +711,110 @@ func alarmTimeline(t testing.TB, tl *timeline, e *eventLog, topic, dev string) {
 	}
 }
 
-// nightDevices are the box's devices.
+// nightDevices are the box's devices; nightModem is the SMS modem's
+// health source (config.NotifyDevice).
 var nightDevices = []string{"ups", "fridge", "upscard", "nas"}
+
+const nightModem = "sms-modem"
+
+// The practice's SMS contacts: 1 gets every alarm, 2 critical ones an
+// hour after 1.
+const (
+	nightContact1, nightNumber1 = "Praxis-Handy", "+4915112345678"
+	nightContact2, nightNumber2 = "Bereitschaft", "+4917098765432"
+)
+
+// waitSMS waits for an SMS the modem accepted after after, to number,
+// whose text contains part (a hang guard of 60 s).
+func waitSMS(t testing.TB, sim *modemsim.Sim, what string, after time.Time, number, part string) modemsim.Submit {
+	t.Helper()
+	var got modemsim.Submit
+	nightWait(t, what, 60*time.Second, func() bool {
+		for _, s := range sim.Submits() {
+			if s.At.After(after) && s.To == number && strings.Contains(s.Text, part) {
+				got = s
+				return true
+			}
+		}
+		return false
+	})
+	return got
+}
+
+// fridgeAckedBy reports whether the box's persisted active alarms hold
+// the fridge's alarm acknowledged by by.
+func fridgeAckedBy(state, by string) bool {
+	b, err := os.ReadFile(filepath.Join(state, alarm.StateFileName))
+	if err != nil {
+		return false
+	}
+	var as []alarm.Alarm
+	if json.Unmarshal(b, &as) != nil {
+		return false
+	}
+	for _, a := range as {
+		if a.Device == "fridge" && a.Acked && a.AckedBy == by {
+			return true
+		}
+	}
+	return false
+}
+
+// checkSMS checks the night's SMS against what the provider received and
+// adds them to the timeline: none went out before the uplink was cut
+// (while the provider could alert people itself), none to contact 2 (an
+// hour later in the chain, and a restart starts the chain anew at contact
+// 1), and every SMS the modem accepted is a notify.sent event at the
+// provider (a long message: one event for its parts), so the provider
+// knows whom the box told. It returns how many SMS the modem accepted.
+func checkSMS(t testing.TB, tl *timeline, sim *modemsim.Sim, e *eventLog, root string, uplinkCut time.Time) int {
+	t.Helper()
+	names := map[string]string{nightNumber1: nightContact1, nightNumber2: nightContact2}
+	subs := sim.Submits()
+	atModem := map[string]int{}
+	for _, s := range subs {
+		tl.addAt(s.At, fmt.Sprintf("SMS to %s (%s): %s", names[s.To], s.Coding, s.Text))
+		if s.At.Before(uplinkCut) {
+			t.Errorf("an SMS went out while the uplink was up: %+v", s)
+		}
+		if s.To != nightNumber1 {
+			t.Errorf("an SMS to %s (%s), want only %s's: %+v", s.To, names[s.To], nightContact1, s)
+		}
+		atModem[names[s.To]]++
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	told := map[string]int{}
+	seen := map[uint64]bool{}
+	for topic, msgs := range e.msgs {
+		if !strings.HasPrefix(topic, root+"event/") {
+			continue
+		}
+		for _, m := range msgs {
+			var p struct {
+				Seq   uint64 `json:"seq"`
+				Type  string `json:"type"`
+				Attrs struct {
+					Contact string  `json:"contact"`
+					Channel string  `json:"channel"`
+					Parts   float64 `json:"parts"`
+					Test    bool    `json:"test"`
+				} `json:"attrs"`
+			}
+			if json.Unmarshal([]byte(m), &p) != nil || p.Type != "notify.sent" || p.Attrs.Channel != "sms" || p.Attrs.Test || seen[p.Seq] {
+				continue
+			}
+			seen[p.Seq] = true
+			told[p.Attrs.Contact] += max(int(p.Attrs.Parts), 1)
+		}
+	}
+	for _, c := range []string{nightContact1, nightContact2} {
+		if told[c] != atModem[c] {
+			t.Errorf("%s: the modem accepted %d SMS, the provider's notify.sent events count %d", c, atModem[c], told[c])
+		}
+	}
+	return len(subs)
+}
 
 // The UPS card's SNMPv3 user and the NAS's community: this test's own.
 var (
