@@ -66,6 +66,9 @@ devices: [{id: f, name: Impfstoff-Kühlschrank, kind: fridge, driver: sim, inter
 	}
 	startDaemon(t, path)
 	p := newProvider(t, mq.URL(), priv)
+	// The daemon refuses commands signed before it started; an unsigned
+	// ping answers once it runs.
+	mustOK(t, "ping", p.call("ping", nil))
 
 	id := p.newID()
 	first := p.send("coldchain-report", id, p.signedPayload("coldchain-report", id, map[string]any{"month": "2026-11"}, time.Now()), 1)[0]
