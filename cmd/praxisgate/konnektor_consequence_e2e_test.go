@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
-	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
@@ -62,19 +60,7 @@ func TestKonnektorVPNDownWhileOffline(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeFile(t, dir, "c.yaml", fmt.Sprintf(konnektorOfflineConfig, dir, line.addr, sim.URL(), pki.CAFile))
 	sub := subscribe(t, mq.URL(), "praxisgate/v1/#")
-	cmd := exec.Command(binary, "run", "-config", cfg)
-	var se bytes.Buffer
-	cmd.Stderr = &se
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("daemon stderr:\n%s", se.String())
-		}
-	}()
+	startRun(t, cfg)
 	root := "praxisgate/v1/praxis-test/gw-01/"
 	up := `{"name":"uplink.connected","value":true}`
 	waitFor(t, "a self reading with the uplink connected", 60*time.Second, func() bool { return sub.find(root+"telemetry/gateway", up) })

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -61,18 +58,7 @@ func TestKonnektorAlarms(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeFile(t, dir, "c.yaml", fmt.Sprintf(konnektorConfig, dir, mq.URL(), sim.URL(), pki.CAFile, pki.ClientCert, pki.ClientKey))
 	sub := subscribe(t, mq.URL(), "praxisgate/v1/#")
-	cmd := exec.Command(binary, "run", "-config", cfg)
-	var se bytes.Buffer
-	cmd.Stderr = &se
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	defer func() {
-		if t.Failed() {
-			t.Logf("daemon stderr:\n%s", se.String())
-		}
-	}()
+	d := startRun(t, cfg)
 	root := "praxisgate/v1/praxis-test/gw-01/"
 	ev := root + "event/konnektor"
 	waitFor(t, "card expiry alarm", 60*time.Second, func() bool {
@@ -96,17 +82,7 @@ func TestKonnektorAlarms(t *testing.T) {
 		t.Error("the card alarm was cleared")
 	}
 
-	cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("daemon exit after SIGTERM: %v\n%s", err, se.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("daemon did not stop after SIGTERM\n%s", se.String())
-	}
+	d.stop(t)
 }
 
 // findAll reports whether one message on topic contains every string.

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"os/exec"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -54,18 +51,7 @@ func TestNotifyWhileUplinkDown(t *testing.T) {
 	cfg := writeFile(t, dir, "c.yaml", fmt.Sprintf(notifyConfig, dir, mq.URL(), sim.Path()))
 	sub := subscribe(t, mq.URL(), "praxisgate/v1/#")
 	root := "praxisgate/v1/praxis-test/gw-01/"
-	cmd := exec.Command(binary, "run", "-config", cfg)
-	var se bytes.Buffer
-	cmd.Stderr = &se
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	defer func() {
-		if t.Failed() {
-			t.Logf("daemon stderr:\n%s", se.String())
-		}
-	}()
+	d := startRun(t, cfg)
 	waitFor(t, "the daemon online", 60*time.Second, func() bool { return sub.find(root+"status", `"state":"online"`) })
 	// The provider holds a persistent session, as docs/mqtt.md asks: what
 	// the box sends when the broker is back is queued for it.
@@ -117,17 +103,7 @@ func TestNotifyWhileUplinkDown(t *testing.T) {
 		t.Errorf("%d SMS sent, want 1 (one contact, acknowledged before the next round)", n)
 	}
 
-	cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("daemon exit after SIGTERM: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("daemon did not stop after SIGTERM")
-	}
+	d.stop(t)
 }
 
 const modemHealthConfig = `site: praxis-test
@@ -163,18 +139,7 @@ func TestNotifyTestCommandAndModemHealth(t *testing.T) {
 	cfg := writeFile(t, dir, "c.yaml", fmt.Sprintf(modemHealthConfig, dir, mq.URL(), sim.Path(), prov.commandsYAML()))
 	root := "praxisgate/v1/praxis-test/gw-02"
 	sub := listen(t, mq.URL(), root+"/#")
-	cmd := exec.Command(binary, "run", "-config", cfg)
-	var se bytes.Buffer
-	cmd.Stderr = &se
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	defer func() {
-		if t.Failed() {
-			t.Logf("daemon stderr:\n%s", se.String())
-		}
-	}()
+	d := startRun(t, cfg)
 	sub.commandsReady(t, root)
 	tel, ev := root+"/telemetry/sms-modem", root+"/event/sms-modem"
 	sub.waitFor(t, "the modem's health as telemetry", tel, `"kind":"modem"`, `"modem.signal"`, `"modem.sim"`, `"READY"`, `"modem.registration"`)
@@ -217,15 +182,5 @@ func TestNotifyTestCommandAndModemHealth(t *testing.T) {
 		t.Errorf("%d SMS at the modem, want 2 (before the pull and after the replug)", n)
 	}
 
-	cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("daemon exit after SIGTERM: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("daemon did not stop after SIGTERM")
-	}
+	d.stop(t)
 }
