@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strings"
@@ -64,31 +63,6 @@ func currentUser(t *testing.T) string {
 	return u.Username
 }
 
-// startProc runs a program until the test ends, logging its output.
-func startProc(t *testing.T, env []string, out string, name string, args ...string) *exec.Cmd {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Env = append(os.Environ(), env...)
-	f, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		f.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(out)
-			t.Logf("%s output:\n%s", filepath.Base(name), b)
-		}
-	})
-	return cmd
-}
-
 // upsd is a running upsd with dummy-ups drivers.
 type upsd struct {
 	addr string
@@ -123,9 +97,9 @@ func startUpsd(t *testing.T, dumps map[string]string, users string) *upsd {
 	env := []string{"NUT_CONFPATH=" + dir, "NUT_STATEPATH=" + dir, "NUT_ALTPIDPATH=" + dir}
 	me := currentUser(t)
 	for name := range dumps {
-		startProc(t, env, filepath.Join(dir, "dummy-ups-"+name+".log"), drv, "-a", name, "-u", me, "-F")
+		testpeer.StartProc(t, env, filepath.Join(dir, "dummy-ups-"+name+".log"), drv, "-a", name, "-u", me, "-F")
 	}
-	startProc(t, env, filepath.Join(dir, "upsd.log"), daemon, "-u", me, "-F")
+	testpeer.StartProc(t, env, filepath.Join(dir, "upsd.log"), daemon, "-u", me, "-F")
 	u := &upsd{addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir, env: env}
 	for name := range dumps {
 		u.waitReady(t, name)

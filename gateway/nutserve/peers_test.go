@@ -3,7 +3,6 @@ package nutserve
 import (
 	"bufio"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -37,29 +36,4 @@ func dumpVars(t *testing.T, name string) map[string]string {
 		}
 	}
 	return m
-}
-
-// startProc runs a program until the test ends, logging its output.
-func startProc(t *testing.T, env []string, out string, name string, args ...string) *exec.Cmd {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Env = append(os.Environ(), env...)
-	f, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		f.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(out)
-			t.Logf("%s output:\n%s", filepath.Base(name), b)
-		}
-	})
-	return cmd
 }

@@ -156,7 +156,7 @@ func TestServerWithUpsmon(t *testing.T) {
 		}
 	}
 	env := []string{"NUT_CONFPATH=" + dir, "NUT_STATEPATH=" + dir, "NUT_ALTPIDPATH=" + dir}
-	startProc(t, env, filepath.Join(dir, "upsmon.log"), upsmon, "-F", "-D", "-p")
+	testpeer.StartProc(t, env, filepath.Join(dir, "upsmon.log"), upsmon, "-F", "-D", "-p")
 
 	waitFor(t, "upsmon to log in", func() bool { return srv.numLogins("usv") == 1 })
 	if _, err := os.Stat(flag); err == nil {
