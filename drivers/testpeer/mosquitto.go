@@ -188,17 +188,10 @@ func (m *Mosquitto) start(bin string) error {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	cmd.Stdout = &stderr
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", bin, err)
+	exited, err := m.run(cmd, nil)
+	if err != nil {
+		return err
 	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	m.mu.Lock()
-	m.cmd, m.exited = cmd, exited
-	m.mu.Unlock()
 	ports := []int{m.Port}
 	if m.TLSPort != 0 {
 		ports = append(ports, m.TLSPort)

@@ -134,17 +134,10 @@ func (n *NATS) start() error {
 	cmd := exec.Command(n.bin, "-c", n.conf)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", n.bin, err)
+	exited, err := n.run(cmd, nil)
+	if err != nil {
+		return err
 	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	n.mu.Lock()
-	n.cmd, n.exited = cmd, exited
-	n.mu.Unlock()
 	// The MQTT listener opens only once JetStream is ready.
 	for _, p := range []int{n.Port, n.MQTTPort} {
 		if err := waitPort(p, 20*time.Second, exited); err != nil {

@@ -1,6 +1,8 @@
 package testpeer
 
 import (
+	"fmt"
+	"io"
 	"os/exec"
 	"sync"
 	"syscall"
@@ -14,6 +16,30 @@ type proc struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
+}
+
+// run starts cmd and keeps it for Stop and Kill. out, when not nil, is
+// closed once the process has exited; the returned channel is closed then
+// too, so a wait for the peer's port can give up when it dies.
+func (p *proc) run(cmd *exec.Cmd, out io.Closer) (<-chan struct{}, error) {
+	if err := cmd.Start(); err != nil {
+		if out != nil {
+			out.Close()
+		}
+		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		if out != nil {
+			out.Close()
+		}
+		close(exited)
+	}()
+	p.mu.Lock()
+	p.cmd, p.exited = cmd, exited
+	p.mu.Unlock()
+	return exited, nil
 }
 
 // Stop ends the process (SIGTERM, then SIGKILL after 5 s) and waits for it.

@@ -89,19 +89,10 @@ func (p *Prometheus) start(bin, conf string) error {
 		"--query.lookback-delta=5s",
 	)
 	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return fmt.Errorf("start %s: %w", bin, err)
+	exited, err := p.run(cmd, f)
+	if err != nil {
+		return err
 	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		f.Close()
-		close(exited)
-	}()
-	p.mu.Lock()
-	p.cmd, p.exited = cmd, exited
-	p.mu.Unlock()
 	if err := waitPort(p.Port, 30*time.Second, exited); err != nil {
 		p.Stop()
 		return err

@@ -114,19 +114,9 @@ func (p *TelegrafProcess) start() {
 	cmd := exec.Command(p.bin, "--config", p.conf)
 	cmd.Env = append(os.Environ(), p.env...)
 	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		p.t.Fatalf("start telegraf: %v", err)
+	if _, err := p.run(cmd, f); err != nil {
+		p.t.Fatal(err)
 	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		f.Close()
-		close(exited)
-	}()
-	p.mu.Lock()
-	p.cmd, p.exited = cmd, exited
-	p.mu.Unlock()
 }
 
 // Restart starts Telegraf again with the same config and environment

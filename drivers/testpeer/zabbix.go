@@ -85,19 +85,10 @@ func StartZabbixAgent2(t testing.TB, o ZabbixAgent2Options) *ZabbixAgent2 {
 			t.Fatal(err)
 		}
 		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			out.Close()
-			t.Fatalf("start %s: %v", bin, err)
+		exited, err := a.run(cmd, out)
+		if err != nil {
+			t.Fatal(err)
 		}
-		exited := make(chan struct{})
-		go func() {
-			_ = cmd.Wait()
-			out.Close()
-			close(exited)
-		}()
-		a.mu.Lock()
-		a.cmd, a.exited = cmd, exited
-		a.mu.Unlock()
 		if lastErr = waitPort(port, 20*time.Second, exited); lastErr == nil {
 			return a
 		}
