@@ -3,6 +3,7 @@ package update
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -48,7 +49,20 @@ func checkRepoURL(raw string) error {
 // moved aside to root.json.bad and the refresh starts again from the
 // provisioned root, which verifies the chain of newer roots from the
 // repository once more; fellBack says so.
+//
+// The other cached files (timestamp, snapshot, targets) only guard
+// against rollback; go-tuf writes them without fsync, so a power cut can
+// leave one empty or cut short, and go-tuf then fails every refresh on it
+// for good. Files that are not whole JSON are moved aside (<name>.bad)
+// and fetched again; after a good refresh the cache is synced to disk.
 func refresh(repoURL string, provisionedRoot []byte, dir string, hc *http.Client) (up *updater.Updater, targets map[string]*metadata.TargetFiles, fellBack error, err error) {
+	torn, err := setAsideTorn(dir)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("tuf: check the metadata cache: %w", err)
+	}
+	if len(torn) > 0 {
+		fellBack = fmt.Errorf("cached metadata cut short (%s), as a power cut leaves it: moved aside as .bad, fetched again", strings.Join(torn, ", "))
+	}
 	root := provisionedRoot
 	cachedPath := filepath.Join(dir, "root.json")
 	cached, rerr := os.ReadFile(cachedPath)
@@ -57,7 +71,7 @@ func refresh(repoURL string, provisionedRoot []byte, dir string, hc *http.Client
 	}
 	up, err = newUpdater(repoURL, root, dir, hc)
 	if err != nil && rerr == nil && !bytes.Equal(root, provisionedRoot) {
-		fellBack = fmt.Errorf("the cached root metadata does not verify (%v); moved to root.json.bad, starting again from the provisioned root", err)
+		fellBack = errors.Join(fellBack, fmt.Errorf("the cached root metadata does not verify (%v); moved to root.json.bad, starting again from the provisioned root", err))
 		if mverr := os.Rename(cachedPath, cachedPath+".bad"); mverr != nil {
 			return nil, nil, fellBack, fmt.Errorf("tuf: move the damaged cached root aside: %w", mverr)
 		}
@@ -69,7 +83,55 @@ func refresh(repoURL string, provisionedRoot []byte, dir string, hc *http.Client
 	if err := up.Refresh(); err != nil {
 		return nil, nil, fellBack, fmt.Errorf("tuf refresh: %w", explainTUF(err))
 	}
+	if err := syncCache(dir); err != nil {
+		return nil, nil, fellBack, fmt.Errorf("tuf: sync the metadata cache: %w", err)
+	}
 	return up, up.GetTopLevelTargets(), fellBack, nil
+}
+
+// setAsideTorn renames the cached metadata files in dir that are not
+// whole JSON to <name>.bad and returns their names.
+func setAsideTorn(dir string) ([]string, error) {
+	names, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var torn []string
+	for _, p := range names {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return torn, err
+		}
+		if json.Valid(b) {
+			continue
+		}
+		if err := os.Rename(p, p+".bad"); err != nil {
+			return torn, err
+		}
+		torn = append(torn, filepath.Base(p))
+	}
+	return torn, nil
+}
+
+// syncCache fsyncs the cached metadata files and their directory, so
+// what a refresh trusted survives a power cut.
+func syncCache(dir string) error {
+	names, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return err
+	}
+	for _, p := range append(names, dir) {
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		err = f.Sync()
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+	}
+	return nil
 }
 
 // newUpdater is a TUF client that trusts root and caches in dir.
