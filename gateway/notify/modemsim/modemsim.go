@@ -46,6 +46,10 @@ type Options struct {
 	Dir string
 	// PIN is the SIM PIN; when set the SIM starts in state "SIM PIN".
 	PIN string
+	// OnSubmit, if set, is called with every SMS the modem accepts, before
+	// the gateway hears +CMGS, so an observer outside the machine learns
+	// of it before the gateway can record it (a guest's console).
+	OnSubmit func(Submit)
 }
 
 // Call is one outgoing call the modem placed.
@@ -66,6 +70,7 @@ type Sim struct {
 	path   string
 	ownDir bool
 	pin    string
+	onSub  func(Submit)
 
 	mu         sync.Mutex
 	master     *os.File
@@ -98,6 +103,11 @@ type Sim struct {
 // ready SIM (unless Options.PIN is set), plugged in.
 func New(opts Options) (*Sim, error) {
 	dir, own := opts.Dir, false
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("modemsim: %w", err)
+		}
+	}
 	if dir == "" {
 		d, err := os.MkdirTemp("", "modemsim-")
 		if err != nil {
@@ -106,7 +116,7 @@ func New(opts Options) (*Sim, error) {
 		dir, own = d, true
 	}
 	s := &Sim{
-		path: filepath.Join(dir, "modem"), ownDir: own, pin: opts.PIN,
+		path: filepath.Join(dir, "modem"), ownDir: own, pin: opts.PIN, onSub: opts.OnSubmit,
 		echo: true, sim: SIMReady, reg: RegHome, rssi: 20,
 		store: map[int]stored{}, nextIndex: 1,
 	}
@@ -274,7 +284,8 @@ func (s *Sim) Replug() error {
 	}
 	tmp := s.path + ".new"
 	_ = os.Remove(tmp)
-	if err := os.Symlink(sl.Name(), tmp); err == nil {
+	err = os.Symlink(sl.Name(), tmp)
+	if err == nil {
 		err = os.Rename(tmp, s.path)
 	}
 	if err != nil {
@@ -687,6 +698,9 @@ func (s *Sim) finishSend(m *os.File, st *sendState) bool {
 		sub.At = time.Now()
 		s.submits = append(s.submits, sub)
 		s.mu.Unlock()
+		if s.onSub != nil {
+			s.onSub(sub)
+		}
 		s.answer(m, fmt.Sprintf("+CMGS: %d", mr), "OK")
 	}
 	return true
