@@ -281,6 +281,11 @@ func BuildDrivers(cfg *config.Config, log *slog.Logger) ([]Device, error) {
 	return out, nil
 }
 
+// drainPolls bounds the wait at shutdown for polls still inside their
+// drivers: the SNMP driver's longest poll (timeout × retries on every
+// table) ends well within it, and systemd's stop timeout is longer.
+const drainPolls = 10 * time.Second
+
 func closeDrivers(ds []Device) {
 	for _, d := range ds {
 		if c, ok := d.Driver.(io.Closer); ok {
@@ -319,7 +324,16 @@ func (g *Gateway) Run(ctx context.Context) error {
 		g.runTicks(ctx, TickInterval, g.alarms, g.cold)
 	}()
 	g.watch.start(ctx, g.Devices())
-	g.sched.Run(ctx) // returns when ctx ends and polls have returned
+	g.sched.Run(ctx) // returns when ctx ends and the device loops have returned
+	// A poll abandoned at the end may still be inside its driver (one slow
+	// to notice the cancelled context): wait for it before the drivers
+	// are closed, but not for ever.
+	dctx, dcancel := context.WithTimeout(context.Background(), drainPolls)
+	busy := g.sched.Drain(dctx)
+	dcancel()
+	if len(busy) > 0 {
+		g.log.Warn("polls still running at shutdown; their drivers are left open", "devices", busy, "waited", drainPolls)
+	}
 	g.watch.wait()
 	wg.Wait()
 
@@ -330,7 +344,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	upCancel()
 	uerr := <-upDone
-	g.closeAll()
+	g.closeAll(busy...)
 	g.log.Info("gateway stopped")
 	if uerr != nil && !errors.Is(uerr, context.Canceled) {
 		return fmt.Errorf("gateway: uplink: %w", uerr)
@@ -338,11 +352,13 @@ func (g *Gateway) Run(ctx context.Context) error {
 	return nil
 }
 
-func (g *Gateway) closeAll() {
+// closeAll closes the drivers, but not those of the devices named in
+// skip (their Poll is still running), and the parts below the core.
+func (g *Gateway) closeAll(skip ...string) {
 	g.lifeMu.Lock()
 	g.closed = true
 	g.lifeMu.Unlock()
-	closeDrivers(g.Devices())
+	closeDrivers(slices.DeleteFunc(slices.Clone(g.Devices()), func(d Device) bool { return slices.Contains(skip, d.Config.ID) }))
 	if g.cold != nil {
 		if err := g.cold.Close(); err != nil {
 			g.log.Error("close cold-chain record", "err", err)

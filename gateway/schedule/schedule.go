@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/praxisgate/praxisgate/drivers"
@@ -84,6 +85,7 @@ type job struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	polls  sync.WaitGroup
+	inPoll atomic.Int32 // the same count, readable (Drain)
 }
 
 type nowReq struct {
@@ -172,6 +174,37 @@ func (s *Scheduler) Run(ctx context.Context) {
 	s.runCtx = nil
 	s.mu.Unlock()
 	s.loops.Wait()
+}
+
+// Drain waits, after Run has returned, until the Poll calls that Run left
+// behind have returned too (a driver slow to notice its cancelled context
+// is still inside Poll), or ctx ends. It returns the devices whose poll is
+// still running: their drivers must not be closed under them.
+func (s *Scheduler) Drain(ctx context.Context) []string {
+	s.mu.Lock()
+	jobs := make([]*job, 0, len(s.jobs))
+	for _, d := range s.order {
+		jobs = append(jobs, s.jobs[d])
+	}
+	s.mu.Unlock()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var busy []string
+		for _, j := range jobs {
+			if j.inPoll.Load() > 0 {
+				busy = append(busy, j.Device)
+			}
+		}
+		if len(busy) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return busy
+		case <-tick.C:
+		}
+	}
 }
 
 // ErrStillPolling is returned by Remove when the device's last poll did not
@@ -334,8 +367,10 @@ func (s *Scheduler) pollOnce(ctx context.Context, j *job) (Result, bool) {
 	pctx, cancel := context.WithTimeout(ctx, j.Timeout)
 	done := make(chan pollOutcome, 1)
 	j.polls.Add(1)
+	j.inPoll.Add(1)
 	go func() {
 		defer j.polls.Done()
+		defer j.inPoll.Add(-1)
 		defer func() {
 			if p := recover(); p != nil {
 				done <- pollOutcome{err: fmt.Errorf("driver panicked: %v\n%s", p, debug.Stack())}

@@ -286,3 +286,42 @@ func TestPushRefused(t *testing.T) {
 		t.Errorf("removed device: %v", err)
 	}
 }
+
+// Run returns when its context ends even while a driver that ignores the
+// context is still inside Poll; Drain then names that device until its
+// poll returns, so the gateway does not close a driver under a running
+// poll (found by the race detector in the power-cut night under qemu).
+func TestDrainWaitsForAbandonedPoll(t *testing.T) {
+	c := newCollector()
+	s := New(c.handle, nil, nil)
+	inPoll := make(chan struct{}, 1)
+	release := make(chan struct{})
+	s.Add(Job{Device: "slow", Interval: time.Hour, Timeout: time.Hour, Driver: funcDriver(func(ctx context.Context) (drivers.Sample, error) {
+		inPoll <- struct{}{}
+		<-release // ignores ctx on purpose
+		return drivers.Sample{}, nil
+	})})
+	s.Add(Job{Device: "quick", Interval: time.Hour, Driver: funcDriver(ok)})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	<-inPoll
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+	short, stop := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	busy := s.Drain(short)
+	stop()
+	if len(busy) != 1 || busy[0] != "slow" {
+		t.Fatalf("Drain with the slow poll running: busy %v, want [slow]", busy)
+	}
+	close(release)
+	long, stop := context.WithTimeout(context.Background(), 30*time.Second)
+	defer stop()
+	if busy := s.Drain(long); len(busy) != 0 {
+		t.Fatalf("Drain after the poll returned: busy %v", busy)
+	}
+}
