@@ -55,6 +55,10 @@ type Health struct {
 	Present bool
 	// Responding is true when the last command got an answer.
 	Responding bool
+	// Judged is true once a command on the open port has been answered
+	// or has failed: until then (the port just opened, the modem still
+	// being set up) "not responding" is no verdict and raises no alarm.
+	Judged bool
 	// SIM is the +CPIN state ("READY", "SIM PIN", ...), "missing" or "".
 	SIM string
 	// Reg is the registration state name (RegName); "" before the first check.
@@ -160,6 +164,7 @@ func (m *Modem) Run(ctx context.Context, interval time.Duration) error {
 		m.setHealth(func(h *Health) {
 			h.Present = opened
 			h.Responding = false
+			h.Judged = opened
 			if err != nil {
 				h.Err = err.Error()
 			}
@@ -229,10 +234,10 @@ func (m *Modem) init(a *at.AT) error {
 	// ATZ would drop what the user set in the stick; E0 and V1 are what
 	// the AT layer's parsing needs.
 	if err := a.Init(at.WithCmds("E0", "V1", "+CMEE=1")); err != nil {
-		m.setHealth(func(h *Health) { h.Responding = false; h.Err = err.Error() })
+		m.setHealth(func(h *Health) { h.Responding, h.Judged = false, true; h.Err = err.Error() })
 		return fmt.Errorf("init: %w", err)
 	}
-	m.setHealth(func(h *Health) { h.Responding = true; h.Err = "" })
+	m.setHealth(func(h *Health) { h.Responding, h.Judged = true, true; h.Err = "" })
 	if err := m.unlock(a); err != nil {
 		return err
 	}
@@ -282,7 +287,7 @@ func (m *Modem) simState(a *at.AT) (string, error) {
 func (m *Modem) check(a *at.AT) error {
 	st, err := m.simState(a)
 	if errors.Is(err, at.ErrDeadlineExceeded) || errors.Is(err, at.ErrClosed) {
-		m.setHealth(func(h *Health) { h.Responding = false; h.Err = err.Error() })
+		m.setHealth(func(h *Health) { h.Responding, h.Judged = false, true; h.Err = err.Error() })
 		return err
 	}
 	reg := -1
@@ -302,7 +307,7 @@ func (m *Modem) check(a *at.AT) error {
 		}
 	}
 	m.setHealth(func(h *Health) {
-		h.Responding = true
+		h.Responding, h.Judged = true, true
 		h.SIM = st
 		h.Reg = RegName(reg)
 		h.RSSI = rssi
@@ -383,7 +388,7 @@ func (m *Modem) SendSMS(ctx context.Context, number, text string) (int, error) {
 // sendErr marks a modem that stopped answering so Run reopens it.
 func (m *Modem) sendErr(err error) error {
 	if errors.Is(err, at.ErrDeadlineExceeded) || errors.Is(err, at.ErrClosed) {
-		m.setHealth(func(h *Health) { h.Responding = false; h.Err = err.Error() })
+		m.setHealth(func(h *Health) { h.Responding, h.Judged = false, true; h.Err = err.Error() })
 		m.mu.Lock()
 		if m.p != nil {
 			m.p.Close()
@@ -544,6 +549,8 @@ func (m *Modem) Poll(ctx context.Context) (drivers.Sample, error) {
 	switch {
 	case !h.Present:
 		cond("modem.absent", "cellular modem not found at "+m.cfg.Port)
+	case !h.Responding && !h.Judged:
+		// Just opened and still being set up: no verdict yet.
 	case !h.Responding:
 		cond("modem.not_responding", "cellular modem does not answer AT commands")
 	case h.SIM == "missing":

@@ -27,11 +27,21 @@ type rig struct {
 
 func start(t *testing.T, cfg modem.Config, opts modemsim.Options) *rig {
 	t.Helper()
+	return startWith(t, cfg, opts, nil)
+}
+
+// startWith is start with a chance to set the simulator up (before) before
+// the modem first opens it.
+func startWith(t *testing.T, cfg modem.Config, opts modemsim.Options, before func(*modemsim.Sim)) *rig {
+	t.Helper()
 	sim, err := modemsim.New(opts)
 	if err != nil {
 		t.Fatalf("modemsim: %v", err)
 	}
 	t.Cleanup(func() { sim.Close() })
+	if before != nil {
+		before(sim)
+	}
 	cfg.Port = sim.Path()
 	if cfg.Retry == 0 {
 		cfg.Retry = 50 * time.Millisecond
@@ -307,4 +317,58 @@ func TestHungModem(t *testing.T) {
 	r.sim.SetDelay(0)
 	r.m.Kick()
 	ready(t, r)
+}
+
+// A modem that is slow to set up after the port opens (a stick just
+// enumerated, an emulated CPU) is not reported as "does not answer" before
+// any command has had its chance: the power-cut night in a qemu guest sent
+// a false "modem does not answer" SMS from that window. A modem that does
+// not answer at start is reported once its setup timed out, and stays
+// reported while it is reopened.
+func TestNoVerdictBeforeFirstAnswer(t *testing.T) {
+	cases := []struct {
+		name    string
+		delay   time.Duration
+		timeout time.Duration
+		answers bool
+	}{
+		{"slow to set up", 400 * time.Millisecond, 5 * time.Second, true},
+		{"hung from the start", 2 * time.Second, 300 * time.Millisecond, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := startWith(t, modem.Config{CommandTimeout: tc.timeout, Retry: 50 * time.Millisecond}, modemsim.Options{},
+				func(s *modemsim.Sim) { s.SetDelay(tc.delay) })
+			notResponding := func() bool {
+				s, _ := r.m.Poll(context.Background())
+				for _, c := range s.Conditions {
+					if c.Name == "modem.not_responding" {
+						return true
+					}
+				}
+				return false
+			}
+			if tc.answers {
+				deadline := time.Now().Add(20 * time.Second)
+				for h := r.m.Health(); !(h.Present && h.Responding && h.SIM == "READY"); h = r.m.Health() {
+					if notResponding() {
+						t.Fatalf("not_responding while the modem was being set up: %+v", h)
+					}
+					if time.Now().After(deadline) {
+						t.Fatal("gave up waiting for the slow modem")
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+				return
+			}
+			waitFor(t, "not responding", notResponding)
+			// Reopened every 50 ms: the verdict stands through the reopens.
+			for range 40 {
+				if !notResponding() && r.m.Health().Present {
+					t.Fatalf("the verdict was dropped on a reopen: %+v", r.m.Health())
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
 }
