@@ -94,11 +94,15 @@ check: test appliance-peers vm-test package-test image-test
 
 # Tests that boot Debian's kernel in qemu guests (TCG, no KVM, no root
 # needed but for what the tests do inside the guest). Not part of
-# `make test`: they are built only with the vmtest tag.
-vm-test: appliance-peers
+# `make test`: they are built only with the vmtest tag, and the power-cut
+# night with the appliance in a guest (cmd/praxisgate) with the nightvm
+# tag; that one also needs the test peers (Mosquitto, snmpd on the host).
+vm-test: appliance-peers test-peers
 	$(GO) vet -tags vmtest $(VM_TEST_PKGS)
+	$(GO) vet -tags nightvm ./cmd/praxisgate
 	@start=$$(date +%s); rc=0; \
 	$(GO) test -tags vmtest -race -count=1 -timeout 30m $(VM_TEST_PKGS) || rc=1; \
+	$(GO) test -tags nightvm -race -count=1 -timeout 30m -run '^TestPowerCutNightUSB$$' ./cmd/praxisgate || rc=1; \
 	for p in $(UHID_VM_PKGS); do \
 		log=$$(mktemp); \
 		$(GO) run ./image/vmtest/cmd/vmrun -race -tags uhidvm $(UHID_VM_FLAGS) $$p -test.run UHID >$$log 2>&1 \

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -73,7 +74,7 @@ import (
 func TestPowerCutNight(t *testing.T) {
 	testpeer.SkipShort(t, "mosquitto, snmpd, pseudo-terminals, real daemon builds")
 	t.Parallel() // a box of its own; mostly waiting for restarts and the update's recheck
-	playNight(t)
+	playNight(t, newHostRig(t))
 }
 
 // BenchmarkPowerCutNight plays the night once per iteration and reports,
@@ -81,9 +82,15 @@ func TestPowerCutNight(t *testing.T) {
 // power returned) to its first reading, by the readings' timestamps.
 // Run: go test ./cmd/praxisgate -run '^$' -bench PowerCutNight -benchtime 1x
 func BenchmarkPowerCutNight(b *testing.B) {
+	benchNight(b, "BenchmarkPowerCutNight", func(tb testing.TB) nightRig { return newHostRig(tb) })
+}
+
+// benchNight plays the night b.N times on rigs made by rig and reports
+// the mean time each device took to be read again.
+func benchNight(b *testing.B, name string, rig func(testing.TB) nightRig) {
 	sum := map[string]time.Duration{}
 	for range b.N {
-		for k, d := range playNight(b) {
+		for k, d := range playNight(b, rig(b)) {
 			sum[k] += d
 		}
 	}
@@ -95,44 +102,78 @@ func BenchmarkPowerCutNight(b *testing.B) {
 	for _, k := range keys {
 		s := sum[k].Seconds() / float64(b.N)
 		b.ReportMetric(s, "s_read_again_"+k)
-		fmt.Printf("BenchmarkPowerCutNight: %s read again %.2f s after coming back (mean of %d)\n", k, s, b.N)
+		fmt.Printf("%s: %s read again %.2f s after coming back (mean of %d)\n", name, k, s, b.N)
 	}
 }
 
-// playNight plays the night and returns how long each device took to be
-// read again after it came back ("nas/agent" after its agent restarted,
-// "nas/power" after the box's power returned).
-func playNight(t testing.TB) map[string]time.Duration {
+// nightRig is where the night's box runs and what is plugged into it,
+// its UPS and its SMS modem: the box's processes on this machine with an
+// APC UPS and the modem on pseudo-terminals (hostRig, power cut by
+// SIGKILL), or the appliance in a qemu guest with a USB UPS through uhid
+// whose power is really cut (vmRig, night_vm_test.go). The peers (both
+// brokers, the SNMP agents, the update server) run on this machine's
+// loopback either way.
+type nightRig interface {
+	// upsDevice is the UPS's entry in the device list, modemPort the
+	// modem's device path on the box.
+	upsDevice() string
+	modemPort() string
+	// peer is how the box reaches a peer listening on this machine's
+	// loopback (a URL or host:port).
+	peer(addr string) string
+	// prepare provisions the box with release 2.0.0 (bin) in state,
+	// seeds the fridge's cold-chain record with yesterday, and keeps cfg
+	// (files the config names) for the boots.
+	prepare(t testing.TB, state, cfg, bin string, files ...string)
+	// boot starts the box: "update supervise" and the daemon it runs.
+	boot(t testing.TB)
+	// mainsFail puts the UPS on battery.
+	mainsFail(t testing.TB)
+	// powerCut takes the box's power (and its USB devices'); powerReturn
+	// brings mains back, the devices back on the bus and boots the box.
+	// Both say what happened, for the timeline.
+	powerCut(t testing.TB) string
+	powerReturn(t testing.TB) string
+	// submits are the SMS the modem accepted over the night; deliver
+	// hands the modem an incoming SMS.
+	submits() []modemsim.Submit
+	deliver(t testing.TB, from, text string)
+	// readFile reads a file of the box's state directory; linked is the
+	// version "current" points at.
+	readFile(t testing.TB, rel string) ([]byte, error)
+	linked(t testing.TB) (string, error)
+	// verifyColdChain runs "praxisgate coldchain verify" on the box.
+	verifyColdChain(t testing.TB) (string, error)
+	// stop stops the box with SIGTERM (a clean shutdown).
+	stop(t testing.TB)
+	// logs is the box's output so far.
+	logs() string
+	// patience scales the hang guards of waits on the box.
+	patience() time.Duration
+}
+
+// playNight plays the night on rig and returns how long each device took
+// to be read again after it came back ("nas/agent" after its agent
+// restarted, "nas/power" after the box's power returned).
+func playNight(t testing.TB, rig nightRig) map[string]time.Duration {
 	t.Helper()
 	readAgain := map[string]time.Duration{}
 	start := time.Now()
-	var logs syncBuffer
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("daemon output:\n%s", logs.String())
+			t.Logf("daemon output:\n%s", rig.logs())
 		}
 	})
 	var tl timeline
 	tl.start = start
 	f := newUpdateFixtureWith(t, testpeer.MosquittoOptions{Persistence: true})
 	sensors := testpeer.StartMosquitto(t, testpeer.MosquittoOptions{})
-	ups, err := upssim.New(upssim.Options{Protocol: upssim.APCSmart, Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ups.Close() })
 	fridge := newFridgeSensor(t, sensors.URL())
-	// The USB LTE stick: a modem on a pseudo-terminal behind a by-id style
-	// link.
-	sms, err := modemsim.New(modemsim.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sms.Close() })
 	// The UPS's network card (SNMPv3) and the NAS (SNMPv2c), real snmpd
 	// serving LibreNMS recordings.
 	upsCard := startNightAgent(t, "eaton-mgeups_9px", snmpsim.AgentConfig{Communities: []string{}, Users: []snmpsim.User{nightV3User}, EngineID: "night-ups-card-1"})
 	nas := startNightAgent(t, "qnap", snmpsim.AgentConfig{Communities: []string{nightCommunity}, EngineID: "night-nas-1"})
+	patience := rig.patience()
 
 	// The provider's repository: empty for now.
 	ctx := context.Background()
@@ -141,24 +182,20 @@ func playNight(t testing.TB) map[string]time.Duration {
 	root := "praxisgate/v1/praxis-test/" + gw + "/"
 	dir := t.TempDir()
 	state := filepath.Join(dir, "state")
-	mustCall(ctx, t, updateCmd, "provision", "-state", state, "-version", "2.0.0", "-binary", f.bins["2.0.0"])
 	hanging := buildFaulty(t, "3.0.0")
-	// The fridge's record already holds yesterday, so verify has a chain
-	// to check after the night.
-	seedColdChain(t, filepath.Join(state, coldchain.DirName), "fridge")
 	// A fridge reading holds for 5 s (stale_after): a longer gap is time
 	// without data in the cold-chain record.
 	extra := fmt.Sprintf(`fridge: {delay: 2s, stale_after: 5s}
 devices:
-  - {id: ups, driver: ups, interval: 1s, ups: {port: %s, protocol: apcsmart}}
+  - %s
   - {id: fridge, driver: mqttsensor, kind: fridge, interval: 1s, mqttsensor: {broker: %q, source: tasmota, topic: tasmota_fridge, stale_after: 30s}}
   - id: upscard
     driver: snmp
     interval: 1s
     snmp: {address: %q, version: "3", timeout: 500ms, retries: 1, v3: {user: %s, auth_protocol: %s, auth_password: %s, priv_protocol: %s, priv_password: %s}}
   - {id: nas, driver: snmp, interval: 1s, snmp: {address: %q, version: 2c, community: %s, timeout: 500ms, retries: 1}}
-`, ups.Path(), sensors.URL(), upsCard.Addr(), nightV3User.Name, nightV3User.Auth, nightV3User.AuthPass, nightV3User.Priv, nightV3User.PrivPass,
-		nas.Addr(), nightCommunity)
+`, rig.upsDevice(), rig.peer(sensors.URL()), rig.peer(upsCard.Addr()), nightV3User.Name, nightV3User.Auth, nightV3User.AuthPass, nightV3User.Priv, nightV3User.PrivPass,
+		rig.peer(nas.Addr()), nightCommunity)
 	// Alarms by SMS: critical to contact 1, contact 2 an hour later (not
 	// within the night's minutes), major to contact 1; while the uplink
 	// has been down 2 s (1m by default: the night is compressed).
@@ -172,18 +209,18 @@ devices:
     major: {contacts: [%s], delay: 1h}
   uplink_down_after: 2s
   sms_per_hour: 30
-`, sms.Path(), nightContact1, nightNumber1, nightContact2, nightNumber2, nightContact1, nightContact2, nightContact1)
+`, rig.modemPort(), nightContact1, nightNumber1, nightContact2, nightNumber2, nightContact1, nightContact2, nightContact1)
 	// updateConfig with checks every minute: an install held back by a
 	// gate (critical alarm, UPS on battery) is tried again within the night.
 	nightConfig := strings.Replace(updateConfig, "interval: 1h", "interval: 1m", 1)
-	cfg := writeFile(t, dir, "praxisgate.yaml", fmt.Sprintf(nightConfig, gw, state, f.mq.URL(), freeAddr(t),
-		repo.url, repo.rootFile, "00:00-24:00", "60s", extra))
-	boot := func() *nightBox {
-		return startNightBox(t, state, cfg, &logs)
-	}
+	cfg := writeFile(t, dir, "praxisgate.yaml", fmt.Sprintf(nightConfig, gw, state, rig.peer(f.mq.URL()), freeAddr(t),
+		rig.peer(repo.url), repo.rootFile, "00:00-24:00", "60s", extra))
+	// The fridge's record already holds yesterday, so verify has a chain
+	// to check after the night.
+	rig.prepare(t, state, cfg, f.bins["2.0.0"], repo.rootFile)
 
 	// Evening: everything runs.
-	b := boot()
+	rig.boot(t)
 	tl.add("box on 2.0.0 started")
 	f.sub.waitFor(t, "2.0.0 online", root+"status", `"state":"online","version":"2.0.0"`)
 	f.sub.waitFor(t, "the UPS read", root+"telemetry/ups", `"device":"ups"`)
@@ -194,7 +231,7 @@ devices:
 	f.sub.waitFor(t, "the SMS modem's health", root+"telemetry/"+nightModem, `"modem.sim"`, `"READY"`)
 	tl.add("the SMS modem answers (SIM ready)")
 
-	ups.Update(func(s *upssim.State) { s.OnBattery, s.InputV = true, 0 })
+	rig.mainsFail(t)
 	tl.add("mains fails: UPS on battery")
 	f.sub.waitFor(t, "ups.on_battery raised", root+"event/ups", `"type":"alarm.raised"`, "ups.on_battery")
 	tl.add("provider has the on-battery alarm")
@@ -221,66 +258,48 @@ devices:
 		tl.add(a.dev + " (snmpd) restarted with the new engine id " + a.eid)
 	}
 	// The practice is told by SMS now; the provider sees the alarms later.
-	fridgeSMS := waitSMS(t, sms, "the fridge alarm by SMS to "+nightContact1, time.Time{}, nightNumber1, "fridge")
+	fridgeSMS := waitSMS(t, rig, "the fridge alarm by SMS to "+nightContact1, time.Time{}, nightNumber1, "fridge")
 	if !strings.Contains(fridgeSMS.Text, "ALARM kritisch: fridge: Temperatur 9,5 über Grenze 8.") {
 		t.Errorf("the fridge SMS does not say which fridge and what in German: %q", fridgeSMS.Text)
 	}
-	waitSMS(t, sms, "the on-battery alarm by SMS to "+nightContact1, time.Time{}, nightNumber1, "ALARM schwer: ups: USV läuft auf Batterie")
+	waitSMS(t, rig, "the on-battery alarm by SMS to "+nightContact1, time.Time{}, nightNumber1, "ALARM schwer: ups: USV läuft auf Batterie")
 	time.Sleep(8 * time.Second)
 
 	cut := time.Now()
-	b.powerCut()
-	ups.Update(func(s *upssim.State) { s.Dumb = true })
-	modemBefore := sms.Target()
-	if err := sms.Unplug(); err != nil {
-		t.Fatal(err)
-	}
-	tl.add("power cut: supervisor and daemon SIGKILLed; the UPS restarts in power-up (dumb) mode; the USB modem loses power")
+	tl.add(rig.powerCut(t))
 	time.Sleep(10 * time.Second)
 
 	// The provider publishes 3.0.0, which hangs at every start.
 	mustCall(ctx, t, releaseCmd, "add", "-repo", repo.dir, "-keys", repo.keys, "-file", hanging, "-version", "3.0.0",
 		"-os", runtime.GOOS, "-arch", runtime.GOARCH, "-rollout", "100")
-	ups.Update(func(s *upssim.State) { s.OnBattery, s.InputV = false, 230.1 })
-	// The stick re-enumerates: the by-id link points at another pty.
-	if err := sms.Replug(); err != nil {
-		t.Fatal(err)
-	}
-	if sms.Target() == modemBefore {
-		t.Errorf("the modem came back under the same pty %s", modemBefore)
-	}
 	back := time.Now()
-	b = boot()
-	tl.add(fmt.Sprintf("power returns: mains back, the modem re-enumerates (%s -> %s), box starts 2.0.0; 3.0.0 (hangs before READY=1) is offered",
-		modemBefore, sms.Target()))
+	tl.add(rig.powerReturn(t) + "; 3.0.0 (hangs before READY=1) is offered")
 
 	// The fridge is still warm and its alarm unacknowledged: the chain
 	// starts anew through the modem found again, and contact 1's reply
 	// acknowledges the alarm, all while the uplink is still down.
-	again := waitSMS(t, sms, "the fridge SMS after the restart", back, nightNumber1, "fridge")
+	again := waitSMS(t, rig, "the fridge SMS after the restart", back, nightNumber1, "fridge")
 	m := regexp.MustCompile(`Antwort OK (\d{4})$`).FindStringSubmatch(again.Text)
 	if m == nil {
 		t.Fatalf("no acknowledgement code in %q", again.Text)
 	}
-	if err := sms.Deliver(nightNumber1, "OK "+m[1], time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	rig.deliver(t, nightNumber1, "OK "+m[1])
 	tl.add(nightContact1 + " replies by SMS: OK " + m[1])
-	nightWait(t, "the fridge alarm acknowledged by SMS", 60*time.Second, func() bool {
-		return fridgeAckedBy(state, "sms:"+nightContact1)
+	nightWait(t, "the fridge alarm acknowledged by SMS", patience*60*time.Second, func() bool {
+		b, err := rig.readFile(t, alarm.StateFileName)
+		return err == nil && fridgeAckedBy(b, "sms:"+nightContact1)
 	})
 	tl.add("the box has the fridge alarm acknowledged by sms:" + nightContact1)
 	fridge.set(5.0)
 	tl.add("the fridge cools to 5 °C")
 
-	l := &update.Layout{Dir: state}
-	nightWait(t, "3.0.0 installed", 150*time.Second, func() bool {
-		s, err := l.ReadState()
+	nightWait(t, "3.0.0 installed", patience*150*time.Second, func() bool {
+		s, err := rigState(t, rig)
 		return err == nil && s.Trial != nil
 	})
 	tl.add("3.0.0 installed, on trial")
-	nightWait(t, "3.0.0 rolled back to 2.0.0", 150*time.Second, func() bool {
-		s, err := l.ReadState()
+	nightWait(t, "3.0.0 rolled back to 2.0.0", patience*150*time.Second, func() bool {
+		s, err := rigState(t, rig)
 		return err == nil && s.Committed == "2.0.0" && s.Trial == nil && s.IsFailed("3.0.0")
 	})
 	tl.add("3.0.0 rolled back to 2.0.0 (started 3 times without READY=1)")
@@ -324,7 +343,7 @@ devices:
 			t.Errorf("%s read again only %.1f s after power returned (spec: 60 s)", dev, d.Seconds())
 		}
 	}
-	b.stop(t)
+	rig.stop(t)
 	tl.add("box stopped cleanly")
 
 	// Nothing acknowledged was lost: every seq reached the provider but
@@ -349,26 +368,30 @@ devices:
 	// Alarms: raised before cleared, in seq order as they arrived.
 	checkAlarmOrder(t, f.sub, root+"event/ups", "ups.on_battery")
 	checkAlarmOrder(t, f.sub, root+"event/fridge", "")
-	nSMS := checkSMS(t, &tl, sms, f.sub, root, uplinkCut)
+	nSMS := checkSMS(t, &tl, rig.submits(), f.sub, root, uplinkCut)
 
 	// The cold-chain record verifies and counts the outage as no data.
-	var out, errOut strings.Builder
-	if err := coldchainCmd(ctx, []string{"verify", "-dir", filepath.Join(state, "coldchain")}, &out, &errOut); err != nil {
-		t.Errorf("praxisgate coldchain verify: %v\n%s%s", err, out.String(), errOut.String())
+	out, err := rig.verifyColdChain(t)
+	if err != nil {
+		t.Errorf("praxisgate coldchain verify: %v\n%s", err, out)
 	}
-	tl.add("praxisgate coldchain verify: " + strings.TrimSpace(out.String()))
-	noData := noDataSince(t, filepath.Join(state, "coldchain", "fridge", "day.json"), f.sub, root, cut)
+	tl.add("praxisgate coldchain verify: " + strings.TrimSpace(out))
+	day, err := rig.readFile(t, filepath.Join(coldchain.DirName, "fridge", "day.json"))
+	if err != nil {
+		t.Fatalf("the cold-chain day in progress: %v", err)
+	}
+	noData := noDataSince(t, day, f.sub, root, cut)
 	if noData <= 0 {
 		t.Errorf("the cold-chain day counts no time without data after the power cut (%.2f min)", noData)
 	}
 
-	if s, err := l.ReadState(); err != nil || s.Committed != "2.0.0" {
+	if s, err := rigState(t, rig); err != nil || s.Committed != "2.0.0" {
 		t.Errorf("the box ends on %+v (%v), want 2.0.0 committed", s, err)
 	}
-	if cur, err := l.Linked(); err != nil || cur != "2.0.0" {
+	if cur, err := rig.linked(t); err != nil || cur != "2.0.0" {
 		t.Errorf("current -> %q (%v), want 2.0.0", cur, err)
 	}
-	if strings.Contains(logs.String(), "DATA RACE") {
+	if strings.Contains(rig.logs(), "DATA RACE") {
 		t.Error("the race detector reported a race in the daemon")
 	}
 	tl.add(fmt.Sprintf("checked: %d seqs at the provider (%d skipped by the buffer after the cut), none missing; %d SMS, each a notify.sent at the provider; cold chain verified, %.2f min without data since the cut; ends on 2.0.0",
@@ -416,10 +439,12 @@ type nightBox struct {
 	done chan error
 }
 
-func startNightBox(t testing.TB, state, cfg string, logs *syncBuffer) *nightBox {
+// startNightBox starts the box from its state directory; startTimeout is
+// how long a start may take until READY=1.
+func startNightBox(t testing.TB, state, cfg string, logs io.Writer, startTimeout string) *nightBox {
 	t.Helper()
 	argv := []string{filepath.Join(state, "committed", "praxisgate"), "update", "supervise", "-state", state,
-		"-restart-delay", "1s", "-watchdog", "30s", "-start-timeout", "10s", "--", "run", "-config", cfg}
+		"-restart-delay", "1s", "-watchdog", "30s", "-start-timeout", startTimeout, "--", "run", "-config", cfg}
 	b := &nightBox{cmd: exec.Command(argv[0], argv[1:]...), done: make(chan error, 1)}
 	b.cmd.Env = append(withoutServiceManager(os.Environ()), "PRAXISGATE_FAULT=hang-at-start")
 	b.cmd.Stdout, b.cmd.Stderr = logs, logs
@@ -459,6 +484,116 @@ func (b *nightBox) stop(t testing.TB) {
 	case <-time.After(30 * time.Second):
 		t.Error("the box did not stop within 30 s of SIGTERM")
 	}
+}
+
+// rigState reads the box's update state.
+func rigState(t testing.TB, rig nightRig) (update.State, error) {
+	var s update.State
+	b, err := rig.readFile(t, "state.json")
+	if err != nil {
+		return s, err
+	}
+	return s, json.Unmarshal(b, &s)
+}
+
+// hostRig runs the box's processes on this machine: an APC Smart-UPS on a
+// pseudo-terminal (upssim) and the USB LTE stick as a modem on a
+// pseudo-terminal behind a by-id style link (modemsim). A power cut is
+// SIGKILL of the supervisor and the daemon; the UPS comes back in APC
+// power-up (dumb) mode and the modem under another pty name.
+type hostRig struct {
+	ups        *upssim.Sim
+	sms        *modemsim.Sim
+	state, cfg string
+	box        *nightBox
+	out        syncBuffer
+	modemAt    string // the modem's pty before the power cut
+}
+
+func newHostRig(t testing.TB) *hostRig {
+	t.Helper()
+	r := &hostRig{}
+	var err error
+	if r.ups, err = upssim.New(upssim.Options{Protocol: upssim.APCSmart, Dir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.ups.Close() })
+	if r.sms, err = modemsim.New(modemsim.Options{Dir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.sms.Close() })
+	return r
+}
+
+func (r *hostRig) upsDevice() string {
+	return fmt.Sprintf("{id: ups, driver: ups, interval: 1s, ups: {port: %s, protocol: apcsmart}}", r.ups.Path())
+}
+func (r *hostRig) modemPort() string          { return r.sms.Path() }
+func (r *hostRig) peer(addr string) string    { return addr }
+func (r *hostRig) patience() time.Duration    { return 1 }
+func (r *hostRig) logs() string               { return r.out.String() }
+func (r *hostRig) submits() []modemsim.Submit { return r.sms.Submits() }
+
+func (r *hostRig) prepare(t testing.TB, state, cfg, bin string, _ ...string) {
+	t.Helper()
+	r.state, r.cfg = state, cfg
+	mustCall(context.Background(), t, updateCmd, "provision", "-state", state, "-version", "2.0.0", "-binary", bin)
+	seedColdChain(t, filepath.Join(state, coldchain.DirName), "fridge")
+}
+
+func (r *hostRig) boot(t testing.TB) { r.box = startNightBox(t, r.state, r.cfg, &r.out, "10s") }
+
+func (r *hostRig) mainsFail(testing.TB) {
+	r.ups.Update(func(s *upssim.State) { s.OnBattery, s.InputV = true, 0 })
+}
+
+func (r *hostRig) powerCut(t testing.TB) string {
+	r.box.powerCut()
+	r.ups.Update(func(s *upssim.State) { s.Dumb = true })
+	r.modemAt = r.sms.Target()
+	if err := r.sms.Unplug(); err != nil {
+		t.Fatal(err)
+	}
+	return "power cut: supervisor and daemon SIGKILLed; the UPS restarts in power-up (dumb) mode; the USB modem loses power"
+}
+
+func (r *hostRig) powerReturn(t testing.TB) string {
+	r.ups.Update(func(s *upssim.State) { s.OnBattery, s.InputV = false, 230.1 })
+	// The stick re-enumerates: the by-id link points at another pty.
+	if err := r.sms.Replug(); err != nil {
+		t.Fatal(err)
+	}
+	if r.sms.Target() == r.modemAt {
+		t.Errorf("the modem came back under the same pty %s", r.modemAt)
+	}
+	r.boot(t)
+	return fmt.Sprintf("power returns: mains back, the modem re-enumerates (%s -> %s), box starts 2.0.0", r.modemAt, r.sms.Target())
+}
+
+func (r *hostRig) deliver(t testing.TB, from, text string) {
+	if err := r.sms.Deliver(from, text, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (r *hostRig) readFile(_ testing.TB, rel string) ([]byte, error) {
+	return os.ReadFile(filepath.Join(r.state, rel))
+}
+
+func (r *hostRig) linked(testing.TB) (string, error) { return (&update.Layout{Dir: r.state}).Linked() }
+
+func (r *hostRig) verifyColdChain(testing.TB) (string, error) {
+	return verifyColdChainAt(r.state)
+}
+
+func (r *hostRig) stop(t testing.TB) { r.box.stop(t) }
+
+// verifyColdChainAt runs "praxisgate coldchain verify" in process on the
+// record under state.
+func verifyColdChainAt(state string) (string, error) {
+	var out strings.Builder
+	err := coldchainCmd(context.Background(), []string{"verify", "-dir", filepath.Join(state, coldchain.DirName)}, &out, &out)
+	return out.String(), err
 }
 
 // fridgeSensor is a Tasmota DS18B20 on the practice's broker, reporting
@@ -612,19 +747,15 @@ func checkAlarmOrder(t testing.TB, e *eventLog, topic, cond string) {
 // without data it counts since the power cut: the day's uncovered time up
 // to its last reading, less what was uncovered before the cut (the time
 // before the daemon's first reading of the day).
-func noDataSince(t testing.TB, dayFile string, e *eventLog, root string, cut time.Time) float64 {
+func noDataSince(t testing.TB, b []byte, e *eventLog, root string, cut time.Time) float64 {
 	t.Helper()
-	b, err := os.ReadFile(dayFile)
-	if err != nil {
-		t.Fatalf("the cold-chain day in progress: %v", err)
-	}
 	var d struct {
 		Date    string    `json:"date"`
 		Covered float64   `json:"covered_seconds"`
 		LastAt  time.Time `json:"last_at"`
 	}
 	if err := json.Unmarshal(b, &d); err != nil {
-		t.Fatalf("%s: %v", dayFile, err)
+		t.Fatalf("the cold-chain day in progress: %v", err)
 	}
 	loc, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
@@ -632,7 +763,7 @@ func noDataSince(t testing.TB, dayFile string, e *eventLog, root string, cut tim
 	}
 	dayStart, err := time.ParseInLocation(time.DateOnly, d.Date, loc)
 	if err != nil {
-		t.Fatalf("%s: date %q: %v", dayFile, d.Date, err)
+		t.Fatalf("the cold-chain day in progress: date %q: %v", d.Date, err)
 	}
 	first := e.waitFor(t, "the first fridge reading", root+"telemetry/fridge", `"device":"fridge"`)
 	if first.Before(dayStart) || cut.Before(dayStart) {
@@ -733,11 +864,11 @@ const (
 
 // waitSMS waits for an SMS the modem accepted after after, to number,
 // whose text contains part (a hang guard of 60 s).
-func waitSMS(t testing.TB, sim *modemsim.Sim, what string, after time.Time, number, part string) modemsim.Submit {
+func waitSMS(t testing.TB, rig nightRig, what string, after time.Time, number, part string) modemsim.Submit {
 	t.Helper()
 	var got modemsim.Submit
-	nightWait(t, what, 60*time.Second, func() bool {
-		for _, s := range sim.Submits() {
+	nightWait(t, what, rig.patience()*60*time.Second, func() bool {
+		for _, s := range rig.submits() {
 			if s.At.After(after) && s.To == number && strings.Contains(s.Text, part) {
 				got = s
 				return true
@@ -748,13 +879,9 @@ func waitSMS(t testing.TB, sim *modemsim.Sim, what string, after time.Time, numb
 	return got
 }
 
-// fridgeAckedBy reports whether the box's persisted active alarms hold
-// the fridge's alarm acknowledged by by.
-func fridgeAckedBy(state, by string) bool {
-	b, err := os.ReadFile(filepath.Join(state, alarm.StateFileName))
-	if err != nil {
-		return false
-	}
+// fridgeAckedBy reports whether the box's persisted active alarms (the
+// file alarm.StateFileName, b) hold the fridge's alarm acknowledged by by.
+func fridgeAckedBy(b []byte, by string) bool {
 	var as []alarm.Alarm
 	if json.Unmarshal(b, &as) != nil {
 		return false
@@ -774,10 +901,9 @@ func fridgeAckedBy(state, by string) bool {
 // 1), and every SMS the modem accepted is a notify.sent event at the
 // provider (a long message: one event for its parts), so the provider
 // knows whom the box told. It returns how many SMS the modem accepted.
-func checkSMS(t testing.TB, tl *timeline, sim *modemsim.Sim, e *eventLog, root string, uplinkCut time.Time) int {
+func checkSMS(t testing.TB, tl *timeline, subs []modemsim.Submit, e *eventLog, root string, uplinkCut time.Time) int {
 	t.Helper()
 	names := map[string]string{nightNumber1: nightContact1, nightNumber2: nightContact2}
-	subs := sim.Submits()
 	atModem := map[string]int{}
 	for _, s := range subs {
 		tl.addAt(s.At, fmt.Sprintf("SMS to %s (%s): %s", names[s.To], s.Coding, s.Text))
@@ -786,6 +912,11 @@ func checkSMS(t testing.TB, tl *timeline, sim *modemsim.Sim, e *eventLog, root s
 		}
 		if s.To != nightNumber1 {
 			t.Errorf("an SMS to %s (%s), want only %s's: %+v", s.To, names[s.To], nightContact1, s)
+		}
+		// The night's alarms are the fridge's and the UPS's; anything
+		// else woke someone for nothing.
+		if !strings.Contains(s.Text, ": fridge: ") && !strings.Contains(s.Text, ": ups: ") {
+			t.Errorf("an SMS about something the night did not do: %q", s.Text)
 		}
 		atModem[names[s.To]]++
 	}

@@ -45,6 +45,7 @@ func run() int {
 	// its own (one would hide the files the host put there).
 	mounts := []struct{ src, dst, fstype string }{
 		{"devtmpfs", "/dev", "devtmpfs"},
+		{"devpts", "/dev/pts", "devpts"}, // pseudo-terminals (a modem simulator)
 		{"proc", "/proc", "proc"},
 		{"sysfs", "/sys", "sysfs"},
 	}
