@@ -246,10 +246,11 @@ rootfreemb=$(freemb "$work/root.img")
 # config. It grows to the disk at the first boot (systemd-repart, then
 # x-systemd.growfs when /data is mounted), before anything but systemd's
 # own state is written to it, so it keeps only $datafree MiB free. Its
-# journal is 4 MiB, what the file system had when it was made larger, and
-# keeps that size when it grows. -T default: for a file system this small
-# mke2fs picks its "small" type (1 KiB blocks, an inode per 4 KiB), which
-# the groups added by growing keep: 6 % of the disk in inode tables. With
+# journal is 4 MiB, mke2fs's default for the 40 MiB it had before (the
+# journal keeps its size when the file system grows; smaller ones would get
+# 1 MiB). -T default: for a file system this small mke2fs picks its "small"
+# type (1 KiB blocks, an inode per 4 KiB), which the groups added by
+# growing keep: 5.5 % of the disk in inode tables (docs/image.md). With
 # 4 KiB blocks and an inode per 16 KiB of the first size they take under
 # 0.5 % of a grown disk. Made twice like the root.
 datafree=4
