@@ -20,7 +20,6 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Options are the parts of a watcher that are not configuration.
@@ -218,7 +217,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 			return fmt.Errorf("metrics listen %s: %w", w.cfg.Listen, err)
 		}
 		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(w.m.reg, promhttp.HandlerOpts{}))
+		mux.Handle("/metrics", w.m)
 		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go func() { errc <- srv.Serve(ln) }()
 		w.log.Info("watch: metrics", "listen", ln.Addr().String())

@@ -175,6 +175,14 @@ mmdebstrap --variant=minbase --arch="$arch" --include="$pkgs" \
 	{ echo "build-image.sh: mmdebstrap failed (is the host's Debian mirror reachable? see above)" >&2; exit 1; }
 
 root=$work/rootfs
+# One copy of the binary: the package provisioned /usr/bin/praxisgate into
+# /var/lib/praxisgate/versions/<v>/ (the data partition), which the service
+# runs. The root keeps a link to the current version instead of a second
+# copy (23 MB); the box has no login that would run it, and a later
+# package install puts the file back before its postinst needs it.
+bin=$root/usr/bin/praxisgate cur=$root/var/lib/praxisgate/current/praxisgate
+cmp -s "$bin" "$cur" || { echo "build-image.sh: the provisioned binary is not the package's /usr/bin/praxisgate" >&2; exit 1; }
+ln -sfn /var/lib/praxisgate/current/praxisgate "$bin"
 # Split: the kernel and initrd go to the ESP, the writable state to /data.
 kver=$(ls "$root/lib/modules" | sort -V | tail -n1)
 cp "$root/boot/vmlinuz-$kver" "$out/praxisgate-$arch.vmlinuz"
@@ -224,22 +232,38 @@ mkroot() { # mkroot MIB
 	rm -f "$work/root.img"
 	mkfs.ext4 -q -L pgroot -m 0 -N "$inodes" -J size=4 -d "$root" "$work/root.img" "${1}M"
 }
-freemb() { # free MiB of root.img
-	dumpe2fs -h "$work/root.img" 2>/dev/null |
+freemb() { # freemb IMAGE: its file system's free MiB
+	dumpe2fs -h "$1" 2>/dev/null |
 		awk -F: '/^Free blocks/ { f = $2 } /^Block size/ { b = $2 } END { print int(f * b / 1048576) }'
 }
 rootmb=$(( $(du -sm "$root" | cut -f1) + rootfree + 32 ))
 mkroot "$rootmb"
-rootmb=$(( rootmb - $(freemb) + rootfree + 2 ))
+rootmb=$(( rootmb - $(freemb "$work/root.img") + rootfree + 2 ))
 mkroot "$rootmb"
-rootfreemb=$(freemb)
+rootfreemb=$(freemb "$work/root.img")
 [ "$rootfreemb" -ge "$rootfree" ] || { echo "build-image.sh: root has $rootfreemb MiB free, want $rootfree" >&2; exit 1; }
 # The data partition holds the provisioned binary (versions/<v>/) and the
-# config; it grows to the disk at first boot. Size it by its content plus
-# room for the first start, at least 24 MiB.
-datamb=$(( $(du -sm "$data" | cut -f1) + 16 ))
-[ "$datamb" -ge 24 ] || datamb=24
-mkfs.ext4 -q -L pgdata -m 0 -d "$data" "$work/data.img" "${datamb}M"
+# config. It grows to the disk at the first boot (systemd-repart, then
+# x-systemd.growfs when /data is mounted), before anything but systemd's
+# own state is written to it, so it keeps only $datafree MiB free. Its
+# journal is 4 MiB, mke2fs's default for the 40 MiB it had before (the
+# journal keeps its size when the file system grows; smaller ones would get
+# 1 MiB). -T default: for a file system this small mke2fs picks its "small"
+# type (1 KiB blocks, an inode per 4 KiB), which the groups added by
+# growing keep: 5.5 % of the disk in inode tables (docs/image.md). With
+# 4 KiB blocks and an inode per 16 KiB of the first size they take under
+# 0.5 % of a grown disk. Made twice like the root.
+datafree=4
+mkdata() { # mkdata MIB
+	rm -f "$work/data.img"
+	mkfs.ext4 -q -L pgdata -m 0 -T default -J size=4 -d "$data" "$work/data.img" "${1}M"
+}
+datamb=$(( $(du -sm "$data" | cut -f1) + datafree + 16 ))
+mkdata "$datamb"
+datamb=$(( datamb - $(freemb "$work/data.img") + datafree + 1 ))
+mkdata "$datamb"
+datafreemb=$(freemb "$work/data.img")
+[ "$datafreemb" -ge "$datafree" ] || { echo "build-image.sh: data has $datafreemb MiB free, want $datafree" >&2; exit 1; }
 
 img=$out/praxisgate-$arch.img
 rm -f "$img"
@@ -259,7 +283,7 @@ dd if="$work/data.img" of="$img" bs=1M seek=$((1 + espmb + rootmb)) conv=notrunc
 
 zstd -q -T0 -10 -f "$img" -o "$img.zst"
 raw=$(stat -c %s "$img") zst=$(stat -c %s "$img.zst")
-echo "== $img: $((raw / 1000000)) MB raw ($((raw / 1048576)) MiB; $(du -m "$img" | cut -f1) MiB allocated), $((zst / 1000000)) MB zstd; kernel $kver; root ${rootmb} MiB with ${rootfreemb} MiB free; built in $(( $(date +%s) - start )) s"
+echo "== $img: $((raw / 1000000)) MB raw ($((raw / 1048576)) MiB; $(du -m "$img" | cut -f1) MiB allocated), $((zst / 1000000)) MB zstd; kernel $kver; root ${rootmb} MiB with ${rootfreemb} MiB free; data ${datamb} MiB with ${datafreemb} MiB free; built in $(( $(date +%s) - start )) s"
 # The issue's limits are for the amd64 mini-PC image (decimal MB).
 if [ "$arch" = amd64 ] && { [ "$raw" -gt 400000000 ] || [ "$zst" -gt 150000000 ]; }; then
 	echo "build-image.sh: WARNING: over the size limits (400 MB raw, 150 MB compressed)" >&2

@@ -141,9 +141,12 @@ debugfs -R 'cat /etc-praxisgate/praxisgate.yaml' "$work/data.img" 2>/dev/null | 
 # it is not printed while a process holds the console, and on the slow
 # arm64 guest it was missing although the daemon ran.
 # DevicePolicy=closed holds for "+" commands too, hence the DeviceAllow;
-# "-": a failing probe fails this check, not the unit.
+# "-": a failing probe fails this check, not the unit. The probe also runs
+# /usr/bin/praxisgate, in the image a link to the provisioned current
+# binary, and prints its version before the ready line ($$: a literal $
+# for systemd).
 printf '%s\n' '[Service]' 'DeviceAllow=/dev/console w' \
-	"ExecStartPost=-+/bin/sh -c 'echo \"imgtest: praxisgate.service ready\" >/dev/console'" >"$work/ready.conf"
+	"ExecStartPost=-+/bin/sh -c 'v=\$\$(/usr/bin/praxisgate version 2>&1 | head -n1); echo \"imgtest: usr-bin \$\$v\" >/dev/console; echo \"imgtest: praxisgate.service ready\" >/dev/console'" >"$work/ready.conf"
 debugfs -w -f - "$work/root.img" >/dev/null 2>&1 <<DBG
 mkdir /etc/systemd/system/praxisgate.service.d
 write $work/ready.conf /etc/systemd/system/praxisgate.service.d/zz-imgtest.conf
@@ -222,6 +225,15 @@ if [ -n "$ready" ]; then
 	ok "systemd: praxisgate.service ready (sd_notify READY; ExecStartPost ran)"
 else
 	bad "systemd never saw praxisgate's READY (Type=notify): the daemon must call update.NotifyReady()"
+fi
+# The root keeps no copy of the binary: /usr/bin/praxisgate must run the
+# version the daemon runs (it published it in its status).
+usrbin=$(grep -a -m1 -o 'imgtest: usr-bin .*' "$work/console.log" | tr -d '\r' | cut -d' ' -f3-)
+running=$(grep -m1 -o '"version":"[^"]*"' "$work/mqtt.log" | cut -d'"' -f4)
+if [ -n "$running" ] && [ "$usrbin" = "praxisgate $running" ]; then
+	ok "/usr/bin/praxisgate (a link to the current version) runs: $usrbin"
+else
+	bad "/usr/bin/praxisgate printed \"$usrbin\", want \"praxisgate $running\" (the daemon's version)"
 fi
 code=""
 while [ -n "$published" ] && [ "$(date +%s)" -lt "$deadline" ]; do

@@ -20,8 +20,8 @@ import (
 	"time"
 
 	mqttsrv "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
 
 	_ "github.com/praxisgate/praxisgate/drivers/sim"
 	_ "github.com/praxisgate/praxisgate/drivers/ups"
@@ -226,7 +226,7 @@ func startBroker(o Options) (addr string, stop func(), err error) {
 	addr = ln.Addr().String()
 	ln.Close()
 	srv := mqttsrv.New(&mqttsrv.Options{InlineClient: false, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+	if err := srv.AddHook(new(allowAll), nil); err != nil {
 		return "", nil, fmt.Errorf("demo: broker auth hook: %w", err)
 	}
 	if err := srv.AddListener(listeners.NewTCP(listeners.Config{ID: "demo", Address: addr})); err != nil {
@@ -237,6 +237,22 @@ func startBroker(o Options) (addr string, stop func(), err error) {
 	}
 	return addr, func() { srv.Close() }, nil
 }
+
+// allowAll lets every client connect and use every topic: the demo's broker
+// listens on loopback only and serves the demo's own clients. It replaces
+// mochi's hooks/auth.AllowHook, whose package also links a YAML library
+// (gopkg.in/yaml.v3, 0.3 MB of the binary) for its rule files.
+type allowAll struct{ mqttsrv.HookBase }
+
+func (*allowAll) ID() string { return "demo-allow-all" }
+
+func (*allowAll) Provides(b byte) bool {
+	return b == mqttsrv.OnConnectAuthenticate || b == mqttsrv.OnACLCheck
+}
+
+func (*allowAll) OnConnectAuthenticate(*mqttsrv.Client, packets.Packet) bool { return true }
+
+func (*allowAll) OnACLCheck(*mqttsrv.Client, string, bool) bool { return true }
 
 var configTmpl = template.Must(template.New("demo").Parse(`# The demo's config: the same file format as /etc/praxisgate/praxisgate.yaml.
 site: praxis-demo
