@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/praxisgate/praxisgate/drivers"
@@ -77,6 +78,14 @@ func (g *Gateway) sourceIDs() []string {
 		out = append(out, id)
 	}
 	return out
+}
+
+// Sources are the ids of the reading sources added so far, sorted: the
+// provider's poll-now of every device polls them too.
+func (g *Gateway) Sources() []string {
+	ids := g.sourceIDs()
+	slices.Sort(ids)
+	return ids
 }
 
 // isSource reports whether id belongs to a source (AddSource).

@@ -38,6 +38,7 @@ type Core interface {
 	Now() contract.Stamp
 	Uplink() *uplink.Uplink
 	Devices() []gateway.Device
+	Sources() []string
 	Latest() []gateway.Latest
 	Alarms() []alarm.Alarm
 	PollNow(ctx context.Context, device string) (schedule.Result, error)
@@ -290,7 +291,10 @@ func (g *server) cmdPollNow(ctx context.Context, r command.Request) (any, error)
 	}
 	ids := []string{a.Device}
 	if a.Device == "" {
+		// Every device, the box itself and the reading sources wired in
+		// beside the devices (the SMS modem).
 		ids = append(g.deviceIDs(func(gateway.Device) bool { return true }), gateway.SelfDevice)
+		ids = append(ids, g.core.Sources()...)
 	}
 	return g.pollDevices(ctx, ids)
 }
@@ -351,7 +355,7 @@ func (g *server) deviceIDs(keep func(gateway.Device) bool) []string {
 // pipeline as any poll's do.
 func (g *server) pollDevices(ctx context.Context, ids []string) (any, error) {
 	if len(ids) == 1 {
-		if _, ok := g.deviceByID(ids[0]); !ok {
+		if _, ok := g.deviceByID(ids[0]); !ok && !slices.Contains(g.core.Sources(), ids[0]) {
 			return nil, command.BadArgs(fmt.Sprintf("args.device: unknown device %q", ids[0]))
 		}
 	}

@@ -66,6 +66,11 @@ func startDaemon(t testing.TB, path string) *daemon {
 				t.Errorf("generation %d: %v", gen, err)
 				return
 			}
+			// A reading source beside the devices, as the SMS modem is.
+			if err := g.AddSource(gateway.Source{ID: "sms-modem", Kind: "modem", Interval: time.Minute, Driver: sourceDriver{}}); err != nil {
+				t.Errorf("generation %d: %v", gen, err)
+				return
+			}
 			ctx, cancel := context.WithCancel(outer)
 			p, err := Start(ctx, g, Options{Logger: log, Log: d.ring, Guard: guard, Pending: pending, Updater: fakeUpdater{},
 				Restart: func(string) { d.restarts.Add(1); cancel() }})
@@ -90,6 +95,14 @@ func startDaemon(t testing.TB, path string) *daemon {
 		}
 	})
 	return d
+}
+
+// sourceDriver is the reading source's driver: the command path is what
+// is tested, not the modem (gateway/notify/modem has its own tests).
+type sourceDriver struct{}
+
+func (sourceDriver) Poll(context.Context) (drivers.Sample, error) {
+	return drivers.Sample{Metrics: []drivers.Metric{drivers.Num("modem.signal", -71, "dBm")}}, nil
 }
 
 // fakeUpdater stands in for update.Manager, whose own tests run against a
@@ -271,8 +284,12 @@ func TestCommandsEndToEnd(t *testing.T) {
 		if res["polled"] != 1.0 || !strings.Contains(fmt.Sprint(res["results"]), "temperature") {
 			t.Fatalf("poll-now f: %v", res)
 		}
-		if res := mustOK(t, "poll all", p.call("poll-now", nil)); res["polled"] != 2.0 {
+		// f, the box itself and the reading source.
+		if res := mustOK(t, "poll all", p.call("poll-now", nil)); res["polled"] != 3.0 || !strings.Contains(fmt.Sprint(res["results"]), "modem.signal") {
 			t.Fatalf("poll-now all: %v", res)
+		}
+		if res := mustOK(t, "poll the source", p.call("poll-now", map[string]any{"device": "sms-modem"})); res["polled"] != 1.0 || !strings.Contains(fmt.Sprint(res["results"]), "modem.signal") {
+			t.Fatalf("poll-now sms-modem: %v", res)
 		}
 		mustFail(t, "poll unknown", p.call("poll-now", map[string]any{"device": "nope"}), `unknown device "nope"`)
 		mustFail(t, "poll bad arg", p.call("poll-now", map[string]any{"device": 3}), "args")
