@@ -68,7 +68,9 @@ REL
 		echo "sif /imgtest-repo/$f gid 0"
 	done
 } | debugfs -w -f - "$data" >/dev/null 2>&1
-debugfs -R "stat /imgtest-repo/$deb" "$data" 2>/dev/null | grep -q 'Size:' ||
+# (Read whole first: under pipefail a grep -q that stops early fails the
+# pipeline with SIGPIPE.)
+grep -q 'Size:' <<<"$(debugfs -R "stat /imgtest-repo/$deb" "$data" 2>/dev/null)" ||
 	{ echo "os-update-fixture: could not write the repository into the data partition" >&2; exit 1; }
 
 # The root: only this source, its origin allowed, the console probe.
@@ -94,7 +96,7 @@ UNIT
 		echo "sif $f gid 0"
 	done
 } | debugfs -w -f - "$root" >/dev/null 2>&1
-debugfs -R 'cat /etc/apt/sources.list.d/imgtest.list' "$root" 2>/dev/null | grep -q imgtest-repo ||
+grep -q imgtest-repo <<<"$(debugfs -R 'cat /etc/apt/sources.list.d/imgtest.list' "$root" 2>/dev/null)" ||
 	{ echo "os-update-fixture: could not write the apt source into the root" >&2; exit 1; }
 if debugfs -R 'ls -p /etc/apt/sources.list.d' "$root" 2>/dev/null | awk -F/ '{ print $6 }' | grep -v -x -e '' -e . -e .. -e imgtest.list | grep -q .; then
 	echo "os-update-fixture: other apt sources are left in the root" >&2

@@ -134,7 +134,9 @@ sif praxisgate.yaml uid 0
 sif praxisgate.yaml gid ${gid:-0}
 sif praxisgate.yaml mode 0100640
 DBG
-debugfs -R 'cat /etc-praxisgate/praxisgate.yaml' "$work/data.img" 2>/dev/null | grep -q 'qemu-1' ||
+# (Read whole first: under pipefail a grep -q that stops early fails the
+# pipeline with SIGPIPE.)
+grep -q 'qemu-1' <<<"$(debugfs -R 'cat /etc-praxisgate/praxisgate.yaml' "$work/data.img" 2>/dev/null)" ||
 	{ echo "test-image.sh: could not write the test config into the data partition" >&2; exit 1; }
 # Readiness probe: systemd runs ExecStartPost only after the daemon's
 # READY=1 (Type=notify). systemd's own "Started" status line is not enough:
@@ -154,7 +156,7 @@ sif /etc/systemd/system/praxisgate.service.d/zz-imgtest.conf mode 0100644
 sif /etc/systemd/system/praxisgate.service.d/zz-imgtest.conf uid 0
 sif /etc/systemd/system/praxisgate.service.d/zz-imgtest.conf gid 0
 DBG
-debugfs -R 'cat /etc/systemd/system/praxisgate.service.d/zz-imgtest.conf' "$work/root.img" 2>/dev/null | grep -q 'imgtest' ||
+grep -q 'imgtest' <<<"$(debugfs -R 'cat /etc/systemd/system/praxisgate.service.d/zz-imgtest.conf' "$work/root.img" 2>/dev/null)" ||
 	{ echo "test-image.sh: could not write the readiness probe into the root" >&2; exit 1; }
 update=""
 if [ "$uefi" = 0 ]; then

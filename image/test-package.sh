@@ -69,9 +69,12 @@ d1=/tmp/$(basename "$deb1") d2=/tmp/$(basename "$deb2")
 echo "== contents"
 # The repository's third-party test fixtures (GPL device recordings) are
 # never shipped; the package holds the binary, the unit, config and docs.
-no_fixtures() { ! dpkg-deb -c "$1" | grep -Eq 'testdata|third_party|\.snmprec|\.rdesc|nut-ddl'; }
+# The listings are read whole before grep: with pipefail, grep -q leaving
+# early would end the writer with SIGPIPE and fail (or, negated, pass) the
+# check whatever the package holds.
+no_fixtures() { local l; l=$(dpkg-deb -c "$1") && ! grep -Eq 'testdata|third_party|\.snmprec|\.rdesc|nut-ddl' <<<"$l"; }
 check "no test fixtures in the package" no_fixtures "$deb1"
-license_named() { dpkg-deb --fsys-tarfile "$1" | tar -xO ./usr/share/doc/praxisgate/copyright | grep -q '^License: Apache-2.0'; }
+license_named() { local c; c=$(dpkg-deb --fsys-tarfile "$1" | tar -xO ./usr/share/doc/praxisgate/copyright) && grep -q '^License: Apache-2.0' <<<"$c"; }
 check "copyright names Apache-2.0" license_named "$deb1"
 
 echo "== install 0.1.0"
