@@ -164,28 +164,36 @@ func sample(w io.Writer, typ, name, help string, v float64) {
 	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %s\n", name, help, name, typ, name, formatFloat(v))
 }
 
-// writeGo writes the Go runtime's series (a subset of client_golang's Go
-// collector, same names and meanings).
+// writeGo writes the Go runtime's series under the names Prometheus users
+// know from other Go programs (go_*, go_memstats_*), so existing
+// dashboards and alerts on a watcher's memory keep working.
 func writeGo(w io.Writer) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	sample(w, "gauge", "go_goroutines", "Number of goroutines that currently exist.", float64(runtime.NumGoroutine()))
-	fmt.Fprintf(w, "# HELP go_info Information about the Go environment.\n# TYPE go_info gauge\ngo_info{version=\"%s\"} 1\n", escapeLabel(runtime.Version()))
-	sample(w, "gauge", "go_sched_gomaxprocs_threads", "The current runtime.GOMAXPROCS setting.", float64(runtime.GOMAXPROCS(0)))
-	sample(w, "gauge", "go_memstats_alloc_bytes", "Number of bytes allocated in heap and currently in use.", float64(ms.HeapAlloc))
-	sample(w, "counter", "go_memstats_alloc_bytes_total", "Total number of bytes allocated in heap until now, even if released already.", float64(ms.TotalAlloc))
-	sample(w, "gauge", "go_memstats_sys_bytes", "Number of bytes obtained from system.", float64(ms.Sys))
-	sample(w, "counter", "go_memstats_mallocs_total", "Total number of heap objects allocated.", float64(ms.Mallocs))
-	sample(w, "counter", "go_memstats_frees_total", "Total number of heap objects frees.", float64(ms.Frees))
-	sample(w, "gauge", "go_memstats_heap_alloc_bytes", "Number of heap bytes allocated and currently in use.", float64(ms.HeapAlloc))
-	sample(w, "gauge", "go_memstats_heap_sys_bytes", "Number of heap bytes obtained from system.", float64(ms.HeapSys))
-	sample(w, "gauge", "go_memstats_heap_idle_bytes", "Number of heap bytes waiting to be used.", float64(ms.HeapIdle))
-	sample(w, "gauge", "go_memstats_heap_inuse_bytes", "Number of heap bytes that are in use.", float64(ms.HeapInuse))
-	sample(w, "gauge", "go_memstats_heap_released_bytes", "Number of heap bytes released to OS.", float64(ms.HeapReleased))
-	sample(w, "gauge", "go_memstats_heap_objects", "Number of currently allocated objects.", float64(ms.HeapObjects))
-	sample(w, "gauge", "go_memstats_stack_inuse_bytes", "Number of bytes obtained from system for stack allocator in non-CGO environments.", float64(ms.StackInuse))
-	sample(w, "gauge", "go_memstats_next_gc_bytes", "Number of heap bytes when next garbage collection will take place.", float64(ms.NextGC))
-	sample(w, "gauge", "go_memstats_last_gc_time_seconds", "Number of seconds since 1970 of last garbage collection.", float64(ms.LastGC)/1e9)
+	fmt.Fprintf(w, "# HELP go_info The Go version the watcher was built with (label version).\n# TYPE go_info gauge\ngo_info{version=\"%s\"} 1\n", escapeLabel(runtime.Version()))
+	for _, x := range []struct {
+		typ, name, help string
+		v               float64
+	}{
+		{"gauge", "go_goroutines", "Goroutines running now.", float64(runtime.NumGoroutine())},
+		{"gauge", "go_sched_gomaxprocs_threads", "GOMAXPROCS: how many threads may run Go code at once.", float64(runtime.GOMAXPROCS(0))},
+		{"gauge", "go_memstats_alloc_bytes", "Heap bytes held by live and not yet collected objects.", float64(ms.HeapAlloc)},
+		{"counter", "go_memstats_alloc_bytes_total", "Heap bytes ever allocated, freed ones included.", float64(ms.TotalAlloc)},
+		{"gauge", "go_memstats_sys_bytes", "Bytes of memory the runtime has taken from the operating system.", float64(ms.Sys)},
+		{"counter", "go_memstats_mallocs_total", "Heap objects ever allocated.", float64(ms.Mallocs)},
+		{"counter", "go_memstats_frees_total", "Heap objects ever freed.", float64(ms.Frees)},
+		{"gauge", "go_memstats_heap_alloc_bytes", "Heap bytes held by live and not yet collected objects.", float64(ms.HeapAlloc)},
+		{"gauge", "go_memstats_heap_sys_bytes", "Heap bytes taken from the operating system.", float64(ms.HeapSys)},
+		{"gauge", "go_memstats_heap_idle_bytes", "Heap bytes in spans holding no object.", float64(ms.HeapIdle)},
+		{"gauge", "go_memstats_heap_inuse_bytes", "Heap bytes in spans holding at least one object.", float64(ms.HeapInuse)},
+		{"gauge", "go_memstats_heap_released_bytes", "Idle heap bytes given back to the operating system.", float64(ms.HeapReleased)},
+		{"gauge", "go_memstats_heap_objects", "Heap objects live or not yet collected.", float64(ms.HeapObjects)},
+		{"gauge", "go_memstats_stack_inuse_bytes", "Bytes in goroutine stack spans.", float64(ms.StackInuse)},
+		{"gauge", "go_memstats_next_gc_bytes", "Heap size at which the next garbage collection starts.", float64(ms.NextGC)},
+		{"gauge", "go_memstats_last_gc_time_seconds", "Unix time of the last garbage collection's end.", float64(ms.LastGC) / 1e9},
+	} {
+		sample(w, x.typ, x.name, x.help, x.v)
+	}
 }
 
 // Linux's clock tick for /proc times: USER_HZ is 100 on every architecture
@@ -215,18 +223,18 @@ func writeProcess(w io.Writer) {
 		x, _ := strconv.ParseFloat(f[n-3], 64)
 		return x
 	}
-	sample(w, "counter", "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", (field(14)+field(15))/userHZ)
-	sample(w, "gauge", "process_virtual_memory_bytes", "Virtual memory size in bytes.", field(23))
-	sample(w, "gauge", "process_resident_memory_bytes", "Resident memory size in bytes.", field(24)*float64(os.Getpagesize()))
+	sample(w, "counter", "process_cpu_seconds_total", "CPU time in user and kernel mode, in seconds.", (field(14)+field(15))/userHZ)
+	sample(w, "gauge", "process_virtual_memory_bytes", "Address space the process has mapped, in bytes.", field(23))
+	sample(w, "gauge", "process_resident_memory_bytes", "Memory the process holds in RAM, in bytes.", field(24)*float64(os.Getpagesize()))
 	if bt := bootTime(); bt > 0 {
-		sample(w, "gauge", "process_start_time_seconds", "Start time of the process since unix epoch in seconds.", bt+field(22)/userHZ)
+		sample(w, "gauge", "process_start_time_seconds", "Unix time the process started.", bt+field(22)/userHZ)
 	}
 	if fds, err := os.ReadDir("/proc/self/fd"); err == nil {
-		sample(w, "gauge", "process_open_fds", "Number of open file descriptors.", float64(len(fds)))
+		sample(w, "gauge", "process_open_fds", "File descriptors the process has open.", float64(len(fds)))
 	}
 	var rl syscall.Rlimit
 	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl) == nil {
-		sample(w, "gauge", "process_max_fds", "Maximum number of open file descriptors.", float64(rl.Cur))
+		sample(w, "gauge", "process_max_fds", "The limit on open file descriptors (RLIMIT_NOFILE, soft).", float64(rl.Cur))
 	}
 }
 

@@ -120,7 +120,7 @@ func syncCache(dir string) error {
 	if err != nil {
 		return err
 	}
-	for _, p := range append(names, dir) {
+	for _, p := range names {
 		f, err := os.Open(p)
 		if err != nil {
 			return err
@@ -131,7 +131,7 @@ func syncCache(dir string) error {
 			return fmt.Errorf("%s: %w", p, err)
 		}
 	}
-	return nil
+	return syncDir(dir)
 }
 
 // newUpdater is a TUF client that trusts root and caches in dir.
