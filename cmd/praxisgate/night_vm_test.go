@@ -97,9 +97,7 @@ type nightStart struct {
 	Now                   time.Time
 	State, Config, Binary string
 	// First provisions the state directory and seeds the cold chain.
-	First bool
-	// Mains is the UPS's input when it enumerates.
-	Mains  bool
+	First  bool
 	HIDDir string
 	// Forward are host loopback addresses (127.0.0.1:port) the guest
 	// forwards from its own loopback.
@@ -180,10 +178,9 @@ func (r *vmRig) prepare(_ testing.TB, state, cfg, bin string, files ...string) {
 }
 
 // boot starts the guest on the box's disk and, once its half is
-// connected, the box in it.
-func (r *vmRig) boot(t testing.TB) { r.bootWith(t, false) }
-
-func (r *vmRig) bootWith(t testing.TB, mains bool) {
+// connected, the box in it. The UPS enumerates on mains at every boot: the
+// box is off while it is on battery for good.
+func (r *vmRig) boot(t testing.TB) {
 	t.Helper()
 	mods := []string{}
 	for _, m := range slices.Concat(vmtest.DiskModules, vmtest.NetModules, []string{"uhid", "hid_generic"}) {
@@ -216,7 +213,7 @@ func (r *vmRig) bootWith(t testing.TB, mains bool) {
 	first := r.boots == 0
 	r.boots++
 	if err := r.call("start", nightStart{Now: time.Now(), State: r.state, Config: r.cfg, Binary: r.bin,
-		First: first, Mains: first || mains, HIDDir: r.hid, Forward: r.forward}, nil); err != nil {
+		First: first, HIDDir: r.hid, Forward: r.forward}, nil); err != nil {
 		t.Fatalf("start the box in the guest: %v", err)
 	}
 }
@@ -294,7 +291,7 @@ func (r *vmRig) powerCut(t testing.TB) string {
 func (r *vmRig) powerReturn(t testing.TB) string {
 	t.Helper()
 	start := time.Now()
-	r.bootWith(t, true)
+	r.boot(t)
 	return fmt.Sprintf("power returns: the guest boots on the same disk (%.1f s to the box starting), the USB UPS enumerates on mains, the modem comes back; box starts 2.0.0",
 		time.Since(start).Seconds())
 }
@@ -528,11 +525,6 @@ func (g *guestBox) start(s nightStart) error {
 		return err
 	}
 	u.Serial, u.Vendor, u.Product, u.Name = vmUPSSerial, 0x051d, 0x0002, "American Power Conversion Back-UPS "+vmUPSSerial
-	if !s.Mains {
-		if err := u.Mains(false); err != nil {
-			return err
-		}
-	}
 	if g.dev, err = upshidsim.ServeUHID(context.Background(), u, "/dev/uhid"); err != nil {
 		return fmt.Errorf("the USB UPS: %w", err)
 	}

@@ -84,8 +84,23 @@ type job struct {
 	// including one that outlived its timeout.
 	cancel context.CancelFunc
 	done   chan struct{}
-	polls  sync.WaitGroup
-	inPoll atomic.Int32 // the same count, readable (Drain)
+	polls  atomic.Int32
+}
+
+// waitIdle waits until no Poll call of the job is running, or ctx ends;
+// it reports whether the job is idle. A job already idle is idle even
+// when ctx has ended.
+func (j *job) waitIdle(ctx context.Context) bool {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for j.polls.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return j.polls.Load() == 0
+		case <-tick.C:
+		}
+	}
+	return true
 }
 
 type nowReq struct {
@@ -187,24 +202,13 @@ func (s *Scheduler) Drain(ctx context.Context) []string {
 		jobs = append(jobs, s.jobs[d])
 	}
 	s.mu.Unlock()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		var busy []string
-		for _, j := range jobs {
-			if j.inPoll.Load() > 0 {
-				busy = append(busy, j.Device)
-			}
-		}
-		if len(busy) == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return busy
-		case <-tick.C:
+	var busy []string
+	for _, j := range jobs {
+		if !j.waitIdle(ctx) {
+			busy = append(busy, j.Device)
 		}
 	}
+	return busy
 }
 
 // ErrStillPolling is returned by Remove when the device's last poll did not
@@ -237,18 +241,15 @@ func (s *Scheduler) Remove(ctx context.Context, device string) error {
 		return nil // never ran
 	}
 	j.cancel()
-	idle := make(chan struct{})
-	go func() {
-		<-j.done
-		j.polls.Wait()
-		close(idle)
-	}()
 	select {
-	case <-idle:
-		return nil
+	case <-j.done:
 	case <-ctx.Done():
 		return fmt.Errorf("remove %s: %w: %w", device, ErrStillPolling, ctx.Err())
 	}
+	if !j.waitIdle(ctx) {
+		return fmt.Errorf("remove %s: %w: %w", device, ErrStillPolling, ctx.Err())
+	}
+	return nil
 }
 
 // ErrUnknownDevice is returned by PollNow for a device without a job.
@@ -367,10 +368,8 @@ func (s *Scheduler) pollOnce(ctx context.Context, j *job) (Result, bool) {
 	pctx, cancel := context.WithTimeout(ctx, j.Timeout)
 	done := make(chan pollOutcome, 1)
 	j.polls.Add(1)
-	j.inPoll.Add(1)
 	go func() {
-		defer j.polls.Done()
-		defer j.inPoll.Add(-1)
+		defer j.polls.Add(-1)
 		defer func() {
 			if p := recover(); p != nil {
 				done <- pollOutcome{err: fmt.Errorf("driver panicked: %v\n%s", p, debug.Stack())}
